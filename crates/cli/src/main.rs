@@ -1,0 +1,2 @@
+//! elma-import binary.
+fn main() {}

@@ -1,0 +1,171 @@
+//! Rows as they come out of a reader: cells with their text and type, and the row's
+//! spreadsheet row number (header = 1).
+//!
+//! A row keeps all its text in one buffer, so reading a row allocates a couple of times,
+//! not once per cell.
+
+/// What a cell held in the source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CellKind {
+    /// Nothing (or only spaces in a .csv).
+    Empty,
+    /// Text; every .csv cell is text.
+    Text,
+    /// A number cell of an .xlsx; the text is its shortest decimal form.
+    Number,
+    /// A boolean cell of an .xlsx; the text is `true` or `false`.
+    Bool,
+    /// A date cell of an .xlsx; the number is its serial in the 1900 date system and
+    /// the text is ISO 8601 (`2024-01-31T13:27:00`, or `2024-01-31` at midnight).
+    Date,
+    /// An error cell (`#N/A`, `#DIV/0!`, …); the text is the error.
+    Error,
+    /// A formula with no cached value; the text is the formula.
+    FormulaWithoutValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Slot {
+    end: u32,
+    kind: CellKind,
+    number: f64,
+}
+
+/// One cell of a [`Row`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell<'a> {
+    /// What the cell held.
+    pub kind: CellKind,
+    /// Its text (see [`CellKind`] for non-text cells).
+    pub text: &'a str,
+    /// Its value for `Number` and `Date` cells (`1.0`/`0.0` for `Bool`), else `0.0`.
+    pub number: f64,
+}
+
+impl Cell<'_> {
+    /// Whether the cell is empty or holds only white space.
+    pub fn is_blank(&self) -> bool {
+        self.kind == CellKind::Empty || (self.kind == CellKind::Text && self.text.trim().is_empty())
+    }
+}
+
+/// One row of a sheet.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    /// Spreadsheet row number: the header is row 1. For a .csv it counts records, not
+    /// lines, so a quoted line break does not shift later rows.
+    pub number: u64,
+    buf: String,
+    slots: Vec<Slot>,
+}
+
+impl Row {
+    /// An empty row numbered `number`.
+    pub fn new(number: u64) -> Row {
+        Row { number, buf: String::new(), slots: Vec::new() }
+    }
+
+    /// An empty row with room for `cells` cells and `bytes` bytes of text.
+    pub fn with_capacity(number: u64, cells: usize, bytes: usize) -> Row {
+        Row { number, buf: String::with_capacity(bytes), slots: Vec::with_capacity(cells) }
+    }
+
+    /// A row of text cells (handy in tests).
+    pub fn from_texts<S: AsRef<str>>(number: u64, texts: impl IntoIterator<Item = S>) -> Row {
+        let mut row = Row::new(number);
+        for t in texts {
+            row.push_text(t.as_ref());
+        }
+        row
+    }
+
+    /// Empties the row, keeping its buffers, and renumbers it.
+    pub fn clear(&mut self, number: u64) {
+        self.number = number;
+        self.buf.clear();
+        self.slots.clear();
+    }
+
+    /// Appends a text cell; an empty text becomes an `Empty` cell.
+    pub fn push_text(&mut self, text: &str) {
+        let kind = if text.is_empty() { CellKind::Empty } else { CellKind::Text };
+        self.push(kind, text, 0.0);
+    }
+
+    /// Appends a cell of any kind.
+    pub fn push(&mut self, kind: CellKind, text: &str, number: f64) {
+        self.buf.push_str(text);
+        self.slots.push(Slot { end: self.buf.len() as u32, kind, number });
+    }
+
+    /// Number of cells, counting empty ones up to the last pushed.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the row has no cells.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Cell `i`; past the end, an empty cell (fewer cells means empty: FORMATS.md).
+    pub fn get(&self, i: usize) -> Cell<'_> {
+        match self.slots.get(i) {
+            Some(slot) => {
+                let start = if i == 0 { 0 } else { self.slots[i - 1].end as usize };
+                Cell { kind: slot.kind, text: &self.buf[start..slot.end as usize], number: slot.number }
+            }
+            None => Cell { kind: CellKind::Empty, text: "", number: 0.0 },
+        }
+    }
+
+    /// The cells in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Cell<'_>> + '_ {
+        (0..self.slots.len()).map(move |i| self.get(i))
+    }
+
+    /// Whether every cell is blank (such rows are skipped by validation and chunking).
+    pub fn is_blank(&self) -> bool {
+        self.iter().all(|c| c.is_blank())
+    }
+
+    /// Number of cells up to the last non-blank one.
+    pub fn width(&self) -> usize {
+        (0..self.slots.len()).rev().find(|&i| !self.get(i).is_blank()).map_or(0, |i| i + 1)
+    }
+
+    /// Total bytes of text in the row.
+    pub fn text_len(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_keep_text_kind_and_number() {
+        let mut row = Row::new(7);
+        row.push_text("Anna");
+        row.push_text("");
+        row.push(CellKind::Number, "27.5", 27.5);
+        assert_eq!(row.len(), 3);
+        assert_eq!(row.get(0).text, "Anna");
+        assert_eq!(row.get(1).kind, CellKind::Empty);
+        assert_eq!(row.get(2).number, 27.5);
+        assert_eq!(row.get(9).kind, CellKind::Empty, "missing cells read as empty");
+        assert_eq!(row.width(), 3);
+        row.clear(8);
+        assert!(row.is_empty());
+        assert_eq!(row.number, 8);
+    }
+
+    #[test]
+    fn width_ignores_trailing_blanks() {
+        let row = Row::from_texts(2, ["a", "", "  ", ""]);
+        assert_eq!(row.width(), 1);
+        assert!(!row.is_blank());
+        assert!(Row::from_texts(3, ["", " "]).is_blank());
+    }
+}
