@@ -86,7 +86,8 @@ pub fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
     let rest = value.trim().strip_prefix("bytes")?.trim_start();
     let (range, size) = rest.split_once('/')?;
     let (start, end) = range.split_once('-')?;
-    let (start, end, size) = (start.trim().parse().ok()?, end.trim().parse().ok()?, size.trim().parse().ok()?);
+    let (start, end, size) =
+        (start.trim().parse().ok()?, end.trim().parse().ok()?, size.trim().parse().ok()?);
     (start <= end && end <= size).then_some((start, end, size))
 }
 
@@ -347,7 +348,8 @@ mod tests {
         let r: ImportResult = serde_json::from_str(r#"{"status":"queued"}"#).unwrap();
         assert_eq!(r.status, ImportStatus::Other("queued".into()));
         assert!(!r.status.is_final());
-        let r: ImportResult = serde_json::from_str(r#"{"id":"x","status":"done","total":3,"imported":3}"#).unwrap();
+        let r: ImportResult =
+            serde_json::from_str(r#"{"id":"x","status":"done","total":3,"imported":3}"#).unwrap();
         assert!(r.status.is_final());
         assert_eq!(serde_json::to_value(&r.status).unwrap(), "done");
     }
