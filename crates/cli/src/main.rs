@@ -1,2 +1,30 @@
-//! elma-import binary.
-fn main() {}
+//! `elma-import`: move spreadsheet data into ELMA365 apps through the Web API.
+//!
+//! `main` is thin and total: it runs the command and maps any error to an exit code
+//! (ARCHITECTURE.md "Exit codes"); a closed stdout (`| head`) exits 0.
+
+mod args;
+mod commands;
+mod exit;
+mod settings;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    ui::init(&cli.global);
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if exit::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let code = exit::code_of(&err);
+            ui::error(&err);
+            ExitCode::from(code)
+        }
+    }
+}

@@ -2,7 +2,244 @@
 //!
 //! Readers yield [`Row`]s in batches, each carrying its spreadsheet row number, with
 //! memory flat in the file's size. Writers keep text exact and numbers and dates typed.
+//!
+//! * **.csv**: UTF-8 with or without BOM, or Windows-1251 (detected when the start of
+//!   the file is not valid UTF-8, or chosen with [`ReadOptions::encoding`]); delimiter
+//!   `,` `;` or tab detected from the header line; RFC 4180 quoting. Every cell is
+//!   [`CellKind::Text`] (or [`CellKind::Empty`]). Undecodable bytes are an error naming
+//!   the byte offset and row, never replaced.
+//! * **.xlsx**: cells are streamed with calamine's cell reader on a background thread,
+//!   so a stray cell at `XFD1048576` costs one wide row, not a 17-billion-cell range.
+//!   Numbers, booleans, dates (1900 and 1904 systems), error cells and formulas (their
+//!   cached value, or [`CellKind::FormulaWithoutValue`]) keep their kind.
+//!
+//! Row 1 is the header ([`Reader::header`]); [`Reader::next_batch`] yields the data
+//! rows. Row numbers are never renumbered: a .csv counts records (a blank line counts,
+//! a quoted line break does not), an .xlsx uses its real row numbers. Rows that are
+//! entirely empty may be skipped.
+//!
+//! ```
+//! use elma_import_sheet::{create, open, Format, ReadOptions, Row, WriteOptions};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = std::env::temp_dir().join(format!("sheet-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("contacts.csv");
+//!
+//! let mut writer = create(&path, Format::Csv, &WriteOptions { delimiter: b';', ..Default::default() })?;
+//! writer.write_row(&Row::from_texts(1, ["Name", "Comment"]))?;
+//! writer.write_row(&Row::from_texts(2, ["Anna", "line 1\nline 2; \"quoted\""]))?;
+//! writer.finish()?;
+//!
+//! let mut reader = open(&path, &ReadOptions::default())?;
+//! assert_eq!(reader.describe(), "CSV, utf-8, delimiter ';'");
+//! assert_eq!(reader.header().get(1).text, "Comment");
+//! let rows = reader.next_batch()?.unwrap_or_default();
+//! assert_eq!(rows[0].number, 2);
+//! assert_eq!(rows[0].get(1).text, "line 1\nline 2; \"quoted\"");
+//! assert!(reader.next_batch()?.is_none());
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
 
+mod csv_read;
+mod error;
+mod number;
 pub mod row;
+mod write;
+mod xlsx_read;
 
+use std::fmt;
+use std::path::Path;
+
+pub use error::SheetError;
 pub use row::{Cell, CellKind, Row};
+pub use write::{create, Writer};
+
+/// Rows per batch when [`ReadOptions::batch_rows`] is 0.
+pub const DEFAULT_BATCH_ROWS: usize = 8192;
+
+/// A sheet file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Comma (or `;`, tab) separated values.
+    Csv,
+    /// Office Open XML workbook.
+    Xlsx,
+}
+
+impl Format {
+    /// The format a file name's extension names (`.csv`, `.tsv`, `.txt`; `.xlsx`,
+    /// `.xlsm`), case-insensitively.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" | "txt" => Some(Format::Csv),
+            "xlsx" | "xlsm" => Some(Format::Xlsx),
+            _ => None,
+        }
+    }
+
+    /// `"csv"` or `"xlsx"`: also the file extension.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How to read a file; the default detects everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// .csv encoding as an encoding_rs label (`"utf-8"`, `"windows-1251"`, `"cp1251"`);
+    /// `None` detects it: a BOM means UTF-8, else the start of the file is tried as
+    /// UTF-8 and, failing that, read as Windows-1251.
+    pub encoding: Option<String>,
+    /// .csv delimiter; `None` picks the most frequent of `,` `;` tab outside quotes
+    /// in the header line (`,` when there is none).
+    pub delimiter: Option<u8>,
+    /// .xlsx worksheet name; `None` means the first worksheet.
+    pub sheet: Option<String>,
+    /// Rows per batch; 0 means [`DEFAULT_BATCH_ROWS`].
+    pub batch_rows: usize,
+}
+
+impl ReadOptions {
+    fn batch(&self) -> usize {
+        if self.batch_rows == 0 {
+            DEFAULT_BATCH_ROWS
+        } else {
+            self.batch_rows
+        }
+    }
+}
+
+/// How to write a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// .csv delimiter.
+    pub delimiter: u8,
+    /// Excel number format of .xlsx date cells.
+    pub date_format: String,
+    /// .xlsx worksheet name.
+    pub sheet_name: String,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            delimiter: b',',
+            date_format: "dd.mm.yyyy hh:mm".to_string(),
+            sheet_name: "Sheet1".to_string(),
+        }
+    }
+}
+
+/// A streaming reader of one sheet; see [`open`].
+pub struct Reader {
+    inner: Inner,
+}
+
+enum Inner {
+    Csv(Box<csv_read::CsvReader>),
+    Xlsx(xlsx_read::XlsxReader),
+}
+
+/// Opens `path` for reading, choosing the format by extension, and reads its header.
+///
+/// # Errors
+/// An unknown extension, an unreadable file, an unknown encoding or worksheet, a
+/// damaged workbook, or an undecodable header.
+pub fn open(path: &Path, options: &ReadOptions) -> Result<Reader, SheetError> {
+    let format = Format::from_path(path)
+        .ok_or_else(|| SheetError::UnknownFormat { path: path.to_path_buf() })?;
+    let inner = match format {
+        Format::Csv => Inner::Csv(Box::new(csv_read::CsvReader::open(path, options)?)),
+        Format::Xlsx => Inner::Xlsx(xlsx_read::XlsxReader::open(path, options)?),
+    };
+    Ok(Reader { inner })
+}
+
+impl Reader {
+    /// The file's format.
+    pub fn format(&self) -> Format {
+        match self.inner {
+            Inner::Csv(_) => Format::Csv,
+            Inner::Xlsx(_) => Format::Xlsx,
+        }
+    }
+
+    /// Row 1: the header (an empty row for an empty file).
+    pub fn header(&self) -> &Row {
+        match &self.inner {
+            Inner::Csv(r) => r.header(),
+            Inner::Xlsx(r) => r.header(),
+        }
+    }
+
+    /// The next data rows in order, at most [`ReadOptions::batch_rows`] of them;
+    /// `None` at the end of the sheet.
+    ///
+    /// # Errors
+    /// Undecodable bytes, a damaged workbook, or an I/O error. After an error the
+    /// reader is at its end.
+    pub fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
+        match &mut self.inner {
+            Inner::Csv(r) => r.next_batch(),
+            Inner::Xlsx(r) => r.next_batch(),
+        }
+    }
+
+    /// `(bytes consumed, total bytes)` of the file, for progress bars (for an .xlsx,
+    /// the compressed bytes read so far).
+    pub fn progress(&self) -> (u64, u64) {
+        match &self.inner {
+            Inner::Csv(r) => r.progress(),
+            Inner::Xlsx(r) => r.progress(),
+        }
+    }
+
+    /// What was detected, for the user: `CSV, windows-1251, delimiter ';', BOM` or
+    /// ``XLSX, sheet `Sheet1` ``.
+    pub fn describe(&self) -> String {
+        match &self.inner {
+            Inner::Csv(r) => r.describe(),
+            Inner::Xlsx(r) => r.describe(),
+        }
+    }
+}
+
+impl fmt::Debug for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader").field("describe", &self.describe()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(Format::from_path(Path::new("a/b.CSV")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("b.xlsx")), Some(Format::Xlsx));
+        assert_eq!(Format::from_path(Path::new("b.xls")), None);
+        assert_eq!(Format::from_path(Path::new("noext")), None);
+        assert_eq!(Format::Xlsx.as_str(), "xlsx");
+    }
+
+    #[test]
+    fn reader_and_writer_are_send() {
+        fn is_send<T: Send>() {}
+        is_send::<Reader>();
+        is_send::<Writer>();
+    }
+}

@@ -98,6 +98,39 @@ impl Row {
         self.slots.push(Slot { end: self.buf.len() as u32, kind, number });
     }
 
+    /// Appends a cell whose text `write` appends to the row's buffer (no allocation
+    /// for numbers and dates).
+    pub(crate) fn push_with(&mut self, kind: CellKind, number: f64, write: impl FnOnce(&mut String)) {
+        write(&mut self.buf);
+        self.slots.push(Slot { end: self.buf.len() as u32, kind, number });
+    }
+
+    /// Replaces the cells with text cells from a record's concatenated field bytes
+    /// (`bytes`) and the fields' end offsets in it, checking UTF-8 once for the whole
+    /// record. On invalid UTF-8 returns the offset in `bytes` of the first bad byte.
+    pub(crate) fn fill_utf8(
+        &mut self,
+        bytes: &[u8],
+        ends: impl Iterator<Item = usize>,
+    ) -> Result<(), usize> {
+        let text = std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())?;
+        self.buf.clear();
+        self.slots.clear();
+        self.buf.push_str(text);
+        let mut start = 0;
+        for end in ends {
+            // Two fields could split one character between them (`\xD0,\x90`): the
+            // record is then not valid UTF-8 even though the concatenation is.
+            if !text.is_char_boundary(end) {
+                return Err(end.saturating_sub(1));
+            }
+            let kind = if end == start { CellKind::Empty } else { CellKind::Text };
+            self.slots.push(Slot { end: end as u32, kind, number: 0.0 });
+            start = end;
+        }
+        Ok(())
+    }
+
     /// Number of cells, counting empty ones up to the last pushed.
     pub fn len(&self) -> usize {
         self.slots.len()

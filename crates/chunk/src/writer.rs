@@ -1,0 +1,327 @@
+//! Writing rows into chunk files and describing them in a manifest.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use elma_import_sheet::{Format, Row, SheetError, WriteOptions, Writer};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// File name of the manifest inside the chunk directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Why chunks could not be written or a manifest read.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    /// `rows_per_chunk` is 0.
+    #[error("rows per chunk must be at least 1, got `0`")]
+    ZeroRowsPerChunk,
+    /// The stem would put chunk files outside the directory or is empty.
+    #[error("`{0}` cannot start a chunk file name: use a plain name without path separators")]
+    BadStem(String),
+    /// Writing a chunk file failed (the sheet error names the file).
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+    /// A file or directory could not be read or written.
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        /// What was being done: `create the directory`, `read`, `write`.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// `manifest.json` is not a manifest.
+    #[error("`{path}` is not a chunk manifest: {source}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ChunkError + 'a {
+    move |source| ChunkError::Io { action, path: path.to_path_buf(), source }
+}
+
+/// One chunk file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkEntry {
+    /// 1-based position of the chunk; the file name carries it as `-00001`.
+    pub index: u32,
+    /// File name inside the chunk directory, e.g. `orders-00001.xlsx`.
+    pub file: String,
+    /// Source row number (spreadsheet numbering, header = 1) of the chunk's first row.
+    pub first_row: u64,
+    /// Source row number of the chunk's last row.
+    pub last_row: u64,
+    /// Data rows in the chunk (its header not counted).
+    pub rows: u64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// Runs `[first, last]` (inclusive) of consecutive source rows, in chunk order;
+    /// rows skipped in the source (e.g. invalid ones) split the runs.
+    pub source_ranges: Vec<[u64; 2]>,
+}
+
+impl ChunkEntry {
+    /// The source row of the chunk's sheet row `chunk_row` (header = 1, so 2 is the
+    /// first data row), or `None` for the header or a row past the end.
+    ///
+    /// ```
+    /// # use elma_import_chunk::ChunkEntry;
+    /// let entry = ChunkEntry { index: 1, file: "a-00001.csv".into(), first_row: 2, last_row: 9,
+    ///     rows: 5, bytes: 0, sha256: String::new(), source_ranges: vec![[2, 3], [7, 9]] };
+    /// assert_eq!(entry.source_row(2), Some(2));
+    /// assert_eq!(entry.source_row(4), Some(7));
+    /// assert_eq!(entry.source_row(6), Some(9));
+    /// assert_eq!(entry.source_row(7), None);
+    /// assert_eq!(entry.source_row(1), None);
+    /// ```
+    pub fn source_row(&self, chunk_row: u64) -> Option<u64> {
+        let mut k = chunk_row.checked_sub(2)?;
+        for &[first, last] in &self.source_ranges {
+            let len = last.checked_sub(first)? + 1;
+            if k < len {
+                return Some(first + k);
+            }
+            k -= len;
+        }
+        None
+    }
+
+    fn add_source_row(&mut self, n: u64) {
+        match self.source_ranges.last_mut() {
+            Some(run) if run[1].checked_add(1) == Some(n) => run[1] = n,
+            _ => self.source_ranges.push([n, n]),
+        }
+        if self.rows == 0 {
+            self.first_row = n;
+        }
+        self.last_row = n;
+        self.rows += 1;
+    }
+}
+
+/// What a chunk directory holds: saved as `manifest.json` beside the chunk files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format of every chunk file; `csv` or `xlsx` in JSON.
+    #[serde(with = "format_str")]
+    pub format: Format,
+    /// The most data rows one chunk holds.
+    pub rows_per_chunk: u64,
+    /// Data rows over all chunks.
+    pub rows: u64,
+    /// The chunks in order.
+    pub chunks: Vec<ChunkEntry>,
+}
+
+impl Manifest {
+    /// Writes `dir/manifest.json` (through a temporary file and a rename, so a crash
+    /// never leaves half a manifest). Returns its path.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, ChunkError> {
+        let path = dir.join(MANIFEST_FILE);
+        let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
+        let mut text = serde_json::to_vec_pretty(self)
+            .map_err(|source| ChunkError::Manifest { path: path.clone(), source })?;
+        text.push(b'\n');
+        let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
+        file.write_all(&text).map_err(io_err("write", &tmp))?;
+        file.sync_all().map_err(io_err("write", &tmp))?;
+        drop(file);
+        std::fs::rename(&tmp, &path).map_err(io_err("replace", &path))?;
+        Ok(path)
+    }
+
+    /// Reads `dir/manifest.json`.
+    pub fn load(dir: &Path) -> Result<Manifest, ChunkError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read(&path).map_err(io_err("read", &path))?;
+        serde_json::from_slice(&text).map_err(|source| ChunkError::Manifest { path, source })
+    }
+
+    /// The chunk holding source row `source_row`, if any.
+    pub fn chunk_of(&self, source_row: u64) -> Option<&ChunkEntry> {
+        self.chunks.iter().find(|c| c.source_ranges.iter().any(|&[a, b]| (a..=b).contains(&source_row)))
+    }
+}
+
+mod format_str {
+    use elma_import_sheet::Format;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(f: &Format, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(f.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Format, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "xlsx" => Ok(Format::Xlsx),
+            _ => {
+                Err(serde::de::Error::custom(format!("unknown chunk format `{s}`, expected `csv` or `xlsx`")))
+            }
+        }
+    }
+}
+
+struct Open {
+    writer: Writer,
+    path: PathBuf,
+    entry: ChunkEntry,
+}
+
+/// Splits rows into chunk files `{stem}-{index:05}.{csv|xlsx}` of at most
+/// `rows_per_chunk` rows each, every one starting with the header row.
+///
+/// Rows are written in the order pushed; a chunk file is opened at its first row, so
+/// there is never an empty chunk. [`ChunkWriter::finish`] returns the [`Manifest`]; save
+/// it with [`Manifest::save`].
+pub struct ChunkWriter {
+    dir: PathBuf,
+    stem: String,
+    header: Row,
+    rows_per_chunk: u64,
+    format: Format,
+    options: WriteOptions,
+    open: Option<Open>,
+    done: Vec<ChunkEntry>,
+    rows: u64,
+}
+
+impl ChunkWriter {
+    /// A writer of chunks into `dir` (created when missing). Existing files of the
+    /// same names are replaced.
+    pub fn new(
+        dir: &Path,
+        stem: &str,
+        header: &Row,
+        rows_per_chunk: u64,
+        format: Format,
+        options: WriteOptions,
+    ) -> Result<ChunkWriter, ChunkError> {
+        if rows_per_chunk == 0 {
+            return Err(ChunkError::ZeroRowsPerChunk);
+        }
+        if stem.is_empty() || stem.contains(['/', '\\']) || stem == "." || stem == ".." {
+            return Err(ChunkError::BadStem(stem.to_string()));
+        }
+        std::fs::create_dir_all(dir).map_err(io_err("create the directory", dir))?;
+        Ok(ChunkWriter {
+            dir: dir.to_path_buf(),
+            stem: stem.to_string(),
+            header: header.clone(),
+            rows_per_chunk,
+            format,
+            options,
+            open: None,
+            done: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// Appends a row; its `number` is its source row. Starts a new chunk file when the
+    /// current one is full.
+    pub fn push(&mut self, row: &Row) -> Result<(), ChunkError> {
+        let open = match &mut self.open {
+            Some(open) => open,
+            None => {
+                let index = u32::try_from(self.done.len() + 1).unwrap_or(u32::MAX);
+                let file = format!("{}-{index:05}.{}", self.stem, self.format.as_str());
+                let path = self.dir.join(&file);
+                let mut writer = elma_import_sheet::create(&path, self.format, &self.options)?;
+                writer.write_row(&self.header)?;
+                let entry = ChunkEntry {
+                    index,
+                    file,
+                    first_row: 0,
+                    last_row: 0,
+                    rows: 0,
+                    bytes: 0,
+                    sha256: String::new(),
+                    source_ranges: Vec::new(),
+                };
+                self.open.insert(Open { writer, path, entry })
+            }
+        };
+        match fit(row, self.header.len()) {
+            Some(fitted) => open.writer.write_row(&fitted)?,
+            None => open.writer.write_row(row)?,
+        }
+        open.entry.add_source_row(row.number);
+        self.rows += 1;
+        if open.entry.rows >= self.rows_per_chunk {
+            self.close()?;
+        }
+        Ok(())
+    }
+
+    /// Data rows pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn close(&mut self) -> Result<(), ChunkError> {
+        if let Some(Open { writer, path, mut entry }) = self.open.take() {
+            writer.finish()?;
+            let (bytes, sha256) = hash_file(&path)?;
+            entry.bytes = bytes;
+            entry.sha256 = sha256;
+            self.done.push(entry);
+        }
+        Ok(())
+    }
+
+    /// Finishes the last chunk and returns the manifest (not yet saved).
+    pub fn finish(mut self) -> Result<Manifest, ChunkError> {
+        self.close()?;
+        Ok(Manifest {
+            format: self.format,
+            rows_per_chunk: self.rows_per_chunk,
+            rows: self.rows,
+            chunks: std::mem::take(&mut self.done),
+        })
+    }
+}
+
+/// `row` with exactly `width` cells when it has fewer (padded with empty cells) or
+/// more but blank ones past `width` (cut), so every record of a .csv chunk has the
+/// header's width; `None` when the row already fits or holds data past `width`.
+fn fit(row: &Row, width: usize) -> Option<Row> {
+    let len = row.len();
+    if len == width || (len > width && row.width() > width) {
+        return None;
+    }
+    let mut out = Row::with_capacity(row.number, width, row.text_len());
+    for i in 0..width {
+        let cell = row.get(i);
+        out.push(cell.kind, cell.text, cell.number);
+    }
+    Some(out)
+}
+
+/// Size and SHA-256 (lowercase hex) of a file, read in blocks.
+pub fn hash_file(path: &Path) -> Result<(u64, String), ChunkError> {
+    let mut file = File::open(path).map_err(io_err("read", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err("read", path)(e)),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, hex::encode(hasher.finalize())))
+}

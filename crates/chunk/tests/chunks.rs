@@ -1,0 +1,219 @@
+//! Chunk files read back: split-then-concatenate returns the input, row mapping, manifest.
+
+use std::path::Path;
+
+use elma_import_chunk::{ChunkEntry, ChunkError, ChunkWriter, Manifest, MANIFEST_FILE};
+use elma_import_sheet::{Format, ReadOptions, Row, WriteOptions};
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+
+fn texts(row: &Row) -> Vec<String> {
+    (0..row.width()).map(|i| row.get(i).text.to_string()).collect()
+}
+
+/// Every row of a chunk file: (header, data rows).
+fn read_chunk(path: &Path) -> (Vec<String>, Vec<Row>) {
+    let mut reader = elma_import_sheet::open(path, &ReadOptions::default()).unwrap();
+    let header = texts(reader.header());
+    let mut rows = Vec::new();
+    while let Some(batch) = reader.next_batch().unwrap() {
+        rows.extend(batch);
+    }
+    (header, rows)
+}
+
+/// Writes `rows` (numbered by `numbers`) into chunks and checks everything a reader of
+/// the chunks relies on.
+fn split_and_check(dir: &Path, format: Format, rows_per_chunk: u64, cells: &[Vec<String>], numbers: &[u64]) {
+    let header = Row::from_texts(1, ["Name", "Comment", "Amount", "Extra", "More"]);
+    let mut w =
+        ChunkWriter::new(dir, "part", &header, rows_per_chunk, format, WriteOptions::default()).unwrap();
+    for (texts, &n) in cells.iter().zip(numbers) {
+        w.push(&Row::from_texts(n, texts)).unwrap();
+    }
+    assert_eq!(w.rows(), cells.len() as u64);
+    let manifest = w.finish().unwrap();
+    assert_eq!(manifest.rows, cells.len() as u64);
+    assert_eq!(manifest.rows_per_chunk, rows_per_chunk);
+    assert_eq!(manifest.chunks.len() as u64, (cells.len() as u64).div_ceil(rows_per_chunk));
+
+    let mut all = Vec::new();
+    let mut mapped = Vec::new();
+    for (i, entry) in manifest.chunks.iter().enumerate() {
+        assert_eq!(entry.index as usize, i + 1);
+        assert_eq!(entry.file, format!("part-{:05}.{}", i + 1, format.as_str()));
+        let path = dir.join(&entry.file);
+        let (head, rows) = read_chunk(&path);
+        assert_eq!(head, texts(&header), "{}: every chunk repeats the header", entry.file);
+        assert_eq!(rows.len() as u64, entry.rows, "{}", entry.file);
+        assert!(entry.rows <= rows_per_chunk);
+        if i + 1 < manifest.chunks.len() {
+            assert_eq!(entry.rows, rows_per_chunk, "only the last chunk may be short");
+        }
+        // Chunk files are numbered from 2 in their own sheet.
+        for (k, row) in rows.iter().enumerate() {
+            assert_eq!(row.number, k as u64 + 2, "{}: rows are not renumbered", entry.file);
+            mapped.push(entry.source_row(row.number).unwrap());
+        }
+        assert_eq!(entry.source_row(entry.rows + 2), None);
+        assert_eq!(entry.first_row, entry.source_row(2).unwrap());
+        assert_eq!(entry.last_row, entry.source_row(entry.rows + 1).unwrap());
+        // Size and hash describe the file as it is on disk.
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(entry.bytes, bytes.len() as u64);
+        assert_eq!(entry.sha256, hex::encode(Sha256::digest(&bytes)));
+        all.extend(rows.iter().map(texts));
+    }
+    let want: Vec<Vec<String>> = cells.iter().map(|c| texts(&Row::from_texts(0, c))).collect();
+    assert_eq!(all, want, "concatenated chunks equal the input");
+    assert_eq!(mapped, numbers, "each chunk row maps back to its source row");
+}
+
+fn cell() -> impl Strategy<Value = String> {
+    // Delimiters, quotes, line breaks, Cyrillic, leading zeros, spaces.
+    prop_oneof![
+        "[a-zA-Zа-яё0-9 ,;\"\n]{0,12}",
+        "0[0-9]{1,10}",
+        Just(String::new()),
+        Just("a \"quoted\", value\nwith a break".to_string()),
+    ]
+}
+
+fn input() -> impl Strategy<Value = (Vec<Vec<String>>, Vec<u64>, u64)> {
+    (1usize..40, 1u64..12).prop_flat_map(|(n, rpc)| {
+        (
+            prop::collection::vec(prop::collection::vec(cell(), 0..4), n),
+            prop::collection::vec(prop_oneof![4 => Just(1u64), 1 => 2u64..5], n),
+            Just(rpc),
+        )
+            .prop_map(|(rows, steps, rpc)| {
+                // A first cell that is never blank: readers may skip blank rows.
+                let rows = rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, mut r)| {
+                        r.insert(0, format!("row {i}"));
+                        r
+                    })
+                    .collect();
+                // Source numbers from 2, with gaps where rows were skipped.
+                let mut n = 1;
+                let numbers = steps
+                    .into_iter()
+                    .map(|s| {
+                        n += s;
+                        n
+                    })
+                    .collect();
+                (rows, numbers, rpc)
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn csv_chunks_concatenate_to_the_input((rows, numbers, rpc) in input()) {
+        let dir = tempfile::tempdir().unwrap();
+        split_and_check(dir.path(), Format::Csv, rpc, &rows, &numbers);
+    }
+
+    #[test]
+    fn xlsx_chunks_concatenate_to_the_input((rows, numbers, rpc) in input()) {
+        let dir = tempfile::tempdir().unwrap();
+        split_and_check(dir.path(), Format::Xlsx, rpc, &rows, &numbers);
+    }
+}
+
+#[test]
+fn csv_records_with_line_breaks_stay_whole_at_chunk_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Vec<String>> =
+        (0..7).map(|i| vec![format!("r{i}"), format!("line one\nline two, \"{i}\"\r\nline three")]).collect();
+    let numbers: Vec<u64> = (2..9).collect();
+    split_and_check(dir.path(), Format::Csv, 3, &rows, &numbers);
+    split_and_check(dir.path(), Format::Xlsx, 2, &rows, &numbers);
+}
+
+#[test]
+fn a_thousand_rows_split_at_the_handler_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Vec<String>> =
+        (0..2_345).map(|i| vec![format!("Client {i}"), format!("{:011}", i)]).collect();
+    let numbers: Vec<u64> = (2..2_347).collect();
+    split_and_check(dir.path(), Format::Xlsx, 1_000, &rows, &numbers);
+    let m = Manifest::load(dir.path()).err();
+    assert!(m.is_some(), "finish does not save the manifest by itself");
+}
+
+#[test]
+fn manifest_round_trips_through_manifest_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = Row::from_texts(1, ["Name"]);
+    let mut w =
+        ChunkWriter::new(dir.path(), "orders", &header, 2, Format::Xlsx, WriteOptions::default()).unwrap();
+    for n in [2, 3, 4, 8, 9] {
+        w.push(&Row::from_texts(n, [format!("Order {n}")])).unwrap();
+    }
+    let manifest = w.finish().unwrap();
+    let path = manifest.save(dir.path()).unwrap();
+    assert_eq!(path, dir.path().join(MANIFEST_FILE));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["format"], "xlsx");
+    assert_eq!(json["chunks"][1]["source_ranges"], serde_json::json!([[4, 4], [8, 8]]));
+    let loaded = Manifest::load(dir.path()).unwrap();
+    assert_eq!(loaded, manifest);
+    assert_eq!(loaded.chunks.len(), 3);
+    assert_eq!(loaded.chunk_of(8).map(|c| c.index), Some(2));
+    assert_eq!(loaded.chunk_of(9).map(|c| c.index), Some(3));
+    assert_eq!(loaded.chunk_of(5), None, "a skipped source row is in no chunk");
+}
+
+#[test]
+fn a_broken_manifest_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(MANIFEST_FILE),
+        r#"{"format":"ods","rows_per_chunk":1,"rows":0,"chunks":[]}"#,
+    )
+    .unwrap();
+    let err = Manifest::load(dir.path()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("manifest.json") && msg.contains("`ods`"), "{msg}");
+    let err = Manifest::load(&dir.path().join("missing")).unwrap_err();
+    assert!(matches!(err, ChunkError::Io { .. }), "{err}");
+}
+
+#[test]
+fn source_row_walks_the_runs() {
+    let entry = ChunkEntry {
+        index: 1,
+        file: "x-00001.csv".into(),
+        first_row: 10,
+        last_row: 31,
+        rows: 6,
+        bytes: 0,
+        sha256: String::new(),
+        source_ranges: vec![[10, 12], [20, 20], [30, 31]],
+    };
+    let got: Vec<Option<u64>> = (0..10).map(|r| entry.source_row(r)).collect();
+    assert_eq!(got, [None, None, Some(10), Some(11), Some(12), Some(20), Some(30), Some(31), None, None]);
+}
+
+#[test]
+fn writer_rejects_bad_settings_and_writes_nothing_for_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = Row::from_texts(1, ["Name"]);
+    let zero = ChunkWriter::new(dir.path(), "a", &header, 0, Format::Csv, WriteOptions::default());
+    assert!(matches!(zero, Err(ChunkError::ZeroRowsPerChunk)));
+    for stem in ["", "../up", "a/b"] {
+        let bad = ChunkWriter::new(dir.path(), stem, &header, 5, Format::Csv, WriteOptions::default());
+        assert!(matches!(bad, Err(ChunkError::BadStem(_))), "{stem:?}");
+    }
+    let w = ChunkWriter::new(&dir.path().join("new"), "a", &header, 5, Format::Csv, WriteOptions::default())
+        .unwrap();
+    let m = w.finish().unwrap();
+    assert!(m.chunks.is_empty());
+    assert_eq!(std::fs::read_dir(dir.path().join("new")).unwrap().count(), 0);
+}

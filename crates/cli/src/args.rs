@@ -1,0 +1,167 @@
+//! The command line: global flags, the subcommands, and argument groups they share.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+
+const ABOUT: &str = "Move spreadsheet data into ELMA365 apps through the Web API: check files \
+before anything is sent, split them the way the platform wants, import them paced and \
+resumably, and see every rejected cell by row and column.";
+
+const AFTER: &str = "\
+Quick start:
+  elma-import demo                                  # the whole pipeline against a built-in emulator
+  elma-import template --schema templates/crm.contacts.schema.json -o contacts.xlsx
+  elma-import validate contacts.csv --schema templates/crm.contacts.schema.json --errors errors.csv
+  elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
+
+Exit codes: 0 ok · 1 data rejected · 2 usage/configuration · 3 network/API failure ·
+4 blocked too long · 5 uncertain chunk needs a decision · 130 interrupted (resumable).
+Connection: --url/ELMA365_URL, --token/ELMA365_TOKEN, or a profile in the config file.";
+
+/// elma-import command line.
+#[derive(Debug, Parser)]
+#[command(name = "elma-import", version, about = ABOUT, after_help = AFTER, propagate_version = true)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Print the command's summary as one JSON object on stdout (fields in the README).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars or talk on stderr; errors are still printed.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write an import template (.xlsx or .csv) for an app.
+    Template(commands::template::TemplateArgs),
+    /// Fetch an app's fields from the platform and save them as a schema file.
+    Schema(commands::schema::SchemaArgs),
+    /// Check a file against an app's fields; report every bad cell.
+    Validate(commands::validate::ValidateArgs),
+    /// Rewrite the unambiguous mistakes of a file and list every change.
+    Fix(commands::fix::FixArgs),
+    /// Show how a file would be imported (upload kind, chunk size, pauses) and why.
+    Plan(commands::plan::PlanArgs),
+    /// Split a file into chunk files that each repeat the header, with a manifest.
+    Split(commands::split::SplitArgs),
+    /// Upload one file (temporary or to a directory) under a fresh hash.
+    Upload(commands::upload::UploadArgs),
+    /// Start an import of an uploaded file.
+    Start(commands::start::StartArgs),
+    /// Show (or wait for) an import's status.
+    Status(commands::status::StatusArgs),
+    /// Validate, plan, chunk, upload, import, poll and report: the main job.
+    Run(commands::run::RunArgs),
+    /// Continue a run after a crash, Ctrl-C, a network failure or a blocked app.
+    Resume(commands::resume::ResumeArgs),
+    /// Serve a local emulator of the platform's import API.
+    Emulator(commands::emulator::EmulatorArgs),
+    /// Run the whole pipeline on generated data against an in-process emulator.
+    Demo(commands::demo::DemoArgs),
+}
+
+/// How to read the input file.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// The input file (.csv or .xlsx).
+    pub file: PathBuf,
+    /// Encoding of a .csv (`utf-8`, `windows-1251`, …); detected when left out.
+    #[arg(long, value_name = "E")]
+    pub encoding: Option<String>,
+    /// Delimiter of a .csv: `,` `;` `tab` (or `\t`); detected from the header when left out.
+    #[arg(long, value_name = "D", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Worksheet of an .xlsx (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+}
+
+impl SourceArgs {
+    /// Reader options.
+    pub fn read_options(&self) -> elma_import_sheet::ReadOptions {
+        elma_import_sheet::ReadOptions {
+            encoding: self.encoding.clone(),
+            delimiter: self.delimiter,
+            sheet: self.sheet.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        "," | ";" | "|" => Ok(s.as_bytes()[0]),
+        other => Err(format!("`{other}` is not a delimiter: use `,` `;` `|` or `tab`")),
+    }
+}
+
+/// Where the app's fields come from.
+#[derive(Debug, Clone, Args)]
+pub struct SchemaSource {
+    /// App schema file (JSON of the platform's app answer, as in templates/*.schema.json).
+    #[arg(long, value_name = "FILE", conflicts_with = "app")]
+    pub schema: Option<PathBuf>,
+    /// App as `namespace.code`: its fields are fetched from the platform.
+    #[arg(long, value_name = "NS.CODE")]
+    pub app: Option<String>,
+}
+
+/// Validation settings.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Date and number formats: `ru` (dd.MM.yyyy HH:mm) or `en` (M/d/yyyy h:mm AM/PM).
+    #[arg(long, default_value = "ru", value_parser = ["ru", "en"])]
+    pub locale: String,
+    /// Skip columns that name no field instead of failing.
+    #[arg(long)]
+    pub ignore_unknown: bool,
+}
+
+impl CheckArgs {
+    /// Validation options.
+    pub fn options(&self) -> elma_import_validate::Options {
+        elma_import_validate::Options {
+            locale: self.locale.parse().unwrap_or_default(),
+            ignore_unknown: self.ignore_unknown,
+        }
+    }
+}
+
+/// How to reach the platform.
+#[derive(Debug, Clone, Args)]
+pub struct ConnArgs {
+    /// Base URL of the Web API, e.g. https://acme.elma365.ru/pub/v1
+    #[arg(long, env = "ELMA365_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// API token (a secret: never printed or saved; prefer the environment variable).
+    #[arg(long, env = "ELMA365_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Profile of the config file to use.
+    #[arg(long, env = "ELMA365_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file (default: $XDG_CONFIG_HOME/elma-import/config.toml).
+    #[arg(long, env = "ELMA_IMPORT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Request timeout.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DUR")]
+    pub timeout: std::time::Duration,
+    /// Retries of a failed request (retried statuses: 408 429 500 502 503 504, network errors).
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub retries: u32,
+}

@@ -1,0 +1,37 @@
+//! One module per subcommand: resolve settings → call a library → render.
+
+pub mod demo;
+pub mod emulator;
+pub mod fix;
+pub mod plan;
+pub mod resume;
+pub mod run;
+pub mod schema;
+pub mod split;
+pub mod start;
+pub mod status;
+pub mod template;
+pub mod upload;
+pub mod validate;
+
+use crate::args::{Cli, Command};
+
+/// Runs the command; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Template(a) => template::run(a, g),
+        Command::Schema(a) => schema::run(a, g),
+        Command::Validate(a) => validate::run(a, g),
+        Command::Fix(a) => fix::run(a, g),
+        Command::Plan(a) => plan::run(a, g),
+        Command::Split(a) => split::run(a, g),
+        Command::Upload(a) => upload::run(a, g),
+        Command::Start(a) => start::run(a, g),
+        Command::Status(a) => status::run(a, g),
+        Command::Run(a) => run::run(a, g),
+        Command::Resume(a) => resume::run(a, g),
+        Command::Emulator(a) => emulator::run(a, g),
+        Command::Demo(a) => demo::run(a, g),
+    }
+}

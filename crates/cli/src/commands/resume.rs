@@ -1,0 +1,53 @@
+//! `elma-import resume`: continue a run where its journal ends.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::args::{ConnArgs, Global};
+use crate::commands::run::{execute_dir, ExecArgs};
+use crate::settings::{runtime, Connection};
+
+/// Arguments of `resume`.
+#[derive(Debug, Args)]
+#[command(after_help = "Finished chunks are skipped, started imports are polled, uploads older than \
+the temporary-file window are made again. A chunk whose start request went out unanswered is \
+never retried blindly: it is settled by the app's items (when the run has --key-column) or by \
+your word.
+
+Examples:
+  elma-import resume .elma-import/runs/20261129-101500-1a2b3c4d
+  elma-import resume runs/nightly --assume-not-imported 7")]
+pub struct ResumeArgs {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Settle uncertain chunk N (1-based) as imported.
+    #[arg(long, value_name = "N")]
+    pub assume_imported: Vec<u32>,
+    /// Settle uncertain chunk N (1-based) as not imported: it is uploaded and imported again.
+    #[arg(long, value_name = "N")]
+    pub assume_not_imported: Vec<u32>,
+    /// Pause between imports (default: the plan's).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    pub pause: Option<Duration>,
+    /// Execution settings.
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Runs `resume`.
+pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
+    let client = Connection::resolve(&args.conn)?.client()?;
+    let rt = runtime()?;
+    let assume: Vec<(u32, bool)> = args
+        .assume_imported
+        .iter()
+        .map(|&n| (n, true))
+        .chain(args.assume_not_imported.iter().map(|&n| (n, false)))
+        .collect();
+    execute_dir(&rt, &args.run_dir, &client, &args.exec.options(args.pause, assume), args.exec.verbose, global)
+}

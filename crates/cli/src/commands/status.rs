@@ -1,0 +1,90 @@
+//! `elma-import status`: show or wait for an import's status.
+
+use clap::Args;
+use elma_import_client::{AppRef, Client, PollPolicy};
+use elma_import_contract::wire::{ImportResult, ImportStatus};
+
+use crate::args::{ConnArgs, Global};
+use crate::exit;
+use crate::settings::{app_ref, runtime, Connection};
+use crate::ui;
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  elma-import status --app crm.contacts --id 7d1e…
+  elma-import status --app crm.contacts --id 7d1e… --wait --json")]
+pub struct StatusArgs {
+    /// App as `namespace.code`.
+    #[arg(long, value_name = "NS.CODE")]
+    pub app: String,
+    /// Import id (from `start`).
+    #[arg(long, value_name = "ID")]
+    pub id: String,
+    /// Wait for the import to end, polling at most once a second.
+    #[arg(long)]
+    pub wait: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Waits for an import with a progress bar.
+pub fn wait(
+    rt: &tokio::runtime::Runtime,
+    client: &Client,
+    app: &AppRef,
+    id: &str,
+    policy: PollPolicy,
+) -> anyhow::Result<ImportResult> {
+    let bar = ui::bar(0, "importing", false);
+    let result = rt.block_on(client.wait_for_import(app, id, policy, |r: &ImportResult| {
+        bar.set_length(r.total);
+        bar.set_position(r.processed);
+        bar.set_message(r.status.to_string());
+    }));
+    bar.finish_and_clear();
+    result.map_err(|e| exit::coded(exit::client_code(&e), e))
+}
+
+/// Prints an import result; exit 0 when done with no failed rows, 1 otherwise.
+pub fn render_result(r: &ImportResult, global: &Global) -> anyhow::Result<u8> {
+    if global.json {
+        ui::print_json(r)?;
+    } else {
+        ui::out(format!(
+            "import {}: {} — {} of {} rows processed, {} imported, {} failed",
+            r.id.as_deref().unwrap_or("-"),
+            r.status,
+            ui::count(r.processed),
+            ui::count(r.total),
+            ui::count(r.imported),
+            ui::count(r.failed)
+        ))?;
+        for e in r.errors.iter().take(20) {
+            ui::out(format!("  row {} `{}`: {}", e.row, e.column, e.message))?;
+        }
+        if r.errors.len() > 20 {
+            ui::out(format!("  … and {} more", r.errors.len() - 20))?;
+        }
+    }
+    Ok(match r.status {
+        ImportStatus::Done if r.failed == 0 => exit::OK,
+        ImportStatus::Blocked => exit::BLOCKED,
+        ImportStatus::Done | ImportStatus::Failed => exit::DATA,
+        _ => exit::OK,
+    })
+}
+
+/// Runs `status`.
+pub fn run(args: StatusArgs, global: &Global) -> anyhow::Result<u8> {
+    let app = app_ref(&args.app)?;
+    let client = Connection::resolve(&args.conn)?.client()?;
+    let rt = runtime()?;
+    let result = if args.wait {
+        wait(&rt, &client, &app, &args.id, PollPolicy::default())?
+    } else {
+        rt.block_on(client.import_status(&app, &args.id)).map_err(|e| exit::coded(exit::client_code(&e), e))?
+    };
+    render_result(&result, global)
+}

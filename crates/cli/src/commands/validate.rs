@@ -1,0 +1,325 @@
+//! `elma-import validate`: check a file against an app's fields; report every bad cell.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use elma_import_sheet::{Format, Row, WriteOptions, Writer};
+use elma_import_validate::{CellError, HeaderErrors, Summary, SummaryBuilder, Validator};
+use serde_json::json;
+
+use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
+use crate::exit::{self, usage};
+use crate::settings::{load_schema, runtime};
+use crate::ui;
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  elma-import validate contacts.csv --schema templates/crm.contacts.schema.json
+  elma-import validate contacts.xlsx --schema S.json --errors errors.csv --annotated contacts.checked.xlsx
+  elma-import validate contacts.csv --schema S.json --valid-out ok.csv --rejects-out bad.csv --json
+  elma-import validate old.csv --schema S.json --encoding windows-1251 --delimiter ';' --locale ru
+
+Exit 0 when every row is valid, 1 when not (or the header does not fit the app).")]
+pub struct ValidateArgs {
+    /// The input.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The app.
+    #[command(flatten)]
+    pub schema: SchemaSource,
+    /// Validation settings.
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Write every error (row, column, value, rule, message) to a .csv or .jsonl file.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+    /// Write the input as .xlsx with bad cells highlighted and commented.
+    #[arg(long, value_name = "FILE.xlsx")]
+    pub annotated: Option<PathBuf>,
+    /// Write the valid rows (with the header) to this .csv or .xlsx.
+    #[arg(long, value_name = "FILE")]
+    pub valid_out: Option<PathBuf>,
+    /// Write the invalid rows (with the header and a last column of reasons) to this .csv or .xlsx.
+    #[arg(long, value_name = "FILE")]
+    pub rejects_out: Option<PathBuf>,
+    /// Stop after this many errors.
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+    /// How many (column, rule) groups the summary lists.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// Connection, for --app.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Where the errors go.
+enum ErrorSink {
+    Csv(csv::Writer<std::fs::File>),
+    Jsonl(std::io::BufWriter<std::fs::File>),
+}
+
+impl ErrorSink {
+    fn create(path: &Path) -> anyhow::Result<ErrorSink> {
+        let jsonl = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
+        let file = std::fs::File::create(path).map_err(|e| usage(format!("cannot write `{}`: {e}", path.display())))?;
+        Ok(if jsonl {
+            ErrorSink::Jsonl(std::io::BufWriter::new(file))
+        } else {
+            let mut w = csv::Writer::from_writer(file);
+            w.write_record(["row", "column", "header", "value", "rule", "message", "fix"])?;
+            ErrorSink::Csv(w)
+        })
+    }
+
+    fn write(&mut self, e: &CellError) -> anyhow::Result<()> {
+        let column = e.column.map(column_letters).unwrap_or_default();
+        match self {
+            ErrorSink::Csv(w) => w.write_record([
+                e.row.to_string().as_str(),
+                column.as_str(),
+                e.header.as_str(),
+                e.value.as_str(),
+                e.rule.as_str(),
+                e.message.as_str(),
+                e.fix.as_deref().unwrap_or(""),
+            ])?,
+            ErrorSink::Jsonl(w) => {
+                serde_json::to_writer(
+                    &mut *w,
+                    &json!({"row": e.row, "column": column, "header": e.header, "value": e.value,
+                            "rule": e.rule, "message": e.message, "fix": e.fix}),
+                )?;
+                w.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            ErrorSink::Csv(mut w) => w.flush()?,
+            ErrorSink::Jsonl(mut w) => w.flush()?,
+        }
+        Ok(())
+    }
+}
+
+/// Column letters of a 0-based index: 0 → A, 27 → AB.
+pub fn column_letters(mut index: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn create_writer(path: &Path, locale: &str) -> anyhow::Result<Writer> {
+    let format = Format::from_path(path)
+        .ok_or_else(|| usage(format!("`{}`: name the output .csv or .xlsx", path.display())))?;
+    let options = WriteOptions {
+        date_format: elma_import_runner::prepare::date_format(locale).to_string(),
+        ..WriteOptions::default()
+    };
+    elma_import_sheet::create(path, format, &options).with_context(|| format!("creating `{}`", path.display()))
+}
+
+/// Prints header errors and returns exit 1.
+pub fn report_header_errors(file: &Path, errors: &HeaderErrors, global: &Global) -> anyhow::Result<u8> {
+    if global.json {
+        ui::print_json(&json!({
+            "file": file, "valid": false,
+            "header_errors": errors.0.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        eprintln!("`{}`: the header row does not fit the app:", file.display());
+        for e in &errors.0 {
+            eprintln!("  - {e}");
+        }
+    }
+    Ok(exit::DATA)
+}
+
+/// Runs `validate`.
+pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
+    let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
+    let started = std::time::Instant::now();
+    let mut reader = elma_import_sheet::open(&args.source.file, &args.source.read_options())?;
+    let header = reader.header().clone();
+    let validator = match Validator::new(&schema, &header, &args.check.options()) {
+        Ok(v) => v,
+        Err(errors) => return report_header_errors(&args.source.file, &errors, global),
+    };
+    let mut errors_out = args.errors.as_deref().map(ErrorSink::create).transpose()?;
+    let mut annotated = args.annotated.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    let mut valid_out = args.valid_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    let mut rejects_out = args.rejects_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    for w in [&mut annotated, &mut valid_out].into_iter().flatten() {
+        w.write_row(&header)?;
+    }
+    if let Some(w) = rejects_out.as_mut() {
+        let mut h = header.clone();
+        while h.len() < validator.columns().len() {
+            h.push_text("");
+        }
+        h.push_text("Errors");
+        w.write_row(&h)?;
+    }
+    let wants_rows = annotated.is_some() || valid_out.is_some() || rejects_out.is_some();
+
+    let (_, total) = reader.progress();
+    let bar = ui::bar(total, "validating", true);
+    let mut summary = SummaryBuilder::new();
+    let mut reported = 0u64;
+    let mut stopped_early = false;
+    let width = validator.columns().len();
+    'batches: while let Some(batch) = reader.next_batch()? {
+        let errors = validator.check_rows(&batch);
+        summary.add(&batch, &errors);
+        if let Some(sink) = errors_out.as_mut() {
+            for e in &errors {
+                if args.max_errors.is_some_and(|m| reported >= m) {
+                    stopped_early = true;
+                    break;
+                }
+                sink.write(e)?;
+                reported += 1;
+            }
+        } else {
+            reported += errors.len() as u64;
+        }
+        if wants_rows {
+            let mut at = 0;
+            for row in batch.iter().filter(|r| !r.is_blank()) {
+                let start = at;
+                while at < errors.len() && errors[at].row == row.number {
+                    at += 1;
+                }
+                let mine = &errors[start..at];
+                write_row(row, mine, width, &mut annotated, &mut valid_out, &mut rejects_out)?;
+            }
+        }
+        bar.set_position(reader.progress().0);
+        if stopped_early || args.max_errors.is_some_and(|m| reported >= m) {
+            stopped_early = true;
+            break 'batches;
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(sink) = errors_out {
+        sink.finish()?;
+    }
+    for w in [annotated, valid_out, rejects_out].into_iter().flatten() {
+        w.finish()?;
+    }
+    let summary = summary.finish(args.top);
+    render(&args, &summary, stopped_early, started.elapsed(), reader.describe(), global)?;
+    Ok(if summary.invalid == 0 && !stopped_early { exit::OK } else { exit::DATA })
+}
+
+fn write_row(
+    row: &Row,
+    errors: &[CellError],
+    width: usize,
+    annotated: &mut Option<Writer>,
+    valid_out: &mut Option<Writer>,
+    rejects_out: &mut Option<Writer>,
+) -> anyhow::Result<()> {
+    if errors.is_empty() {
+        if let Some(w) = annotated.as_mut() {
+            w.write_row(row)?;
+        }
+        if let Some(w) = valid_out.as_mut() {
+            w.write_row(row)?;
+        }
+        return Ok(());
+    }
+    if let Some(w) = annotated.as_mut() {
+        let notes: Vec<(usize, String)> =
+            errors.iter().map(|e| (e.column.unwrap_or(0), e.message.clone())).collect();
+        w.write_row_with_notes(row, &notes)?;
+    }
+    if let Some(w) = rejects_out.as_mut() {
+        let mut r = row.clone();
+        while r.len() < width {
+            r.push_text("");
+        }
+        let reasons: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        r.push_text(&reasons.join("; "));
+        w.write_row(&r)?;
+    }
+    Ok(())
+}
+
+fn render(
+    args: &ValidateArgs,
+    s: &Summary,
+    stopped_early: bool,
+    took: std::time::Duration,
+    describe: String,
+    global: &Global,
+) -> anyhow::Result<()> {
+    let rate = s.rows as f64 / took.as_secs_f64().max(1e-9);
+    if global.json {
+        return ui::print_json(&json!({
+            "file": args.source.file,
+            "reader": describe,
+            "valid": s.invalid == 0 && !stopped_early,
+            "rows": s.rows,
+            "valid_rows": s.valid,
+            "invalid_rows": s.invalid,
+            "errors": s.errors,
+            "fixable": s.fixable,
+            "stopped_early": stopped_early,
+            "top": s.top,
+            "seconds": took.as_secs_f64(),
+            "outputs": {"errors": args.errors, "annotated": args.annotated,
+                        "valid_out": args.valid_out, "rejects_out": args.rejects_out},
+        }));
+    }
+    let verdict = if s.invalid == 0 { "valid" } else { "NOT valid" };
+    ui::out(format!(
+        "{}: {verdict} — {} rows, {} valid, {} invalid, {} errors ({} fixable with `elma-import fix`){}",
+        args.source.file.display(),
+        ui::count(s.rows),
+        ui::count(s.valid),
+        ui::count(s.invalid),
+        ui::count(s.errors),
+        ui::count(s.fixable),
+        if stopped_early { " — stopped early at --max-errors" } else { "" },
+    ))?;
+    if !s.top.is_empty() {
+        ui::out("top errors:")?;
+        for t in &s.top {
+            ui::out(format!(
+                "  {:>9}  {:<20} {:<18} first at row {}: {}",
+                ui::count(t.count),
+                t.header,
+                t.rule.as_str(),
+                t.first_row,
+                t.example
+            ))?;
+        }
+    }
+    ui::say(format!("read as {describe}; {} rows/s in {}", ui::count(rate as u64), ui::duration(took)));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn column_letters_follow_spreadsheets() {
+        assert_eq!(super::column_letters(0), "A");
+        assert_eq!(super::column_letters(25), "Z");
+        assert_eq!(super::column_letters(26), "AA");
+        assert_eq!(super::column_letters(16383), "XFD");
+    }
+}

@@ -1,0 +1,78 @@
+//! Exit codes (ARCHITECTURE.md) and the error type commands return.
+
+/// 0: all rows imported / file valid.
+pub const OK: u8 = 0;
+/// 1: data rejected (validation, or rows failed on the server).
+pub const DATA: u8 = 1;
+/// 2: usage or configuration.
+pub const USAGE: u8 = 2;
+/// 3: network or API failure after retries.
+pub const NETWORK: u8 = 3;
+/// 4: the app stayed blocked too long.
+pub const BLOCKED: u8 = 4;
+/// 5: a chunk may or may not have been imported; the user must decide.
+pub const UNCERTAIN: u8 = 5;
+/// 130: interrupted; resumable.
+pub const INTERRUPTED: u8 = 130;
+
+/// An error that knows its exit code.
+#[derive(Debug)]
+pub struct Coded {
+    /// The exit code.
+    pub code: u8,
+    /// What went wrong.
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+/// Wraps an error with an exit code.
+pub fn coded(code: u8, error: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(Coded { code, error: error.into() })
+}
+
+/// A usage/configuration error with a message.
+pub fn usage(message: impl std::fmt::Display) -> anyhow::Error {
+    coded(USAGE, anyhow::anyhow!("{message}"))
+}
+
+/// The exit code of an error: its own when it has one, else by its kind.
+pub fn code_of(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(c) = cause.downcast_ref::<Coded>() {
+            return c.code;
+        }
+        if let Some(r) = cause.downcast_ref::<elma_import_runner::RunError>() {
+            return r.exit_code();
+        }
+        if let Some(c) = cause.downcast_ref::<elma_import_client::ClientError>() {
+            return client_code(c);
+        }
+        if cause.downcast_ref::<elma_import_sheet::SheetError>().is_some() {
+            return DATA;
+        }
+    }
+    USAGE
+}
+
+/// Exit code of a client error.
+pub fn client_code(e: &elma_import_client::ClientError) -> u8 {
+    use elma_import_client::ClientError as C;
+    match e {
+        C::Unauthorized { .. } | C::NotFound { .. } => USAGE,
+        _ => NETWORK,
+    }
+}
+
+/// Whether the error is a write to a closed pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,161 @@
+//! Settings resolved once per command: flags > environment > config file.
+//!
+//! The config file (TOML) holds named profiles:
+//!
+//! ```toml
+//! default_profile = "prod"
+//! [profiles.prod]
+//! url = "https://acme.elma365.ru/pub/v1"
+//! token_env = "ACME_ELMA_TOKEN"   # the variable holding the token (preferred)
+//! # token = "..."                 # or the token itself (keep the file private)
+//! directory = "5a1b…"             # directory id for directory uploads
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use elma_import_client::{AppRef, Client, ClientConfig, RetryPolicy, Secret};
+use elma_import_contract::schema::AppSchema;
+use serde::Deserialize;
+
+use crate::args::{ConnArgs, SchemaSource};
+use crate::exit::{self, usage};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    default_profile: Option<String>,
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Profile {
+    url: Option<String>,
+    token: Option<String>,
+    token_env: Option<String>,
+    directory: Option<String>,
+}
+
+/// Everything needed to talk to the platform.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Base URL.
+    pub url: String,
+    /// Token.
+    pub token: Secret,
+    /// Directory id for directory uploads, from the profile.
+    pub directory: Option<String>,
+    /// Request timeout.
+    pub timeout: std::time::Duration,
+    /// Retries.
+    pub retries: u32,
+}
+
+fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("elma-import").join("config.toml"))
+}
+
+fn load_config(path: Option<&Path>, explicit: bool) -> anyhow::Result<ConfigFile> {
+    let Some(path) = path else { return Ok(ConfigFile::default()) };
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text)
+            .map_err(|e| usage(format!("the config file `{}` is not valid: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(ConfigFile::default()),
+        Err(e) => Err(usage(format!("cannot read the config file `{}`: {e}", path.display()))),
+    }
+}
+
+impl Connection {
+    /// Resolves the connection from flags, environment and the config file.
+    pub fn resolve(args: &ConnArgs) -> anyhow::Result<Connection> {
+        let path = config_path(args.config.as_deref());
+        let config = load_config(path.as_deref(), args.config.is_some())?;
+        let profile_name = args.profile.clone().or(config.default_profile.clone());
+        let profile = match &profile_name {
+            Some(name) => config.profiles.get(name).cloned().ok_or_else(|| {
+                let known: Vec<_> = config.profiles.keys().cloned().collect();
+                usage(format!(
+                    "no profile `{name}` in the config file `{}` (profiles: {})",
+                    path.as_deref().map_or_else(|| "-".into(), |p| p.display().to_string()),
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ))
+            })?,
+            None => Profile::default(),
+        };
+        let url = args.url.clone().or(profile.url.clone()).ok_or_else(|| {
+            usage("no server given: pass --url URL, set ELMA365_URL, or name a --profile with a url")
+        })?;
+        let token = match (&args.token, &profile.token_env, &profile.token) {
+            (Some(t), _, _) => t.clone(),
+            (None, Some(var), _) => std::env::var(var).map_err(|_| {
+                usage(format!("the profile's token_env names `{var}`, which is not set"))
+            })?,
+            (None, None, Some(t)) => t.clone(),
+            _ => return Err(usage("no token given: pass --token, set ELMA365_TOKEN, or use a profile with token_env")),
+        };
+        if token.trim().is_empty() {
+            return Err(usage("the token is empty"));
+        }
+        Ok(Connection {
+            url,
+            token: Secret::new(token),
+            directory: profile.directory,
+            timeout: args.timeout,
+            retries: args.retries,
+        })
+    }
+
+    /// A client for this connection.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        let config = ClientConfig {
+            timeout: self.timeout,
+            retry: RetryPolicy { max_retries: self.retries, ..RetryPolicy::default() },
+            ..ClientConfig::new(self.url.clone(), self.token.clone())
+        };
+        Client::new(config).map_err(|e| usage(e))
+    }
+}
+
+/// Parses `namespace.code`.
+pub fn app_ref(app: &str) -> anyhow::Result<AppRef> {
+    app.parse().map_err(|_| usage(format!("`{app}` is not an app name: write it as namespace.code, e.g. crm.contacts")))
+}
+
+/// Reads a schema file.
+pub fn read_schema_file(path: &Path) -> anyhow::Result<AppSchema> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read the schema file `{}`: {e}", path.display())))?;
+    AppSchema::from_json(&text).map_err(|e| usage(format!("`{}`: {e}", path.display())))
+}
+
+/// The app schema from `--schema FILE` or, with `--app`, from the platform.
+pub async fn load_schema(source: &SchemaSource, conn: &ConnArgs) -> anyhow::Result<AppSchema> {
+    match (&source.schema, &source.app) {
+        (Some(path), _) => read_schema_file(path),
+        (None, Some(app)) => {
+            let app = app_ref(app)?;
+            let client = Connection::resolve(conn)?.client()?;
+            client
+                .app_schema(&app)
+                .await
+                .map_err(|e| exit::coded(exit::client_code(&e), e))
+                .with_context(|| format!("fetching the fields of `{app}`"))
+        }
+        (None, None) => Err(usage("say which app: --schema FILE or --app namespace.code")),
+    }
+}
+
+/// A tokio runtime for commands that talk to the network.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}

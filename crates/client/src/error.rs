@@ -1,0 +1,171 @@
+//! [`ClientError`]: what went wrong talking to the platform.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::retry::TransportKind;
+
+/// `1 try`, `3 tries`.
+fn count_tries(n: &u32) -> String {
+    if *n == 1 {
+        "1 try".to_string()
+    } else {
+        format!("{n} tries")
+    }
+}
+
+/// Why a call failed. Every message names the request (`METHOD /path`, relative to the base
+/// URL), what came back and after how many tries. No message, `Debug` included, ever holds
+/// the token: the client never stores it in an error, and text the server sends back is
+/// redacted before it is kept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The client's settings are unusable.
+    #[error("invalid client settings: {0}")]
+    Config(String),
+
+    /// The client refused to send a request that breaks a rule of the API.
+    #[error("refusing to send `{request}`: {reason}")]
+    InvalidRequest {
+        /// `METHOD /path`.
+        request: String,
+        /// The rule broken.
+        reason: String,
+    },
+
+    /// HTTP 403: the token is missing, wrong or may not do this.
+    #[error(
+        "`{request}` was refused with HTTP 403 after {}: the token is missing, wrong or lacks \
+         access; check the token (ELMA365_TOKEN)",
+        count_tries(.tries)
+    )]
+    Unauthorized {
+        /// `METHOD /path`.
+        request: String,
+        /// Attempts made.
+        tries: u32,
+    },
+
+    /// HTTP 404: nothing at that address (an unknown app or directory, or a wrong base URL).
+    #[error(
+        "`{request}` answered HTTP 404 after {}: nothing there; check the app or directory in \
+         the path and the base URL `{base_url}`",
+        count_tries(.tries)
+    )]
+    NotFound {
+        /// `METHOD /path`.
+        request: String,
+        /// The base URL the path was joined to.
+        base_url: String,
+        /// Attempts made.
+        tries: u32,
+    },
+
+    /// The server answered with an error: a non-2xx status (after any retries) or
+    /// `success: false`; `message` is the server's `error` text or the start of its body.
+    #[error("`{request}` failed with HTTP {status} after {}: {message}", count_tries(.tries))]
+    Api {
+        /// `METHOD /path`.
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's error text.
+        message: String,
+        /// Attempts made.
+        tries: u32,
+    },
+
+    /// No (complete) answer, after all retries.
+    #[error("`{request}` to `{base_url}` failed after {}: {kind} ({detail})", count_tries(.tries))]
+    Transport {
+        /// `METHOD /path`.
+        request: String,
+        /// The base URL.
+        base_url: String,
+        /// What went wrong.
+        kind: TransportKind,
+        /// The underlying error's text.
+        detail: String,
+        /// Attempts made.
+        tries: u32,
+    },
+
+    /// A request that is not safe to repeat (starting an import) may or may not have taken
+    /// effect: it timed out, the connection dropped, the server answered 408/500/502/504, or
+    /// the answer could not be read. It was not retried; the caller must find out (for
+    /// example by listing the app's items) before sending it again.
+    #[error(
+        "`{request}` may or may not have taken effect: {reason} (after {}); it was not repeated \
+         because that could import the rows twice",
+        count_tries(.tries)
+    )]
+    Uncertain {
+        /// `METHOD /path`.
+        request: String,
+        /// What happened.
+        reason: String,
+        /// Attempts made.
+        tries: u32,
+    },
+
+    /// A 2xx answer whose body is not what API.md describes.
+    #[error(
+        "`{request}` answered HTTP {status} with an unexpected body: {detail}; the body starts `{excerpt}`"
+    )]
+    Decode {
+        /// `METHOD /path`.
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// What is wrong with it.
+        detail: String,
+        /// The start of the body.
+        excerpt: String,
+    },
+
+    /// The file to upload could not be read.
+    #[error("cannot read `{}`: {error}", .path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+
+    /// Waiting for an import ran past its deadline. The import may still finish.
+    #[error(
+        "import `{id}` of `{app}` is still `{status}` after {} s, past the deadline of {} s; it \
+         may still finish on the server",
+        .waited.as_secs(), .deadline.as_secs()
+    )]
+    PollDeadline {
+        /// The app, `namespace.code`.
+        app: String,
+        /// The import id.
+        id: String,
+        /// The last status seen.
+        status: String,
+        /// Time spent waiting.
+        waited: Duration,
+        /// The deadline.
+        deadline: Duration,
+    },
+}
+
+impl ClientError {
+    /// Whether this is [`ClientError::Uncertain`]: the request may have taken effect.
+    pub fn is_uncertain(&self) -> bool {
+        matches!(self, ClientError::Uncertain { .. })
+    }
+
+    /// The HTTP status the server answered with, when the failure carries one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Unauthorized { .. } => Some(403),
+            ClientError::NotFound { .. } => Some(404),
+            ClientError::Api { status, .. } | ClientError::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The `/pub/v1` router: the middleware (counters, faults, auth) and the small handlers
+//! (schema §5, list §6).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use elma_import_contract::wire::{self, paths::routes, ErrorAnswer, ItemPage, ListAnswer};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::faults::Fault;
+use crate::state::Inner;
+use crate::{imports, uploads, ConnectionDropped};
+
+/// Prefix of the API routes.
+pub(crate) const PREFIX: &str = "/pub/v1";
+
+/// The `/pub/v1` routes, with the middleware applied to matched routes.
+pub(crate) fn router(inner: Arc<Inner>) -> Router {
+    Router::new()
+        .route(routes::UPLOAD_TO_DIRECTORY, post(uploads::upload_to_directory))
+        .route(routes::UPLOAD_TEMPORARY, post(uploads::upload_temporary))
+        .route(routes::START_IMPORT, post(imports::start))
+        .route(routes::IMPORT_STATUS, post(imports::status))
+        .route(routes::APP_SCHEMA, get(schema))
+        .route(routes::LIST_ITEMS, post(list))
+        .route_layer(middleware::from_fn_with_state(inner.clone(), guard))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(inner)
+}
+
+/// `{"success":false,"error":…}` with `status`.
+pub(crate) fn fail(status: StatusCode, error: impl Into<String>) -> Response {
+    (status, Json(ErrorAnswer { success: false, error: error.into() })).into_response()
+}
+
+/// A response that makes the server close the connection without answering.
+pub(crate) fn dropped() -> Response {
+    let stream = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.extensions_mut().insert(ConnectionDropped);
+    response
+}
+
+fn retry_after(status: StatusCode, secs: u64, error: &str) -> Response {
+    let mut response = fail(status, error);
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(wire::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The token of a request: `Authorization: Bearer T` or `X-Token: T`.
+fn token(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let v = v.trim();
+        let (scheme, rest) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
+    });
+    bearer
+        .or_else(|| headers.get(wire::X_TOKEN).and_then(|v| v.to_str().ok()).map(str::trim))
+        .filter(|t| !t.is_empty())
+}
+
+fn authorised(inner: &Inner, headers: &HeaderMap) -> bool {
+    match token(headers) {
+        None => false,
+        Some(t) => inner.settings.tokens.is_empty() || inner.settings.tokens.iter().any(|k| k == t),
+    }
+}
+
+/// Counts the request, injects faults, checks the token.
+async fn guard(State(inner): State<Arc<Inner>>, matched: MatchedPath, request: Request, next: Next) -> Response {
+    let pattern = matched.as_str();
+    let route = format!("{} {}", request.method(), pattern.strip_prefix(PREFIX).unwrap_or(pattern));
+    let seq = {
+        let mut state = inner.lock();
+        state.counters.seq += 1;
+        *state.counters.requests.entry(route.clone()).or_default() += 1;
+        state.counters.seq
+    };
+    let (decision, retry_secs, slow_ms) = {
+        let mut injector = inner.injector();
+        let d = injector.decide(&route);
+        (d, injector.profile.retry_after_secs, injector.profile.slow_ms)
+    };
+    {
+        let mut state = inner.lock();
+        if decision.slow {
+            state.counters.fault(seq, &route, Fault::Slow);
+        }
+        if let Some(f) = decision.fault {
+            state.counters.fault(seq, &route, f);
+        }
+    }
+    if decision.slow {
+        tokio::time::sleep(Duration::from_millis(slow_ms)).await;
+    }
+    let injected = match decision.fault {
+        Some(Fault::Http500) => Some(fail(StatusCode::INTERNAL_SERVER_ERROR, "internal server error (injected)")),
+        Some(Fault::Http503) => {
+            Some(retry_after(StatusCode::SERVICE_UNAVAILABLE, retry_secs, "service unavailable (injected)"))
+        }
+        Some(Fault::Http429) => Some(retry_after(StatusCode::TOO_MANY_REQUESTS, retry_secs, "too many requests (injected)")),
+        Some(Fault::DropBefore) => Some(dropped()),
+        _ => None,
+    };
+    let response = match injected {
+        Some(r) => r,
+        None if !authorised(&inner, request.headers()) => fail(
+            StatusCode::FORBIDDEN,
+            "not authorised: send a valid token in `Authorization: Bearer <token>` or `X-Token`",
+        ),
+        None => {
+            let response = next.run(request).await;
+            if decision.fault == Some(Fault::DropAfter) {
+                dropped()
+            } else {
+                response
+            }
+        }
+    };
+    inner.log(|| {
+        let fault = decision.fault.map_or(String::new(), |f| format!(" [fault {}]", f.as_str()));
+        let slow = if decision.slow { " [slow]" } else { "" };
+        format!("#{seq} {route} -> {}{fault}{slow}", response.status().as_u16())
+    });
+    response
+}
+
+/// The app a path names, or a 404 answer.
+#[allow(clippy::result_large_err)]
+pub(crate) fn app(
+    inner: &Inner,
+    namespace: &str,
+    code: &str,
+) -> Result<Arc<elma_import_contract::schema::AppSchema>, Response> {
+    let id = format!("{namespace}.{code}");
+    inner
+        .settings
+        .apps
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no app `{id}` in this company")))
+}
+
+/// §5.
+async fn schema(State(inner): State<Arc<Inner>>, Path((namespace, code)): Path<(String, String)>) -> Response {
+    match app(&inner, &namespace, &code) {
+        Ok(app) => Json(app.to_answer_json()).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default)]
+struct ListBody {
+    active: bool,
+    from: u64,
+    size: u32,
+    filter: Map<String, Value>,
+}
+
+impl Default for ListBody {
+    fn default() -> Self {
+        ListBody { active: true, from: 0, size: wire::MAX_LIST_SIZE, filter: Map::new() }
+    }
+}
+
+/// §6.
+async fn list(State(inner): State<Arc<Inner>>, Path((namespace, code)): Path<(String, String)>, body: Bytes) -> Response {
+    let app = match app(&inner, &namespace, &code) {
+        Ok(app) => app,
+        Err(r) => return r,
+    };
+    let body: ListBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ListBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => return fail(StatusCode::BAD_REQUEST, format!("the list body is not valid: {e}")),
+        }
+    };
+    if body.size > wire::MAX_LIST_SIZE {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("`size` = `{}` is above the limit {}", body.size, wire::MAX_LIST_SIZE),
+        );
+    }
+    let _ = body.active; // every stored item is active
+    let state = inner.lock();
+    let empty = Vec::new();
+    let items = state.items.get(&app.id()).unwrap_or(&empty);
+    let matching = items.iter().filter(|item| body.filter.iter().all(|(k, v)| item.get(k) == Some(v)));
+    let total = matching.clone().count() as u64;
+    let result = matching.skip(body.from as usize).take(body.size as usize).cloned().collect();
+    Json(ListAnswer { success: true, error: String::new(), result: Some(ItemPage { result, total }) }).into_response()
+}

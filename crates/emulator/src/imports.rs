@@ -1,0 +1,416 @@
+//! §3 start an import, §4 its status, and the task that processes it at the set rate.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use elma_import_contract::schema::AppSchema;
+use elma_import_contract::wire::{ImportAnswer, ImportResult, ImportStatus, RowError, StartImport, StatusRequest};
+use elma_import_validate::{CellError, HeaderError, Options, Validator};
+use serde_json::Value;
+
+use crate::api::{app, fail};
+use crate::state::{now_ms, Import, Inner, Item, State as Emu, UploadKind};
+
+/// How often a running import applies the rows its rate allows.
+const TICK: Duration = Duration::from_millis(50);
+/// How often the event-handler queue drains and is sampled.
+const DRAIN_TICK: Duration = Duration::from_millis(100);
+/// Queue depth at which imports run at half speed (README.md, "Slow-down").
+pub(crate) const SLOWDOWN_DEPTH: f64 = 1_000.0;
+/// Rows applied per step when the rate is unlimited.
+const UNLIMITED_STEP: usize = 10_000;
+
+fn answer(result: ImportResult) -> Response {
+    Json(ImportAnswer { success: true, error: String::new(), result: Some(result) }).into_response()
+}
+
+/// `POST /app/{namespace}/{code}/import` (§3).
+pub(crate) async fn start(
+    State(inner): State<Arc<Inner>>,
+    Path((namespace, code)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let schema = match app(&inner, &namespace, &code) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let request: StartImport = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the start body is not valid: {e}; expected {{\"fileHash\":\"<uuid>\",\"format\":\"xlsx\"|\"csv\",\"withEventHandlers\":false}}"
+                ),
+            )
+        }
+    };
+    let app_id = schema.id();
+    let hash = request.file_hash.clone();
+    let mut state = inner.lock();
+    inner.sweep(&mut state);
+    if let Some(p) = state.pending.get(&hash) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("the upload `{hash}` is not complete: {} of {} bytes received", p.received, p.size),
+        );
+    }
+    let Some(upload) = state.uploads.get(&hash) else {
+        return fail(StatusCode::BAD_REQUEST, format!("no uploaded file has the hash `{hash}`: upload it first"));
+    };
+    if upload.expired {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the temporary file `{hash}` has expired: temporary files are kept {} s after upload; upload it again",
+                inner.settings.temp_ttl.as_secs_f64()
+            ),
+        );
+    }
+    let blocked_by_foreign = state.blocked_until.get(&app_id).is_some_and(|&until| until > now_ms());
+    if state.running.contains_key(&app_id) || blocked_by_foreign {
+        inner.log(|| format!("import into `{app_id}` blocked"));
+        return answer(ImportResult {
+            id: None,
+            status: ImportStatus::Blocked,
+            total: 0,
+            processed: 0,
+            imported: 0,
+            failed: 0,
+            errors: Vec::new(),
+        });
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let import = Import {
+        id: id.clone(),
+        app: app_id.clone(),
+        hash,
+        format: request.format,
+        with_event_handlers: request.with_event_handlers,
+        status: ImportStatus::New,
+        total: 0,
+        processed: 0,
+        imported: 0,
+        failed: 0,
+        errors: Vec::new(),
+        started_ms: now_ms(),
+        finished_ms: None,
+    };
+    let result = import.result();
+    state.imports.insert(id.clone(), import);
+    state.order.push(id.clone());
+    state.running.insert(app_id.clone(), id.clone());
+    let task = tokio::spawn(run(inner.clone(), id.clone(), schema));
+    state.workers.insert(id.clone(), task.abort_handle());
+    inner.save_imports(&state);
+    inner.log(|| format!("import `{id}` into `{app_id}` started"));
+    answer(result)
+}
+
+/// `POST /app/{namespace}/{code}/import/status` (§4).
+pub(crate) async fn status(
+    State(inner): State<Arc<Inner>>,
+    Path((namespace, code)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let schema = match app(&inner, &namespace, &code) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let request: StatusRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                format!("the status body is not valid: {e}; expected {{\"id\":\"<import id>\"}}"),
+            )
+        }
+    };
+    let mut state = inner.lock();
+    state.counters.polls.entry(request.id.clone()).or_default().push(Instant::now());
+    match state.imports.get(&request.id) {
+        Some(import) if import.app == schema.id() => answer(import.result()),
+        Some(import) => fail(
+            StatusCode::BAD_REQUEST,
+            format!("the import `{}` belongs to the app `{}`, not `{}`", request.id, import.app, schema.id()),
+        ),
+        None => fail(StatusCode::BAD_REQUEST, format!("no import has the id `{}`", request.id)),
+    }
+}
+
+/// One data row after validation.
+enum Outcome {
+    Item(Item),
+    Failed(Vec<RowError>),
+}
+
+fn row_error(e: CellError) -> RowError {
+    RowError { row: e.row, column: e.header, message: e.message }
+}
+
+fn header_error(e: &HeaderError) -> RowError {
+    let column = match e {
+        HeaderError::MissingRequired { name, .. } => name.clone(),
+        HeaderError::UnknownColumn { header, .. }
+        | HeaderError::DuplicateColumn { header, .. }
+        | HeaderError::AccountColumn { header, .. } => header.clone(),
+    };
+    RowError { row: 1, column, message: e.to_string() }
+}
+
+/// Reads and validates the whole file (blocking). `Err` fails the whole import.
+fn parse(path: &FsPath, schema: &AppSchema) -> Result<Vec<Outcome>, Vec<RowError>> {
+    let whole = |message: String| vec![RowError { row: 0, column: String::new(), message }];
+    let mut reader = elma_import_sheet::open(path, &elma_import_sheet::ReadOptions::default())
+        .map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    let validator = Validator::new(schema, reader.header(), &Options::default())
+        .map_err(|errors| errors.0.iter().map(header_error).collect::<Vec<_>>())?;
+    let mut outcomes = Vec::new();
+    while let Some(batch) = reader.next_batch().map_err(|e| whole(format!("cannot read the file: {e}")))? {
+        for row in &batch {
+            if row.is_blank() {
+                continue;
+            }
+            // `to_item` runs `check_row` first: a row with any cell error fails whole.
+            outcomes.push(match validator.to_item(row) {
+                Ok(item) => Outcome::Item(item),
+                Err(errors) => Outcome::Failed(errors.into_iter().map(row_error).collect()),
+            });
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Links (or copies) the stored upload to a path whose extension names its format,
+/// which is how the sheet reader picks the format.
+fn work_copy(inner: &Inner, id: &str, hash: &str, ext: &str) -> std::io::Result<PathBuf> {
+    let dir = inner.root.join("work");
+    std::fs::create_dir_all(&dir)?;
+    let work = dir.join(format!("{id}.{ext}"));
+    let source = inner.file_path(hash);
+    let _ = std::fs::remove_file(&work);
+    if std::fs::hard_link(&source, &work).is_err() {
+        std::fs::copy(&source, &work)?;
+    }
+    Ok(work)
+}
+
+/// Ends import `id` with `status`, releases its app, saves.
+fn finish(inner: &Inner, state: &mut Emu, id: &str, failure: Option<Vec<RowError>>) {
+    let Some(import) = state.imports.get_mut(id) else { return };
+    match failure {
+        None => {
+            import.status = ImportStatus::Done;
+            import.finished_ms = Some(now_ms());
+        }
+        Some(errors) => {
+            import.status = ImportStatus::Failed;
+            import.finished_ms = Some(now_ms());
+            for e in errors {
+                import.push_error(e);
+            }
+        }
+    }
+    let app = import.app.clone();
+    inner.log(|| format!("import `{id}` ended {}", import.status));
+    if state.running.get(&app).map(String::as_str) == Some(id) {
+        state.running.remove(&app);
+    }
+    state.workers.remove(id);
+    inner.save_imports(state);
+    inner.save_items(state, &app);
+}
+
+/// The failure of an import whose temporary file has expired, if it has.
+fn expired(inner: &Inner, state: &mut Emu, hash: &str) -> Option<Vec<RowError>> {
+    inner.sweep(state);
+    let upload = state.uploads.get(hash);
+    let gone = match upload {
+        Some(u) => u.kind == UploadKind::Temporary && u.expired,
+        None => true,
+    };
+    gone.then(|| {
+        vec![RowError {
+            row: 0,
+            column: String::new(),
+            message: format!(
+                "the temporary file `{hash}` expired before the import finished: temporary files are kept {} s after upload",
+                inner.settings.temp_ttl.as_secs_f64()
+            ),
+        }]
+    })
+}
+
+async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
+    let (hash, format) = {
+        let state = inner.lock();
+        match state.imports.get(&id) {
+            Some(i) => (i.hash.clone(), i.format),
+            None => return,
+        }
+    };
+    let work = match work_copy(&inner, &id, &hash, format.as_str()) {
+        Ok(w) => w,
+        Err(e) => {
+            let mut state = inner.lock();
+            let failure = expired(&inner, &mut state, &hash).unwrap_or_else(|| {
+                vec![RowError { row: 0, column: String::new(), message: format!("cannot open the uploaded file: {e}") }]
+            });
+            finish(&inner, &mut state, &id, Some(failure));
+            return;
+        }
+    };
+    let parsed = {
+        let (work, schema) = (work.clone(), schema.clone());
+        tokio::task::spawn_blocking(move || parse(&work, &schema)).await
+    };
+    let _ = std::fs::remove_file(&work);
+    let outcomes = match parsed {
+        Ok(Ok(o)) => o,
+        Ok(Err(errors)) => {
+            let mut state = inner.lock();
+            finish(&inner, &mut state, &id, Some(errors));
+            return;
+        }
+        Err(e) => {
+            let mut state = inner.lock();
+            let message = format!("the import task failed: {e}");
+            finish(&inner, &mut state, &id, Some(vec![RowError { row: 0, column: String::new(), message }]));
+            return;
+        }
+    };
+    let with_handlers = {
+        let mut state = inner.lock();
+        let Some(import) = state.imports.get_mut(&id) else { return };
+        import.status = ImportStatus::InProgress;
+        import.total = outcomes.len() as u64;
+        let with_handlers = import.with_event_handlers;
+        inner.save_imports(&state);
+        with_handlers
+    };
+    let base = inner.settings.rows_per_sec;
+    let unlimited = !base.is_finite() || base <= 0.0;
+    let mut rows = outcomes.into_iter();
+    let mut remaining = rows.len();
+    let mut budget = 0.0f64;
+    let mut last = Instant::now();
+    loop {
+        {
+            let mut state = inner.lock();
+            if let Some(failure) = expired(&inner, &mut state, &hash) {
+                finish(&inner, &mut state, &id, Some(failure));
+                return;
+            }
+            if remaining == 0 {
+                finish(&inner, &mut state, &id, None);
+                return;
+            }
+        }
+        let take = if unlimited {
+            tokio::task::yield_now().await;
+            remaining.min(UNLIMITED_STEP)
+        } else {
+            tokio::time::sleep(TICK).await;
+            let now = Instant::now();
+            let dt = now.duration_since(last).as_secs_f64();
+            last = now;
+            let depth = inner.lock().queue.depth;
+            budget += effective_rate(base, depth) * dt;
+            let whole = budget.floor();
+            budget -= whole;
+            (whole as usize).min(remaining)
+        };
+        if take == 0 {
+            continue;
+        }
+        remaining -= take;
+        let mut state = inner.lock();
+        let app = schema.id();
+        let mut added = 0u64;
+        let mut new_items = Vec::new();
+        {
+            let Some(import) = state.imports.get_mut(&id) else { return };
+            for outcome in rows.by_ref().take(take) {
+                import.processed += 1;
+                match outcome {
+                    Outcome::Item(mut item) => {
+                        item.insert("__id".to_string(), Value::String(uuid::Uuid::new_v4().to_string()));
+                        new_items.push(item);
+                        import.imported += 1;
+                        added += 1;
+                    }
+                    Outcome::Failed(errors) => {
+                        import.failed += 1;
+                        for e in errors {
+                            import.push_error(e);
+                        }
+                    }
+                }
+            }
+        }
+        state.items.entry(app).or_default().extend(new_items);
+        if with_handlers && added > 0 {
+            state.queue.depth += added as f64;
+            state.queue.added += added;
+            let t = inner.elapsed_ms();
+            state.queue.sample(t);
+            ensure_drainer(&inner, &mut state);
+        }
+    }
+}
+
+/// Import speed with `depth` event-handler jobs waiting: `base / (1 + depth / 1000)`.
+pub fn effective_rate(base: f64, depth: f64) -> f64 {
+    base / (1.0 + depth.max(0.0) / SLOWDOWN_DEPTH)
+}
+
+/// Starts the queue's drain task unless it runs.
+fn ensure_drainer(inner: &Arc<Inner>, state: &mut Emu) {
+    if state.queue.drainer.as_ref().is_some_and(|h| !h.is_finished()) {
+        return;
+    }
+    let task = tokio::spawn(drain(inner.clone()));
+    state.queue.drainer = Some(task.abort_handle());
+}
+
+async fn drain(inner: Arc<Inner>) {
+    let rate = inner.settings.handler_rate;
+    let mut last = Instant::now();
+    loop {
+        tokio::time::sleep(DRAIN_TICK).await;
+        let now = Instant::now();
+        let dt = now.duration_since(last).as_secs_f64();
+        last = now;
+        let t = inner.elapsed_ms();
+        let mut state = inner.lock();
+        let queue = &mut state.queue;
+        let done = if rate.is_infinite() { queue.depth } else { (rate.max(0.0) * dt).min(queue.depth) };
+        queue.depth -= done;
+        queue.drained += done;
+        if queue.depth < 1e-9 {
+            queue.depth = 0.0;
+            queue.sample(t);
+            queue.drainer = None;
+            return;
+        }
+        queue.sample(t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_queue_slows_imports() {
+        assert_eq!(effective_rate(100.0, 0.0), 100.0);
+        assert_eq!(effective_rate(100.0, 1000.0), 50.0);
+        assert_eq!(effective_rate(100.0, 3000.0), 25.0);
+    }
+}

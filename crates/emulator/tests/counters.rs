@@ -1,0 +1,89 @@
+//! Counters: status polls per import with their gaps, the event-handler queue.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{config, contacts_csv, start};
+use elma_import_emulator::EmulatorConfig;
+
+#[tokio::test]
+async fn counters_report_poll_gaps_per_import() {
+    let server = start(config()).await;
+    let id = server.import("crm/contacts", contacts_csv(2, &[]), false).await;
+    for _ in 0..3 {
+        server.status("crm/contacts", &id).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    server.status("crm/contacts", &id).await;
+    let counters = server.counters().await;
+    let polls = &counters.polls[&id];
+    assert_eq!(polls.count, 4);
+    assert_eq!(polls.gaps_ms.len(), 3);
+    let min = polls.min_gap_ms.unwrap();
+    assert!((240..1000).contains(&min), "{polls:?}");
+    assert_eq!(counters.requests["POST /app/{namespace}/{code}/import/status"], 4);
+    assert_eq!(counters.requests["POST /disk/file/upload"], 1);
+    assert_eq!(counters.requests["POST /app/{namespace}/{code}/import"], 1);
+}
+
+#[tokio::test]
+async fn the_event_handler_queue_fills_and_drains() {
+    let server = start(EmulatorConfig { handler_rate: 400.0, ..config() }).await;
+    let id = server.import("crm/contacts", contacts_csv(300, &[]), true).await;
+    server.wait_final("crm/contacts", &id, Duration::from_secs(20)).await;
+    let filled = server.counters().await;
+    assert_eq!(filled.queue.added, 300);
+    let peak = filled.queue.samples.iter().map(|s| s.depth).max().unwrap();
+    assert!(peak >= 200, "{:?}", filled.queue);
+
+    // Without event handlers nothing is queued.
+    let plain = server.import("crm/contacts", contacts_csv(10, &[]), false).await;
+    server.wait_final("crm/contacts", &plain, Duration::from_secs(20)).await;
+
+    let t0 = std::time::Instant::now();
+    loop {
+        let c = server.counters().await;
+        if c.queue.depth == 0 {
+            assert_eq!(c.queue.drained, 300);
+            assert_eq!(c.queue.samples.last().unwrap().depth, 0);
+            // Depth only goes down once the import stops adding.
+            let after_peak: Vec<u64> =
+                c.queue.samples.iter().map(|s| s.depth).skip_while(|&d| d < peak).collect();
+            assert!(after_peak.windows(2).all(|w| w[1] <= w[0]), "{after_peak:?}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "queue never drained: {:?}", c.queue);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_deep_queue_slows_the_next_import() {
+    // 2,000 jobs at 1 job/s barely drain: the next import runs at 100 / (1 + 2000/1000) ≈ 33 rows/s.
+    let server = start(EmulatorConfig { rows_per_sec: 100.0, handler_rate: 1.0, ..config() }).await;
+    let fast = EmulatorConfig { rows_per_sec: 0.0, ..config() };
+    drop(fast);
+    let t0 = std::time::Instant::now();
+    let first = server.import("crm/contacts", contacts_csv(40, &[]), false).await;
+    server.wait_final("crm/contacts", &first, Duration::from_secs(20)).await;
+    let unloaded = t0.elapsed();
+
+    let fill = server.import("logistics/orders", orders_csv(2000), true).await;
+    server.wait_final("logistics/orders", &fill, Duration::from_secs(60)).await;
+    assert!(server.counters().await.queue.depth > 1900);
+
+    let t0 = std::time::Instant::now();
+    let second = server.import("crm/contacts", contacts_csv(40, &[]), false).await;
+    server.wait_final("crm/contacts", &second, Duration::from_secs(20)).await;
+    let loaded = t0.elapsed();
+    assert!(loaded.as_secs_f64() > unloaded.as_secs_f64() * 2.0, "{unloaded:?} vs {loaded:?}");
+}
+
+fn orders_csv(rows: usize) -> Vec<u8> {
+    let mut s = String::from("Order,Number\n");
+    for i in 1..=rows {
+        s.push_str(&format!("A-{i},{i}\n"));
+    }
+    s.into_bytes()
+}

@@ -1,0 +1,158 @@
+//! Preparation: validate the source, plan, and write the valid rows as chunk files.
+//!
+//! Two passes over the source keep memory flat: the first validates and counts (keeping
+//! only the numbers of invalid rows), the plan is made from the counts, the second
+//! writes the chunks the plan asks for.
+
+use std::path::{Path, PathBuf};
+
+use elma_import_chunk::{ChunkWriter, Manifest, Plan, PlanInput};
+use elma_import_contract::schema::AppSchema;
+use elma_import_sheet::{Format, ReadOptions, WriteOptions};
+use elma_import_validate::{Locale, Options, Validator};
+
+use crate::error::RunError;
+use crate::spec::{write_json, RunSpec};
+use crate::{Observer, Progress};
+
+/// What preparation produced.
+#[derive(Debug, Clone)]
+pub struct Preparation {
+    /// Data rows read (blank rows not counted).
+    pub rows: u64,
+    /// Rows that passed validation.
+    pub valid: u64,
+    /// Rows rejected.
+    pub invalid: u64,
+    /// The plan.
+    pub plan: Plan,
+    /// The chunk files.
+    pub manifest: Manifest,
+}
+
+/// Reading options of a run.
+pub fn read_options(spec: &RunSpec) -> ReadOptions {
+    ReadOptions {
+        encoding: spec.encoding.clone(),
+        delimiter: spec.delimiter.map(|c| c as u8),
+        sheet: spec.sheet.clone(),
+        ..ReadOptions::default()
+    }
+}
+
+/// Validation options of a run.
+pub fn validate_options(spec: &RunSpec) -> Result<Options, RunError> {
+    let locale: Locale =
+        spec.locale.parse().map_err(|_| RunError::Nothing(format!("unknown locale `{}`", spec.locale)))?;
+    Ok(Options { locale, ignore_unknown: spec.ignore_unknown })
+}
+
+/// The Excel number format for date cells of chunk files in a locale.
+pub fn date_format(locale: &str) -> &'static str {
+    if locale == "en" {
+        "m/d/yyyy h:mm AM/PM"
+    } else {
+        "dd.mm.yyyy hh:mm"
+    }
+}
+
+/// Where the chunk files of a run live.
+pub fn chunks_dir(dir: &Path) -> PathBuf {
+    dir.join("chunks")
+}
+
+/// Validates, plans and chunks. Writes `validation-errors.csv`, `plan.json` and the
+/// chunk files with `chunks/manifest.json` into the run directory `dir`.
+pub fn prepare(
+    dir: &Path,
+    spec: &RunSpec,
+    schema: &AppSchema,
+    observer: &dyn Observer,
+) -> Result<Preparation, RunError> {
+    let options = validate_options(spec)?;
+    let read = read_options(spec);
+    let errors_path = dir.join("validation-errors.csv");
+
+    // Pass 1: validate and count.
+    let mut reader = elma_import_sheet::open(&spec.source, &read)?;
+    let validator = Validator::new(schema, reader.header(), &options)
+        .map_err(|errors| RunError::Header { file: spec.source.clone(), errors })?;
+    let mut errors_out = csv::Writer::from_path(&errors_path)
+        .map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e.into()))?;
+    let csv_err = |e: csv::Error| RunError::io(format!("cannot write `{}`", errors_path.display()), e.into());
+    errors_out.write_record(["row", "column", "value", "rule", "message"]).map_err(csv_err)?;
+    let mut invalid_rows: Vec<u64> = Vec::new();
+    let mut rows = 0u64;
+    while let Some(batch) = reader.next_batch()? {
+        rows += batch.iter().filter(|r| !r.is_blank()).count() as u64;
+        for e in validator.check_rows(&batch) {
+            if invalid_rows.last() != Some(&e.row) {
+                invalid_rows.push(e.row);
+            }
+            errors_out
+                .write_record([
+                    e.row.to_string().as_str(),
+                    e.header.as_str(),
+                    e.value.as_str(),
+                    e.rule.as_str(),
+                    e.message.as_str(),
+                ])
+                .map_err(csv_err)?;
+        }
+        let (done, total) = reader.progress();
+        observer.on(&Progress::Preparing { done, total });
+    }
+    errors_out.flush().map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e))?;
+    let invalid = invalid_rows.len() as u64;
+    let valid = rows - invalid;
+    if invalid > 0 && !spec.skip_invalid {
+        return Err(RunError::InvalidRows { invalid, rows, errors: errors_path });
+    }
+    if valid == 0 {
+        return Err(RunError::Nothing(if rows == 0 {
+            format!("`{}` has no data rows", spec.source.display())
+        } else {
+            format!("all {rows} rows of `{}` are invalid (see `{}`)", spec.source.display(), errors_path.display())
+        }));
+    }
+
+    let plan = elma_import_chunk::plan(&PlanInput {
+        rows: valid,
+        bytes: spec.source_bytes.saturating_mul(valid) / rows.max(1),
+        with_event_handlers: spec.with_event_handlers,
+        rows_per_chunk: spec.rows_per_chunk,
+        allow_over_limit: spec.allow_over_limit,
+        import_rows_per_sec: spec.import_rows_per_sec,
+        pause: None,
+    })?;
+    write_json(&dir.join("plan.json"), &plan)?;
+
+    // Pass 2: write the valid rows into chunks.
+    let format = if spec.chunk_format == "csv" { Format::Csv } else { Format::Xlsx };
+    let out = chunks_dir(dir);
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .map_err(|e| RunError::io(format!("cannot clear `{}`", out.display()), e))?;
+    }
+    std::fs::create_dir_all(&out).map_err(|e| RunError::io(format!("cannot create `{}`", out.display()), e))?;
+    let mut reader = elma_import_sheet::open(&spec.source, &read)?;
+    let write_options = WriteOptions { date_format: date_format(&spec.locale).to_string(), ..WriteOptions::default() };
+    let mut writer = ChunkWriter::new(&out, "chunk", reader.header(), plan.rows_per_chunk, format, write_options)?;
+    let mut skip = invalid_rows.iter().peekable();
+    while let Some(batch) = reader.next_batch()? {
+        for row in batch.iter().filter(|r| !r.is_blank()) {
+            while skip.peek().is_some_and(|&&n| n < row.number) {
+                skip.next();
+            }
+            if skip.peek() == Some(&&row.number) {
+                continue;
+            }
+            writer.push(row)?;
+        }
+        let (done, total) = reader.progress();
+        observer.on(&Progress::Chunking { done, total });
+    }
+    let manifest = writer.finish()?;
+    manifest.save(&out)?;
+    Ok(Preparation { rows, valid, invalid, plan, manifest })
+}

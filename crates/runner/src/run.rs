@@ -1,0 +1,703 @@
+//! The run loop: per chunk, upload → start → wait out `blocked` → poll → record → pause.
+//!
+//! Every transition is journaled (and fsynced) before the step it announces, so a crash
+//! at any point leaves a journal from which [`execute`] continues without importing a
+//! chunk twice.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use elma_import_chunk::{ChunkEntry, Manifest, Plan};
+use elma_import_client::{AppRef, Client, ClientError, PollPolicy};
+use elma_import_contract::schema::AppSchema;
+use elma_import_contract::wire::{FileFormat, ImportResult, ImportStatus, ListRequest, RowError, StartImport};
+use elma_import_validate::Validator;
+use rand::Rng;
+use serde::Serialize;
+
+use crate::error::RunError;
+use crate::journal::{now_secs, Event, Journal, UploadTarget};
+use crate::prepare::{chunks_dir, prepare, validate_options};
+use crate::spec::{write_json, RunSpec};
+use crate::state::{ChunkPhase, RunState};
+use crate::{Observer, Progress};
+
+/// Settings of one execution that may differ between resumes.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// Pause between imports; `None` takes the plan's.
+    pub pause: Option<Duration>,
+    /// Give up when the app stays blocked this long.
+    pub blocked_timeout: Duration,
+    /// Status polling.
+    pub poll: PollPolicy,
+    /// User decisions on uncertain chunks: (1-based chunk, imported?).
+    pub assume: Vec<(u32, bool)>,
+    /// How long the platform keeps temporary files; `None` takes the run's.
+    pub temp_ttl: Option<Duration>,
+    /// How many times an import that failed before processing any row is retried.
+    pub max_restarts: u32,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            pause: None,
+            blocked_timeout: Duration::from_secs(30 * 60),
+            poll: PollPolicy::default(),
+            assume: Vec::new(),
+            temp_ttl: None,
+            max_restarts: 3,
+        }
+    }
+}
+
+/// Stops a run at the next safe point (Ctrl-C).
+#[derive(Debug, Clone, Default)]
+pub struct Cancel {
+    flag: Arc<AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl Cancel {
+    /// A fresh, unset token.
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+    /// Asks the run to stop.
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+    /// Whether a stop was asked.
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+    /// Sleeps `d`, or less when cancelled. Returns false when cancelled.
+    pub async fn sleep(&self, d: Duration) -> bool {
+        if self.is_cancelled() {
+            return false;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(d) => !self.is_cancelled(),
+            _ = self.notify.notified() => false,
+        }
+    }
+}
+
+/// What a run did, printed at its end and saved as `summary.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// The app.
+    pub app: String,
+    /// `completed`.
+    pub status: String,
+    /// Data rows in the source.
+    pub rows_read: u64,
+    /// Rows that passed validation.
+    pub rows_valid: u64,
+    /// Rows rejected by validation.
+    pub rows_invalid: u64,
+    /// Rows sent in chunks.
+    pub rows_sent: u64,
+    /// Rows the platform imported.
+    pub imported: u64,
+    /// Rows the platform rejected.
+    pub failed: u64,
+    /// Chunks in the run.
+    pub chunks: u32,
+    /// Uploads made by this execution.
+    pub uploads: u32,
+    /// Requests made by this execution.
+    pub requests: u64,
+    /// Retried requests in this execution.
+    pub retries: u64,
+    /// `blocked` answers in this execution.
+    pub blocked_answers: u32,
+    /// Seconds spent waiting for a blocked app.
+    pub blocked_secs: f64,
+    /// Seconds spent in pauses between imports.
+    pub paused_secs: f64,
+    /// Wall time of this execution, seconds.
+    pub wall_secs: f64,
+    /// Share of wall time the runner spent on its own work (not waiting on the network,
+    /// the platform, polls or pauses).
+    pub client_busy_share: f64,
+    /// Chunks settled through the key column or the user's word.
+    pub settled_chunks: u32,
+    /// Where every rejected row is listed (validation and server), source row numbers.
+    pub errors_file: PathBuf,
+    /// The plan followed.
+    pub plan: Plan,
+}
+
+impl Summary {
+    /// Whether every row read was imported.
+    pub fn all_imported(&self) -> bool {
+        self.rows_invalid == 0 && self.failed == 0
+    }
+}
+
+struct Ctx<'a> {
+    dir: &'a Path,
+    spec: RunSpec,
+    app: AppRef,
+    client: &'a Client,
+    options: &'a ExecOptions,
+    observer: &'a dyn Observer,
+    cancel: &'a Cancel,
+    journal: Mutex<Journal>,
+    manifest: Manifest,
+    plan: Plan,
+    validator: Option<Validator>,
+    schema: AppSchema,
+    // Accounting for this execution.
+    uploads: u32,
+    blocked: Duration,
+    paused: Duration,
+    waiting: Duration,
+    settled: u32,
+}
+
+impl Ctx<'_> {
+    fn log(&self, event: Event) -> Result<(), RunError> {
+        self.journal.lock().map_err(|_| RunError::Nothing("journal lock poisoned".into()))?.append(&event)
+    }
+
+    fn chunk_path(&self, entry: &ChunkEntry) -> PathBuf {
+        chunks_dir(self.dir).join(&entry.file)
+    }
+
+    fn safe_window(&self) -> Duration {
+        let ttl = self.options.temp_ttl.unwrap_or(Duration::from_secs(self.spec.temp_ttl_secs));
+        // Leave a margin for the import itself: a tenth of the TTL, at least 5 minutes,
+        // never more than half of it.
+        let margin = (ttl / 10).max(Duration::from_secs(300)).min(ttl / 2);
+        ttl - margin
+    }
+
+    fn format(&self) -> FileFormat {
+        if self.spec.chunk_format == "csv" {
+            FileFormat::Csv
+        } else {
+            FileFormat::Xlsx
+        }
+    }
+
+    fn target(&self) -> UploadTarget {
+        match self.plan.upload {
+            elma_import_chunk::UploadKind::Directory if self.spec.directory_id.is_some() => UploadTarget::Directory,
+            elma_import_chunk::UploadKind::Directory => UploadTarget::Directory,
+            elma_import_chunk::UploadKind::Temporary => UploadTarget::Temporary,
+        }
+    }
+
+    async fn timed<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+        let t = Instant::now();
+        let out = f.await;
+        self.waiting += t.elapsed();
+        out
+    }
+}
+
+/// Uploads chunk `i` under a fresh hash. Returns the new phase.
+async fn upload(
+    client: &Client,
+    journal: &Mutex<Journal>,
+    path: &Path,
+    chunk: u32,
+    target: UploadTarget,
+    directory_id: Option<&str>,
+) -> Result<ChunkPhase, RunError> {
+    let hash = uuid::Uuid::new_v4().to_string();
+    let log = |e: Event| -> Result<(), RunError> {
+        journal.lock().map_err(|_| RunError::Nothing("journal lock poisoned".into()))?.append(&e)
+    };
+    log(Event::UploadBegin { at: now_secs(), chunk, hash: hash.clone(), target })?;
+    let result = match target {
+        UploadTarget::Temporary => client.upload_temporary(&hash, path).await.map(|_| ()),
+        UploadTarget::Directory => {
+            let dir = directory_id.unwrap_or_default();
+            client.upload_to_directory(dir, &hash, path).await.map(|_| ())
+        }
+    };
+    result.map_err(|source| RunError::Client { chunk: chunk + 1, source })?;
+    let at = now_secs();
+    log(Event::Uploaded { at, chunk, hash: hash.clone() })?;
+    Ok(ChunkPhase::Uploaded { hash, target, at })
+}
+
+/// Runs (or continues) the run in `dir` to its end.
+pub async fn execute(
+    dir: &Path,
+    client: &Client,
+    options: &ExecOptions,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let stats_before = client.stats();
+    let spec = RunSpec::load(dir)?;
+    let schema = RunSpec::load_schema(dir)?;
+    let app: AppRef = spec.app.parse().map_err(|_| RunError::Nothing(format!("bad app name `{}`", spec.app)))?;
+    let journal_path = dir.join("journal.jsonl");
+    let mut state = RunState::replay(&Journal::read(&journal_path)?);
+    let mut journal = Journal::open(&journal_path)?;
+
+    let (manifest, plan) = if state.prepared.is_none() {
+        let (bytes, modified) = RunSpec::fingerprint(&spec.source)?;
+        if bytes != spec.source_bytes || (modified - spec.source_modified).abs() > 1e-3 {
+            return Err(RunError::SourceChanged(spec.source.clone()));
+        }
+        let prepared = tokio::task::block_in_place(|| prepare(dir, &spec, &schema, observer))?;
+        journal.append(&Event::Prepared {
+            at: now_secs(),
+            rows: prepared.rows,
+            valid: prepared.valid,
+            invalid: prepared.invalid,
+            chunks: prepared.manifest.chunks.len() as u32,
+        })?;
+        state = RunState::replay(&Journal::read(&journal_path)?);
+        (prepared.manifest, prepared.plan)
+    } else {
+        let manifest = Manifest::load(&chunks_dir(dir))?;
+        let text = std::fs::read_to_string(dir.join("plan.json"))
+            .map_err(|e| RunError::io(format!("cannot read `{}`", dir.join("plan.json").display()), e))?;
+        let plan: Plan = serde_json::from_str(&text).map_err(|e| RunError::Journal {
+            path: dir.join("plan.json"),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        (manifest, plan)
+    };
+    let prepared = state.prepared.ok_or_else(|| RunError::Nothing("preparation not recorded".into()))?;
+    observer.on(&Progress::Planned {
+        rows: prepared.rows,
+        valid: prepared.valid,
+        invalid: prepared.invalid,
+        plan: &plan,
+        already_imported: state.chunks.iter().zip(&manifest.chunks).fold(0, |n, (p, e)| match p {
+            ChunkPhase::Finished { .. } => n + e.rows,
+            _ => n,
+        }),
+    });
+
+    let mut ctx = Ctx {
+        dir,
+        app,
+        client,
+        options,
+        observer,
+        cancel,
+        journal: Mutex::new(journal),
+        manifest,
+        plan,
+        validator: None,
+        schema,
+        spec,
+        uploads: 0,
+        blocked: Duration::ZERO,
+        paused: Duration::ZERO,
+        waiting: Duration::ZERO,
+        settled: 0,
+    };
+
+    // The user's word on uncertain chunks.
+    for &(n, imported) in &options.assume {
+        let i = n.saturating_sub(1);
+        if matches!(state.chunks.get(i as usize), Some(ChunkPhase::Uncertain { .. })) {
+            ctx.log(Event::Resolved { at: now_secs(), chunk: i, imported, by: "user".into() })?;
+            ctx.settled += 1;
+        }
+    }
+    if !options.assume.is_empty() {
+        state = RunState::replay(&Journal::read(&journal_path)?);
+    }
+
+    let count = state.chunks.len();
+    for i in 0..count {
+        let was_finished = matches!(state.chunks[i], ChunkPhase::Finished { .. });
+        drive_chunk(&mut ctx, &mut state, i as u32).await?;
+        let last = i + 1 == count;
+        if !was_finished && !last && ctx.plan.with_event_handlers {
+            let pause = options.pause.unwrap_or(ctx.plan.pause);
+            if !pause.is_zero() {
+                observer.on(&Progress::Pausing { chunk: i as u32, pause });
+                let t = Instant::now();
+                let finished = cancel.sleep(pause).await;
+                ctx.paused += t.elapsed();
+                ctx.waiting += t.elapsed();
+                if !finished {
+                    ctx.log(Event::Interrupted { at: now_secs() })?;
+                    return Err(RunError::Interrupted(dir.into()));
+                }
+            }
+        }
+    }
+    ctx.log(Event::Completed { at: now_secs() })?;
+
+    let summary = summarize(&ctx, &state, prepared, started, &stats_before, client)?;
+    write_json(&dir.join("summary.json"), &summary)?;
+    observer.on(&Progress::Completed { summary: &summary });
+    Ok(summary)
+}
+
+fn summarize(
+    ctx: &Ctx<'_>,
+    state: &RunState,
+    prepared: crate::state::Prepared,
+    started: Instant,
+    before: &elma_import_client::ClientStats,
+    client: &Client,
+) -> Result<Summary, RunError> {
+    let after = client.stats();
+    let (mut imported, mut failed) = (0, 0);
+    let mut server_errors: Vec<(u64, RowError)> = Vec::new();
+    for (phase, entry) in state.chunks.iter().zip(&ctx.manifest.chunks) {
+        if let ChunkPhase::Finished { imported: ok, failed: bad, errors, .. } = phase {
+            imported += ok;
+            failed += bad;
+            for e in errors {
+                let source = entry.source_row(e.row).unwrap_or(0);
+                server_errors.push((source, e.clone()));
+            }
+        }
+    }
+    let errors_file = write_errors(ctx.dir, &server_errors)?;
+    let wall = started.elapsed();
+    let busy = wall.saturating_sub(ctx.waiting);
+    Ok(Summary {
+        run_dir: ctx.dir.to_path_buf(),
+        app: ctx.spec.app.clone(),
+        status: "completed".into(),
+        rows_read: prepared.rows,
+        rows_valid: prepared.valid,
+        rows_invalid: prepared.invalid,
+        rows_sent: ctx.manifest.rows,
+        imported,
+        failed,
+        chunks: ctx.manifest.chunks.len() as u32,
+        uploads: ctx.uploads,
+        requests: after.requests.saturating_sub(before.requests),
+        retries: after.retries.saturating_sub(before.retries),
+        blocked_answers: state.blocked_answers,
+        blocked_secs: ctx.blocked.as_secs_f64(),
+        paused_secs: ctx.paused.as_secs_f64(),
+        wall_secs: wall.as_secs_f64(),
+        client_busy_share: if wall.is_zero() { 0.0 } else { busy.as_secs_f64() / wall.as_secs_f64() },
+        settled_chunks: ctx.settled,
+        errors_file,
+        plan: ctx.plan.clone(),
+    })
+}
+
+/// Writes `errors.csv`: the validation errors, then the server's row errors mapped back
+/// to source rows.
+fn write_errors(dir: &Path, server: &[(u64, RowError)]) -> Result<PathBuf, RunError> {
+    let path = dir.join("errors.csv");
+    let io = |e: std::io::Error| RunError::io(format!("cannot write `{}`", path.display()), e);
+    let mut out = std::fs::read(dir.join("validation-errors.csv")).unwrap_or_default();
+    if out.is_empty() {
+        out.extend_from_slice(b"row,column,value,rule,message\n");
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for (row, e) in server {
+        let message = format!("rejected by the platform: {}", e.message);
+        w.write_record([row.to_string().as_str(), e.column.as_str(), "", "server", message.as_str()])
+            .map_err(|e| io(e.into()))?;
+    }
+    out.extend(w.into_inner().map_err(|e| io(std::io::Error::other(e.to_string())))?);
+    std::fs::write(&path, out).map_err(io)?;
+    Ok(path)
+}
+
+/// Takes chunk `i` from wherever it stands to `Finished`.
+async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<(), RunError> {
+    let entry = ctx.manifest.chunks[i as usize].clone();
+    let path = ctx.chunk_path(&entry);
+    let mut restarts = 0u32;
+    let mut blocked_since: Option<Instant> = None;
+    let mut blocked_attempt = 0u32;
+    loop {
+        if ctx.cancel.is_cancelled() {
+            ctx.log(Event::Interrupted { at: now_secs() })?;
+            return Err(RunError::Interrupted(ctx.dir.into()));
+        }
+        let phase = state.chunks[i as usize].clone();
+        match phase {
+            ChunkPhase::Finished { .. } => return Ok(()),
+            ChunkPhase::Pending => {
+                ctx.observer.on(&Progress::Uploading { chunk: i, rows: entry.rows });
+                let target = ctx.target();
+                let dir_id = ctx.spec.directory_id.clone();
+                let t = Instant::now();
+                let phase = upload(ctx.client, &ctx.journal, &path, i, target, dir_id.as_deref()).await?;
+                ctx.waiting += t.elapsed();
+                ctx.uploads += 1;
+                state.chunks[i as usize] = phase;
+            }
+            ChunkPhase::Uploaded { hash, target, at } => {
+                if target == UploadTarget::Temporary && now_secs() - at > ctx.safe_window().as_secs_f64() {
+                    ctx.observer.on(&Progress::Message(format!(
+                        "chunk {}: its temporary file is older than the safe window; uploading it again",
+                        i + 1
+                    )));
+                    state.chunks[i as usize] = ChunkPhase::Pending;
+                    continue;
+                }
+                ctx.log(Event::StartSent { at: now_secs(), chunk: i, hash: hash.clone() })?;
+                let body =
+                    StartImport { file_hash: hash.clone(), format: ctx.format(), with_event_handlers: ctx.plan.with_event_handlers };
+                let (client, app) = (ctx.client, ctx.app.clone());
+                let answer = ctx.timed(client.start_import(&app, &body)).await;
+                match answer {
+                    Ok(result) if result.status == ImportStatus::Blocked => {
+                        ctx.log(Event::Blocked { at: now_secs(), chunk: i })?;
+                        state.blocked_answers += 1;
+                        let since = *blocked_since.get_or_insert_with(Instant::now);
+                        let waited = since.elapsed();
+                        if waited >= ctx.options.blocked_timeout {
+                            return Err(RunError::BlockedTooLong {
+                                chunk: i + 1,
+                                waited,
+                                limit: ctx.options.blocked_timeout,
+                            });
+                        }
+                        ctx.observer.on(&Progress::Blocked { chunk: i, waited });
+                        let delay = blocked_delay(blocked_attempt).min(ctx.options.blocked_timeout - waited);
+                        blocked_attempt += 1;
+                        let t = Instant::now();
+                        let ok = ctx.cancel.sleep(delay).await;
+                        ctx.blocked += t.elapsed();
+                        ctx.waiting += t.elapsed();
+                        if !ok {
+                            ctx.log(Event::Interrupted { at: now_secs() })?;
+                            return Err(RunError::Interrupted(ctx.dir.into()));
+                        }
+                        // Back to the upload: the next start uses it again.
+                        state.chunks[i as usize] = ChunkPhase::Uploaded { hash, target, at };
+                    }
+                    Ok(ImportResult { id: Some(id), .. }) => {
+                        blocked_since = None;
+                        ctx.log(Event::Started { at: now_secs(), chunk: i, import_id: id.clone() })?;
+                        ctx.observer.on(&Progress::Started { chunk: i, import_id: &id });
+                        state.chunks[i as usize] = ChunkPhase::Started { import_id: id };
+                    }
+                    Ok(result) => {
+                        let reason = format!("the start answered `{}` without an import id", result.status);
+                        ctx.log(Event::StartRefused { at: now_secs(), chunk: i, reason: reason.clone() })?;
+                        return Err(RunError::Nothing(format!("chunk {}: {reason}", i + 1)));
+                    }
+                    Err(e @ ClientError::Uncertain { .. }) => {
+                        let reason = e.to_string();
+                        ctx.log(Event::Uncertain { at: now_secs(), chunk: i, reason: reason.clone() })?;
+                        state.chunks[i as usize] = ChunkPhase::Uncertain { hash, reason };
+                    }
+                    Err(e) if is_refusal(&e) => {
+                        // The platform answered and refused: nothing started. Upload anew.
+                        let reason = e.to_string();
+                        ctx.log(Event::StartRefused { at: now_secs(), chunk: i, reason: reason.clone() })?;
+                        restarts += 1;
+                        if restarts > ctx.options.max_restarts {
+                            return Err(RunError::Client { chunk: i + 1, source: e });
+                        }
+                        ctx.observer.on(&Progress::Message(format!(
+                            "chunk {}: the start was refused ({reason}); uploading it again",
+                            i + 1
+                        )));
+                        state.chunks[i as usize] = ChunkPhase::Pending;
+                    }
+                    Err(e) => {
+                        // Retries ran out on errors that prove nothing started.
+                        let reason = e.to_string();
+                        ctx.log(Event::StartRefused { at: now_secs(), chunk: i, reason })?;
+                        state.chunks[i as usize] = ChunkPhase::Uploaded { hash, target, at };
+                        return Err(RunError::Client { chunk: i + 1, source: e });
+                    }
+                }
+            }
+            ChunkPhase::Started { import_id } => {
+                let result = wait_with_overlap(ctx, state, i, &import_id).await?;
+                let failed_early = result.status == ImportStatus::Failed && result.processed == 0 && result.imported == 0;
+                if failed_early && restarts < ctx.options.max_restarts {
+                    restarts += 1;
+                    let reason = format!(
+                        "the import failed before any row was processed: {}",
+                        result.errors.first().map_or("no reason given", |e| e.message.as_str())
+                    );
+                    ctx.log(Event::StartRefused { at: now_secs(), chunk: i, reason: reason.clone() })?;
+                    ctx.observer.on(&Progress::Message(format!("chunk {}: {reason}; trying again", i + 1)));
+                    state.chunks[i as usize] = ChunkPhase::Pending;
+                    continue;
+                }
+                ctx.log(Event::Finished {
+                    at: now_secs(),
+                    chunk: i,
+                    status: result.status.clone(),
+                    imported: result.imported,
+                    failed: result.failed,
+                    errors: result.errors.clone(),
+                })?;
+                ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows: entry.rows });
+                state.chunks[i as usize] = ChunkPhase::Finished {
+                    status: result.status,
+                    imported: result.imported,
+                    failed: result.failed,
+                    errors: result.errors,
+                };
+            }
+            ChunkPhase::Uncertain { reason, .. } => {
+                ctx.observer.on(&Progress::Message(format!("chunk {}: uncertain: {reason}", i + 1)));
+                match settle(ctx, &entry, &path).await? {
+                    Some(imported) => {
+                        ctx.log(Event::Resolved { at: now_secs(), chunk: i, imported, by: "key-column".into() })?;
+                        ctx.settled += 1;
+                        ctx.observer.on(&Progress::Message(format!(
+                            "chunk {}: the app's items show it was {}imported",
+                            i + 1,
+                            if imported { "" } else { "not " }
+                        )));
+                        *state = RunState::replay(&Journal::read(&ctx.dir.join("journal.jsonl"))?);
+                    }
+                    None => {
+                        return Err(RunError::Uncertain { chunks: state.uncertain().iter().map(|c| c + 1).collect() })
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether the platform answered a start and refused it (an unknown or expired hash, say):
+/// nothing started, so the chunk may be uploaded and started again.
+fn is_refusal(e: &ClientError) -> bool {
+    matches!(e, ClientError::Api { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429)
+}
+
+/// Delay before starting again after `blocked`: 1 s doubling to 30 s, with ±20 % jitter.
+fn blocked_delay(attempt: u32) -> Duration {
+    let base = Duration::from_secs(1) * 2u32.saturating_pow(attempt.min(5));
+    let base = base.min(Duration::from_secs(30));
+    let jitter = rand::rng().random_range(0.8..1.2);
+    base.mul_f64(jitter)
+}
+
+/// Waits for import `import_id` of chunk `i`; meanwhile uploads the next chunk when it is
+/// still pending, so its file is ready when its turn comes.
+async fn wait_with_overlap(
+    ctx: &mut Ctx<'_>,
+    state: &mut RunState,
+    i: u32,
+    import_id: &str,
+) -> Result<ImportResult, RunError> {
+    let next = i as usize + 1;
+    let overlap = next < state.chunks.len()
+        && matches!(state.chunks[next], ChunkPhase::Pending)
+        // A temporary file must not expire before its turn: only overlap when the
+        // current import and the pause fit well inside the safe window.
+        && ctx.plan.pause + Duration::from_secs(60) < ctx.safe_window();
+    let observer = ctx.observer;
+    let app = ctx.app.clone();
+    let policy = ctx.options.poll.clone();
+    let rows = ctx.manifest.chunks[i as usize].rows;
+    let on_update = |r: &ImportResult| observer.on(&Progress::Importing { chunk: i, result: r, rows });
+    let wait = ctx.client.wait_for_import(&app, import_id, policy, on_update);
+    let t = Instant::now();
+    let (result, pre) = if overlap {
+        let entry = ctx.manifest.chunks[next].clone();
+        let path = ctx.chunk_path(&entry);
+        let target = ctx.target();
+        let dir_id = ctx.spec.directory_id.clone();
+        let pre = upload(ctx.client, &ctx.journal, &path, next as u32, target, dir_id.as_deref());
+        let (a, b) = tokio::join!(wait, pre);
+        (a, Some(b))
+    } else {
+        (wait.await, None)
+    };
+    ctx.waiting += t.elapsed();
+    if let Some(pre) = pre {
+        match pre {
+            Ok(phase) => {
+                ctx.uploads += 1;
+                state.chunks[next] = phase;
+            }
+            // The next chunk will be uploaded again in its turn.
+            Err(e) => observer.on(&Progress::Message(format!("uploading chunk {} ahead failed: {e}", next + 1))),
+        }
+    }
+    result.map_err(|source| RunError::Client { chunk: i + 1, source })
+}
+
+/// Looks in the app's items for the key values of the chunk's first and last rows.
+/// `Some(true)`: the last row landed (the import ran). `Some(false)`: the first row is
+/// absent after a second look (nothing ran). `None`: no key column, or no clear answer.
+async fn settle(ctx: &mut Ctx<'_>, entry: &ChunkEntry, path: &Path) -> Result<Option<bool>, RunError> {
+    let Some(key) = ctx.spec.key_column.clone() else { return Ok(None) };
+    let Some(field) = ctx.schema.field_for_header(&key).map(|f| ctx.schema.fields[f].code.clone()) else {
+        return Err(RunError::Nothing(format!("--key-column `{key}` names no field of the app")));
+    };
+    // First and last rows of the chunk file, as items.
+    let (first, last) = tokio::task::block_in_place(|| first_and_last(ctx, path))?;
+    let (Some(first), Some(last)) = (first.get(&field).cloned(), last.get(&field).cloned()) else {
+        return Ok(None);
+    };
+    let deadline = Instant::now() + ctx.options.blocked_timeout.min(Duration::from_secs(120));
+    let mut looks = 0;
+    loop {
+        let last_there = present(ctx, &field, &last).await?;
+        if last_there {
+            return Ok(Some(true));
+        }
+        let first_there = present(ctx, &field, &first).await?;
+        looks += 1;
+        if !first_there && looks >= 2 {
+            return Ok(Some(false));
+        }
+        if Instant::now() >= deadline {
+            let _ = entry;
+            return Ok(None);
+        }
+        // Either the import is still running or it has not begun: look again soon.
+        if !ctx.cancel.sleep(Duration::from_secs(2)).await {
+            return Err(RunError::Interrupted(ctx.dir.into()));
+        }
+    }
+}
+
+type Item = serde_json::Map<String, serde_json::Value>;
+
+fn first_and_last(ctx: &mut Ctx<'_>, path: &Path) -> Result<(Item, Item), RunError> {
+    let mut reader = elma_import_sheet::open(path, &elma_import_sheet::ReadOptions::default())?;
+    if ctx.validator.is_none() {
+        let options = validate_options(&ctx.spec)?;
+        ctx.validator = Some(
+            Validator::new(&ctx.schema, reader.header(), &options)
+                .map_err(|errors| RunError::Header { file: path.into(), errors })?,
+        );
+    }
+    let Some(validator) = ctx.validator.as_ref() else { return Ok((Item::new(), Item::new())) };
+    let (mut first, mut last) = (None, None);
+    while let Some(batch) = reader.next_batch()? {
+        for row in batch {
+            if first.is_none() {
+                first = Some(row.clone());
+            }
+            last = Some(row);
+        }
+    }
+    let item = |r: Option<elma_import_sheet::Row>| r.and_then(|r| validator.to_item(&r).ok()).unwrap_or_default();
+    Ok((item(first), item(last)))
+}
+
+async fn present(ctx: &mut Ctx<'_>, field: &str, value: &serde_json::Value) -> Result<bool, RunError> {
+    let mut filter = serde_json::Map::new();
+    filter.insert(field.to_string(), value.clone());
+    let request = ListRequest { active: true, from: 0, size: 1, filter };
+    let (client, app) = (ctx.client, ctx.app.clone());
+    let page = ctx.timed(client.list_items(&app, &request)).await;
+    page.map(|p| p.total > 0).map_err(|source| RunError::Client { chunk: 0, source })
+}

@@ -1,0 +1,124 @@
+//! What a run was asked to do, saved as `run.json` in its directory so `resume` does the
+//! same work. Connection settings (URL, token) are never saved.
+
+use std::path::{Path, PathBuf};
+
+use elma_import_contract::schema::AppSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::RunError;
+
+/// Settings of a run that stay fixed across resumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Run id (the run directory's default name).
+    pub run_id: String,
+    /// The source file, absolute.
+    pub source: PathBuf,
+    /// Its size in bytes when the run began.
+    pub source_bytes: u64,
+    /// Its modification time (seconds since the epoch) when the run began.
+    pub source_modified: f64,
+    /// The app, `namespace.code`.
+    pub app: String,
+    /// Forced encoding label.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// Forced CSV delimiter.
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// .xlsx sheet name.
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// `ru` or `en`.
+    pub locale: String,
+    /// Skip columns that name no field.
+    #[serde(default)]
+    pub ignore_unknown: bool,
+    /// Import the valid rows and leave the invalid ones out (else: stop before sending).
+    #[serde(default)]
+    pub skip_invalid: bool,
+    /// Run the app's event handlers.
+    pub with_event_handlers: bool,
+    /// Rows per chunk asked for.
+    #[serde(default)]
+    pub rows_per_chunk: Option<u64>,
+    /// Allow more than 1,000 rows per chunk with handlers.
+    #[serde(default)]
+    pub allow_over_limit: bool,
+    /// `xlsx` or `csv`.
+    pub chunk_format: String,
+    /// Directory id for directory uploads.
+    #[serde(default)]
+    pub directory_id: Option<String>,
+    /// Column (display name or code) whose values identify items, to settle uncertain chunks.
+    #[serde(default)]
+    pub key_column: Option<String>,
+    /// Assumed import speed, rows per second, for the plan's estimate.
+    pub import_rows_per_sec: f64,
+    /// The platform's temporary-file lifetime, seconds.
+    pub temp_ttl_secs: u64,
+}
+
+impl RunSpec {
+    /// Reads `run.json` of a run directory.
+    pub fn load(dir: &Path) -> Result<RunSpec, RunError> {
+        let path = dir.join("run.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RunError::NotARun(dir.into())),
+            Err(e) => return Err(RunError::io(format!("cannot read `{}`", path.display()), e)),
+        };
+        serde_json::from_str(&text).map_err(|e| RunError::Journal { path, line: 0, message: e.to_string() })
+    }
+
+    /// Writes `run.json` and `schema.json` into a new run directory; refuses a folder that
+    /// already holds a run.
+    pub fn create(&self, dir: &Path, schema: &AppSchema) -> Result<(), RunError> {
+        if dir.join("run.json").exists() {
+            return Err(RunError::RunExists(dir.into()));
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RunError::io(format!("cannot create the run directory `{}`", dir.display()), e))?;
+        write_json(&dir.join("schema.json"), schema)?;
+        write_json(&dir.join("run.json"), self)
+    }
+
+    /// The schema the run validates against.
+    pub fn load_schema(dir: &Path) -> Result<AppSchema, RunError> {
+        let path = dir.join("schema.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| RunError::io(format!("cannot read `{}`", path.display()), e))?;
+        AppSchema::from_json(&text).map_err(|e| RunError::Journal { path, line: 0, message: e.to_string() })
+    }
+
+    /// Size and modification time of a file, to tell later whether it changed.
+    pub fn fingerprint(path: &Path) -> Result<(u64, f64), RunError> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| RunError::io(format!("cannot read `{}`", path.display()), e))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0.0, |d| d.as_secs_f64());
+        Ok((meta.len(), modified))
+    }
+}
+
+/// Writes `value` as pretty JSON, atomically (temp file + rename) and fsynced.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunError> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(value).map_err(|e| RunError::Journal {
+        path: path.into(),
+        line: 0,
+        message: e.to_string(),
+    })?;
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&text)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| RunError::io(format!("cannot write `{}`", path.display()), e))
+}

@@ -1,0 +1,271 @@
+//! Where each chunk of a run stands, derived by replaying the journal.
+
+use elma_import_contract::wire::{ImportStatus, RowError};
+
+use crate::journal::{Event, UploadTarget};
+
+/// How far one chunk got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkPhase {
+    /// Not uploaded (or an upload that never completed): upload under a new hash.
+    Pending,
+    /// Uploaded and not yet imported.
+    Uploaded {
+        /// The hash it was uploaded under.
+        hash: String,
+        /// Upload kind.
+        target: UploadTarget,
+        /// When the upload completed (seconds since the epoch).
+        at: f64,
+    },
+    /// The start request may have gone out; its answer was never recorded.
+    Uncertain {
+        /// The hash the start named.
+        hash: String,
+        /// What is known.
+        reason: String,
+    },
+    /// The import runs under this id.
+    Started {
+        /// Import id.
+        import_id: String,
+    },
+    /// The import ended (or an uncertain chunk was settled as imported).
+    Finished {
+        /// `done` or `failed`.
+        status: ImportStatus,
+        /// Rows imported.
+        imported: u64,
+        /// Rows failed.
+        failed: u64,
+        /// Row errors, rows as in the chunk file.
+        errors: Vec<RowError>,
+    },
+}
+
+/// Everything the journal says about a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunState {
+    /// Counts from preparation, once it finished.
+    pub prepared: Option<Prepared>,
+    /// One phase per chunk.
+    pub chunks: Vec<ChunkPhase>,
+    /// Whether the run completed.
+    pub completed: bool,
+    /// How many times the run was interrupted.
+    pub interruptions: u32,
+    /// Answers of `blocked` recorded.
+    pub blocked_answers: u32,
+}
+
+/// Counts recorded when preparation finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared {
+    /// Data rows read.
+    pub rows: u64,
+    /// Valid rows (chunked).
+    pub valid: u64,
+    /// Rejected rows.
+    pub invalid: u64,
+}
+
+impl RunState {
+    /// Replays events in order.
+    pub fn replay(events: &[Event]) -> RunState {
+        let mut s = RunState::default();
+        // The target of the upload in flight, per chunk, until it completes.
+        let mut targets: Vec<UploadTarget> = Vec::new();
+        for event in events {
+            match event {
+                Event::Prepared { rows, valid, invalid, chunks, .. } => {
+                    s.prepared = Some(Prepared { rows: *rows, valid: *valid, invalid: *invalid });
+                    s.chunks = vec![ChunkPhase::Pending; *chunks as usize];
+                    targets = vec![UploadTarget::Temporary; *chunks as usize];
+                }
+                Event::UploadBegin { chunk, target, .. } => {
+                    if let Some(t) = targets.get_mut(*chunk as usize) {
+                        *t = *target;
+                    }
+                    s.set(*chunk, ChunkPhase::Pending);
+                }
+                Event::Uploaded { chunk, hash, at } => {
+                    let target = targets.get(*chunk as usize).copied().unwrap_or(UploadTarget::Temporary);
+                    s.set(*chunk, ChunkPhase::Uploaded { hash: hash.clone(), target, at: *at });
+                }
+                Event::StartSent { chunk, hash, .. } => s.set(
+                    *chunk,
+                    ChunkPhase::Uncertain {
+                        hash: hash.clone(),
+                        reason: "the start request was sent but its answer was never recorded".into(),
+                    },
+                ),
+                Event::Blocked { chunk, .. } => {
+                    s.blocked_answers += 1;
+                    // Nothing started: the upload is still there to start from.
+                    if let Some(ChunkPhase::Uncertain { hash, .. }) = s.chunks.get(*chunk as usize).cloned() {
+                        s.restore_uploaded(*chunk, hash, events);
+                    }
+                }
+                Event::StartRefused { chunk, .. } => s.set(*chunk, ChunkPhase::Pending),
+                Event::Started { chunk, import_id, .. } => {
+                    s.set(*chunk, ChunkPhase::Started { import_id: import_id.clone() })
+                }
+                Event::Finished { chunk, status, imported, failed, errors, .. } => s.set(
+                    *chunk,
+                    ChunkPhase::Finished {
+                        status: status.clone(),
+                        imported: *imported,
+                        failed: *failed,
+                        errors: errors.clone(),
+                    },
+                ),
+                Event::Uncertain { chunk, reason, .. } => {
+                    let hash = match s.chunks.get(*chunk as usize) {
+                        Some(ChunkPhase::Uncertain { hash, .. }) => hash.clone(),
+                        _ => String::new(),
+                    };
+                    s.set(*chunk, ChunkPhase::Uncertain { hash, reason: reason.clone() })
+                }
+                Event::Resolved { chunk, imported, by, .. } => {
+                    if *imported {
+                        s.set(
+                            *chunk,
+                            ChunkPhase::Finished {
+                                status: ImportStatus::Done,
+                                imported: 0,
+                                failed: 0,
+                                errors: vec![RowError {
+                                    row: 0,
+                                    column: String::new(),
+                                    message: format!("settled as imported by {by}; counts unknown"),
+                                }],
+                            },
+                        )
+                    } else {
+                        s.set(*chunk, ChunkPhase::Pending)
+                    }
+                }
+                Event::Interrupted { .. } => s.interruptions += 1,
+                Event::Completed { .. } => s.completed = true,
+            }
+        }
+        s
+    }
+
+    fn set(&mut self, chunk: u32, phase: ChunkPhase) {
+        if let Some(slot) = self.chunks.get_mut(chunk as usize) {
+            *slot = phase;
+        }
+    }
+
+    /// After `blocked`, the chunk goes back to the upload it was started from.
+    fn restore_uploaded(&mut self, chunk: u32, hash: String, events: &[Event]) {
+        let found = events.iter().rev().find_map(|e| match e {
+            Event::Uploaded { chunk: c, hash: h, at } if *c == chunk && *h == hash => Some(*at),
+            _ => None,
+        });
+        let target = events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::UploadBegin { chunk: c, hash: h, target, .. } if *c == chunk && *h == hash => {
+                    Some(*target)
+                }
+                _ => None,
+            })
+            .unwrap_or(UploadTarget::Temporary);
+        let phase = match found {
+            Some(at) => ChunkPhase::Uploaded { hash, target, at },
+            None => ChunkPhase::Pending,
+        };
+        self.set(chunk, phase);
+    }
+
+    /// Chunks whose start may or may not have taken effect.
+    pub fn uncertain(&self) -> Vec<u32> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p, ChunkPhase::Uncertain { .. }))
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(chunks: u32) -> Event {
+        Event::Prepared { at: 0.0, rows: 10, valid: 10, invalid: 0, chunks }
+    }
+
+    #[test]
+    fn a_start_without_an_answer_is_uncertain() {
+        let events = vec![
+            prepared(2),
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
+            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+        ];
+        let s = RunState::replay(&events);
+        assert_eq!(s.uncertain(), vec![0]);
+        assert_eq!(s.chunks[1], ChunkPhase::Pending);
+    }
+
+    #[test]
+    fn blocked_returns_the_chunk_to_its_upload() {
+        let events = vec![
+            prepared(1),
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Directory },
+            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
+            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+            Event::Blocked { at: 3.5, chunk: 0 },
+        ];
+        let s = RunState::replay(&events);
+        assert_eq!(
+            s.chunks[0],
+            ChunkPhase::Uploaded { hash: "a".into(), target: UploadTarget::Directory, at: 2.0 }
+        );
+        assert!(s.uncertain().is_empty());
+    }
+
+    #[test]
+    fn an_upload_cut_short_is_pending_and_a_finished_chunk_stays_finished() {
+        let events = vec![
+            prepared(2),
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
+            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+            Event::Started { at: 3.1, chunk: 0, import_id: "i".into() },
+            Event::Finished {
+                at: 4.0,
+                chunk: 0,
+                status: ImportStatus::Done,
+                imported: 5,
+                failed: 0,
+                errors: vec![],
+            },
+            Event::UploadBegin { at: 5.0, chunk: 1, hash: "b".into(), target: UploadTarget::Temporary },
+        ];
+        let s = RunState::replay(&events);
+        assert!(matches!(s.chunks[0], ChunkPhase::Finished { imported: 5, .. }));
+        assert_eq!(s.chunks[1], ChunkPhase::Pending);
+    }
+
+    #[test]
+    fn resolution_settles_uncertain_chunks() {
+        let base = vec![
+            prepared(1),
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
+            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+        ];
+        let mut yes = base.clone();
+        yes.push(Event::Resolved { at: 4.0, chunk: 0, imported: true, by: "user".into() });
+        assert!(matches!(RunState::replay(&yes).chunks[0], ChunkPhase::Finished { .. }));
+        let mut no = base;
+        no.push(Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "user".into() });
+        assert_eq!(RunState::replay(&no).chunks[0], ChunkPhase::Pending);
+    }
+}

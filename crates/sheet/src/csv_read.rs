@@ -1,0 +1,328 @@
+//! The streaming .csv reader.
+
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use encoding_rs::{DecoderResult, Encoding, UTF_8, WINDOWS_1251};
+
+use crate::{ReadOptions, Row, SheetError};
+
+/// Bytes looked at to detect the encoding, delimiter and line ends.
+const PREFIX: usize = 64 * 1024;
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+type Source = std::io::Chain<Cursor<Vec<u8>>, File>;
+
+pub(crate) struct CsvReader {
+    path: PathBuf,
+    rdr: csv::Reader<Source>,
+    record: csv::ByteRecord,
+    header: Row,
+    encoding: &'static Encoding,
+    delimiter: u8,
+    bom_len: u64,
+    batch_rows: usize,
+    /// Number the next record gets if no blank line precedes it.
+    next_row: u64,
+    /// Line ends are `\r\n` (the `\n` of a record's end is consumed with the next one).
+    crlf: bool,
+    /// The file ends with `\n` (else the last record has no line end).
+    ends_with_newline: bool,
+    total: u64,
+    first_record: bool,
+    done: bool,
+}
+
+impl CsvReader {
+    pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<CsvReader, SheetError> {
+        let io = |source| SheetError::Io { path: path.to_path_buf(), source };
+        let mut file = File::open(path).map_err(io)?;
+        let total = file.metadata().map_err(io)?.len();
+        let mut prefix = Vec::with_capacity(PREFIX.min(total as usize));
+        (&mut file).take(PREFIX as u64).read_to_end(&mut prefix).map_err(io)?;
+        let ends_with_newline = if total == 0 {
+            false
+        } else if (prefix.len() as u64) == total {
+            prefix.last() == Some(&b'\n')
+        } else {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::End(-1)).map_err(io)?;
+            file.read_exact(&mut last).map_err(io)?;
+            file.seek(SeekFrom::Start(prefix.len() as u64)).map_err(io)?;
+            last[0] == b'\n'
+        };
+
+        let has_bom = prefix.starts_with(BOM);
+        if prefix.starts_with(b"\xFF\xFE") || prefix.starts_with(b"\xFE\xFF") {
+            return Err(SheetError::UnsupportedEncoding {
+                path: path.to_path_buf(),
+                encoding: "UTF-16".to_string(),
+            });
+        }
+        let encoding = match &options.encoding {
+            Some(label) => Encoding::for_label(label.trim().as_bytes())
+                .ok_or_else(|| SheetError::UnknownEncoding { label: label.clone() })?,
+            None if has_bom => UTF_8,
+            None => detect(&prefix, (prefix.len() as u64) < total),
+        };
+        if !encoding.is_ascii_compatible() {
+            return Err(SheetError::UnsupportedEncoding {
+                path: path.to_path_buf(),
+                encoding: encoding.name().to_string(),
+            });
+        }
+        let bom_len = if has_bom && encoding == UTF_8 { BOM.len() } else { 0 };
+        prefix.drain(..bom_len);
+        let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(&prefix));
+        let crlf = first_line_ends_with_crlf(&prefix);
+
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(PREFIX)
+            .from_reader(Cursor::new(prefix).chain(file));
+        let mut reader = CsvReader {
+            path: path.to_path_buf(),
+            rdr,
+            record: csv::ByteRecord::new(),
+            header: Row::new(1),
+            encoding,
+            delimiter,
+            bom_len: bom_len as u64,
+            batch_rows: options.batch(),
+            next_row: 1,
+            crlf,
+            ends_with_newline,
+            total,
+            first_record: true,
+            done: false,
+        };
+        let mut header = Row::new(1);
+        if reader.read_row(&mut header)? {
+            reader.header = header;
+        }
+        Ok(reader)
+    }
+
+    pub(crate) fn header(&self) -> &Row {
+        &self.header
+    }
+
+    pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut rows = Vec::with_capacity(self.batch_rows.min(1 << 16));
+        let width = self.header.len().max(1);
+        while rows.len() < self.batch_rows {
+            let mut row = Row::with_capacity(0, width, self.record.as_slice().len().max(64));
+            match self.read_row(&mut row) {
+                Ok(true) => rows.push(row),
+                Ok(false) => break,
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+
+    pub(crate) fn progress(&self) -> (u64, u64) {
+        let consumed = if self.done { self.total } else { self.rdr.position().byte() + self.bom_len };
+        (consumed.min(self.total), self.total)
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        let delimiter = match self.delimiter {
+            b'\t' => "\\t".to_string(),
+            d => (d as char).to_string(),
+        };
+        let name = if self.encoding == UTF_8 { "utf-8" } else { self.encoding.name() };
+        let bom = if self.bom_len > 0 { ", BOM" } else { "" };
+        format!("CSV, {name}, delimiter '{delimiter}'{bom}")
+    }
+
+    /// Reads the next record into `row`; `false` at the end.
+    fn read_row(&mut self, row: &mut Row) -> Result<bool, SheetError> {
+        if self.done {
+            return Ok(false);
+        }
+        let start = self.rdr.position().clone();
+        let more = self.rdr.read_byte_record(&mut self.record).map_err(|source| {
+            self.done = true;
+            SheetError::Csv { path: self.path.clone(), row: self.next_row, source }
+        })?;
+        if !more {
+            self.done = true;
+            return Ok(false);
+        }
+        let number = self.number_record(start.line());
+        row.clear(number);
+        let decoded = if self.encoding == UTF_8 {
+            let mut end = 0;
+            let ends = self.record.iter().map(|f| {
+                end += f.len();
+                end
+            });
+            row.fill_utf8(self.record.as_slice(), ends).is_ok()
+        } else {
+            let mut ok = true;
+            for field in self.record.iter() {
+                match self.encoding.decode_without_bom_handling_and_without_replacement(field) {
+                    Some(text) => row.push_text(&text),
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            ok
+        };
+        if !decoded {
+            self.done = true;
+            return Err(self.undecodable(number, start.byte()));
+        }
+        Ok(true)
+    }
+
+    /// The row number of the record just read, given the line the reader was on
+    /// before reading it: blank lines skipped by the parser still count as rows.
+    fn number_record(&mut self, line_before: u64) -> u64 {
+        let delta = self.rdr.position().line().saturating_sub(line_before);
+        let inside = self.record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+        // Line ends counted in `delta` besides blank lines: with `\r\n` the previous
+        // record's `\n` (not for the first record); with `\n` this record's own end
+        // (unless it is the last record of a file without a final line end).
+        let at_end = self.rdr.position().byte() + self.bom_len >= self.total;
+        let own_ends = if self.crlf {
+            u64::from(!self.first_record)
+        } else {
+            u64::from(!(at_end && !self.ends_with_newline))
+        };
+        self.first_record = false;
+        let blank = delta.saturating_sub(inside + own_ends);
+        let number = self.next_row + blank;
+        self.next_row = number + 1;
+        number
+    }
+
+    /// The error for an undecodable record starting at `record_start` (offset after
+    /// the BOM): re-reads the record's raw bytes to find the exact bad byte.
+    fn undecodable(&self, row: u64, record_start: u64) -> SheetError {
+        let start = record_start + self.bom_len;
+        let end = self.rdr.position().byte() + self.bom_len;
+        let offset = self.first_bad_byte(start, end).unwrap_or(start);
+        let hint = if self.encoding == UTF_8 {
+            "; if the file was saved as Windows-1251, pass `--encoding windows-1251`".to_string()
+        } else {
+            String::new()
+        };
+        SheetError::Undecodable {
+            path: self.path.clone(),
+            row,
+            offset,
+            encoding: self.encoding.name().to_string(),
+            hint,
+        }
+    }
+
+    fn first_bad_byte(&self, start: u64, end: u64) -> Option<u64> {
+        let mut file = File::open(&self.path).ok()?;
+        file.seek(SeekFrom::Start(start)).ok()?;
+        let mut raw = Vec::new();
+        file.take(end.saturating_sub(start)).read_to_end(&mut raw).ok()?;
+        let mut decoder = self.encoding.new_decoder_without_bom_handling();
+        let mut out = String::with_capacity(decoder.max_utf8_buffer_length(raw.len())?);
+        let (result, read) = decoder.decode_to_string_without_replacement(&raw, &mut out, true);
+        match result {
+            DecoderResult::Malformed(bad, after) => {
+                Some(start + (read as u64).saturating_sub(u64::from(bad) + u64::from(after)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// UTF-8 when `prefix` is valid UTF-8 (allowing a character cut at its end when the
+/// file goes on), else Windows-1251.
+fn detect(prefix: &[u8], truncated: bool) -> &'static Encoding {
+    match std::str::from_utf8(prefix) {
+        Ok(_) => UTF_8,
+        Err(e) if truncated && e.error_len().is_none() => UTF_8,
+        Err(_) => WINDOWS_1251,
+    }
+}
+
+/// The most frequent of `,` `;` tab outside quotes on the first line (`,` wins ties,
+/// then `;`); `,` when there is none.
+fn detect_delimiter(prefix: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in prefix {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b',', b';', b'\t'];
+    let mut best = 0;
+    for i in 1..3 {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    candidates[best]
+}
+
+/// Whether the first line end outside quotes is `\r\n`.
+fn first_line_ends_with_crlf(prefix: &[u8]) -> bool {
+    let mut quoted = false;
+    for (i, &b) in prefix.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\r' if !quoted => return prefix.get(i + 1) == Some(&b'\n'),
+            b'\n' if !quoted => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_counts_outside_quotes_on_the_first_line() {
+        assert_eq!(detect_delimiter(b"a;b;c\n1,2,3,4,5"), b';');
+        assert_eq!(detect_delimiter(b"\"a,b,c\";d;e\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"single"), b',');
+        assert_eq!(detect_delimiter(b"a,b;c"), b',');
+    }
+
+    #[test]
+    fn line_ends_are_found_outside_quotes() {
+        assert!(first_line_ends_with_crlf(b"a,b\r\n1,2\n"));
+        assert!(!first_line_ends_with_crlf(b"\"x\r\ny\"\n1\r\n"));
+        assert!(!first_line_ends_with_crlf(b"a,b"));
+    }
+
+    #[test]
+    fn cp1251_decodes_every_byte_we_detect_it_for() {
+        assert_eq!(detect(b"\xcf\xf0\xe8\xe2\xe5\xf2", false), WINDOWS_1251);
+        assert_eq!(detect("Привет".as_bytes(), false), UTF_8);
+        // A character cut at the end of the sample is not a reason to switch.
+        assert_eq!(detect(&"Привет".as_bytes()[..3], true), UTF_8);
+        let all: Vec<u8> = (0x80..=0xFF).collect();
+        let decoded = WINDOWS_1251.decode_without_bom_handling_and_without_replacement(&all);
+        assert!(decoded.is_some() || all.contains(&0x98));
+    }
+}

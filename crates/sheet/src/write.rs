@@ -1,0 +1,236 @@
+//! Writers of .csv and .xlsx files.
+
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::{Color, Format as XlsxFormat, FormatPattern, Note, Workbook};
+
+use crate::{CellKind, Format, Row, SheetError, WriteOptions};
+
+/// Most characters (UTF-16 code units) an .xlsx cell holds.
+const MAX_XLSX_TEXT: usize = 32_767;
+/// Rows and columns of an .xlsx sheet.
+const MAX_XLSX_ROWS: u64 = 1_048_576;
+const MAX_XLSX_COLUMNS: usize = 16_384;
+/// Fill of cells that carry a note: light red.
+const NOTE_FILL: u32 = 0xFFC7CE;
+
+/// A streaming writer of one sheet; see [`create`].
+///
+/// The first row written is the header: in an .xlsx it is bold. Rows are written in
+/// order, numbered 1, 2, … in the output whatever their [`Row::number`].
+pub struct Writer {
+    path: PathBuf,
+    rows: u64,
+    inner: Inner,
+}
+
+enum Inner {
+    Csv(csv::Writer<BufWriter<File>>),
+    Xlsx(Box<XlsxOut>),
+}
+
+struct XlsxOut {
+    workbook: Workbook,
+    /// Cell formats indexed by `bold | fill << 1 | date << 2`.
+    formats: Vec<XlsxFormat>,
+}
+
+/// Creates (or truncates) `path` and returns a writer of `format`.
+///
+/// # Errors
+/// The file cannot be created, or the sheet name is not valid in an .xlsx (empty,
+/// over 31 characters, or holding `[]:*?/\`).
+pub fn create(path: &Path, format: Format, options: &WriteOptions) -> Result<Writer, SheetError> {
+    let io = |source| SheetError::Io { path: path.to_path_buf(), source };
+    let file = File::create(path).map_err(io)?;
+    let inner = match format {
+        Format::Csv => Inner::Csv(
+            csv::WriterBuilder::new()
+                .delimiter(options.delimiter)
+                .quote_style(csv::QuoteStyle::Necessary)
+                .flexible(true)
+                .from_writer(BufWriter::with_capacity(64 * 1024, file)),
+        ),
+        Format::Xlsx => {
+            drop(file);
+            let write_err = |source| SheetError::XlsxWrite { path: path.to_path_buf(), source };
+            let mut workbook = Workbook::new();
+            workbook
+                .add_worksheet_with_constant_memory()
+                .map_err(write_err)?
+                .set_name(&options.sheet_name)
+                .map_err(write_err)?;
+            let formats = (0..8)
+                .map(|bits| {
+                    let mut f = XlsxFormat::new();
+                    if bits & 1 != 0 {
+                        f = f.set_bold();
+                    }
+                    if bits & 2 != 0 {
+                        f = f.set_pattern(FormatPattern::Solid).set_background_color(Color::RGB(NOTE_FILL));
+                    }
+                    if bits & 4 != 0 {
+                        f = f.set_num_format(&options.date_format);
+                    }
+                    f
+                })
+                .collect();
+            Inner::Xlsx(Box::new(XlsxOut { workbook, formats }))
+        }
+    };
+    Ok(Writer { path: path.to_path_buf(), rows: 0, inner })
+}
+
+impl Writer {
+    /// Writes one row.
+    ///
+    /// # Errors
+    /// An I/O error; for an .xlsx, text over 32,767 characters or a row or column
+    /// beyond the sheet's limits.
+    pub fn write_row(&mut self, row: &Row) -> Result<(), SheetError> {
+        self.write_row_with_notes(row, &[])
+    }
+
+    /// Writes one row; in an .xlsx each cell listed by index (0-based) is filled light
+    /// red and carries a note with the message (several notes on one cell are joined
+    /// by line breaks). A .csv gets the row alone.
+    ///
+    /// # Errors
+    /// As [`Writer::write_row`].
+    pub fn write_row_with_notes(&mut self, row: &Row, notes: &[(usize, String)]) -> Result<(), SheetError> {
+        let number = self.rows + 1;
+        match &mut self.inner {
+            Inner::Csv(w) => {
+                let io = |e: csv::Error| SheetError::Io { path: self.path.clone(), source: e.into() };
+                if row.is_empty() {
+                    // An empty record is written as `""` so the row is not lost.
+                    w.write_record([""]).map_err(io)?;
+                } else {
+                    w.write_record(row.iter().map(|c| c.text)).map_err(io)?;
+                }
+            }
+            Inner::Xlsx(out) => write_xlsx_row(&self.path, out, number, row, notes)?,
+        }
+        self.rows = number;
+        Ok(())
+    }
+
+    /// Flushes and closes the file, returning its size in bytes.
+    ///
+    /// # Errors
+    /// An I/O error, or rust_xlsxwriter failing to assemble the workbook.
+    pub fn finish(self) -> Result<u64, SheetError> {
+        let io = |source| SheetError::Io { path: self.path.clone(), source };
+        match self.inner {
+            Inner::Csv(w) => {
+                let mut buf = w.into_inner().map_err(|e| io(e.into_error()))?;
+                buf.flush().map_err(io)?;
+                let file = buf.into_inner().map_err(|e| io(e.into_error()))?;
+                file.sync_all().map_err(io)?;
+            }
+            Inner::Xlsx(mut out) => {
+                if self.rows == 0 {
+                    // rust_xlsxwriter writes an empty sheet fine; nothing to add.
+                }
+                out.workbook
+                    .save(&self.path)
+                    .map_err(|source| SheetError::XlsxWrite { path: self.path.clone(), source })?;
+            }
+        }
+        Ok(std::fs::metadata(&self.path).map_err(io)?.len())
+    }
+}
+
+fn write_xlsx_row(
+    path: &Path,
+    out: &mut XlsxOut,
+    number: u64,
+    row: &Row,
+    notes: &[(usize, String)],
+) -> Result<(), SheetError> {
+    let too_large = |column| SheetError::TooLarge {
+        path: path.to_path_buf(),
+        row: number,
+        column,
+        max_rows: MAX_XLSX_ROWS,
+        max_columns: MAX_XLSX_COLUMNS,
+    };
+    if number > MAX_XLSX_ROWS {
+        return Err(too_large(1));
+    }
+    let last_column = row.len().max(notes.iter().map(|(c, _)| c + 1).max().unwrap_or(0));
+    if last_column > MAX_XLSX_COLUMNS {
+        return Err(too_large(last_column));
+    }
+    let write_err = |source| SheetError::XlsxWrite { path: path.to_path_buf(), source };
+    let r = (number - 1) as u32;
+    let bold = number == 1;
+    let XlsxOut { workbook, formats } = out;
+    let sheet = workbook.worksheet_from_index(0).map_err(write_err)?;
+    for (i, cell) in row.iter().enumerate() {
+        let col = i as u16;
+        let noted = notes.iter().any(|(c, _)| *c == i);
+        let date = cell.kind == CellKind::Date && cell.number.is_finite() && cell.number >= 0.0;
+        let bits = usize::from(bold) | usize::from(noted) << 1 | usize::from(date) << 2;
+        let format = (bits != 0).then(|| &formats[bits]);
+        let number_cell = matches!(cell.kind, CellKind::Number | CellKind::Date) && cell.number.is_finite();
+        let result = match cell.kind {
+            CellKind::Number | CellKind::Date if number_cell => match format {
+                Some(f) => sheet.write_number_with_format(r, col, cell.number, f),
+                None => sheet.write_number(r, col, cell.number),
+            },
+            CellKind::Bool => {
+                let value = cell.number != 0.0 || cell.text.eq_ignore_ascii_case("true");
+                match format {
+                    Some(f) => sheet.write_boolean_with_format(r, col, value, f),
+                    None => sheet.write_boolean(r, col, value),
+                }
+            }
+            _ if cell.text.is_empty() => match format {
+                Some(f) => sheet.write_blank(r, col, f),
+                None => continue,
+            },
+            _ => {
+                let length = cell.text.encode_utf16().count();
+                if length > MAX_XLSX_TEXT {
+                    return Err(SheetError::CellTooLong {
+                        path: path.to_path_buf(),
+                        row: number,
+                        column: i + 1,
+                        length,
+                        limit: MAX_XLSX_TEXT,
+                    });
+                }
+                match format {
+                    Some(f) => sheet.write_string_with_format(r, col, cell.text, f),
+                    None => sheet.write_string(r, col, cell.text),
+                }
+            }
+        };
+        result.map_err(write_err)?;
+    }
+    // Notes on cells past the row's end highlight an empty cell.
+    for (i, _) in notes {
+        if *i >= row.len() {
+            sheet.write_blank(r, *i as u16, &formats[usize::from(bold) | 2]).map_err(write_err)?;
+        }
+    }
+    let mut seen: Vec<usize> = Vec::new();
+    for (i, _) in notes {
+        if seen.contains(i) {
+            continue;
+        }
+        seen.push(*i);
+        let text: Vec<&str> = notes.iter().filter(|(c, _)| c == i).map(|(_, m)| m.as_str()).collect();
+        let mut text = text.join("\n");
+        let limit = MAX_XLSX_TEXT - 54;
+        if text.encode_utf16().count() > limit {
+            text = text.chars().take(limit / 2).collect();
+        }
+        let note = Note::new(text).add_author_prefix(false).set_width(300).set_height(100);
+        sheet.insert_note(r, *i as u16, &note).map_err(write_err)?;
+    }
+    Ok(())
+}
