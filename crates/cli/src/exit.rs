@@ -10,8 +10,6 @@ pub const USAGE: u8 = 2;
 pub const NETWORK: u8 = 3;
 /// 4: the app stayed blocked too long.
 pub const BLOCKED: u8 = 4;
-/// 5: a chunk may or may not have been imported; the user must decide.
-pub const UNCERTAIN: u8 = 5;
 /// 130: interrupted; resumable.
 pub const INTERRUPTED: u8 = 130;
 

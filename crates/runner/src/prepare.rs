@@ -123,7 +123,7 @@ pub fn prepare(
         rows_per_chunk: spec.rows_per_chunk,
         allow_over_limit: spec.allow_over_limit,
         import_rows_per_sec: spec.import_rows_per_sec,
-        pause: None,
+        pause: spec.pause_secs.map(std::time::Duration::from_secs_f64),
     })?;
     write_json(&dir.join("plan.json"), &plan)?;
 

@@ -612,6 +612,12 @@ async fn wait_with_overlap(
         let path = ctx.chunk_path(&entry);
         let target = ctx.target();
         let dir_id = ctx.spec.directory_id.clone();
+            observer.on(&Progress::Message(format!(
+            "chunk {}: uploading {} rows ahead, while chunk {} imports",
+            next + 1,
+            entry.rows,
+            i + 1
+        )));
         let pre = upload(ctx.client, &ctx.journal, &path, next as u32, target, dir_id.as_deref());
         let (a, b) = tokio::join!(wait, pre);
         (a, Some(b))

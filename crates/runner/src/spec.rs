@@ -58,6 +58,9 @@ pub struct RunSpec {
     pub import_rows_per_sec: f64,
     /// The platform's temporary-file lifetime, seconds.
     pub temp_ttl_secs: u64,
+    /// Pause between imports asked for, seconds (else the plan's default).
+    #[serde(default)]
+    pub pause_secs: Option<f64>,
 }
 
 impl RunSpec {

@@ -38,9 +38,7 @@ pub enum SheetError {
         encoding: String,
     },
     /// Bytes that are not valid in the file's encoding.
-    #[error(
-        "`{path}`: row {row}: bytes at byte offset {offset} are not valid `{encoding}`{hint}"
-    )]
+    #[error("`{path}`: row {row}: bytes at byte offset {offset} are not valid `{encoding}`{hint}")]
     Undecodable {
         /// The file.
         path: PathBuf,

@@ -159,8 +159,8 @@ enum Inner {
 /// An unknown extension, an unreadable file, an unknown encoding or worksheet, a
 /// damaged workbook, or an undecodable header.
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Reader, SheetError> {
-    let format = Format::from_path(path)
-        .ok_or_else(|| SheetError::UnknownFormat { path: path.to_path_buf() })?;
+    let format =
+        Format::from_path(path).ok_or_else(|| SheetError::UnknownFormat { path: path.to_path_buf() })?;
     let inner = match format {
         Format::Csv => Inner::Csv(Box::new(csv_read::CsvReader::open(path, options)?)),
         Format::Xlsx => Inner::Xlsx(xlsx_read::XlsxReader::open(path, options)?),

@@ -44,8 +44,7 @@ pub(crate) fn serial_from_iso(text: &str) -> Option<f64> {
     if days < 61.0 && days > 0.0 {
         days -= 1.0;
     }
-    let secs = dt.time().num_seconds_from_midnight() as f64
-        + f64::from(dt.time().nanosecond()) / 1e9;
+    let secs = dt.time().num_seconds_from_midnight() as f64 + f64::from(dt.time().nanosecond()) / 1e9;
     Some(days + secs / 86_400.0)
 }
 

@@ -108,11 +108,7 @@ impl Row {
     /// Replaces the cells with text cells from a record's concatenated field bytes
     /// (`bytes`) and the fields' end offsets in it, checking UTF-8 once for the whole
     /// record. On invalid UTF-8 returns the offset in `bytes` of the first bad byte.
-    pub(crate) fn fill_utf8(
-        &mut self,
-        bytes: &[u8],
-        ends: impl Iterator<Item = usize>,
-    ) -> Result<(), usize> {
+    pub(crate) fn fill_utf8(&mut self, bytes: &[u8], ends: impl Iterator<Item = usize>) -> Result<(), usize> {
         let text = std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())?;
         self.buf.clear();
         self.slots.clear();

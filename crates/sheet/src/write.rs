@@ -27,7 +27,7 @@ pub struct Writer {
 }
 
 enum Inner {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Xlsx(Box<XlsxOut>),
 }
 
@@ -46,13 +46,13 @@ pub fn create(path: &Path, format: Format, options: &WriteOptions) -> Result<Wri
     let io = |source| SheetError::Io { path: path.to_path_buf(), source };
     let file = File::create(path).map_err(io)?;
     let inner = match format {
-        Format::Csv => Inner::Csv(
+        Format::Csv => Inner::Csv(Box::new(
             csv::WriterBuilder::new()
                 .delimiter(options.delimiter)
                 .quote_style(csv::QuoteStyle::Necessary)
                 .flexible(true)
                 .from_writer(BufWriter::with_capacity(64 * 1024, file)),
-        ),
+        )),
         Format::Xlsx => {
             drop(file);
             let write_err = |source| SheetError::XlsxWrite { path: path.to_path_buf(), source };
@@ -131,9 +131,6 @@ impl Writer {
                 file.sync_all().map_err(io)?;
             }
             Inner::Xlsx(mut out) => {
-                if self.rows == 0 {
-                    // rust_xlsxwriter writes an empty sheet fine; nothing to add.
-                }
                 out.workbook
                     .save(&self.path)
                     .map_err(|source| SheetError::XlsxWrite { path: self.path.clone(), source })?;

@@ -13,23 +13,173 @@ const MGR: &str = "[29cadb73-8246-4f3d-9992-87a4a1ad20cf]";
 /// comment of row 7 (`=not a formula`) and of row 10 (`tab\there`) per producer.
 fn contacts(row7_comment: (CellKind, &str), row10_comment: &str) -> Vec<Vec<(CellKind, String)>> {
     let rows: Vec<Vec<(CellKind, &str)>> = vec![
-        vec![(Text, "Anna"), (Text, "Smirnova Anna Petrovna"), (Text, "anna@example.com"), (Text, "79125554433"), (Date, "1990-05-17"), (Number, "1250.5"), (Number, "3"), (Bool, "true"), (Text, "Retail"), (Text, "https://example.com"), (Text, MGR), (Text, "Acme"), (Text, "Called twice\nwants a discount")],
-        vec![(Text, "Boris"), (Text, "Ivanov Boris"), (Text, "boris@example.org"), (Text, "+7 (912) 555-44-33"), (Date, "1985-12-01"), (Number, "0.1"), (Number, "0"), (Bool, "false"), (Text, "Wholesale"), (Text, "example.org"), (Text, MGR), (Text, "Рога и копыта")],
-        vec![(Text, "Вера"), (Text, "Петрова Вера Ивановна"), (Text, "vera@пример.рф"), (Text, "74951234567"), (Date, "2024-01-31T13:27:00"), (Number, "27"), (Number, "12"), (Bool, "true"), (Text, "Retail"), (Text, "https://пример.рф"), (Text, MGR), (Text, "ООО \"Ромашка\""), (Text, "Постоянный клиент")],
-        vec![(Text, "Dmitry"), (Text, "Sokolov Dmitry"), (Text, "not-an-email"), (Text, "8800"), (Date, "2000-02-29"), (Number, "-15.75"), (Number, "1"), (Bool, "true"), (Text, "VIP"), (Text, "http://example.net/a?b=1,2"), (Text, MGR), (Text, "Acme; Ltd"), (Text, "semicolon; and, comma")],
-        vec![(Text, "Elena"), (Text, "Kuznetsova Elena"), (Text, "elena@example.com"), (Text, "79001112233"), (Date, "1977-07-04T13:27:00"), (Number, "1000000"), (Number, "250"), (Bool, "false"), (Text, "Retail"), (Text, "https://example.com/e"), (Text, MGR), (Text, "Globex"), (Text, "Line one\nLine two\nLine three")],
-        vec![(Text, "Fedor"), (Text, "Popov Fedor"), (Text, "fedor@example.com"), (Text, "79002223344"), (Date, "1969-07-20"), (Number, "3.14159"), (Number, "7"), (Bool, "true"), (Text, "Wholesale"), (Empty, ""), (Text, MGR), (Text, "Initech"), row7_comment],
-        vec![(Text, "Galina"), (Text, "Vasilyeva Galina"), (Text, "galina@example.com"), (Text, "79003334455"), (Date, "1999-12-31T23:59:00"), (Number, "99.99"), (Number, "100"), (Bool, "false"), (Text, "VIP"), (Text, "https://galina.example.com"), (Empty, ""), (Text, "Umbrella"), (Text, "  spaces around  ")],
-        vec![(Text, "Ivan"), (Text, "Morozov Ivan"), (Text, "ivan@example.com"), (Text, "00123"), (Date, "2010-10-10"), (Number, "12345.678"), (Number, "42"), (Bool, "true"), (Text, "Retail"), (Text, "https://example.com/i"), (Text, MGR), (Text, "Hooli"), (Text, "leading zeros kept in 00123")],
-        vec![(Text, "Kira"), (Text, "Novikova Kira"), (Text, "kira@example.com"), (Text, "79005556677"), (Date, "1995-03-08"), (Number, "0.00001"), (Number, "5"), (Bool, "true"), (Text, "Retail"), (Text, "https://example.com/k"), (Text, MGR), (Text, "Vandelay"), (Text, row10_comment)],
-        vec![(Text, "Lev"), (Text, "Fedorov Lev"), (Text, "lev@example.com"), (Text, "79006667788"), (Date, "1980-01-01"), (Number, "500"), (Number, "9"), (Bool, "false"), (Text, "Wholesale"), (Text, "https://example.com/l"), (Text, MGR), (Text, "Stark"), (Text, "last row")],
+        vec![
+            (Text, "Anna"),
+            (Text, "Smirnova Anna Petrovna"),
+            (Text, "anna@example.com"),
+            (Text, "79125554433"),
+            (Date, "1990-05-17"),
+            (Number, "1250.5"),
+            (Number, "3"),
+            (Bool, "true"),
+            (Text, "Retail"),
+            (Text, "https://example.com"),
+            (Text, MGR),
+            (Text, "Acme"),
+            (Text, "Called twice\nwants a discount"),
+        ],
+        vec![
+            (Text, "Boris"),
+            (Text, "Ivanov Boris"),
+            (Text, "boris@example.org"),
+            (Text, "+7 (912) 555-44-33"),
+            (Date, "1985-12-01"),
+            (Number, "0.1"),
+            (Number, "0"),
+            (Bool, "false"),
+            (Text, "Wholesale"),
+            (Text, "example.org"),
+            (Text, MGR),
+            (Text, "Рога и копыта"),
+        ],
+        vec![
+            (Text, "Вера"),
+            (Text, "Петрова Вера Ивановна"),
+            (Text, "vera@пример.рф"),
+            (Text, "74951234567"),
+            (Date, "2024-01-31T13:27:00"),
+            (Number, "27"),
+            (Number, "12"),
+            (Bool, "true"),
+            (Text, "Retail"),
+            (Text, "https://пример.рф"),
+            (Text, MGR),
+            (Text, "ООО \"Ромашка\""),
+            (Text, "Постоянный клиент"),
+        ],
+        vec![
+            (Text, "Dmitry"),
+            (Text, "Sokolov Dmitry"),
+            (Text, "not-an-email"),
+            (Text, "8800"),
+            (Date, "2000-02-29"),
+            (Number, "-15.75"),
+            (Number, "1"),
+            (Bool, "true"),
+            (Text, "VIP"),
+            (Text, "http://example.net/a?b=1,2"),
+            (Text, MGR),
+            (Text, "Acme; Ltd"),
+            (Text, "semicolon; and, comma"),
+        ],
+        vec![
+            (Text, "Elena"),
+            (Text, "Kuznetsova Elena"),
+            (Text, "elena@example.com"),
+            (Text, "79001112233"),
+            (Date, "1977-07-04T13:27:00"),
+            (Number, "1000000"),
+            (Number, "250"),
+            (Bool, "false"),
+            (Text, "Retail"),
+            (Text, "https://example.com/e"),
+            (Text, MGR),
+            (Text, "Globex"),
+            (Text, "Line one\nLine two\nLine three"),
+        ],
+        vec![
+            (Text, "Fedor"),
+            (Text, "Popov Fedor"),
+            (Text, "fedor@example.com"),
+            (Text, "79002223344"),
+            (Date, "1969-07-20"),
+            (Number, "3.14159"),
+            (Number, "7"),
+            (Bool, "true"),
+            (Text, "Wholesale"),
+            (Empty, ""),
+            (Text, MGR),
+            (Text, "Initech"),
+            row7_comment,
+        ],
+        vec![
+            (Text, "Galina"),
+            (Text, "Vasilyeva Galina"),
+            (Text, "galina@example.com"),
+            (Text, "79003334455"),
+            (Date, "1999-12-31T23:59:00"),
+            (Number, "99.99"),
+            (Number, "100"),
+            (Bool, "false"),
+            (Text, "VIP"),
+            (Text, "https://galina.example.com"),
+            (Empty, ""),
+            (Text, "Umbrella"),
+            (Text, "  spaces around  "),
+        ],
+        vec![
+            (Text, "Ivan"),
+            (Text, "Morozov Ivan"),
+            (Text, "ivan@example.com"),
+            (Text, "00123"),
+            (Date, "2010-10-10"),
+            (Number, "12345.678"),
+            (Number, "42"),
+            (Bool, "true"),
+            (Text, "Retail"),
+            (Text, "https://example.com/i"),
+            (Text, MGR),
+            (Text, "Hooli"),
+            (Text, "leading zeros kept in 00123"),
+        ],
+        vec![
+            (Text, "Kira"),
+            (Text, "Novikova Kira"),
+            (Text, "kira@example.com"),
+            (Text, "79005556677"),
+            (Date, "1995-03-08"),
+            (Number, "0.00001"),
+            (Number, "5"),
+            (Bool, "true"),
+            (Text, "Retail"),
+            (Text, "https://example.com/k"),
+            (Text, MGR),
+            (Text, "Vandelay"),
+            (Text, row10_comment),
+        ],
+        vec![
+            (Text, "Lev"),
+            (Text, "Fedorov Lev"),
+            (Text, "lev@example.com"),
+            (Text, "79006667788"),
+            (Date, "1980-01-01"),
+            (Number, "500"),
+            (Number, "9"),
+            (Bool, "false"),
+            (Text, "Wholesale"),
+            (Text, "https://example.com/l"),
+            (Text, MGR),
+            (Text, "Stark"),
+            (Text, "last row"),
+        ],
     ];
     rows.into_iter().map(|r| r.into_iter().map(|(k, t)| (k, t.to_string())).collect()).collect()
 }
 
 const HEADER: [&str; 13] = [
-    "Name", "Full name", "Email", "Phone", "Birth date", "Amount", "Quantity", "Active", "Segment",
-    "Website", "Manager", "Company", "Comment",
+    "Name",
+    "Full name",
+    "Email",
+    "Phone",
+    "Birth date",
+    "Amount",
+    "Quantity",
+    "Active",
+    "Segment",
+    "Website",
+    "Manager",
+    "Company",
+    "Comment",
 ];
 
 fn check_contacts(name: &str, row7_comment: (CellKind, &str), row10_comment: &str) {
@@ -89,7 +239,10 @@ fn error_cells_are_errors_and_error_like_text_is_text() {
     let rows = all_rows(&mut r);
     assert_eq!(rows.iter().map(|r| r.number).collect::<Vec<_>>(), [2, 3, 4]);
     assert_eq!(cells(&rows[0]), [(Text, "na".into()), (Error, "#N/A".into()), (Text, "text".into())]);
-    assert_eq!(cells(&rows[1]), [(Text, "div".into()), (Error, "#DIV/0!".into()), (Text, "#not an error".into())]);
+    assert_eq!(
+        cells(&rows[1]),
+        [(Text, "div".into()), (Error, "#DIV/0!".into()), (Text, "#not an error".into())]
+    );
     assert_eq!(cells(&rows[2]), [(Text, "value".into()), (Error, "#VALUE!".into())]);
 }
 
@@ -97,9 +250,25 @@ fn error_cells_are_errors_and_error_like_text_is_text() {
 fn formulas_without_cached_values_are_reported_with_their_formula() {
     let mut r = open_fixture("formula_no_value.xlsx", &ReadOptions::default());
     let rows = all_rows(&mut r);
-    assert_eq!(cells(&rows[0]), [(Text, "pen".into()), (Number, "1.5".into()), (Number, "4".into()), (FormulaWithoutValue, "=B2*C2".into())]);
+    assert_eq!(
+        cells(&rows[0]),
+        [
+            (Text, "pen".into()),
+            (Number, "1.5".into()),
+            (Number, "4".into()),
+            (FormulaWithoutValue, "=B2*C2".into())
+        ]
+    );
     assert_eq!(cells(&rows[1])[3], (FormulaWithoutValue, "=B3*C3".into()));
-    assert_eq!(cells(&rows[2]), [(Text, "sum".into()), (Empty, "".into()), (Empty, "".into()), (FormulaWithoutValue, "=SUM(D2:D3)".into())]);
+    assert_eq!(
+        cells(&rows[2]),
+        [
+            (Text, "sum".into()),
+            (Empty, "".into()),
+            (Empty, "".into()),
+            (FormulaWithoutValue, "=SUM(D2:D3)".into())
+        ]
+    );
 }
 
 #[test]

@@ -26,7 +26,10 @@ fn read_back(path: &Path, options: &ReadOptions) -> Vec<Row> {
 
 /// A header and rows of every cell kind.
 fn typed_rows() -> Vec<Row> {
-    let header = Row::from_texts(1, ["Name", "Amount", "Born", "Active", "Lookup", "Phone", "Formula-like", "Comment"]);
+    let header = Row::from_texts(
+        1,
+        ["Name", "Amount", "Born", "Active", "Lookup", "Phone", "Formula-like", "Comment"],
+    );
     let mut a = Row::new(2);
     a.push_text("Anna");
     a.push(CellKind::Number, "1250.5", 1250.5);
@@ -104,11 +107,15 @@ fn xlsx_header_is_bold_dates_use_the_date_format_and_notes_are_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("notes.xlsx");
     let rows = typed_rows();
-    let options = WriteOptions { date_format: "yyyy-mm-dd".into(), sheet_name: "Errors".into(), ..Default::default() };
+    let options =
+        WriteOptions { date_format: "yyyy-mm-dd".into(), sheet_name: "Errors".into(), ..Default::default() };
     let mut w = create(&path, Format::Xlsx, &options).expect("create");
     w.write_row(&rows[0]).expect("header");
-    w.write_row_with_notes(&rows[1], &[(1, "not a number".into()), (1, "second note".into()), (9, "past the end".into())])
-        .expect("row with notes");
+    w.write_row_with_notes(
+        &rows[1],
+        &[(1, "not a number".into()), (1, "second note".into()), (9, "past the end".into())],
+    )
+    .expect("row with notes");
     w.write_row(&rows[2]).expect("row");
     w.finish().expect("finish");
 
@@ -121,7 +128,10 @@ fn xlsx_header_is_bold_dates_use_the_date_format_and_notes_are_written() {
     assert!(styles.contains("yyyy-mm-dd"), "the date format: {styles}");
     assert!(styles.contains("FFFFC7CE"), "the note fill: {styles}");
     let comments = unzip("xl/comments1.xml");
-    assert!(comments.contains("not a number\nsecond note") || comments.contains("not a number&#10;second note"), "{comments}");
+    assert!(
+        comments.contains("not a number\nsecond note") || comments.contains("not a number&#10;second note"),
+        "{comments}"
+    );
     assert!(comments.contains("ref=\"B2\"") && comments.contains("ref=\"J2\""), "{comments}");
 
     let options = ReadOptions { sheet: Some("Errors".into()), ..Default::default() };
@@ -174,7 +184,11 @@ fn empty_rows_and_empty_sheets_survive() {
         write(&path, format, &WriteOptions::default(), &rows);
         let back = read_back(&path, &ReadOptions::default());
         // The empty row keeps its place: `c` is still row 3.
-        assert_eq!(back.last().map(|r| (r.number, r.get(0).text.to_string())), Some((3, "c".into())), "{format}");
+        assert_eq!(
+            back.last().map(|r| (r.number, r.get(0).text.to_string())),
+            Some((3, "c".into())),
+            "{format}"
+        );
     }
 }
 
@@ -213,7 +227,12 @@ fn libreoffice_reads_our_xlsx_exactly() {
     let profile = dir.path().join("profile");
     let status = Command::new(soffice)
         .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false", "--outdir"])
+        .args([
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false",
+            "--outdir",
+        ])
         .arg(dir.path())
         .arg(&path)
         .output()
@@ -221,13 +240,21 @@ fn libreoffice_reads_our_xlsx_exactly() {
     let csv = dir.path().join("ours.csv");
     assert!(csv.exists(), "LibreOffice did not convert: {}", String::from_utf8_lossy(&status.stderr));
     let back = read_back(&csv, &ReadOptions::default());
-    let texts: Vec<Vec<String>> = back.iter().map(|r| r.iter().map(|c| c.text.to_string()).collect()).collect();
+    let texts: Vec<Vec<String>> =
+        back.iter().map(|r| r.iter().map(|c| c.text.to_string()).collect()).collect();
     assert_eq!(
         texts,
         [
             vec!["Name", "Amount", "Comment", "Code", "Active", "Born"],
             // Cells as shown: the date in the default `dd.mm.yyyy hh:mm` format.
-            vec!["Анна \"A\", Smith", "1250.5", "line 1\nline 2; =not a formula", "=1+1", "TRUE", "31.01.2024 13:27"],
+            vec![
+                "Анна \"A\", Smith",
+                "1250.5",
+                "line 1\nline 2; =not a formula",
+                "=1+1",
+                "TRUE",
+                "31.01.2024 13:27"
+            ],
             // LibreOffice pads rows to the sheet's width.
             vec!["00123", "27", "_x0041_", "  x  ", "TRUE", ""],
         ]

@@ -305,16 +305,15 @@ impl ColumnRule {
             }
         }
         let text = cell.text;
-        let trimmed = text.trim();
+        let (offset, trimmed) = trim(text);
         if trimmed.is_empty() {
             return self.check_required(report);
         }
-        let offset = text.len() - text.trim_start().len();
         if self.multi {
             let mut start = offset;
             for part in trimmed.split(',') {
-                let value = part.trim();
-                let from = start + (part.len() - part.trim_start().len());
+                let (lead, value) = trim(part);
+                let from = start + lead;
                 if value.is_empty() {
                     report(Problem::bad(
                         Rule::EmptyValue,
@@ -529,6 +528,20 @@ impl ColumnRule {
                     }
                 }
             },
+        }
+    }
+}
+
+/// Trims white space: (bytes cut at the start, the trimmed text). Most cells start and
+/// end with a printable ASCII character and are returned as they are.
+#[inline]
+fn trim(text: &str) -> (usize, &str) {
+    let b = text.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => (0, text),
+        _ => {
+            let start = text.trim_start();
+            (text.len() - start.len(), start.trim_end())
         }
     }
 }

@@ -351,22 +351,27 @@ pub(crate) fn is_uuid(text: &str) -> bool {
 /// Why an e-mail address is not one.
 pub(crate) fn email_problem(text: &str) -> Option<&'static str> {
     let b = text.as_bytes();
-    if let Some(&c) = b.iter().find(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
-        return Some(if c == b' ' { "it contains a space" } else { "it contains a control character" });
+    let mut at = None;
+    let mut ascii = true;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'@' if at.is_some() => return Some("there is more than one `@`"),
+            b'@' => at = Some(i),
+            b' ' => return Some("it contains a space"),
+            0..=0x1f | 0x7f => return Some("it contains a control character or a line break"),
+            b'(' | b')' | b',' | b';' | b':' | b'<' | b'>' | b'[' | b']' | b'\\' | b'"' => {
+                return Some("it contains a character an address cannot hold (one of `(),;:<>[]\\\"`)")
+            }
+            0x80.. => ascii = false,
+            _ => {}
+        }
     }
-    if text.chars().any(|c| c.is_whitespace()) {
+    if !ascii && text.chars().any(char::is_whitespace) {
         return Some("it contains a space");
     }
-    if b.iter().any(|c| matches!(c, b'(' | b')' | b',' | b';' | b':' | b'<' | b'>' | b'[' | b']' | b'\\' | b'"'))
-    {
-        return Some("it contains a character an address cannot hold (one of `(),;:<>[]\\\"`)");
-    }
-    let Some(at) = b.iter().position(|&c| c == b'@') else {
+    let Some(at) = at else {
         return Some("there is no `@`");
     };
-    if b[at + 1..].contains(&b'@') {
-        return Some("there is more than one `@`");
-    }
     if at == 0 {
         return Some("there is nothing before the `@`");
     }
@@ -398,7 +403,8 @@ pub(crate) fn link_problem(text: &str) -> Option<&'static str> {
     } else {
         return Some("it has no `http://` or `https://` scheme");
     };
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let odd = |c: &u8| c.is_ascii_whitespace() || c.is_ascii_control() || *c >= 0x80;
+    if rest.iter().any(odd) && text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Some("it contains a space or a control character");
     }
     let host_end = rest.iter().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(rest.len());

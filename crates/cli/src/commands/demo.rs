@@ -10,7 +10,7 @@ use elma_import_emulator::{demo_apps, EmulatorConfig};
 use elma_import_runner::RunSpec;
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::{write_template, Locale, TemplateOptions};
-use elma_import_validate::{SummaryBuilder, Validator};
+use elma_import_validate::{Summary, Validator};
 use serde_json::json;
 
 use crate::args::Global;
@@ -81,12 +81,11 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
     let mut reader = elma_import_sheet::open(&source, &Default::default())?;
     let validator = Validator::new(&schema, reader.header(), &Default::default())
         .map_err(|e| exit::coded(exit::DATA, anyhow::anyhow!("{e}")))?;
-    let mut summary = SummaryBuilder::new();
+    let mut summary = Summary::new();
     while let Some(batch) = reader.next_batch()? {
         let errors = validator.check_rows(&batch);
         summary.add(&batch, &errors);
     }
-    let summary = summary.finish(5);
     ui::say(format!(
         "      {} rows: {} valid, {} invalid ({} fixable); the invalid rows are left out and listed",
         ui::count(summary.rows),
@@ -94,7 +93,7 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         ui::count(summary.invalid),
         ui::count(summary.fixable)
     ));
-    for t in &summary.top {
+    for t in summary.top(5) {
         ui::say(format!("      {:>5} × {} / {}: {}", t.count, t.header, t.rule.as_str(), t.example));
     }
 
@@ -137,6 +136,7 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             key_column: Some("Email".into()),
             import_rows_per_sec: args.rows_per_sec,
             temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
+            pause_secs: Some(args.pause.as_secs_f64()),
         };
         if run_dir.join("run.json").exists() {
             std::fs::remove_dir_all(&run_dir)?;

@@ -320,6 +320,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         key_column: args.key_column.clone(),
         import_rows_per_sec: args.import.import_rate,
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
+        pause_secs: args.import.pause.map(|d| d.as_secs_f64()),
     };
     if let Some(key) = &spec.key_column {
         if schema.field_for_header(key).is_none() {

@@ -49,7 +49,7 @@ pub fn run(args: TemplateArgs, global: &Global) -> anyhow::Result<u8> {
             "output": info.path,
             "columns": info.headers,
             "example_rows": info.example_rows,
-            "skipped": info.skipped.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "skipped": info.skipped.iter().map(|s| format!("{} ({})", s.name, s.reason)).collect::<Vec<_>>(),
             "drop_downs": info.drop_downs,
         }))?;
     } else {
@@ -62,7 +62,7 @@ pub fn run(args: TemplateArgs, global: &Global) -> anyhow::Result<u8> {
             if info.skipped.is_empty() {
                 String::new()
             } else {
-                format!("; left out: {}", info.skipped.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "))
+                format!("; left out: {}", info.skipped.iter().map(|s| format!("{} ({})", s.name, s.reason)).collect::<Vec<_>>().join(", "))
             }
         ));
     }

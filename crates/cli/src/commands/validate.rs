@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use elma_import_sheet::{Format, Row, WriteOptions, Writer};
-use elma_import_validate::{CellError, HeaderErrors, Summary, SummaryBuilder, Validator};
+use elma_import_validate::{CellError, HeaderErrors, Summary, Validator};
 use serde_json::json;
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
@@ -177,7 +177,7 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
 
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "validating", true);
-    let mut summary = SummaryBuilder::new();
+    let mut summary = Summary::new();
     let mut reported = 0u64;
     let mut stopped_early = false;
     let width = validator.columns().len();
@@ -220,9 +220,8 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
     for w in [annotated, valid_out, rejects_out].into_iter().flatten() {
         w.finish()?;
     }
-    let summary = summary.finish(args.top);
     render(&args, &summary, stopped_early, started.elapsed(), reader.describe(), global)?;
-    Ok(if summary.invalid == 0 && !stopped_early { exit::OK } else { exit::DATA })
+    Ok(if summary.is_valid() && !stopped_early { exit::OK } else { exit::DATA })
 }
 
 fn write_row(
@@ -272,20 +271,20 @@ fn render(
         return ui::print_json(&json!({
             "file": args.source.file,
             "reader": describe,
-            "valid": s.invalid == 0 && !stopped_early,
+            "valid": s.is_valid() && !stopped_early,
             "rows": s.rows,
             "valid_rows": s.valid,
             "invalid_rows": s.invalid,
             "errors": s.errors,
             "fixable": s.fixable,
             "stopped_early": stopped_early,
-            "top": s.top,
+            "top": s.top(args.top),
             "seconds": took.as_secs_f64(),
             "outputs": {"errors": args.errors, "annotated": args.annotated,
                         "valid_out": args.valid_out, "rejects_out": args.rejects_out},
         }));
     }
-    let verdict = if s.invalid == 0 { "valid" } else { "NOT valid" };
+    let verdict = if s.is_valid() { "valid" } else { "NOT valid" };
     ui::out(format!(
         "{}: {verdict} — {} rows, {} valid, {} invalid, {} errors ({} fixable with `elma-import fix`){}",
         args.source.file.display(),
@@ -296,9 +295,9 @@ fn render(
         ui::count(s.fixable),
         if stopped_early { " — stopped early at --max-errors" } else { "" },
     ))?;
-    if !s.top.is_empty() {
+    if !s.by_rule.is_empty() {
         ui::out("top errors:")?;
-        for t in &s.top {
+        for t in s.top(args.top) {
             ui::out(format!(
                 "  {:>9}  {:<20} {:<18} first at row {}: {}",
                 ui::count(t.count),
