@@ -80,7 +80,12 @@ fn authorised(inner: &Inner, headers: &HeaderMap) -> bool {
 }
 
 /// Counts the request, injects faults, checks the token.
-async fn guard(State(inner): State<Arc<Inner>>, matched: MatchedPath, request: Request, next: Next) -> Response {
+async fn guard(
+    State(inner): State<Arc<Inner>>,
+    matched: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
     let pattern = matched.as_str();
     let route = format!("{} {}", request.method(), pattern.strip_prefix(PREFIX).unwrap_or(pattern));
     let seq = {
@@ -107,11 +112,15 @@ async fn guard(State(inner): State<Arc<Inner>>, matched: MatchedPath, request: R
         tokio::time::sleep(Duration::from_millis(slow_ms)).await;
     }
     let injected = match decision.fault {
-        Some(Fault::Http500) => Some(fail(StatusCode::INTERNAL_SERVER_ERROR, "internal server error (injected)")),
+        Some(Fault::Http500) => {
+            Some(fail(StatusCode::INTERNAL_SERVER_ERROR, "internal server error (injected)"))
+        }
         Some(Fault::Http503) => {
             Some(retry_after(StatusCode::SERVICE_UNAVAILABLE, retry_secs, "service unavailable (injected)"))
         }
-        Some(Fault::Http429) => Some(retry_after(StatusCode::TOO_MANY_REQUESTS, retry_secs, "too many requests (injected)")),
+        Some(Fault::Http429) => {
+            Some(retry_after(StatusCode::TOO_MANY_REQUESTS, retry_secs, "too many requests (injected)"))
+        }
         Some(Fault::DropBefore) => Some(dropped()),
         _ => None,
     };
@@ -155,7 +164,10 @@ pub(crate) fn app(
 }
 
 /// §5.
-async fn schema(State(inner): State<Arc<Inner>>, Path((namespace, code)): Path<(String, String)>) -> Response {
+async fn schema(
+    State(inner): State<Arc<Inner>>,
+    Path((namespace, code)): Path<(String, String)>,
+) -> Response {
     match app(&inner, &namespace, &code) {
         Ok(app) => Json(app.to_answer_json()).into_response(),
         Err(r) => r,
@@ -178,7 +190,11 @@ impl Default for ListBody {
 }
 
 /// §6.
-async fn list(State(inner): State<Arc<Inner>>, Path((namespace, code)): Path<(String, String)>, body: Bytes) -> Response {
+async fn list(
+    State(inner): State<Arc<Inner>>,
+    Path((namespace, code)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let app = match app(&inner, &namespace, &code) {
         Ok(app) => app,
         Err(r) => return r,
@@ -204,5 +220,6 @@ async fn list(State(inner): State<Arc<Inner>>, Path((namespace, code)): Path<(St
     let matching = items.iter().filter(|item| body.filter.iter().all(|(k, v)| item.get(k) == Some(v)));
     let total = matching.clone().count() as u64;
     let result = matching.skip(body.from as usize).take(body.size as usize).cloned().collect();
-    Json(ListAnswer { success: true, error: String::new(), result: Some(ItemPage { result, total }) }).into_response()
+    Json(ListAnswer { success: true, error: String::new(), result: Some(ItemPage { result, total }) })
+        .into_response()
 }

@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use elma_import_contract::schema::AppSchema;
-use elma_import_contract::wire::{ImportAnswer, ImportResult, ImportStatus, RowError, StartImport, StatusRequest};
+use elma_import_contract::wire::{
+    ImportAnswer, ImportResult, ImportStatus, RowError, StartImport, StatusRequest,
+};
 use elma_import_validate::{CellError, HeaderError, Options, Validator};
 use serde_json::Value;
 
@@ -62,7 +64,10 @@ pub(crate) async fn start(
         );
     }
     let Some(upload) = state.uploads.get(&hash) else {
-        return fail(StatusCode::BAD_REQUEST, format!("no uploaded file has the hash `{hash}`: upload it first"));
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("no uploaded file has the hash `{hash}`: upload it first"),
+        );
     };
     if upload.expired {
         return fail(
@@ -260,7 +265,11 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
         Err(e) => {
             let mut state = inner.lock();
             let failure = expired(&inner, &mut state, &hash).unwrap_or_else(|| {
-                vec![RowError { row: 0, column: String::new(), message: format!("cannot open the uploaded file: {e}") }]
+                vec![RowError {
+                    row: 0,
+                    column: String::new(),
+                    message: format!("cannot open the uploaded file: {e}"),
+                }]
             });
             finish(&inner, &mut state, &id, Some(failure));
             return;

@@ -253,8 +253,9 @@ impl Emulator {
 
     /// Binds `addr` (port 0 picks a free port) and serves in a background task.
     pub async fn serve(self, addr: SocketAddr) -> Result<RunningEmulator, EmulatorError> {
-        let listener =
-            tokio::net::TcpListener::bind(addr).await.map_err(|source| EmulatorError::Bind { addr, source })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| EmulatorError::Bind { addr, source })?;
         let local = listener.local_addr().map_err(|source| EmulatorError::Bind { addr, source })?;
         let task = tokio::spawn(server::accept(listener, self.router()));
         self.inner.log(|| format!("listening on http://{local}{}", api::PREFIX));
@@ -366,6 +367,29 @@ mod server {
                 }
             }
         });
-        let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        let _ =
+            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_apps_are_the_two_templates() {
+        let ids: Vec<String> = demo_apps().iter().map(AppSchema::id).collect();
+        assert_eq!(ids, ["crm.contacts", "logistics.orders"]);
+    }
+
+    #[test]
+    fn duplicate_apps_and_bad_faults_are_refused() {
+        let mut apps = demo_apps();
+        apps.push(apps[0].clone());
+        let err = Emulator::new(EmulatorConfig { apps, ..EmulatorConfig::default() }).err().unwrap();
+        assert!(err.to_string().contains("`crm.contacts`"), "{err}");
+        let faults = FaultProfile { drop_after: 1.5, ..FaultProfile::default() };
+        let err = Emulator::new(EmulatorConfig { faults, ..EmulatorConfig::default() }).err().unwrap();
+        assert!(err.to_string().contains("drop_after"), "{err}");
     }
 }

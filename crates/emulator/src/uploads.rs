@@ -67,7 +67,10 @@ pub(crate) fn plan_part(
         return Ok(Step::Whole);
     }
     if len > wire::MAX_PART {
-        return Err(format!("InvalidPart: a part of {len} bytes is above the limit {} bytes", wire::MAX_PART));
+        return Err(format!(
+            "InvalidPart: a part of {len} bytes is above the limit {} bytes",
+            wire::MAX_PART
+        ));
     }
     if start == 0 {
         if len < wire::MIN_PART {
@@ -104,7 +107,9 @@ pub(crate) fn plan_part(
         ));
     }
     if last && len > part_size {
-        return Err(format!("InvalidPart: the last part has {len} bytes, more than the part size {part_size}"));
+        return Err(format!(
+            "InvalidPart: the last part has {len} bytes, more than the part size {part_size}"
+        ));
     }
     if pending.is_none() {
         return Ok(Step::Repeat { last });
@@ -155,7 +160,8 @@ async fn receive(inner: &Inner, request: Request, kind: UploadKind) -> Result<Re
     }
     let incoming = inner.root.join("incoming");
     let path = incoming.join(uuid::Uuid::new_v4().to_string());
-    let io_err = |e: std::io::Error| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}"));
+    let io_err =
+        |e: std::io::Error| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}"));
     tokio::fs::create_dir_all(&incoming).await.map_err(io_err)?;
     let mut file = tokio::fs::File::create(&path).await.map_err(io_err)?;
     let mut len = 0u64;
@@ -190,7 +196,8 @@ async fn receive(inner: &Inner, request: Request, kind: UploadKind) -> Result<Re
         } else {
             let mut stream = request.into_body().into_data_stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| fail(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| fail(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?;
                 len += chunk.len() as u64;
                 file.write_all(&chunk).await.map_err(io_err)?;
             }
@@ -225,8 +232,10 @@ async fn handle(
             format!("the hash `{hash}` is not valid: use 1 to 128 letters, digits, `-` or `_` (a UUID)"),
         );
     }
-    let range_header =
-        request.headers().get(wire::CONTENT_RANGE).map(|v| v.to_str().map(str::to_string).unwrap_or_default());
+    let range_header = request
+        .headers()
+        .get(wire::CONTENT_RANGE)
+        .map(|v| v.to_str().map(str::to_string).unwrap_or_default());
     let received = match receive(&inner, request, kind).await {
         Ok(r) => r,
         Err(response) => return response,
@@ -248,12 +257,12 @@ async fn store(
         None => (0, received.len, received.len),
         Some(text) => match wire::parse_content_range(text) {
             Some(r) => r,
-            None => {
-                return fail(
-                    StatusCode::BAD_REQUEST,
-                    format!("InvalidPart: `Content-Range: {text}` is not `bytes start-end/size` with end exclusive"),
-                )
-            }
+            None => return fail(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "InvalidPart: `Content-Range: {text}` is not `bytes start-end/size` with end exclusive"
+                ),
+            ),
         },
     };
     let step = {
@@ -265,7 +274,8 @@ async fn store(
         Ok(s) => s,
         Err(message) => return fail(StatusCode::BAD_REQUEST, message),
     };
-    let io_fail = |e: std::io::Error| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}"));
+    let io_fail =
+        |e: std::io::Error| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}"));
     let part_path = inner.part_path(hash);
     let (start, _, size) = range;
     match step {
@@ -398,7 +408,8 @@ fn complete(
         }
         _ => None,
     };
-    let expires_ms = (kind == UploadKind::Temporary).then(|| now + inner.settings.temp_ttl.as_millis() as u64);
+    let expires_ms =
+        (kind == UploadKind::Temporary).then(|| now + inner.settings.temp_ttl.as_millis() as u64);
     state.uploads.insert(
         hash.to_string(),
         Upload {
@@ -444,17 +455,27 @@ mod tests {
         assert!(plan_part(None, None, (0, 10, 10), 9).unwrap_err().starts_with("InvalidPart"));
         assert!(plan_part(None, None, (0, MIB, size), MIB).unwrap_err().starts_with("EntityTooSmall"));
         assert_eq!(plan_part(None, None, (0, 5 * MIB, size), 5 * MIB), Ok(Step::First));
-        assert!(plan_part(None, None, (5 * MIB, 10 * MIB, size), 5 * MIB).unwrap_err().starts_with("NoSuchUpload"));
+        assert!(plan_part(None, None, (5 * MIB, 10 * MIB, size), 5 * MIB)
+            .unwrap_err()
+            .starts_with("NoSuchUpload"));
         let p = pending(size, 5 * MIB, 5 * MIB);
-        assert_eq!(plan_part(Some(&p), None, (5 * MIB, 10 * MIB, size), 5 * MIB), Ok(Step::Next { offset: 5 * MIB }));
+        assert_eq!(
+            plan_part(Some(&p), None, (5 * MIB, 10 * MIB, size), 5 * MIB),
+            Ok(Step::Next { offset: 5 * MIB })
+        );
         // A repeat of the first part is accepted (a retry), a gap is not.
         assert_eq!(plan_part(Some(&p), None, (0, 5 * MIB, size), 5 * MIB), Ok(Step::First));
         assert!(plan_part(Some(&p), None, (10 * MIB, size, size), 2 * MIB)
             .unwrap_err()
             .starts_with("InvalidPartOrder"));
-        assert!(plan_part(Some(&p), None, (5 * MIB, 11 * MIB, size), 6 * MIB).unwrap_err().starts_with("InvalidPart"));
+        assert!(plan_part(Some(&p), None, (5 * MIB, 11 * MIB, size), 6 * MIB)
+            .unwrap_err()
+            .starts_with("InvalidPart"));
         let p = pending(size, 5 * MIB, 10 * MIB);
-        assert_eq!(plan_part(Some(&p), None, (10 * MIB, size, size), 2 * MIB), Ok(Step::Final { offset: 10 * MIB }));
+        assert_eq!(
+            plan_part(Some(&p), None, (10 * MIB, size, size), 2 * MIB),
+            Ok(Step::Final { offset: 10 * MIB })
+        );
         assert!(plan_part(Some(&p), None, (10 * MIB, 13 * MIB, 13 * MIB), 3 * MIB)
             .unwrap_err()
             .contains("began with"));

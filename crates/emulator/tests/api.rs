@@ -97,7 +97,10 @@ async fn temporary_upload_import_poll_and_list_typed_items() {
     assert!(first["__id"].as_str().is_some_and(|s| s.len() == 36));
 
     let (_, body) = server
-        .list("crm/contacts", json!({"active": true, "from": 0, "size": 10, "filter": {"email": "user5@example.com"}}))
+        .list(
+            "crm/contacts",
+            json!({"active": true, "from": 0, "size": 10, "filter": {"email": "user5@example.com"}}),
+        )
         .await;
     assert_eq!(body["result"]["total"], 1);
     assert_eq!(body["result"]["result"][0]["__name"], "Person 5");
@@ -130,7 +133,10 @@ async fn a_second_import_into_a_busy_app_is_blocked_without_an_id() {
     // Another app is not blocked.
     let orders = "Order,Number\nA-1,1\n".as_bytes().to_vec();
     let other = server.import("logistics/orders", orders, false).await;
-    assert_eq!(server.wait_final("logistics/orders", &other, Duration::from_secs(10)).await["status"], "done");
+    assert_eq!(
+        server.wait_final("logistics/orders", &other, Duration::from_secs(10)).await["status"],
+        "done"
+    );
 
     let mid = server.status("crm/contacts", &first).await;
     assert_eq!(mid["status"], "in_progress", "{mid}");
@@ -158,7 +164,8 @@ async fn header_errors_fail_the_whole_import_at_row_1() {
 #[tokio::test]
 async fn start_and_status_reject_bad_requests() {
     let server = start(config()).await;
-    let (code, body) = server.start_import("crm/contacts", "00000000-0000-0000-0000-000000000000", false).await;
+    let (code, body) =
+        server.start_import("crm/contacts", "00000000-0000-0000-0000-000000000000", false).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("no uploaded file"), "{body}");
     let (code, _) = server.post("/app/crm/contacts/import", json!({"hash": "x"})).await;

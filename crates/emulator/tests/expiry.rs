@@ -39,7 +39,9 @@ async fn an_import_still_running_when_its_file_expires_fails() {
     let imported = result["imported"].as_u64().unwrap();
     assert!(imported > 0 && imported < 30, "{result}");
     let errors = result["errors"].as_array().unwrap();
-    assert!(errors.iter().any(|e| e["message"].as_str().unwrap().contains("expired before the import finished")));
+    assert!(errors
+        .iter()
+        .any(|e| e["message"].as_str().unwrap().contains("expired before the import finished")));
     // The app is free again.
     let again = server.import("crm/contacts", contacts_csv(1, &[]), false).await;
     assert!(!again.is_empty());

@@ -31,7 +31,11 @@ async fn parted_temporary_upload_then_import_of_the_whole_file() {
     while start_at < size {
         let end = (start_at + part).min(size);
         let (code, body) = server
-            .upload_temp(&hash, file[start_at as usize..end as usize].to_vec(), Some(content_range(start_at, end, size)))
+            .upload_temp(
+                &hash,
+                file[start_at as usize..end as usize].to_vec(),
+                Some(content_range(start_at, end, size)),
+            )
             .await;
         let expect = if end == size { StatusCode::OK } else { StatusCode::PARTIAL_CONTENT };
         assert_eq!(code, expect, "part {start_at}-{end}: {body}");
@@ -61,7 +65,8 @@ async fn each_part_rule_answers_400_with_the_platform_code() {
     assert_eq!(body["success"], false);
 
     // A later part with no upload begun.
-    let (code, body) = server.upload_temp(&h, part.clone(), Some(content_range(MIN_PART, 2 * MIN_PART, size))).await;
+    let (code, body) =
+        server.upload_temp(&h, part.clone(), Some(content_range(MIN_PART, 2 * MIN_PART, size))).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("NoSuchUpload"), "{body}");
 
@@ -75,18 +80,25 @@ async fn each_part_rule_answers_400_with_the_platform_code() {
     assert_eq!(code, StatusCode::PARTIAL_CONTENT);
 
     // Skipping a part.
-    let (code, body) = server.upload_temp(&h, vec![b'a'; 10], Some(content_range(2 * MIN_PART, size, size))).await;
+    let (code, body) =
+        server.upload_temp(&h, vec![b'a'; 10], Some(content_range(2 * MIN_PART, size, size))).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("InvalidPartOrder"), "{body}");
 
     // A middle part of another size.
-    let (code, body) =
-        server.upload_temp(&h, vec![b'a'; MIN_PART as usize + 5], Some(content_range(MIN_PART, 2 * MIN_PART + 5, size))).await;
+    let (code, body) = server
+        .upload_temp(
+            &h,
+            vec![b'a'; MIN_PART as usize + 5],
+            Some(content_range(MIN_PART, 2 * MIN_PART + 5, size)),
+        )
+        .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("InvalidPart"), "{body}");
 
     // A size that changed.
-    let (code, body) = server.upload_temp(&h, part.clone(), Some(content_range(MIN_PART, 2 * MIN_PART, size + 1))).await;
+    let (code, body) =
+        server.upload_temp(&h, part.clone(), Some(content_range(MIN_PART, 2 * MIN_PART, size + 1))).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(body["error"].as_str().unwrap().contains("InvalidPart"), "{body}");
 
@@ -101,13 +113,16 @@ async fn each_part_rule_answers_400_with_the_platform_code() {
 
     // The rest, with a retried (repeated) middle part, completes.
     for _ in 0..2 {
-        let (code, _) = server.upload_temp(&h, part.clone(), Some(content_range(MIN_PART, 2 * MIN_PART, size))).await;
+        let (code, _) =
+            server.upload_temp(&h, part.clone(), Some(content_range(MIN_PART, 2 * MIN_PART, size))).await;
         assert_eq!(code, StatusCode::PARTIAL_CONTENT);
     }
-    let (code, _) = server.upload_temp(&h, vec![b'a'; 10], Some(content_range(2 * MIN_PART, size, size))).await;
+    let (code, _) =
+        server.upload_temp(&h, vec![b'a'; 10], Some(content_range(2 * MIN_PART, size, size))).await;
     assert_eq!(code, StatusCode::OK);
     // A retry of the final part after completion is answered 200 again.
-    let (code, _) = server.upload_temp(&h, vec![b'a'; 10], Some(content_range(2 * MIN_PART, size, size))).await;
+    let (code, _) =
+        server.upload_temp(&h, vec![b'a'; 10], Some(content_range(2 * MIN_PART, size, size))).await;
     assert_eq!(code, StatusCode::OK);
 
     // A missing hash.
@@ -133,7 +148,13 @@ async fn directory_upload_answers_the_stored_file_and_renames_clashes() {
     assert_eq!(first["file"]["__id"].as_str().unwrap().len(), 36);
     let hash = common::hash();
     let (_, second) = server
-        .upload_dir("dir-1", &hash, "data.csv", body, Some(content_range(0, body.len() as u64, body.len() as u64)))
+        .upload_dir(
+            "dir-1",
+            &hash,
+            "data.csv",
+            body,
+            Some(content_range(0, body.len() as u64, body.len() as u64)),
+        )
         .await;
     assert_eq!(second["file"]["__name"], "data (1).csv");
     assert_ne!(second["file"]["__id"], first["file"]["__id"]);
@@ -168,7 +189,13 @@ async fn parted_directory_upload_keeps_the_first_parts_name() {
         .await;
     assert_eq!(code, StatusCode::PARTIAL_CONTENT);
     let (code, body) = server
-        .upload_dir("d", &hash, "big.csv", &file[MIN_PART as usize..], Some(content_range(MIN_PART, size, size)))
+        .upload_dir(
+            "d",
+            &hash,
+            "big.csv",
+            &file[MIN_PART as usize..],
+            Some(content_range(MIN_PART, size, size)),
+        )
         .await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(body["file"]["__name"], "big.csv");

@@ -24,6 +24,9 @@ pub enum RunError {
         /// What is wrong.
         message: String,
     },
+    /// A setting is missing or wrong.
+    #[error("{0}")]
+    Config(String),
     /// The folder is not a run directory.
     #[error("`{0}` is not a run directory (no run.json): start a run with `elma-import run`")]
     NotARun(PathBuf),
@@ -114,7 +117,7 @@ impl RunError {
         match self {
             RunError::Header { .. } | RunError::InvalidRows { .. } | RunError::Nothing(_) => 1,
             RunError::Sheet(_) => 1,
-            RunError::NotARun(_) | RunError::RunExists(_) | RunError::SourceChanged(_) | RunError::Plan(_) => 2,
+            RunError::Config(_) | RunError::NotARun(_) | RunError::RunExists(_) | RunError::SourceChanged(_) | RunError::Plan(_) => 2,
             RunError::Client { source, .. } => match source {
                 C::Unauthorized { .. } | C::NotFound { .. } => 2,
                 _ => 3,

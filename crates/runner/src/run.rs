@@ -39,6 +39,8 @@ pub struct ExecOptions {
     pub temp_ttl: Option<Duration>,
     /// How many times an import that failed before processing any row is retried.
     pub max_restarts: u32,
+    /// Directory id for directory uploads, when the run did not name one.
+    pub directory_id: Option<String>,
 }
 
 impl Default for ExecOptions {
@@ -50,6 +52,7 @@ impl Default for ExecOptions {
             assume: Vec::new(),
             temp_ttl: None,
             max_restarts: 3,
+            directory_id: None,
         }
     }
 }
@@ -190,7 +193,6 @@ impl Ctx<'_> {
 
     fn target(&self) -> UploadTarget {
         match self.plan.upload {
-            elma_import_chunk::UploadKind::Directory if self.spec.directory_id.is_some() => UploadTarget::Directory,
             elma_import_chunk::UploadKind::Directory => UploadTarget::Directory,
             elma_import_chunk::UploadKind::Temporary => UploadTarget::Temporary,
         }
@@ -241,7 +243,10 @@ pub async fn execute(
 ) -> Result<Summary, RunError> {
     let started = Instant::now();
     let stats_before = client.stats();
-    let spec = RunSpec::load(dir)?;
+    let mut spec = RunSpec::load(dir)?;
+    if spec.directory_id.is_none() {
+        spec.directory_id.clone_from(&options.directory_id);
+    }
     let schema = RunSpec::load_schema(dir)?;
     let app: AppRef = spec.app.parse().map_err(|_| RunError::Nothing(format!("bad app name `{}`", spec.app)))?;
     let journal_path = dir.join("journal.jsonl");
@@ -275,6 +280,13 @@ pub async fn execute(
         (manifest, plan)
     };
     let prepared = state.prepared.ok_or_else(|| RunError::Nothing("preparation not recorded".into()))?;
+    if plan.upload == elma_import_chunk::UploadKind::Directory && spec.directory_id.is_none() {
+        return Err(RunError::Config(format!(
+            "the plan uploads to a directory ({} rows without event handlers is more than a temporary \
+             file safely holds): pass --directory ID (to `resume` as well), or set `directory` in the profile",
+            prepared.valid
+        )));
+    }
     observer.on(&Progress::Planned {
         rows: prepared.rows,
         valid: prepared.valid,

@@ -7,7 +7,7 @@
 /// What a cell held in the source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CellKind {
-    /// Nothing (or only spaces in a .csv).
+    /// Nothing: an empty cell (a .csv cell of spaces is `Text`; see [`Cell::is_blank`]).
     Empty,
     /// Text; every .csv cell is text.
     Text,

@@ -119,25 +119,27 @@ fn xlsx_header_is_bold_dates_use_the_date_format_and_notes_are_written() {
     w.write_row(&rows[2]).expect("row");
     w.finish().expect("finish");
 
+    let options = ReadOptions { sheet: Some("Errors".into()), ..Default::default() };
+    let back = read_back(&path, &options);
+    assert_eq!(back[1].get(1).text, "1250.5", "a noted cell keeps its value");
+    assert_eq!(back[1].len(), 8, "a note past the row's end adds no text");
+
     let unzip = |member: &str| {
-        let out = Command::new("unzip").arg("-p").arg(&path).arg(member).output().expect("unzip runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let out = Command::new("unzip").arg("-p").arg(&path).arg(member).output().ok()?;
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let styles = unzip("xl/styles.xml");
+    let (Some(styles), Some(comments)) = (unzip("xl/styles.xml"), unzip("xl/comments1.xml")) else {
+        eprintln!("skipped the look inside: `unzip` is not installed");
+        return;
+    };
     assert!(styles.contains("<b/>"), "a bold font: {styles}");
     assert!(styles.contains("yyyy-mm-dd"), "the date format: {styles}");
     assert!(styles.contains("FFFFC7CE"), "the note fill: {styles}");
-    let comments = unzip("xl/comments1.xml");
     assert!(
         comments.contains("not a number\nsecond note") || comments.contains("not a number&#10;second note"),
         "{comments}"
     );
     assert!(comments.contains("ref=\"B2\"") && comments.contains("ref=\"J2\""), "{comments}");
-
-    let options = ReadOptions { sheet: Some("Errors".into()), ..Default::default() };
-    let back = read_back(&path, &options);
-    assert_eq!(back[1].get(1).text, "1250.5", "a noted cell keeps its value");
-    assert_eq!(back[1].len(), 8, "a note past the row's end adds no text");
 }
 
 #[test]

@@ -32,10 +32,6 @@ impl Problem {
     fn fixable(rule: Rule, span: Range<usize>, message: String, rewrite: String) -> Problem {
         Problem { rule, message, span, rewrite: Some(rewrite) }
     }
-
-    pub fn fixable_rule(&self) -> Option<Rule> {
-        self.rewrite.as_ref().map(|_| self.rule)
-    }
 }
 
 /// The cell's text with every fixable value rewritten, when every problem is fixable.
@@ -130,7 +126,8 @@ impl Choices {
 }
 
 fn unicase_eq(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b) || a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
+    a.eq_ignore_ascii_case(b)
+        || a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// What a column's values must be.
@@ -339,7 +336,10 @@ impl ColumnRule {
             report(Problem::bad(
                 Rule::Required,
                 0..0,
-                format!("the cell is empty, but the field is required: expected a {} value", self.type_name()),
+                format!(
+                    "the cell is empty, but the field is required: expected a {} value",
+                    self.type_name()
+                ),
             ));
         }
     }
@@ -505,11 +505,7 @@ impl ColumnRule {
             }
             Kind::Json => {
                 if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(v) {
-                    report(Problem::bad(
-                        Rule::NotJson,
-                        span,
-                        format!("`{}` is not JSON: {e}", Shown(v)),
-                    ));
+                    report(Problem::bad(Rule::NotJson, span, format!("`{}` is not JSON: {e}", Shown(v))));
                 }
             }
             Kind::Table => match serde_json::from_str::<serde_json::Value>(v) {
@@ -709,7 +705,9 @@ fn date_problem(
                 Problem::fixable(
                     Rule::IsoDate,
                     span,
-                    format!("`{shown}` is an ISO date; fixable: under locale {locale} it is written `{rewrite}`"),
+                    format!(
+                        "`{shown}` is an ISO date; fixable: under locale {locale} it is written `{rewrite}`"
+                    ),
                     rewrite,
                 )
             }
@@ -751,7 +749,9 @@ fn option_problem(v: &str, span: Range<usize>, choices: &Choices) -> Problem {
             Problem::fixable(
                 rule,
                 span,
-                format!("`{shown}` is {what} `{name}`; fixable: a category is written by its exact name `{name}`"),
+                format!(
+                    "`{shown}` is {what} `{name}`; fixable: a category is written by its exact name `{name}`"
+                ),
                 name,
             )
         }
@@ -769,7 +769,10 @@ fn option_problem(v: &str, span: Range<usize>, choices: &Choices) -> Problem {
         Err(_) => Problem::bad(
             Rule::UnknownOption,
             span,
-            format!("`{shown}` is not an option of this category: expected the name of one of {}", choices.listing()),
+            format!(
+                "`{shown}` is not an option of this category: expected the name of one of {}",
+                choices.listing()
+            ),
         ),
     }
 }
@@ -777,7 +780,9 @@ fn option_problem(v: &str, span: Range<usize>, choices: &Choices) -> Problem {
 #[cold]
 fn status_problem(v: &str, span: Range<usize>, choices: &Choices) -> Problem {
     let hint = match choices.resolve(v) {
-        Ok((i, _)) => format!(" (`{}` means the status `{}`: write its exact name)", Shown(v), choices.items[i].0),
+        Ok((i, _)) => {
+            format!(" (`{}` means the status `{}`: write its exact name)", Shown(v), choices.items[i].0)
+        }
         Err(_) => String::new(),
     };
     Problem::bad(
@@ -808,7 +813,9 @@ fn phone_problem(v: &str, span: Range<usize>, shape: PhoneShape) -> Problem {
         PhoneShape::Valid | PhoneShape::Other => Problem::bad(
             Rule::NotAPhone,
             span,
-            format!("`{shown}` is not a phone number: expected digits only, 10 to 15 of them, e.g. `79125554433`"),
+            format!(
+                "`{shown}` is not a phone number: expected digits only, 10 to 15 of them, e.g. `79125554433`"
+            ),
         ),
     }
 }

@@ -38,7 +38,8 @@ pub(crate) fn cell_value(rule: &ColumnRule, cell: Cell<'_>, locale: Locale) -> R
     }
     let text = cell.text.trim();
     if rule.multi {
-        let values = text.split(',').map(|part| value(rule, part.trim(), locale)).collect::<Result<Vec<_>, _>>()?;
+        let values =
+            text.split(',').map(|part| value(rule, part.trim(), locale)).collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Value::Array(values)))
     } else {
         value(rule, text, locale).map(Some)
@@ -46,7 +47,9 @@ pub(crate) fn cell_value(rule: &ColumnRule, cell: Cell<'_>, locale: Locale) -> R
 }
 
 fn value(rule: &ColumnRule, v: &str, locale: Locale) -> Result<Value, String> {
-    let fail = || format!("`{}` does not convert to a {} value", Shown(v), rule.field_type.map_or("?", |t| t.as_str()));
+    let fail = || {
+        format!("`{}` does not convert to a {} value", Shown(v), rule.field_type.map_or("?", |t| t.as_str()))
+    };
     Ok(match &rule.kind {
         Kind::Skip | Kind::EmptyHeader(_) => Value::Null,
         Kind::Text { .. } | Kind::Email | Kind::Link | Kind::Phone => Value::String(v.to_string()),

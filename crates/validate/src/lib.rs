@@ -13,6 +13,10 @@
 //! the proposed rewrite, and [`Validator::fix_row`] applies them. Nothing is guessed:
 //! `01.02.2003` under locale `en` stays an error.
 //!
+//! Fields with `single: false` take several values separated by commas, each checked on
+//! its own (TABLE and JSON cells are never split); in such number fields write decimals
+//! with `.`, since `,` separates values.
+//!
 //! [`Validator::to_item`] turns a valid row into the item JSON the platform stores, and
 //! [`Summary`] counts errors by column and rule for reports.
 //!
@@ -213,7 +217,8 @@ impl Validator {
             let mut problems: Vec<check::Problem> = Vec::new();
             rule.check_cell(cell, self.locale, &mut |p| problems.push(p));
             if let Some(after) = check::cell_fix(cell.text, &problems) {
-                let first = problems.iter().find_map(|p| p.fixable_rule()).unwrap_or(Rule::Required);
+                // `cell_fix` answers only when every problem is fixable, so there is one.
+                let first = problems.first().map_or(Rule::Required, |p| p.rule);
                 fixes.push(Fix {
                     row: row.number,
                     column: ci,
@@ -305,7 +310,11 @@ impl Validator {
             rules::Shown(value.trim()),
             rules::ColumnName(first),
             width,
-            if extra.len() > 1 { format!(" ({} cells past the header hold values)", extra.len()) } else { String::new() }
+            if extra.len() > 1 {
+                format!(" ({} cells past the header hold values)", extra.len())
+            } else {
+                String::new()
+            }
         );
         out.push(CellError {
             row: row.number,

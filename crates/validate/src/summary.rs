@@ -133,7 +133,11 @@ impl Summary {
 
     fn sort(&mut self) {
         self.by_rule.sort_by(|a, b| {
-            b.count.cmp(&a.count).then_with(|| a.first_row.cmp(&b.first_row)).then_with(|| a.header.cmp(&b.header)).then_with(|| a.rule.cmp(&b.rule))
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.first_row.cmp(&b.first_row))
+                .then_with(|| a.header.cmp(&b.header))
+                .then_with(|| a.rule.cmp(&b.rule))
         });
         self.index.clear();
         for (i, c) in self.by_rule.iter().enumerate() {

@@ -507,7 +507,7 @@ mod tests {
         assert_eq!(dt.format(Locale::En, true), "2/3/2001 1:27 PM");
         assert_eq!(parse_iso("2001-02-30"), Some(Err(DateError::Calendar)));
         assert_eq!(parse_iso("03.02.2001"), None);
-        let serial = from_serial(45_322.5625).unwrap(); // 2024-01-31 13:30
+        let serial = from_serial(45_322.562_5).unwrap(); // 2024-01-31 13:30
         assert_eq!(serial.iso_datetime(), "2024-01-31T13:30:00");
         assert_eq!(from_serial(60.0).unwrap().iso_date(), "1900-02-28");
     }

@@ -35,10 +35,7 @@ fn rules(kind: &str, locale: Locale, value: &str) -> Vec<Rule> {
 
 fn rules_with(kind: &str, single: bool, data: &str, locale: Locale, value: &str) -> Vec<Rule> {
     let v = validator(kind, single, data, locale);
-    errors_of(&v, &Row::from_texts(2, [value]))
-        .into_iter()
-        .map(|e| e.rule)
-        .collect()
+    errors_of(&v, &Row::from_texts(2, [value])).into_iter().map(|e| e.rule).collect()
 }
 
 fn accepts(kind: &str, locale: Locale, values: &[&str]) {
@@ -162,7 +159,11 @@ fn boolean() {
 fn datetime_and_date_in_both_locales() {
     accepts("DATETIME", Ru, &["04.07.1977 13:27", "29.02.2024 00:00", "04.07.1977"]);
     accepts("DATE", Ru, &["04.07.1977", "29.02.2000"]);
-    accepts("DATETIME", En, &["4/17/2022 3:27 PM", "12/31/1999 12:00 am", "04/07/1977 11:59 PM", "4/17/2022"]);
+    accepts(
+        "DATETIME",
+        En,
+        &["4/17/2022 3:27 PM", "12/31/1999 12:00 am", "04/07/1977 11:59 PM", "4/17/2022"],
+    );
     accepts("DATE", En, &["4/17/2022", "12/1/2022"]);
     rejects(
         "DATETIME",
@@ -186,7 +187,11 @@ fn datetime_and_date_in_both_locales() {
     rejects(
         "DATE",
         Ru,
-        &[("04.07.1977 13:27", Rule::NotADate), ("2001-02-03T13:27:00", Rule::NotADate), ("2001-02-03", Rule::IsoDate)],
+        &[
+            ("04.07.1977 13:27", Rule::NotADate),
+            ("2001-02-03T13:27:00", Rule::NotADate),
+            ("2001-02-03", Rule::IsoDate),
+        ],
     );
     rejects(
         "DATETIME",
@@ -370,7 +375,10 @@ fn multi_value_fields_check_each_value() {
     // Not every value fixable: the cell is reported but not rewritten.
     let row = Row::from_texts(2, ["fragile, Nope"]);
     let errors = errors_of(&v, &row);
-    assert_eq!(errors.iter().map(|e| e.rule).collect::<Vec<_>>(), vec![Rule::OptionCode, Rule::UnknownOption]);
+    assert_eq!(
+        errors.iter().map(|e| e.rule).collect::<Vec<_>>(),
+        vec![Rule::OptionCode, Rule::UnknownOption]
+    );
     assert!(errors.iter().all(|e| e.fix.is_none()));
     assert!(v.fix_row(&row).is_none());
 }
@@ -391,7 +399,10 @@ fn required_empty_and_trimming() {
     assert!(errors[0].message.contains("required"), "{}", errors[0].message);
     // Fewer cells than headers: the rest are empty.
     let errors = errors_of(&v, &Row::from_texts(6, ["x"]));
-    assert_eq!(errors.iter().map(|e| (e.column, e.rule)).collect::<Vec<_>>(), vec![(Some(1), Rule::Required)]);
+    assert_eq!(
+        errors.iter().map(|e| (e.column, e.rule)).collect::<Vec<_>>(),
+        vec![(Some(1), Rule::Required)]
+    );
     // Entirely blank rows are skipped.
     assert!(errors_of(&v, &Row::from_texts(7, ["", " ", ""])).is_empty());
     assert!(errors_of(&v, &Row::new(8)).is_empty());
@@ -404,14 +415,17 @@ fn cells_beyond_the_header_are_an_error_naming_the_column() {
     let errors = errors_of(&v, &Row::from_texts(3, ["a", "", "stray", "more"]));
     assert_eq!(errors.len(), 1);
     assert_eq!((errors[0].rule, errors[0].column), (Rule::ExtraCell, Some(2)));
-    assert!(errors[0].message.contains("column 3 (C)") && errors[0].message.contains("2 cells"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("column 3 (C)") && errors[0].message.contains("2 cells"),
+        "{}",
+        errors[0].message
+    );
 }
 
 #[test]
 fn xlsx_typed_cells() {
     let app = AppSchema::from_json(include_str!("../../../templates/logistics.orders.schema.json")).unwrap();
-    let header =
-        Row::from_texts(1, ["Order", "Number", "Ship date", "Weight", "Tags", "Contact phones"]);
+    let header = Row::from_texts(1, ["Order", "Number", "Ship date", "Weight", "Tags", "Contact phones"]);
     let v = Validator::new(&app, &header, &Options::default()).unwrap();
     let mut row = Row::new(2);
     row.push(CellKind::Number, "42", 42.0);
@@ -449,9 +463,10 @@ fn xlsx_typed_cells() {
     assert_eq!(errors_of(&v, &row)[0].fix.as_deref(), Some("true"));
 
     let app = one_field("DATETIME", true, "{}");
-    let v = Validator::new(&app, &Row::from_texts(1, ["f"]), &Options { locale: En, ignore_unknown: false }).unwrap();
+    let v = Validator::new(&app, &Row::from_texts(1, ["f"]), &Options { locale: En, ignore_unknown: false })
+        .unwrap();
     let mut row = Row::new(2);
-    row.push(CellKind::Date, "2024-01-31T13:27:00", 45322.560_416_666_664);
+    row.push(CellKind::Date, "2024-01-31T13:27:00", 45_322.560_416_666_66);
     assert_eq!(errors_of(&v, &row), vec![], "a date cell is accepted as is in any locale");
     assert_eq!(v.to_item(&row).unwrap()["f"], json!("2024-01-31T13:27:00"));
 }
@@ -467,8 +482,22 @@ fn fixes_rewrite_to_the_canonical_form() {
         ("DATETIME", "{}", En, "2001-02-03T00:05:00", "2/3/2001 12:05 AM", Rule::IsoDate),
         ("DATE", "{}", En, "2001-02-03", "2/3/2001", Rule::IsoDate),
         ("DATE", "{}", Ru, "2001-02-03T00:00:00", "03.02.2001", Rule::IsoDate),
-        ("ENUM", r#"{"options":[{"code":"vip","name":"VIP client"}]}"#, Ru, "vip", "VIP client", Rule::OptionCode),
-        ("ENUM", r#"{"options":[{"code":"vip","name":"VIP client"}]}"#, Ru, "vip CLIENT", "VIP client", Rule::OptionCase),
+        (
+            "ENUM",
+            r#"{"options":[{"code":"vip","name":"VIP client"}]}"#,
+            Ru,
+            "vip",
+            "VIP client",
+            Rule::OptionCode,
+        ),
+        (
+            "ENUM",
+            r#"{"options":[{"code":"vip","name":"VIP client"}]}"#,
+            Ru,
+            "vip CLIENT",
+            "VIP client",
+            Rule::OptionCase,
+        ),
         ("PHONE", "{}", Ru, "+7 (912) 555-44-33", "79125554433", Rule::PhoneFormat),
         ("SYS_USER", "{}", Ru, UUID, &format!("[{UUID}]"), Rule::BareUuid),
         ("SYS_COLLECTION", "{}", En, &format!(" {UUID} "), &format!("[{UUID}]"), Rule::BareUuid),
@@ -523,8 +552,9 @@ fn unfixable_mistakes_are_left_alone() {
 #[test]
 fn fix_row_keeps_other_cells_and_their_kinds() {
     let app = AppSchema::from_json(include_str!("../../../templates/crm.contacts.schema.json")).unwrap();
-    let v = Validator::new(&app, &Row::from_texts(1, ["Name", "Active", "Amount", "Phone"]), &Options::default())
-        .unwrap();
+    let v =
+        Validator::new(&app, &Row::from_texts(1, ["Name", "Active", "Amount", "Phone"]), &Options::default())
+            .unwrap();
     let mut row = Row::new(4);
     row.push_text(" Anna ");
     row.push_text("yes");
@@ -581,8 +611,20 @@ fn items_follow_the_item_json_table() {
     );
 
     let app = AppSchema::from_json(include_str!("../../../templates/logistics.orders.schema.json")).unwrap();
-    let header = ["Order", "Number", "Ship date", "Status", "Tags", "Contact phones", "Waybill", "Couriers", "Lines", "Extra"];
-    let v = Validator::new(&app, &Row::from_texts(1, header), &Options { locale: En, ignore_unknown: false }).unwrap();
+    let header = [
+        "Order",
+        "Number",
+        "Ship date",
+        "Status",
+        "Tags",
+        "Contact phones",
+        "Waybill",
+        "Couriers",
+        "Lines",
+        "Extra",
+    ];
+    let v = Validator::new(&app, &Row::from_texts(1, header), &Options { locale: En, ignore_unknown: false })
+        .unwrap();
     let table = r#"[{"rows":[{"sku":"A"}],"result":{"__count":1},"view":""}]"#;
     let row = Row::from_texts(
         2,

@@ -26,6 +26,23 @@ fn contacts_validator() -> Validator {
 }
 
 #[test]
+fn a_validator_is_shared_across_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Validator>();
+    shareable::<CellError>();
+}
+
+#[test]
+fn valid_rows_leave_the_output_untouched() {
+    let v = contacts_validator();
+    let (rows, _) = generate(3, 1_000, usize::MAX);
+    let mut out = Vec::new();
+    rows.iter().for_each(|r| v.check_row(r, &mut out));
+    assert!(out.is_empty());
+    assert_eq!(out.capacity(), 0, "nothing was allocated for the output");
+}
+
+#[test]
 fn headers_match_names_or_codes_in_any_case() {
     let header = Row::from_texts(1, ["  NAME ", "email", "Birth Date", "segment"]);
     let v = Validator::new(&contacts(), &header, &Options::default()).unwrap();
@@ -39,7 +56,9 @@ fn every_header_problem_is_reported_at_once() {
     let header = Row::from_texts(1, ["Number", "Nonsense", "number", "Owner account", "Ship date"]);
     let err = Validator::new(&orders(), &header, &Options::default()).unwrap_err();
     assert_eq!(err.0.len(), 4, "{err}");
-    assert!(matches!(&err.0[0], HeaderError::UnknownColumn { column: 1, header, .. } if header == "Nonsense"));
+    assert!(
+        matches!(&err.0[0], HeaderError::UnknownColumn { column: 1, header, .. } if header == "Nonsense")
+    );
     assert!(matches!(&err.0[1], HeaderError::DuplicateColumn { first: 0, column: 2, .. }));
     assert!(matches!(&err.0[2], HeaderError::AccountColumn { column: 3, .. }));
     assert!(matches!(&err.0[3], HeaderError::MissingRequired { code, .. } if code == "__name"));
@@ -97,7 +116,8 @@ fn summary_counts_rows_and_errors_by_column_and_rule() {
     summary.add(&rows, &errors);
     assert_eq!((summary.rows, summary.valid, summary.invalid), (4, 1, 3));
     assert_eq!((summary.errors, summary.fixable, summary.file_errors), (5, 2, 0));
-    let top: Vec<(&str, Rule, u64)> = summary.top(2).iter().map(|c| (c.header.as_str(), c.rule, c.count)).collect();
+    let top: Vec<(&str, Rule, u64)> =
+        summary.top(2).iter().map(|c| (c.header.as_str(), c.rule, c.count)).collect();
     assert_eq!(top, vec![("Active", Rule::BooleanWord, 2), ("Email", Rule::NotAnEmail, 2)]);
     assert_eq!(summary.by_rule.len(), 3);
     let json = serde_json::to_value(&summary).unwrap();
@@ -112,7 +132,10 @@ fn summary_counts_rows_and_errors_by_column_and_rule() {
 
 /// Per column of crm.contacts: valid values, and bad values with the rule they break.
 /// Fixable values come with their rule too.
-fn pools() -> Vec<(Vec<&'static str>, Vec<(&'static str, Rule)>)> {
+/// (valid values, bad values with their rule) of one column.
+type Pool = (Vec<&'static str>, Vec<(&'static str, Rule)>);
+
+fn pools() -> Vec<Pool> {
     vec![
         (vec!["Anna", "ООО Ромашка", "  padded  ", "12,5"], vec![("line\nbreak", Rule::LineBreak)]),
         (vec!["Rogers Sarah Jane", "", "Иванов"], vec![]),
@@ -133,7 +156,10 @@ fn pools() -> Vec<(Vec<&'static str>, Vec<(&'static str, Rule)>)> {
                 ("2001-02-03T13:27:00", Rule::IsoDate),
             ],
         ),
-        (vec!["125.6", "125,6", "-3", ""], vec![("$125.60", Rule::NotANumber), ("125,6 руб.", Rule::NotANumber)]),
+        (
+            vec!["125.6", "125,6", "-3", ""],
+            vec![("$125.60", Rule::NotANumber), ("125,6 руб.", Rule::NotANumber)],
+        ),
         (vec!["27.37", "12,5", "0"], vec![("12,5 RUB", Rule::NotANumber), ("1e999", Rule::NotANumber)]),
         (
             vec!["true", "FALSE", ""],
@@ -306,5 +332,8 @@ fn timing_per_row() {
         assert!(v.check_rows(&rows).is_empty());
     }
     let par = start.elapsed().as_nanos() as f64 / (5.0 * rows.len() as f64);
-    eprintln!("check_row: {seq:.0} ns/row sequential; check_rows: {par:.0} ns/row ({:.2} M rows/s)", 1e3 / par);
+    eprintln!(
+        "check_row: {seq:.0} ns/row sequential; check_rows: {par:.0} ns/row ({:.2} M rows/s)",
+        1e3 / par
+    );
 }

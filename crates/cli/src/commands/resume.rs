@@ -28,6 +28,9 @@ pub struct ResumeArgs {
     /// Settle uncertain chunk N (1-based) as not imported: it is uploaded and imported again.
     #[arg(long, value_name = "N")]
     pub assume_not_imported: Vec<u32>,
+    /// Directory id for directory uploads, when the run did not name one.
+    #[arg(long, value_name = "ID")]
+    pub directory: Option<String>,
     /// Pause between imports (default: the plan's).
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
     pub pause: Option<Duration>,
@@ -41,7 +44,8 @@ pub struct ResumeArgs {
 
 /// Runs `resume`.
 pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
-    let client = Connection::resolve(&args.conn)?.client()?;
+    let conn = Connection::resolve(&args.conn)?;
+    let client = conn.client()?;
     let rt = runtime()?;
     let assume: Vec<(u32, bool)> = args
         .assume_imported
@@ -49,5 +53,7 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
         .map(|&n| (n, true))
         .chain(args.assume_not_imported.iter().map(|&n| (n, false)))
         .collect();
-    execute_dir(&rt, &args.run_dir, &client, &args.exec.options(args.pause, assume), args.exec.verbose, global)
+    let mut options = args.exec.options(args.pause, assume);
+    options.directory_id = args.directory.clone().or(conn.directory);
+    execute_dir(&rt, &args.run_dir, &client, &options, args.exec.verbose, global)
 }

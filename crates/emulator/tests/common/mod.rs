@@ -29,7 +29,8 @@ pub async fn start(config: EmulatorConfig) -> Server {
 pub fn contacts_csv(rows: usize, bad: &[usize]) -> Vec<u8> {
     let mut s = String::from("Name,Email,Amount,Active,Segment,Comment\n");
     for i in 1..=rows {
-        let email = if bad.contains(&i) { "not-an-email".to_string() } else { format!("user{i}@example.com") };
+        let email =
+            if bad.contains(&i) { "not-an-email".to_string() } else { format!("user{i}@example.com") };
         s.push_str(&format!("Person {i},{email},{},true,VIP,row {i}\n", i * 10));
     }
     s.into_bytes()
