@@ -257,12 +257,14 @@ async fn store(
         None => (0, received.len, received.len),
         Some(text) => match wire::parse_content_range(text) {
             Some(r) => r,
-            None => return fail(
-                StatusCode::BAD_REQUEST,
-                format!(
+            None => {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    format!(
                     "InvalidPart: `Content-Range: {text}` is not `bytes start-end/size` with end exclusive"
                 ),
-            ),
+                )
+            }
         },
     };
     let step = {

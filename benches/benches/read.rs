@@ -1,0 +1,37 @@
+//! Read throughput: .csv rows/s with the sheet reader; .xlsx rows/s with the sheet
+//! reader against the bare calamine cell reader on the same file.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use elma_import_benches::{calamine_cells, read_only, sample_csv, sample_xlsx};
+
+const CSV_ROWS: u64 = 200_000;
+const XLSX_ROWS: u64 = 100_000;
+
+fn read(c: &mut Criterion) {
+    let csv = sample_csv(CSV_ROWS).expect("generate the .csv sample");
+    let xlsx = sample_xlsx(XLSX_ROWS).expect("generate the .xlsx sample");
+
+    let mut group = c.benchmark_group("read");
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements(CSV_ROWS));
+    group.bench_function("csv_200k", |b| b.iter(|| black_box(read_only(&csv).expect("read"))));
+    group.throughput(Throughput::Elements(XLSX_ROWS));
+    group.bench_function("xlsx_100k", |b| b.iter(|| black_box(read_only(&xlsx).expect("read"))));
+    group.bench_function("xlsx_100k_bare_calamine", |b| {
+        b.iter(|| black_box(calamine_cells(&xlsx).expect("read")))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = read
+}
+criterion_main!(benches);
