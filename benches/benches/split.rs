@@ -19,10 +19,14 @@ fn split(c: &mut Criterion) {
     // Throughput in cells: the figure compared with Python's XlsxWriter.
     group.throughput(Throughput::Elements(cells(&rows)));
     group.bench_function("xlsx_chunks_1000_rows", |b| {
-        b.iter(|| write_chunks(&dir.path().join("xlsx"), &header, &rows, Format::Xlsx).expect("write").chunks.len())
+        b.iter(|| {
+            write_chunks(&dir.path().join("xlsx"), &header, &rows, Format::Xlsx).expect("write").chunks.len()
+        })
     });
     group.bench_function("csv_chunks_1000_rows", |b| {
-        b.iter(|| write_chunks(&dir.path().join("csv"), &header, &rows, Format::Csv).expect("write").chunks.len())
+        b.iter(|| {
+            write_chunks(&dir.path().join("csv"), &header, &rows, Format::Csv).expect("write").chunks.len()
+        })
     });
     group.finish();
 }

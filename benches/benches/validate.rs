@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use elma_import_benches::{
-    calamine_cells, contacts_schema, read_all, read_validate, read_validate_pipelined, sample_csv, sample_xlsx,
-    validator,
+    calamine_cells, contacts_schema, read_all, read_validate, read_validate_pipelined, sample_csv,
+    sample_xlsx, validator,
 };
 use elma_import_sheet::DEFAULT_BATCH_ROWS;
 
@@ -42,12 +42,16 @@ fn validate(c: &mut Criterion) {
             errors
         })
     });
-    group.bench_function("csv_read_validate", |b| b.iter(|| black_box(read_validate(&csv, &schema).expect("run"))));
+    group.bench_function("csv_read_validate", |b| {
+        b.iter(|| black_box(read_validate(&csv, &schema).expect("run")))
+    });
     group.bench_function("csv_read_validate_pipelined", |b| {
         b.iter(|| black_box(read_validate_pipelined(&csv, &schema).expect("run")))
     });
     group.throughput(Throughput::Elements(XLSX_ROWS));
-    group.bench_function("xlsx_read_validate", |b| b.iter(|| black_box(read_validate(&xlsx, &schema).expect("run"))));
+    group.bench_function("xlsx_read_validate", |b| {
+        b.iter(|| black_box(read_validate(&xlsx, &schema).expect("run")))
+    });
     group.bench_function("xlsx_bare_calamine", |b| b.iter(|| black_box(calamine_cells(&xlsx).expect("run"))));
     group.finish();
 }

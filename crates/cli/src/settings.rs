@@ -97,11 +97,14 @@ impl Connection {
         })?;
         let token = match (&args.token, &profile.token_env, &profile.token) {
             (Some(t), _, _) => t.clone(),
-            (None, Some(var), _) => std::env::var(var).map_err(|_| {
-                usage(format!("the profile's token_env names `{var}`, which is not set"))
-            })?,
+            (None, Some(var), _) => std::env::var(var)
+                .map_err(|_| usage(format!("the profile's token_env names `{var}`, which is not set")))?,
             (None, None, Some(t)) => t.clone(),
-            _ => return Err(usage("no token given: pass --token, set ELMA365_TOKEN, or use a profile with token_env")),
+            _ => {
+                return Err(usage(
+                    "no token given: pass --token, set ELMA365_TOKEN, or use a profile with token_env",
+                ))
+            }
         };
         if token.trim().is_empty() {
             return Err(usage("the token is empty"));
@@ -128,7 +131,9 @@ impl Connection {
 
 /// Parses `namespace.code`.
 pub fn app_ref(app: &str) -> anyhow::Result<AppRef> {
-    app.parse().map_err(|_| usage(format!("`{app}` is not an app name: write it as namespace.code, e.g. crm.contacts")))
+    app.parse().map_err(|_| {
+        usage(format!("`{app}` is not an app name: write it as namespace.code, e.g. crm.contacts"))
+    })
 }
 
 /// Reads a schema file.

@@ -31,7 +31,9 @@ pub enum RunError {
     #[error("`{0}` is not a run directory (no run.json): start a run with `elma-import run`")]
     NotARun(PathBuf),
     /// The run directory already holds another run.
-    #[error("`{0}` already holds a run: continue it with `elma-import resume {0}` or pick another --run-dir")]
+    #[error(
+        "`{0}` already holds a run: continue it with `elma-import resume {0}` or pick another --run-dir"
+    )]
     RunExists(PathBuf),
     /// The source file changed since the run was prepared.
     #[error("the source file `{0}` changed since the run was prepared; start a new run")]
@@ -117,7 +119,11 @@ impl RunError {
         match self {
             RunError::Header { .. } | RunError::InvalidRows { .. } | RunError::Nothing(_) => 1,
             RunError::Sheet(_) => 1,
-            RunError::Config(_) | RunError::NotARun(_) | RunError::RunExists(_) | RunError::SourceChanged(_) | RunError::Plan(_) => 2,
+            RunError::Config(_)
+            | RunError::NotARun(_)
+            | RunError::RunExists(_)
+            | RunError::SourceChanged(_)
+            | RunError::Plan(_) => 2,
             RunError::Client { source, .. } => match source {
                 C::Unauthorized { .. } | C::NotFound { .. } => 2,
                 _ => 3,

@@ -15,10 +15,7 @@ use crate::error::RunError;
 
 /// Seconds since the Unix epoch, with milliseconds.
 pub fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// How a chunk's file reaches the platform.
@@ -137,6 +134,25 @@ pub enum Event {
         imported: bool,
         /// How it was settled: `key-column`, or `user`.
         by: String,
+    },
+    /// A failed import left some rows of the chunk out: the rows still missing from the
+    /// app were written to a new file, which replaces the chunk's file from here on.
+    Replaced {
+        /// When.
+        at: f64,
+        /// Chunk index.
+        chunk: u32,
+        /// The new file, relative to `chunks/`.
+        file: String,
+        /// Rows in it.
+        rows: u64,
+        /// Its rows' source rows, as runs.
+        source_ranges: Vec<[u64; 2]>,
+        /// Rows of the chunk already in the app, over all earlier attempts.
+        imported_before: u64,
+        /// Rows of the chunk rejected by the platform in earlier attempts, by source row.
+        #[serde(default)]
+        source_errors: Vec<RowError>,
     },
     /// The run was interrupted (Ctrl-C); resume continues it.
     Interrupted {

@@ -112,7 +112,11 @@ pub fn prepare(
         return Err(RunError::Nothing(if rows == 0 {
             format!("`{}` has no data rows", spec.source.display())
         } else {
-            format!("all {rows} rows of `{}` are invalid (see `{}`)", spec.source.display(), errors_path.display())
+            format!(
+                "all {rows} rows of `{}` are invalid (see `{}`)",
+                spec.source.display(),
+                errors_path.display()
+            )
         }));
     }
 
@@ -134,10 +138,13 @@ pub fn prepare(
         std::fs::remove_dir_all(&out)
             .map_err(|e| RunError::io(format!("cannot clear `{}`", out.display()), e))?;
     }
-    std::fs::create_dir_all(&out).map_err(|e| RunError::io(format!("cannot create `{}`", out.display()), e))?;
+    std::fs::create_dir_all(&out)
+        .map_err(|e| RunError::io(format!("cannot create `{}`", out.display()), e))?;
     let mut reader = elma_import_sheet::open(&spec.source, &read)?;
-    let write_options = WriteOptions { date_format: date_format(&spec.locale).to_string(), ..WriteOptions::default() };
-    let mut writer = ChunkWriter::new(&out, "chunk", reader.header(), plan.rows_per_chunk, format, write_options)?;
+    let write_options =
+        WriteOptions { date_format: date_format(&spec.locale).to_string(), ..WriteOptions::default() };
+    let mut writer =
+        ChunkWriter::new(&out, "chunk", reader.header(), plan.rows_per_chunk, format, write_options)?;
     let mut skip = invalid_rows.iter().peekable();
     while let Some(batch) = reader.next_batch()? {
         for row in batch.iter().filter(|r| !r.is_blank()) {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use elma_import_chunk::{ChunkEntry, Manifest, Plan};
 use elma_import_client::{AppRef, Client, ClientError, PollPolicy};
 use elma_import_contract::schema::AppSchema;
-use elma_import_contract::wire::{FileFormat, ImportResult, ImportStatus, ListRequest, RowError, StartImport};
+use elma_import_contract::wire::{
+    FileFormat, ImportResult, ImportStatus, ListRequest, RowError, StartImport,
+};
 use elma_import_validate::Validator;
 use rand::Rng;
 use serde::Serialize;
@@ -206,6 +208,19 @@ impl Ctx<'_> {
     }
 }
 
+/// Chunk `i` as it stands: its manifest entry, or the file of rows a failed import left out.
+fn effective_entry(manifest: &Manifest, state: &RunState, i: u32) -> ChunkEntry {
+    let mut entry = manifest.chunks[i as usize].clone();
+    if let Some(r) = state.replacements.get(&i) {
+        entry.file.clone_from(&r.file);
+        entry.rows = r.rows;
+        entry.source_ranges.clone_from(&r.source_ranges);
+        entry.first_row = r.source_ranges.first().map_or(0, |r| r[0]);
+        entry.last_row = r.source_ranges.last().map_or(0, |r| r[1]);
+    }
+    entry
+}
+
 /// Uploads chunk `i` under a fresh hash. Returns the new phase.
 async fn upload(
     client: &Client,
@@ -248,7 +263,8 @@ pub async fn execute(
         spec.directory_id.clone_from(&options.directory_id);
     }
     let schema = RunSpec::load_schema(dir)?;
-    let app: AppRef = spec.app.parse().map_err(|_| RunError::Nothing(format!("bad app name `{}`", spec.app)))?;
+    let app: AppRef =
+        spec.app.parse().map_err(|_| RunError::Nothing(format!("bad app name `{}`", spec.app)))?;
     let journal_path = dir.join("journal.jsonl");
     let mut state = RunState::replay(&Journal::read(&journal_path)?);
     let mut journal = Journal::open(&journal_path)?;
@@ -369,10 +385,14 @@ fn summarize(
     let after = client.stats();
     let (mut imported, mut failed) = (0, 0);
     let mut server_errors: Vec<(u64, RowError)> = Vec::new();
-    for (phase, entry) in state.chunks.iter().zip(&ctx.manifest.chunks) {
+    for (i, phase) in state.chunks.iter().enumerate() {
         if let ChunkPhase::Finished { imported: ok, failed: bad, errors, .. } = phase {
             imported += ok;
             failed += bad;
+            let entry = effective_entry(&ctx.manifest, state, i as u32);
+            if let Some(r) = state.replacements.get(&(i as u32)) {
+                server_errors.extend(r.source_errors.iter().map(|e| (e.row, e.clone())));
+            }
             for e in errors {
                 let source = entry.source_row(e.row).unwrap_or(0);
                 server_errors.push((source, e.clone()));
@@ -429,12 +449,12 @@ fn write_errors(dir: &Path, server: &[(u64, RowError)]) -> Result<PathBuf, RunEr
 
 /// Takes chunk `i` from wherever it stands to `Finished`.
 async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<(), RunError> {
-    let entry = ctx.manifest.chunks[i as usize].clone();
-    let path = ctx.chunk_path(&entry);
     let mut restarts = 0u32;
     let mut blocked_since: Option<Instant> = None;
     let mut blocked_attempt = 0u32;
     loop {
+        let entry = effective_entry(&ctx.manifest, state, i);
+        let path = ctx.chunk_path(&entry);
         if ctx.cancel.is_cancelled() {
             ctx.log(Event::Interrupted { at: now_secs() })?;
             return Err(RunError::Interrupted(ctx.dir.into()));
@@ -462,8 +482,11 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                     continue;
                 }
                 ctx.log(Event::StartSent { at: now_secs(), chunk: i, hash: hash.clone() })?;
-                let body =
-                    StartImport { file_hash: hash.clone(), format: ctx.format(), with_event_handlers: ctx.plan.with_event_handlers };
+                let body = StartImport {
+                    file_hash: hash.clone(),
+                    format: ctx.format(),
+                    with_event_handlers: ctx.plan.with_event_handlers,
+                };
                 let (client, app) = (ctx.client, ctx.app.clone());
                 let answer = ctx.timed(client.start_import(&app, &body)).await;
                 match answer {
@@ -534,31 +557,62 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
             }
             ChunkPhase::Started { import_id } => {
                 let result = wait_with_overlap(ctx, state, i, &import_id).await?;
-                let failed_early = result.status == ImportStatus::Failed && result.processed == 0 && result.imported == 0;
-                if failed_early && restarts < ctx.options.max_restarts {
-                    restarts += 1;
-                    let reason = format!(
-                        "the import failed before any row was processed: {}",
-                        result.errors.first().map_or("no reason given", |e| e.message.as_str())
-                    );
-                    ctx.log(Event::StartRefused { at: now_secs(), chunk: i, reason: reason.clone() })?;
-                    ctx.observer.on(&Progress::Message(format!("chunk {}: {reason}; trying again", i + 1)));
-                    state.chunks[i as usize] = ChunkPhase::Pending;
-                    continue;
+                let before = state.replacements.get(&i).cloned();
+                let row_level = result.errors.iter().any(|e| e.row >= 2);
+                if result.status == ImportStatus::Failed && result.imported == 0 && !row_level {
+                    if restarts < ctx.options.max_restarts {
+                        restarts += 1;
+                        let reason = format!(
+                            "the import failed before any row was imported: {}",
+                            result.errors.first().map_or("no reason given", |e| e.message.as_str())
+                        );
+                        ctx.log(Event::StartRefused { at: now_secs(), chunk: i, reason: reason.clone() })?;
+                        ctx.observer
+                            .on(&Progress::Message(format!("chunk {}: {reason}; trying again", i + 1)));
+                        state.chunks[i as usize] = ChunkPhase::Pending;
+                        continue;
+                    }
+                } else if result.status == ImportStatus::Failed
+                    && result.imported + result.failed < entry.rows
+                {
+                    // The import stopped part way: find, by the key column, the rows that
+                    // did not land and import just those.
+                    if let Some(missing) = missing_rows(ctx, &entry, &path, &result).await? {
+                        if !missing.is_empty() {
+                            replace_with_missing(ctx, state, i, &entry, &path, &result, missing)?;
+                            continue;
+                        }
+                    } else {
+                        ctx.observer.on(&Progress::Message(format!(
+                            "chunk {}: the import failed after {} of {} rows; without --key-column the rows \
+                             that did not land cannot be told apart, so they are counted as failed",
+                            i + 1,
+                            result.imported,
+                            entry.rows
+                        )));
+                    }
                 }
+                let (imported_before, failed_before) =
+                    before.as_ref().map_or((0, 0), |b| (b.imported_before, b.source_errors.len() as u64));
+                let unaccounted = entry.rows.saturating_sub(result.imported + result.failed);
+                let failed = if result.status == ImportStatus::Failed {
+                    result.failed + unaccounted
+                } else {
+                    result.failed
+                };
                 ctx.log(Event::Finished {
                     at: now_secs(),
                     chunk: i,
                     status: result.status.clone(),
-                    imported: result.imported,
-                    failed: result.failed,
+                    imported: imported_before + result.imported,
+                    failed: failed_before + failed,
                     errors: result.errors.clone(),
                 })?;
                 ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows: entry.rows });
                 state.chunks[i as usize] = ChunkPhase::Finished {
                     status: result.status,
-                    imported: result.imported,
-                    failed: result.failed,
+                    imported: imported_before + result.imported,
+                    failed: failed_before + failed,
                     errors: result.errors,
                 };
             }
@@ -566,7 +620,12 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                 ctx.observer.on(&Progress::Message(format!("chunk {}: uncertain: {reason}", i + 1)));
                 match settle(ctx, &entry, &path).await? {
                     Some(imported) => {
-                        ctx.log(Event::Resolved { at: now_secs(), chunk: i, imported, by: "key-column".into() })?;
+                        ctx.log(Event::Resolved {
+                            at: now_secs(),
+                            chunk: i,
+                            imported,
+                            by: "key-column".into(),
+                        })?;
                         ctx.settled += 1;
                         ctx.observer.on(&Progress::Message(format!(
                             "chunk {}: the app's items show it was {}imported",
@@ -576,7 +635,9 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                         *state = RunState::replay(&Journal::read(&ctx.dir.join("journal.jsonl"))?);
                     }
                     None => {
-                        return Err(RunError::Uncertain { chunks: state.uncertain().iter().map(|c| c + 1).collect() })
+                        return Err(RunError::Uncertain {
+                            chunks: state.uncertain().iter().map(|c| c + 1).collect(),
+                        })
                     }
                 }
             }
@@ -615,16 +676,16 @@ async fn wait_with_overlap(
     let observer = ctx.observer;
     let app = ctx.app.clone();
     let policy = ctx.options.poll.clone();
-    let rows = ctx.manifest.chunks[i as usize].rows;
+    let rows = effective_entry(&ctx.manifest, state, i).rows;
     let on_update = |r: &ImportResult| observer.on(&Progress::Importing { chunk: i, result: r, rows });
     let wait = ctx.client.wait_for_import(&app, import_id, policy, on_update);
     let t = Instant::now();
     let (result, pre) = if overlap {
-        let entry = ctx.manifest.chunks[next].clone();
+        let entry = effective_entry(&ctx.manifest, state, next as u32);
         let path = ctx.chunk_path(&entry);
         let target = ctx.target();
         let dir_id = ctx.spec.directory_id.clone();
-            observer.on(&Progress::Message(format!(
+        observer.on(&Progress::Message(format!(
             "chunk {}: uploading {} rows ahead, while chunk {} imports",
             next + 1,
             entry.rows,
@@ -644,7 +705,9 @@ async fn wait_with_overlap(
                 state.chunks[next] = phase;
             }
             // The next chunk will be uploaded again in its turn.
-            Err(e) => observer.on(&Progress::Message(format!("uploading chunk {} ahead failed: {e}", next + 1))),
+            Err(e) => {
+                observer.on(&Progress::Message(format!("uploading chunk {} ahead failed: {e}", next + 1)))
+            }
         }
     }
     result.map_err(|source| RunError::Client { chunk: i + 1, source })
@@ -654,10 +717,7 @@ async fn wait_with_overlap(
 /// `Some(true)`: the last row landed (the import ran). `Some(false)`: the first row is
 /// absent after a second look (nothing ran). `None`: no key column, or no clear answer.
 async fn settle(ctx: &mut Ctx<'_>, entry: &ChunkEntry, path: &Path) -> Result<Option<bool>, RunError> {
-    let Some(key) = ctx.spec.key_column.clone() else { return Ok(None) };
-    let Some(field) = ctx.schema.field_for_header(&key).map(|f| ctx.schema.fields[f].code.clone()) else {
-        return Err(RunError::Nothing(format!("--key-column `{key}` names no field of the app")));
-    };
+    let Some(field) = key_field(ctx)? else { return Ok(None) };
     // First and last rows of the chunk file, as items.
     let (first, last) = tokio::task::block_in_place(|| first_and_last(ctx, path))?;
     let (Some(first), Some(last)) = (first.get(&field).cloned(), last.get(&field).cloned()) else {
@@ -688,27 +748,147 @@ async fn settle(ctx: &mut Ctx<'_>, entry: &ChunkEntry, path: &Path) -> Result<Op
 
 type Item = serde_json::Map<String, serde_json::Value>;
 
-fn first_and_last(ctx: &mut Ctx<'_>, path: &Path) -> Result<(Item, Item), RunError> {
+/// The key field's code, when the run has a key column.
+fn key_field(ctx: &Ctx<'_>) -> Result<Option<String>, RunError> {
+    let Some(key) = ctx.spec.key_column.as_deref() else { return Ok(None) };
+    match ctx.schema.field_for_header(key) {
+        Some(f) => Ok(Some(ctx.schema.fields[f].code.clone())),
+        None => Err(RunError::Config(format!("--key-column `{key}` names no field of the app"))),
+    }
+}
+
+/// The rows of the chunk file that are not in the app and were not rejected by the
+/// platform. `None` when that cannot be told (no key column, or a row without a key).
+async fn missing_rows(
+    ctx: &mut Ctx<'_>,
+    entry: &ChunkEntry,
+    path: &Path,
+    result: &ImportResult,
+) -> Result<Option<Vec<elma_import_sheet::Row>>, RunError> {
+    let Some(field) = key_field(ctx)? else { return Ok(None) };
+    let rows = tokio::task::block_in_place(|| read_rows(ctx, path))?;
+    let rejected: std::collections::HashSet<u64> = result.errors.iter().map(|e| e.row).collect();
+    let mut missing = Vec::new();
+    for (row, item) in rows {
+        if rejected.contains(&row.number) {
+            continue;
+        }
+        let Some(value) = item.get(&field).cloned() else { return Ok(None) };
+        if !present(ctx, &field, &value).await? {
+            missing.push(row);
+        }
+    }
+    ctx.observer.on(&Progress::Message(format!(
+        "chunk (source rows {}–{}): the import failed; {} row(s) did not land and will be imported again",
+        entry.first_row,
+        entry.last_row,
+        missing.len()
+    )));
+    Ok(Some(missing))
+}
+
+/// Writes the missing rows as the chunk's new file and journals the replacement.
+fn replace_with_missing(
+    ctx: &mut Ctx<'_>,
+    state: &mut RunState,
+    i: u32,
+    entry: &ChunkEntry,
+    path: &Path,
+    result: &ImportResult,
+    missing: Vec<elma_import_sheet::Row>,
+) -> Result<(), RunError> {
+    let attempt = state.replacements.get(&i).map_or(1, |r| {
+        r.file.rsplit_once(".rest-").and_then(|(_, n)| n.split('.').next()?.parse::<u32>().ok()).unwrap_or(1)
+            + 1
+    });
+    let ext = if ctx.spec.chunk_format == "csv" { "csv" } else { "xlsx" };
+    let stem = entry
+        .file
+        .split(".rest-")
+        .next()
+        .unwrap_or(&entry.file)
+        .trim_end_matches(".xlsx")
+        .trim_end_matches(".csv");
+    let file = format!("{stem}.rest-{attempt}.{ext}");
+    let out = chunks_dir(ctx.dir).join(&file);
+    let header = elma_import_sheet::open(path, &elma_import_sheet::ReadOptions::default())?.header().clone();
+    let format = if ext == "csv" { elma_import_sheet::Format::Csv } else { elma_import_sheet::Format::Xlsx };
+    let options = elma_import_sheet::WriteOptions {
+        date_format: crate::prepare::date_format(&ctx.spec.locale).to_string(),
+        ..Default::default()
+    };
+    let mut writer = elma_import_sheet::create(&out, format, &options)?;
+    writer.write_row(&header)?;
+    let mut ranges: Vec<[u64; 2]> = Vec::new();
+    for (k, row) in missing.iter().enumerate() {
+        let source = entry.source_row(row.number).unwrap_or(0);
+        match ranges.last_mut() {
+            Some(r) if r[1] + 1 == source => r[1] = source,
+            _ => ranges.push([source, source]),
+        }
+        let mut renumbered = row.clone();
+        renumbered.number = k as u64 + 2;
+        writer.write_row(&renumbered)?;
+    }
+    writer.finish()?;
+    let before = state.replacements.get(&i).cloned();
+    let mut source_errors = before.as_ref().map(|b| b.source_errors.clone()).unwrap_or_default();
+    source_errors.extend(result.errors.iter().filter(|e| e.row >= 2).map(|e| RowError {
+        row: entry.source_row(e.row).unwrap_or(0),
+        column: e.column.clone(),
+        message: e.message.clone(),
+    }));
+    let rejected = result.errors.iter().filter(|e| e.row >= 2).count() as u64;
+    let landed = entry.rows - missing.len() as u64 - rejected;
+    let imported_before = before.as_ref().map_or(0, |b| b.imported_before) + landed;
+    let event = Event::Replaced {
+        at: now_secs(),
+        chunk: i,
+        file,
+        rows: missing.len() as u64,
+        source_ranges: ranges,
+        imported_before,
+        source_errors,
+    };
+    ctx.log(event.clone())?;
+    *state = RunState::replay(&Journal::read(&ctx.dir.join("journal.jsonl"))?);
+    Ok(())
+}
+
+/// Every row of a chunk file with its item JSON.
+fn read_rows(ctx: &mut Ctx<'_>, path: &Path) -> Result<Vec<(elma_import_sheet::Row, Item)>, RunError> {
     let mut reader = elma_import_sheet::open(path, &elma_import_sheet::ReadOptions::default())?;
+    let validator = validator_for(ctx, reader.header(), path)?;
+    let mut out = Vec::new();
+    while let Some(batch) = reader.next_batch()? {
+        for row in batch {
+            let item = validator.to_item(&row).unwrap_or_default();
+            out.push((row, item));
+        }
+    }
+    Ok(out)
+}
+
+fn validator_for<'v>(
+    ctx: &'v mut Ctx<'_>,
+    header: &elma_import_sheet::Row,
+    path: &Path,
+) -> Result<&'v Validator, RunError> {
     if ctx.validator.is_none() {
         let options = validate_options(&ctx.spec)?;
         ctx.validator = Some(
-            Validator::new(&ctx.schema, reader.header(), &options)
+            Validator::new(&ctx.schema, header, &options)
                 .map_err(|errors| RunError::Header { file: path.into(), errors })?,
         );
     }
-    let Some(validator) = ctx.validator.as_ref() else { return Ok((Item::new(), Item::new())) };
-    let (mut first, mut last) = (None, None);
-    while let Some(batch) = reader.next_batch()? {
-        for row in batch {
-            if first.is_none() {
-                first = Some(row.clone());
-            }
-            last = Some(row);
-        }
-    }
-    let item = |r: Option<elma_import_sheet::Row>| r.and_then(|r| validator.to_item(&r).ok()).unwrap_or_default();
-    Ok((item(first), item(last)))
+    ctx.validator.as_ref().ok_or_else(|| RunError::Nothing("no validator".into()))
+}
+
+fn first_and_last(ctx: &mut Ctx<'_>, path: &Path) -> Result<(Item, Item), RunError> {
+    let mut rows = read_rows(ctx, path)?;
+    let last = rows.pop().map(|(_, item)| item).unwrap_or_default();
+    let first = rows.into_iter().next().map(|(_, item)| item).unwrap_or_else(|| last.clone());
+    Ok((first, last))
 }
 
 async fn present(ctx: &mut Ctx<'_>, field: &str, value: &serde_json::Value) -> Result<bool, RunError> {

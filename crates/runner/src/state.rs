@@ -56,6 +56,23 @@ pub struct RunState {
     pub interruptions: u32,
     /// Answers of `blocked` recorded.
     pub blocked_answers: u32,
+    /// Chunks whose file was replaced by the rows a failed import left out.
+    pub replacements: std::collections::BTreeMap<u32, Replacement>,
+}
+
+/// The rows of a chunk still to import after a failed import left some out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replacement {
+    /// File name in `chunks/`.
+    pub file: String,
+    /// Rows in it.
+    pub rows: u64,
+    /// Their source rows, as runs.
+    pub source_ranges: Vec<[u64; 2]>,
+    /// Rows of the chunk already imported by earlier attempts.
+    pub imported_before: u64,
+    /// Rows rejected by earlier attempts, by source row.
+    pub source_errors: Vec<RowError>,
 }
 
 /// Counts recorded when preparation finished.
@@ -144,6 +161,21 @@ impl RunState {
                     } else {
                         s.set(*chunk, ChunkPhase::Pending)
                     }
+                }
+                Event::Replaced {
+                    chunk, file, rows, source_ranges, imported_before, source_errors, ..
+                } => {
+                    s.replacements.insert(
+                        *chunk,
+                        Replacement {
+                            file: file.clone(),
+                            rows: *rows,
+                            source_ranges: source_ranges.clone(),
+                            imported_before: *imported_before,
+                            source_errors: source_errors.clone(),
+                        },
+                    );
+                    s.set(*chunk, ChunkPhase::Pending);
                 }
                 Event::Interrupted { .. } => s.interruptions += 1,
                 Event::Completed { .. } => s.completed = true,

@@ -31,9 +31,9 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+pub mod sample;
 mod spec;
 mod xlsx;
-pub mod sample;
 
 use std::path::{Path, PathBuf};
 

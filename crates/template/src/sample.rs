@@ -159,7 +159,9 @@ fn bad(field: &Field, rng: &mut StdRng) -> Option<String> {
         FieldType::Enum => "Unknown option".to_string(),
         FieldType::Status => "Nowhere".to_string(),
         FieldType::Phone => "+7 (912) 555-44-33".to_string(),
-        FieldType::Email => ["name.example.com", "name @example.com", "name@example"][rng.random_range(0..3)].to_string(),
+        FieldType::Email => {
+            ["name.example.com", "name @example.com", "name@example"][rng.random_range(0..3)].to_string()
+        }
         FieldType::Link => "example.com/page".to_string(),
         FieldType::File | FieldType::Image => "scan.pdf".to_string(),
         FieldType::SysUser | FieldType::SysCollection => "[not-a-uuid]".to_string(),
@@ -171,7 +173,11 @@ fn bad(field: &Field, rng: &mut StdRng) -> Option<String> {
 
 /// Writes a sample .csv (UTF-8, `,`) for `schema`: header of display names, then rows.
 /// ACCOUNT fields are left out, as in templates.
-pub fn write_csv(schema: &AppSchema, path: &Path, options: &SampleOptions) -> Result<SampleInfo, TemplateError> {
+pub fn write_csv(
+    schema: &AppSchema,
+    path: &Path,
+    options: &SampleOptions,
+) -> Result<SampleInfo, TemplateError> {
     let io = |source| TemplateError::Io { path: path.to_path_buf(), source };
     let csv_err = |source| TemplateError::Csv { path: path.to_path_buf(), source };
     let fields: Vec<&Field> = schema.fields.iter().filter(|f| f.kind != FieldType::Account).collect();

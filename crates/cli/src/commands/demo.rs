@@ -56,7 +56,8 @@ pub struct DemoArgs {
 pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!("elma-import-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])),
+        None => std::env::temp_dir()
+            .join(format!("elma-import-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])),
     };
     std::fs::create_dir_all(&dir).map_err(|e| usage(format!("cannot create `{}`: {e}", dir.display())))?;
     let schema = demo_apps()
@@ -65,11 +66,24 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         .ok_or_else(|| usage("the demo app crm.contacts is missing"))?;
     let step = |n: u32, text: String| ui::say(format!("\n[{n}/6] {text}"));
 
-    step(1, format!("generating {} contacts with about {:.0}% bad rows", ui::count(args.rows), args.bad_share * 100.0));
+    step(
+        1,
+        format!(
+            "generating {} contacts with about {:.0}% bad rows",
+            ui::count(args.rows),
+            args.bad_share * 100.0
+        ),
+    );
     let source = dir.join("contacts.csv");
-    let sample = SampleOptions { rows: args.rows, bad_share: args.bad_share, seed: args.seed, locale: Locale::Ru };
+    let sample =
+        SampleOptions { rows: args.rows, bad_share: args.bad_share, seed: args.seed, locale: Locale::Ru };
     let info = write_csv(&schema, &source, &sample).map_err(|e| exit::coded(exit::USAGE, e))?;
-    ui::say(format!("      {} ({} bytes, {} bad cells planted)", source.display(), ui::count(info.bytes), info.planted.len()));
+    ui::say(format!(
+        "      {} ({} bytes, {} bad cells planted)",
+        source.display(),
+        ui::count(info.bytes),
+        info.planted.len()
+    ));
 
     step(2, "writing the import template the platform expects".into());
     let template = dir.join("crm.contacts.template.xlsx");
@@ -106,7 +120,9 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             handler_rate: 2000.0,
             ..EmulatorConfig::default()
         };
-        let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?).await.map_err(|e| exit::coded(exit::USAGE, e))?;
+        let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?)
+            .await
+            .map_err(|e| exit::coded(exit::USAGE, e))?;
         ui::say(format!("      {}", emulator.base_url()));
         let client = elma_import_client::Client::new(ClientConfig {
             retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
@@ -144,8 +160,14 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         spec.create(&run_dir, &schema)?;
         let observer = CliObserver::new(true);
         let options = elma_import_runner::ExecOptions { pause: Some(args.pause), ..Default::default() };
-        let outcome =
-            elma_import_runner::execute(&run_dir, &client, &options, &observer, &elma_import_runner::Cancel::new()).await;
+        let outcome = elma_import_runner::execute(
+            &run_dir,
+            &client,
+            &options,
+            &observer,
+            &elma_import_runner::Cancel::new(),
+        )
+        .await;
         observer.finish();
         let summary = outcome?;
 
@@ -163,7 +185,9 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         ));
         emulator.shutdown().await;
         if global.json {
-            ui::print_json(&json!({"dir": dir, "summary": summary, "items_in_app": page.total, "verified": verified}))?;
+            ui::print_json(
+                &json!({"dir": dir, "summary": summary, "items_in_app": page.total, "verified": verified}),
+            )?;
         } else {
             ui::say("");
             report(&summary, global)?;

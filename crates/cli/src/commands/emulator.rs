@@ -84,7 +84,9 @@ fn fault_profile(args: &EmulatorArgs) -> anyhow::Result<FaultProfile> {
     let mut p = match &args.faults {
         Some(text) => {
             let text = match text.strip_prefix('@') {
-                Some(path) => std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read `{path}`: {e}")))?,
+                Some(path) => {
+                    std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read `{path}`: {e}")))?
+                }
                 None => text.clone(),
             };
             serde_json::from_str(&text).map_err(|e| usage(format!("--faults is not a fault profile: {e}")))?
@@ -131,9 +133,8 @@ pub fn run(args: EmulatorArgs, global: &Global) -> anyhow::Result<u8> {
     };
     let rt = runtime()?;
     rt.block_on(async {
-        let running = elma_import_emulator::serve(config, args.addr)
-            .await
-            .map_err(|e| exit::coded(exit::USAGE, e))?;
+        let running =
+            elma_import_emulator::serve(config, args.addr).await.map_err(|e| exit::coded(exit::USAGE, e))?;
         if global.json {
             ui::print_json(&json!({"url": running.base_url(), "addr": running.addr().to_string()}))?;
         } else {

@@ -66,7 +66,8 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
     out.write_row(&header)?;
     let mut changes_out = match &args.changes {
         Some(p) => {
-            let mut w = csv::Writer::from_path(p).map_err(|e| usage(format!("cannot write `{}`: {e}", p.display())))?;
+            let mut w = csv::Writer::from_path(p)
+                .map_err(|e| usage(format!("cannot write `{}`: {e}", p.display())))?;
             w.write_record(["row", "column", "header", "before", "after", "rule"])?;
             Some(w)
         }

@@ -116,7 +116,9 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
     })
     .map_err(|e| if valid == 0 { exit::coded(exit::DATA, e) } else { usage(e) })?;
     if global.json {
-        ui::print_json(&json!({"file": args.source.file, "rows": rows, "valid_rows": valid, "invalid_rows": invalid, "plan": plan}))?;
+        ui::print_json(
+            &json!({"file": args.source.file, "rows": rows, "valid_rows": valid, "invalid_rows": invalid, "plan": plan}),
+        )?;
     } else {
         if invalid > 0 {
             ui::warn(format!(

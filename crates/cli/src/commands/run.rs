@@ -293,13 +293,15 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
     crate::settings::app_ref(&app)?;
     let source = std::path::absolute(&args.source.file)
         .map_err(|e| usage(format!("`{}`: {e}", args.source.file.display())))?;
-    let (source_bytes, source_modified) = RunSpec::fingerprint(&source).map_err(|e| exit::coded(exit::DATA, e))?;
+    let (source_bytes, source_modified) =
+        RunSpec::fingerprint(&source).map_err(|e| exit::coded(exit::DATA, e))?;
     let run_id = format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let dir = args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
+    let dir =
+        args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
     let spec = RunSpec {
         run_id,
         source,
@@ -329,5 +331,12 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
     }
     spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(e.exit_code(), e))?;
     ui::say(format!("run directory {}", dir.display()));
-    execute_dir(&rt, &dir, &client, &args.exec.options(args.import.pause, Vec::new()), args.exec.verbose, global)
+    execute_dir(
+        &rt,
+        &dir,
+        &client,
+        &args.exec.options(args.import.pause, Vec::new()),
+        args.exec.verbose,
+        global,
+    )
 }

@@ -38,7 +38,12 @@ pub fn run(args: SchemaArgs, global: &Global) -> anyhow::Result<u8> {
             if global.json {
                 ui::print_json(&json!({"app": schema.id(), "output": path, "fields": schema.fields.len()}))?;
             } else {
-                ui::say(format!("wrote {} ({} fields of {})", path.display(), schema.fields.len(), schema.id()));
+                ui::say(format!(
+                    "wrote {} ({} fields of {})",
+                    path.display(),
+                    schema.fields.len(),
+                    schema.id()
+                ));
             }
         }
         None => ui::out(text)?,

@@ -43,9 +43,11 @@ pub fn run(args: StartArgs, global: &Global) -> anyhow::Result<u8> {
     let app = app_ref(&args.app)?;
     let client = Connection::resolve(&args.conn)?.client()?;
     let format = if args.format == "csv" { FileFormat::Csv } else { FileFormat::Xlsx };
-    let body = StartImport { file_hash: args.hash.clone(), format, with_event_handlers: args.with_event_handlers };
+    let body =
+        StartImport { file_hash: args.hash.clone(), format, with_event_handlers: args.with_event_handlers };
     let rt = runtime()?;
-    let result = rt.block_on(client.start_import(&app, &body)).map_err(|e| exit::coded(exit::client_code(&e), e))?;
+    let result =
+        rt.block_on(client.start_import(&app, &body)).map_err(|e| exit::coded(exit::client_code(&e), e))?;
     if result.status == ImportStatus::Blocked {
         render_result(&result, global)?;
         return Ok(exit::BLOCKED);

@@ -84,7 +84,8 @@ pub fn run(args: StatusArgs, global: &Global) -> anyhow::Result<u8> {
     let result = if args.wait {
         wait(&rt, &client, &app, &args.id, PollPolicy::default())?
     } else {
-        rt.block_on(client.import_status(&app, &args.id)).map_err(|e| exit::coded(exit::client_code(&e), e))?
+        rt.block_on(client.import_status(&app, &args.id))
+            .map_err(|e| exit::coded(exit::client_code(&e), e))?
     };
     render_result(&result, global)
 }

@@ -62,7 +62,14 @@ pub fn run(args: TemplateArgs, global: &Global) -> anyhow::Result<u8> {
             if info.skipped.is_empty() {
                 String::new()
             } else {
-                format!("; left out: {}", info.skipped.iter().map(|s| format!("{} ({})", s.name, s.reason)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "; left out: {}",
+                    info.skipped
+                        .iter()
+                        .map(|s| format!("{} ({})", s.name, s.reason))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
         ));
     }

@@ -64,8 +64,11 @@ enum ErrorSink {
 
 impl ErrorSink {
     fn create(path: &Path) -> anyhow::Result<ErrorSink> {
-        let jsonl = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
-        let file = std::fs::File::create(path).map_err(|e| usage(format!("cannot write `{}`: {e}", path.display())))?;
+        let jsonl = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
+        let file = std::fs::File::create(path)
+            .map_err(|e| usage(format!("cannot write `{}`: {e}", path.display())))?;
         Ok(if jsonl {
             ErrorSink::Jsonl(std::io::BufWriter::new(file))
         } else {
@@ -129,7 +132,8 @@ fn create_writer(path: &Path, locale: &str) -> anyhow::Result<Writer> {
         date_format: elma_import_runner::prepare::date_format(locale).to_string(),
         ..WriteOptions::default()
     };
-    elma_import_sheet::create(path, format, &options).with_context(|| format!("creating `{}`", path.display()))
+    elma_import_sheet::create(path, format, &options)
+        .with_context(|| format!("creating `{}`", path.display()))
 }
 
 /// Prints header errors and returns exit 1.
@@ -159,9 +163,12 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
         Err(errors) => return report_header_errors(&args.source.file, &errors, global),
     };
     let mut errors_out = args.errors.as_deref().map(ErrorSink::create).transpose()?;
-    let mut annotated = args.annotated.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
-    let mut valid_out = args.valid_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
-    let mut rejects_out = args.rejects_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    let mut annotated =
+        args.annotated.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    let mut valid_out =
+        args.valid_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    let mut rejects_out =
+        args.rejects_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
     for w in [&mut annotated, &mut valid_out].into_iter().flatten() {
         w.write_row(&header)?;
     }

@@ -1,0 +1,278 @@
+//! `measure`: the performance figures of ARCHITECTURE.md ("Performance targets") on
+//! generated `crm.contacts` samples, printed as JSON.
+//!
+//! ```text
+//! cargo run --release -p elma-import-benches --bin measure -- [--rows N] [--chunk-rows M] [--repeat R]
+//!     report (default N = 1,000,000, M = 200,000, R = 3; best of R runs):
+//!     .csv read+validate rows/s, .xlsx read+validate rows/s vs bare calamine and the
+//!     ratio, peak RSS of reading+validating the N-row .xlsx (in a child process),
+//!     cells/s writing 1,000-row .xlsx chunks of M rows.
+//! measure gen --rows N [--csv FILE.csv] [--xlsx FILE.xlsx]
+//!     write the sample files (for benches/compare.sh).
+//! measure read FILE [--validate] [--bare]
+//!     time one pass of the sheet reader (or read+validate, or bare calamine).
+//! measure peak-rss FILE
+//!     read+validate FILE and print this process's peak RSS (VmHWM).
+//! ```
+//!
+//! Inputs are cached in `benches/out/data` (or `$ELMA_BENCH_DATA`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use elma_import_benches::{
+    calamine_cells, contacts_schema, convert, cpu_seconds, peak_rss_bytes, read_only, read_validate,
+    read_validate_pipelined, sample_csv, sample_xlsx, write_chunks, write_sample_csv, BenchResult, Counts,
+};
+use elma_import_sheet::{Format, ReadOptions};
+use serde_json::{json, Value};
+
+struct Args {
+    words: Vec<String>,
+}
+
+impl Args {
+    fn value(&self, name: &str) -> BenchResult<Option<String>> {
+        match self.words.iter().position(|w| w == name) {
+            Some(i) => match self.words.get(i + 1) {
+                Some(v) => Ok(Some(v.clone())),
+                None => Err(format!("`{name}` needs a value").into()),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn number(&self, name: &str, default: u64) -> BenchResult<u64> {
+        match self.value(name)? {
+            Some(v) => {
+                v.replace('_', "").parse().map_err(|_| format!("`{name} {v}`: not a whole number").into())
+            }
+            None => Ok(default),
+        }
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.words.iter().any(|w| w == name)
+    }
+
+    /// The first word that is neither an option nor an option's value, after `skip` words.
+    fn positional(&self, skip: usize) -> Option<&str> {
+        let mut i = skip;
+        while i < self.words.len() {
+            let w = &self.words[i];
+            if w == "--validate" || w == "--bare" {
+                i += 1;
+            } else if w.starts_with("--") {
+                i += 2;
+            } else {
+                return Some(w);
+            }
+        }
+        None
+    }
+}
+
+/// Best (shortest) of `repeat` timed runs of `run`.
+fn best_of(repeat: u64, mut run: impl FnMut() -> BenchResult<Counts>) -> BenchResult<(Counts, f64)> {
+    let mut best: Option<(Counts, f64)> = None;
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        let counts = run()?;
+        let took = started.elapsed().as_secs_f64();
+        if best.as_ref().is_none_or(|(_, b)| took < *b) {
+            best = Some((counts, took));
+        }
+    }
+    best.ok_or_else(|| "no run".into())
+}
+
+fn rate(n: u64, seconds: f64) -> f64 {
+    (n as f64 / seconds.max(1e-9)).round()
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn report(args: &Args) -> BenchResult<Value> {
+    let rows = args.number("--rows", 1_000_000)?;
+    let chunk_rows = args.number("--chunk-rows", 200_000)?;
+    let repeat = args.number("--repeat", 3)?;
+    let schema = contacts_schema()?;
+    eprintln!("preparing {rows}-row samples in {} ...", elma_import_benches::data_dir().display());
+    let csv = sample_csv(rows)?;
+    let xlsx = sample_xlsx(rows)?;
+
+    eprintln!("csv read+validate ...");
+    let (c, csv_secs) = best_of(repeat, || read_validate(&csv, &schema))?;
+    let (_, csv_pipe_secs) = best_of(repeat, || read_validate_pipelined(&csv, &schema))?;
+    let (_, csv_read_secs) = best_of(repeat, || read_only(&csv))?;
+
+    eprintln!("xlsx read+validate and bare calamine ...");
+    let (x, xlsx_secs) = best_of(repeat, || read_validate(&xlsx, &schema))?;
+    let (_, xlsx_pipe_secs) = best_of(repeat, || read_validate_pipelined(&xlsx, &schema))?;
+    let (_, xlsx_read_secs) = best_of(repeat, || read_only(&xlsx))?;
+    let (bare, bare_secs) = best_of(repeat, || calamine_cells(&xlsx))?;
+    if bare.rows != x.rows {
+        return Err(format!("calamine saw {} rows, the sheet reader {}", bare.rows, x.rows).into());
+    }
+
+    eprintln!("peak RSS of read+validate of the .xlsx (child process) ...");
+    let exe = std::env::current_exe()?;
+    let out = Command::new(exe).arg("peak-rss").arg(&xlsx).output()?;
+    if !out.status.success() {
+        return Err(format!("peak-rss child failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let rss: Value = serde_json::from_slice(&out.stdout)?;
+    let peak = rss["peak_rss_bytes"].as_u64().unwrap_or(0);
+
+    eprintln!("writing 1,000-row .xlsx chunks of {chunk_rows} rows ...");
+    let chunk_csv = sample_csv(chunk_rows)?;
+    let (header, data) = elma_import_benches::read_all(&chunk_csv)?;
+    let cells = elma_import_benches::cells(&data);
+    let dir = elma_import_benches::data_dir().join(format!("chunks-{}", std::process::id()));
+    let mut best: Option<(f64, f64, usize)> = None;
+    for _ in 0..repeat.max(1) {
+        let cpu0 = cpu_seconds().unwrap_or(0.0);
+        let started = Instant::now();
+        let manifest = write_chunks(&dir, &header, &data, Format::Xlsx)?;
+        let wall = started.elapsed().as_secs_f64();
+        let cpu = cpu_seconds().unwrap_or(0.0) - cpu0;
+        if best.is_none_or(|(w, _, _)| wall < w) {
+            best = Some((wall, cpu, manifest.chunks.len()));
+        }
+    }
+    std::fs::remove_dir_all(&dir)?;
+    let (chunk_wall, chunk_cpu, chunks) = best.ok_or("no run")?;
+
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let csv_rate = rate(c.rows, csv_secs);
+    let xlsx_rate = rate(x.rows, xlsx_secs);
+    let bare_rate = rate(bare.rows, bare_secs);
+    Ok(json!({
+        "rows": rows,
+        "cores": cores,
+        "repeat": repeat,
+        "csv": {
+            "file": csv, "bytes": file_size(&csv), "errors": c.errors,
+            "read_validate_seconds": csv_secs,
+            "read_validate_rows_per_s": csv_rate,
+            "read_validate_pipelined_rows_per_s": rate(c.rows, csv_pipe_secs),
+            "read_only_rows_per_s": rate(c.rows, csv_read_secs),
+            "target_rows_per_s": 1_000_000,
+            "meets_target": csv_rate >= 1_000_000.0,
+        },
+        "xlsx": {
+            "file": xlsx, "bytes": file_size(&xlsx), "errors": x.errors,
+            "read_validate_seconds": xlsx_secs,
+            "read_validate_rows_per_s": xlsx_rate,
+            "read_validate_pipelined_rows_per_s": rate(x.rows, xlsx_pipe_secs),
+            "read_only_rows_per_s": rate(x.rows, xlsx_read_secs),
+            "bare_calamine_seconds": bare_secs,
+            "bare_calamine_rows_per_s": bare_rate,
+            "bare_calamine_cells_per_s": rate(bare.cells, bare_secs),
+            "ratio": (xlsx_rate / bare_rate.max(1.0) * 1000.0).round() / 1000.0,
+            "target_ratio": 0.9,
+            "meets_target": xlsx_rate >= 0.9 * bare_rate,
+        },
+        "xlsx_peak_rss": {
+            "rows": rss["rows"],
+            "peak_rss_bytes": peak,
+            "peak_rss_mib": (peak as f64 / 1048576.0).round(),
+            "target_mib": 200,
+            "meets_target": peak > 0 && peak <= 200 * 1024 * 1024,
+        },
+        "xlsx_chunks": {
+            "rows": data.len(), "cells": cells, "chunks": chunks, "rows_per_chunk": 1000,
+            "seconds": chunk_wall, "cpu_seconds": chunk_cpu,
+            "cells_per_s": rate(cells, chunk_wall),
+            "cells_per_cpu_s": rate(cells, chunk_cpu),
+        },
+    }))
+}
+
+fn gen(args: &Args) -> BenchResult<Value> {
+    let rows = args.number("--rows", 200_000)?;
+    let csv = args.value("--csv")?.map(PathBuf::from);
+    let xlsx = args.value("--xlsx")?.map(PathBuf::from);
+    if csv.is_none() && xlsx.is_none() {
+        return Err("gen: name --csv FILE and/or --xlsx FILE".into());
+    }
+    // The .xlsx is made from a .csv: the one asked for, or a temporary one.
+    let (csv_path, temporary) = match &csv {
+        Some(p) => (p.clone(), false),
+        None => (std::env::temp_dir().join(format!("measure-gen-{}.csv", std::process::id())), true),
+    };
+    let info = write_sample_csv(&csv_path, rows)?;
+    if let Some(x) = &xlsx {
+        convert(&csv_path, x, Format::Xlsx)?;
+    }
+    if temporary {
+        std::fs::remove_file(&csv_path)?;
+    }
+    Ok(json!({"rows": rows, "planted_errors": info.planted.len(), "csv": csv, "xlsx": xlsx}))
+}
+
+fn read(args: &Args) -> BenchResult<Value> {
+    let file = PathBuf::from(args.positional(1).ok_or("read: name the FILE")?);
+    let cpu0 = cpu_seconds().unwrap_or(0.0);
+    let started = Instant::now();
+    let (what, counts) = if args.flag("--bare") {
+        ("bare calamine cell reader", calamine_cells(&file)?)
+    } else if args.flag("--validate") {
+        ("sheet reader + validator", read_validate(&file, &contacts_schema()?)?)
+    } else {
+        ("sheet reader", read_only(&file)?)
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().unwrap_or(0.0) - cpu0;
+    Ok(json!({
+        "file": file, "what": what, "rows": counts.rows, "cells": counts.cells, "errors": counts.errors,
+        "seconds": seconds, "cpu_seconds": cpu,
+        "rows_per_s": rate(counts.rows, seconds), "cells_per_s": rate(counts.cells, seconds),
+    }))
+}
+
+fn peak_rss(args: &Args) -> BenchResult<Value> {
+    let file = PathBuf::from(args.positional(1).ok_or("peak-rss: name the FILE")?);
+    let before = peak_rss_bytes().unwrap_or(0);
+    // Make sure the file opens before the run, so the error names the file.
+    drop(elma_import_sheet::open(&file, &ReadOptions::default())?);
+    let counts = read_validate(&file, &contacts_schema()?)?;
+    Ok(json!({
+        "file": file, "rows": counts.rows, "errors": counts.errors,
+        "peak_rss_bytes": peak_rss_bytes().unwrap_or(0), "peak_rss_bytes_at_start": before,
+    }))
+}
+
+fn main() {
+    let args = Args { words: std::env::args().skip(1).collect() };
+    let result = match args.words.first().map(String::as_str) {
+        Some("gen") => gen(&args),
+        Some("read") => read(&args),
+        Some("peak-rss") => peak_rss(&args),
+        Some("report") => report(&Args { words: args.words[1..].to_vec() }),
+        Some("-h" | "--help") => {
+            println!("{}", HELP);
+            return;
+        }
+        _ => report(&args),
+    };
+    match result.and_then(|v| Ok(serde_json::to_string_pretty(&v)?)) {
+        Ok(text) => println!("{text}"),
+        Err(e) => {
+            eprintln!("measure: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+const HELP: &str = "measure: performance figures of elma-import as JSON
+
+  measure [report] [--rows N] [--chunk-rows M] [--repeat R]   (defaults 1000000, 200000, 3)
+  measure gen --rows N [--csv FILE.csv] [--xlsx FILE.xlsx]
+  measure read FILE [--validate | --bare]
+  measure peak-rss FILE
+
+Samples are cached in benches/out/data (or $ELMA_BENCH_DATA).";
