@@ -675,7 +675,7 @@ async fn wait_with_overlap(
         && ctx.plan.pause + Duration::from_secs(60) < ctx.safe_window();
     let observer = ctx.observer;
     let app = ctx.app.clone();
-    let policy = ctx.options.poll.clone();
+    let policy = ctx.options.poll;
     let rows = effective_entry(&ctx.manifest, state, i).rows;
     let on_update = |r: &ImportResult| observer.on(&Progress::Importing { chunk: i, result: r, rows });
     let wait = ctx.client.wait_for_import(&app, import_id, policy, on_update);

@@ -1,0 +1,468 @@
+//! End-to-end tests: the real `elma-import` binary, in a temp dir, against emulator child
+//! processes bound to 127.0.0.1:0 (ARCHITECTURE.md "A run", ISSUE #3 item 6).
+//!
+//! Each test checks what a user relies on through the app's items: every valid row of the
+//! generated file landed exactly once with its values, invalid rows did not, and the exit
+//! code is the documented one. Emulators run fast (high rows/s, short pauses) so the
+//! suite stays within a few minutes on two cores; independent runs go in parallel threads.
+
+mod util;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use util::*;
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("elma-e2e-").tempdir().expect("tempdir")
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// A run of the sample into the demo app, with `extra` flags.
+fn run_args(emu: &Emulator, sample: &Sample, run_dir: &Path, extra: &[String]) -> Vec<String> {
+    let mut a = args!["--json", "run", p(&sample.path), "--app", APP, "--run-dir", p(run_dir)];
+    a.extend(extra.iter().cloned());
+    a.extend(conn(emu));
+    a
+}
+
+fn resume_args(emu: &Emulator, run_dir: &Path, extra: &[String]) -> Vec<String> {
+    let mut a = args!["--json", "resume", p(run_dir)];
+    a.extend(extra.iter().cloned());
+    a.extend(conn(emu));
+    a
+}
+
+fn num(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("no number `{key}` in {v}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Both plans.
+
+#[test]
+fn with_event_handlers_imports_1000_row_temporary_chunks_paced() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 3_000, 0.01, 11);
+    assert!(!s.info.planted.is_empty());
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--handler-rate", "100000"]);
+    let run_dir = tmp.path().join("run");
+    let out = elma(
+        tmp.path(),
+        &run_args(&emu, &s, &run_dir, &args!["--with-event-handlers", "--pause", "200ms", "--skip-invalid"]),
+    );
+    // Invalid rows were left out: documented exit 1 ("data rejected"), not 0.
+    out.expect_code(1);
+    let summary = out.json();
+    let plan = &summary["plan"];
+    assert_eq!(plan["upload"], "temporary", "{}", out.describe());
+    assert_eq!(num(plan, "rows_per_chunk"), 1000, "{}", out.describe());
+    assert_eq!(num(&summary, "chunks"), 3, "{}", out.describe());
+    assert_eq!(num(&summary, "rows_invalid"), s.info.planted.len() as u64);
+    assert_eq!(num(&summary, "imported"), s.expected.len() as u64);
+    assert_eq!(num(&summary, "failed"), 0);
+    assert!(summary["paused_secs"].as_f64().unwrap_or(0.0) >= 0.39, "two pauses of 200ms: {}", out.describe());
+    let errors = std::fs::read_to_string(run_dir.join("errors.csv")).expect("errors.csv");
+    for planted in &s.info.planted {
+        assert!(errors.contains(&format!("\n{},", planted.row)), "errors.csv lacks row {}:\n{errors}", planted.row);
+    }
+
+    let counters = emu.counters();
+    let imports = counters["imports"].as_array().expect("imports");
+    assert_eq!(imports.len(), 3, "{counters}");
+    for import in imports {
+        assert_eq!(import["with_event_handlers"], true, "{import}");
+        assert!(num(import, "total") <= 1000, "{import}");
+    }
+    assert_eq!(counters["requests"]["POST /disk/file/upload"].as_u64(), Some(3), "{counters}");
+    // Item 8: no two status polls of one import closer than 1 s.
+    emu.assert_polls_spaced();
+    assert_exactly_once(&s, &list_items(&emu.url, APP));
+}
+
+#[test]
+fn without_handlers_over_50000_rows_go_to_a_directory_in_one_import() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "big.csv", 50_500, 0.0005, 12);
+    let emu = Emulator::start(&args!["--rows-per-sec", "0"]);
+    let run_dir = tmp.path().join("run");
+    let out = elma(
+        tmp.path(),
+        &run_args(&emu, &s, &run_dir, &args!["--directory", "e2e-dir-1", "--skip-invalid", "--chunk-format", "csv"]),
+    );
+    out.expect_code(if s.info.planted.is_empty() { 0 } else { 1 });
+    let summary = out.json();
+    assert_eq!(summary["plan"]["upload"], "directory", "{}", out.describe());
+    assert_eq!(num(&summary, "chunks"), 1, "{}", out.describe());
+    assert_eq!(num(&summary, "imported"), s.expected.len() as u64, "{}", out.describe());
+    let counters = emu.counters();
+    assert_eq!(counters["imports"].as_array().map(Vec::len), Some(1), "{counters}");
+    assert!(counters["requests"].get("POST /disk/file/upload").is_none(), "no temporary upload: {counters}");
+    assert!(
+        counters["requests"]["POST /disk/directory/{directoryId}/upload"].as_u64().unwrap_or(0) >= 2,
+        "a file over 5 MiB goes in parts: {counters}"
+    );
+    assert_exactly_once(&s, &list_items(&emu.url, APP));
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Blocked by a foreign import.
+
+#[test]
+fn blocked_app_is_waited_out_and_the_run_succeeds() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 300, 0.0, 21);
+    let emu = Emulator::start(&args!["--rows-per-sec", "5000"]);
+    emu.faults(json!({"block_app": APP, "block_secs": 3}));
+    let out = elma(tmp.path(), &run_args(&emu, &s, &tmp.path().join("run"), &args!["--key-column", "Email"]));
+    out.expect_code(0).expect_stderr("blocked by another import");
+    let summary = out.json();
+    assert!(num(&summary, "blocked_answers") >= 1, "{}", out.describe());
+    assert!(summary["blocked_secs"].as_f64().unwrap_or(0.0) >= 2.0, "{}", out.describe());
+    emu.assert_polls_spaced();
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
+#[test]
+fn blocked_longer_than_the_timeout_exits_4_and_resume_finishes_exactly_once() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 400, 0.0, 22);
+    let emu = Emulator::start(&args!["--rows-per-sec", "5000"]);
+    let run_dir = tmp.path().join("run");
+    emu.faults(json!({"block_app": APP, "block_secs": 5}));
+    let out = elma(
+        tmp.path(),
+        &run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "200", "--blocked-timeout", "1500ms"]),
+    );
+    out.expect_code(4).expect_stderr("resume");
+    assert!(emu.items(APP).is_empty(), "nothing may land while blocked");
+    // Still blocked for a few seconds: resume waits it out (default --blocked-timeout).
+    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &[]));
+    out.expect_code(0);
+    assert_eq!(num(&out.json(), "imported"), 400, "{}", out.describe());
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Temporary files expiring.
+
+#[test]
+fn a_temporary_file_older_than_its_safe_window_is_uploaded_again() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 300, 0.0, 31);
+    // Files live 2 s; the runner's safe window is then 1 s. A 3.5 s block makes the first
+    // upload too old before the app frees up.
+    let emu = Emulator::start(&args!["--rows-per-sec", "5000", "--temp-ttl", "2s"]);
+    emu.faults(json!({"block_app": APP, "block_secs": 3.5}));
+    let out = elma(
+        tmp.path(),
+        &run_args(
+            &emu,
+            &s,
+            &tmp.path().join("run"),
+            &args!["--rows-per-chunk", "150", "--with-event-handlers", "--pause", "200ms", "--temp-ttl", "2s"],
+        ),
+    );
+    out.expect_code(0).expect_stderr("older than the safe window");
+    let counters = emu.counters();
+    assert!(num(&counters["requests"], "POST /disk/file/upload") > 2, "re-uploads expected: {counters}");
+    assert_eq!(counters["imports"].as_array().map(Vec::len), Some(2), "{counters}");
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
+#[test]
+fn temporary_files_expiring_mid_import_lose_and_duplicate_nothing() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 800, 0.0, 32);
+    let emu = Emulator::start(&args!["--rows-per-sec", "400"]);
+    let run_dir = tmp.path().join("run");
+    let run = spawn(tmp.path(), &run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "400", "--key-column", "Email"]));
+    // Expire every temporary file while the first import is half-way.
+    let halfway = wait_until(Duration::from_secs(20), || {
+        emu.counters()["imports"]
+            .as_array()
+            .and_then(|a| a.first().cloned())
+            .is_some_and(|i| num(&i, "processed") >= 100)
+    });
+    assert!(halfway, "the first import never got going: {}", emu.counters());
+    emu.faults(json!({"expire_temp_files": true}));
+    let mut out = run.wait();
+    let mut rounds = 0;
+    while out.code != Some(0) && rounds < 3 {
+        rounds += 1;
+        out = elma(tmp.path(), &resume_args(&emu, &run_dir, &[]));
+    }
+    out.expect_code(0);
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Fault profiles over several seeds.
+
+/// One run of 600 rows in 3 chunks against an emulator with `profile` and `seed`; resumes
+/// while it stops on a network failure. Returns the faults injected.
+fn faulty_run(profile: Value, seed: u64, extra: &[String], check_polls: bool) -> u64 {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 600, 0.0, 400 + seed);
+    let emu = Emulator::start(&args!["--rows-per-sec", "5000", "--seed", seed, "--faults", profile]);
+    let run_dir = tmp.path().join("run");
+    let mut a = args!["--rows-per-chunk", "200", "--key-column", "Email"];
+    a.extend(extra.iter().cloned());
+    let mut out = elma(tmp.path(), &run_args(&emu, &s, &run_dir, &a));
+    let mut history = out.describe();
+    let mut resumes = 0;
+    // A failure that outlasts the retries stops the run (exit 3); resume continues it.
+    while out.code == Some(3) && resumes < 5 {
+        resumes += 1;
+        out = elma(tmp.path(), &resume_args(&emu, &run_dir, extra));
+        history.push_str(&out.describe());
+    }
+    assert_eq!(out.code, Some(0), "profile {profile} seed {seed}:\n{history}");
+    let items = emu.items(APP);
+    let counters = emu.counters();
+    std::panic::catch_unwind(|| assert_exactly_once(&s, &items)).unwrap_or_else(|_| {
+        panic!("profile {profile} seed {seed}: not exactly once\n{history}\ncounters: {counters}")
+    });
+    if check_polls {
+        emu.assert_polls_spaced();
+    }
+    counters["faults"].as_object().map_or(0, |f| f.values().filter_map(Value::as_u64).sum())
+}
+
+fn over_seeds(profile: Value, seeds: &[u64], extra: &[String], check_polls: bool) {
+    let injected: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = seeds
+            .iter()
+            .map(|&seed| {
+                let profile = profile.clone();
+                scope.spawn(move || faulty_run(profile, seed, extra, check_polls))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).sum()
+    });
+    assert!(injected > 0, "profile {profile}: no fault was injected over seeds {seeds:?}");
+}
+
+#[test]
+fn faults_http_500_are_retried_exactly_once() {
+    over_seeds(json!({"http_500": 0.2}), &[1, 2, 3], &[], true);
+}
+
+#[test]
+fn faults_http_503_with_retry_after_are_retried_exactly_once() {
+    over_seeds(json!({"http_503": 0.2, "retry_after_secs": 1}), &[1, 2], &[], true);
+}
+
+#[test]
+fn faults_http_429_with_retry_after_are_retried_exactly_once() {
+    over_seeds(json!({"http_429": 0.2, "retry_after_secs": 1}), &[1, 2], &[], true);
+}
+
+#[test]
+fn faults_dropped_before_processing_are_retried_exactly_once() {
+    over_seeds(json!({"drop_before": 0.2}), &[1, 2, 3], &[], true);
+}
+
+#[test]
+fn faults_dropped_after_processing_are_settled_exactly_once() {
+    over_seeds(json!({"drop_after": 0.2}), &[1, 2, 3], &[], true);
+}
+
+#[test]
+fn lost_start_answers_are_settled_through_the_key_column() {
+    // Every start answer may be lost: each chunk is uncertain and settled by the items.
+    over_seeds(json!({"drop_after": 0.6, "routes": ["POST /app/{namespace}/{code}/import"]}), &[1, 2, 3], &[], true);
+}
+
+#[test]
+fn faults_slow_answers_past_the_timeout_are_exactly_once() {
+    over_seeds(json!({"slow": 0.25, "slow_ms": 1500}), &[1, 2], &args!["--timeout", "1s"], false);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. kill -9 of the runner at random points, then resume.
+
+fn killed_and_resumed(seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 1_000, 0.0, 500 + seed);
+    let emu = Emulator::start(&args!["--rows-per-sec", "600"]);
+    let run_dir = tmp.path().join("run");
+    let mut history = String::new();
+    let mut kills = 0;
+    let mut started = false;
+    loop {
+        let a = if started || run_dir.join("run.json").exists() {
+            started = true;
+            resume_args(&emu, &run_dir, &[])
+        } else {
+            run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "200", "--key-column", "Email"])
+        };
+        let child = spawn(tmp.path(), &a);
+        let out = if kills < 4 {
+            let wait = Duration::from_millis(rng.random_range(100..=1500));
+            let t = Instant::now();
+            let mut running = child;
+            let mut done = false;
+            while t.elapsed() < wait {
+                if let Ok(Some(_)) = running.child.try_wait() {
+                    done = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if done {
+                running.wait()
+            } else {
+                kills += 1;
+                history.push_str(&format!("\n[killed after {wait:?}]\n"));
+                running.kill()
+            }
+        } else {
+            child.wait()
+        };
+        history.push_str(&out.describe());
+        if out.code == Some(0) {
+            break;
+        }
+        assert!(
+            out.code.is_none() || kills >= 4,
+            "seed {seed}: a run stopped on its own with a failure:\n{history}"
+        );
+        assert!(history.len() < 2_000_000 && kills <= 4, "seed {seed}: no end in sight:\n{history}");
+    }
+    let items = emu.items(APP);
+    std::panic::catch_unwind(|| assert_exactly_once(&s, &items))
+        .unwrap_or_else(|_| panic!("seed {seed}: not exactly once after {kills} kills\n{history}"));
+}
+
+#[test]
+fn killed_runs_resume_to_exactly_once() {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = [1u64, 2, 3, 4].iter().map(|&seed| scope.spawn(move || killed_and_resumed(seed))).collect();
+        for h in handles {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. The emulator restarting mid-run.
+
+fn restart_setup(tmp: &Path) -> (Sample, Vec<String>) {
+    let s = sample(tmp, "contacts.csv", 900, 0.0, 61);
+    let data = tmp.join("emulator-data");
+    (s, args!["--rows-per-sec", "300", "--data-dir", p(&data)])
+}
+
+fn wait_for_second_import(emu: &Emulator) {
+    let ok = wait_until(Duration::from_secs(30), || {
+        emu.counters()["imports"]
+            .as_array()
+            .and_then(|a| a.get(1).cloned())
+            .is_some_and(|i| i["status"] == "in_progress" && num(&i, "processed") > 0)
+    });
+    assert!(ok, "the second import never ran: {}", emu.counters());
+}
+
+#[test]
+fn emulator_restart_mid_import_then_resume_is_exactly_once() {
+    let tmp = tempdir();
+    let (s, emu_args) = restart_setup(tmp.path());
+    let mut emu = Emulator::start(&emu_args);
+    let run_dir = tmp.path().join("run");
+    let run = spawn(
+        tmp.path(),
+        &run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "300", "--key-column", "Email", "--retries", "1"]),
+    );
+    wait_for_second_import(&emu);
+    emu.kill();
+    let out = run.wait();
+    out.expect_code(3);
+    let emu = Emulator::start_at(&emu.addr.to_string(), &emu_args);
+    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &[]));
+    out.expect_code(0);
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
+#[test]
+fn emulator_restart_while_the_run_retries_is_exactly_once() {
+    let tmp = tempdir();
+    let (s, emu_args) = restart_setup(tmp.path());
+    let mut emu = Emulator::start(&emu_args);
+    let run_dir = tmp.path().join("run");
+    let run = spawn(tmp.path(), &run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "300", "--key-column", "Email"]));
+    wait_for_second_import(&emu);
+    emu.kill();
+    std::thread::sleep(Duration::from_millis(300));
+    let emu = Emulator::start_at(&emu.addr.to_string(), &emu_args);
+    let out = run.wait();
+    out.expect_code(0);
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Configuration and connection failures.
+
+const WRONG_TOKEN: &str = "wrong-token-8d3e1f";
+
+#[test]
+fn a_refused_token_exits_2_and_is_never_shown_or_saved() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 50, 0.0, 71);
+    let emu = Emulator::start(&[]);
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/crm.contacts.schema.json");
+    for (how, run_dir) in [("--app", tmp.path().join("run-app")), ("--schema", tmp.path().join("run-schema"))] {
+        let mut a = args!["run", p(&s.path), "--run-dir", p(&run_dir), "--url", emu.url, "--token", WRONG_TOKEN];
+        if how == "--app" {
+            a.extend(args!["--app", APP]);
+        } else {
+            a.extend(args!["--schema", p(&schema)]);
+        }
+        let out = elma(tmp.path(), &a);
+        out.expect_code(2).expect_stderr("403").expect_stderr("token");
+        assert!(!out.stdout.contains(WRONG_TOKEN) && !out.stderr.contains(WRONG_TOKEN), "{}", out.describe());
+        for file in files_under(&run_dir) {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(WRONG_TOKEN),
+                "the token is written in {}",
+                file.display()
+            );
+        }
+    }
+    assert!(tmp.path().join("run-schema/run.json").exists(), "the --schema run got as far as its run directory");
+    assert!(emu.items(APP).is_empty());
+}
+
+#[test]
+fn an_unknown_app_exits_2_naming_it() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 20, 0.0, 72);
+    let emu = Emulator::start(&[]);
+    let mut a = args!["run", p(&s.path), "--app", "crm.nope"];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(2).expect_stderr("crm.nope").expect_stderr("404");
+}
+
+#[test]
+fn an_unreachable_server_exits_3_after_retries() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 20, 0.0, 73);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}/pub/v1");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/crm.contacts.schema.json");
+    for source in [args!["--app", APP], args!["--schema", p(&schema), "--run-dir", p(&tmp.path().join("run"))]] {
+        let mut a = args!["run", p(&s.path), "--url", url, "--token", TOKEN, "--retries", "1"];
+        a.extend(source);
+        let out = elma(tmp.path(), &a);
+        out.expect_code(3).expect_stderr(&format!("127.0.0.1:{port}")).expect_stderr("2 tries");
+    }
+}
