@@ -105,7 +105,7 @@ fn without_handlers_over_50000_rows_go_to_a_directory_in_one_import() {
     assert_eq!(counters["imports"].as_array().map(Vec::len), Some(1), "{counters}");
     assert!(counters["requests"].get("POST /disk/file/upload").is_none(), "no temporary upload: {counters}");
     assert!(
-        counters["requests"]["POST /disk/directory/{directoryId}/upload"].as_u64().unwrap_or(0) >= 2,
+        counters["requests"]["POST /disk/directory/{directory_id}/upload"].as_u64().unwrap_or(0) >= 2,
         "a file over 5 MiB goes in parts: {counters}"
     );
     assert_exactly_once(&s, &list_items(&emu.url, APP));

@@ -26,12 +26,20 @@ pub struct PollPolicy {
     pub max_interval: Duration,
     /// Give up this long after the poller started; `None` waits forever.
     pub deadline: Option<Duration>,
+    /// Wait before the first poll of an import (no earlier poll to keep a second from, so
+    /// it may be shorter than `min_interval`: a small import is then seen done at once).
+    pub first_poll: Duration,
 }
 
 impl Default for PollPolicy {
     /// 1 s to 10 s, no deadline.
     fn default() -> PollPolicy {
-        PollPolicy { min_interval: MIN_POLL_INTERVAL, max_interval: Duration::from_secs(10), deadline: None }
+        PollPolicy {
+            min_interval: MIN_POLL_INTERVAL,
+            max_interval: Duration::from_secs(10),
+            deadline: None,
+            first_poll: MIN_POLL_INTERVAL,
+        }
     }
 }
 
@@ -39,7 +47,12 @@ impl PollPolicy {
     /// The policy with `min_interval ≥ 1 s` and `max_interval ≥ min_interval`.
     pub fn clamped(self) -> PollPolicy {
         let min_interval = self.min_interval.max(MIN_POLL_INTERVAL);
-        PollPolicy { min_interval, max_interval: self.max_interval.max(min_interval), ..self }
+        PollPolicy {
+            min_interval,
+            max_interval: self.max_interval.max(min_interval),
+            first_poll: self.first_poll.min(min_interval),
+            ..self
+        }
     }
 }
 
@@ -85,11 +98,14 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// A poller whose clock (and deadline) starts at `now`; `now` also counts as the last
-    /// contact, so the first poll comes `min_interval` later.
+    /// A poller whose clock (and deadline) starts at `now`; the first poll comes
+    /// `first_poll` later (by default `min_interval`), the rest at least `min_interval`
+    /// after the one before.
     pub fn new(policy: PollPolicy, now: Instant) -> Poller {
         let policy = policy.clamped();
-        Poller { policy, started: now, last_sent: now, interval: policy.min_interval, last_processed: None }
+        let early = policy.min_interval.saturating_sub(policy.first_poll);
+        let last_sent = now.checked_sub(early).unwrap_or(now);
+        Poller { policy, started: now, last_sent, interval: policy.min_interval, last_processed: None }
     }
 
     /// The policy in force (clamped).
@@ -268,6 +284,7 @@ mod tests {
             min_interval: Duration::from_millis(10),
             max_interval: Duration::from_millis(20),
             deadline: None,
+            first_poll: MIN_POLL_INTERVAL,
         };
         assert_eq!(policy.clamped().min_interval, S);
         assert_eq!(policy.clamped().max_interval, S);
@@ -340,6 +357,7 @@ mod tests {
         fn no_two_polls_closer_than_a_second(
             min_ms in 0u64..3000,
             max_ms in 0u64..20_000,
+            first_ms in 0u64..3000,
             deadline_s in proptest::option::of(0u64..120),
             steps in proptest::collection::vec(
                 (proptest::option::of(0u64..5), proptest::option::of(0u64..4000), 0u64..3000),
@@ -350,13 +368,16 @@ mod tests {
                 min_interval: Duration::from_millis(min_ms),
                 max_interval: Duration::from_millis(max_ms),
                 deadline: deadline_s.map(Duration::from_secs),
+                first_poll: Duration::from_millis(first_ms),
             };
             let clock = ManualClock::new();
             let start = clock.now();
             let mut poller = Poller::new(policy, start);
             let mut processed = 0u64;
             let mut last = Observation::default();
-            let mut sends: Vec<Instant> = vec![start];
+            // The start is no status poll: only the first poll may come sooner than a
+            // second after it, and not sooner than `first_poll`.
+            let mut sends: Vec<Instant> = Vec::new();
             for (step, retry_after_ms, latency_ms) in steps {
                 match poller.next_delay(clock.now(), &last) {
                     PollDecision::Wait(d) => clock.advance(d),
@@ -376,6 +397,9 @@ mod tests {
                 };
             }
             let min = Duration::from_millis(min_ms).max(MIN_POLL_INTERVAL);
+            if let Some(first) = sends.first() {
+                prop_assert!(*first - start >= policy.clamped().first_poll.min(min));
+            }
             for pair in sends.windows(2) {
                 prop_assert!(pair[1] - pair[0] >= min, "{:?}", pair[1] - pair[0]);
             }
@@ -385,5 +409,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_early_first_poll_keeps_later_polls_a_second_apart() {
+        let t0 = Instant::now();
+        let policy = PollPolicy { first_poll: Duration::from_millis(200), ..PollPolicy::default() };
+        let mut poller = Poller::new(policy, t0);
+        let first = match poller.next_delay(t0, &Observation::default()) {
+            PollDecision::Wait(d) => d,
+            PollDecision::GiveUp => panic!("gave up"),
+        };
+        assert_eq!(first, Duration::from_millis(200));
+        let sent = t0 + first;
+        poller.sent(sent);
+        let second = match poller.next_delay(sent, &Observation { processed: Some(0), retry_after: None }) {
+            PollDecision::Wait(d) => d,
+            PollDecision::GiveUp => panic!("gave up"),
+        };
+        assert!(second >= MIN_POLL_INTERVAL, "second poll only {second:?} after the first");
+        let below = PollPolicy { first_poll: Duration::from_secs(5), ..PollPolicy::default() }.clamped();
+        assert_eq!(below.first_poll, MIN_POLL_INTERVAL, "the first poll never waits longer than the interval");
     }
 }

@@ -675,8 +675,12 @@ async fn wait_with_overlap(
         && ctx.plan.pause + Duration::from_secs(60) < ctx.safe_window();
     let observer = ctx.observer;
     let app = ctx.app.clone();
-    let policy = ctx.options.poll;
     let rows = effective_entry(&ctx.manifest, state, i).rows;
+    // The first poll comes about when the import should be done (never later than the
+    // policy's), so a small import is seen finished at once; later polls keep 1 s apart.
+    let mut policy = ctx.options.poll;
+    let expected = Duration::from_secs_f64(rows as f64 / ctx.spec.import_rows_per_sec.max(1.0));
+    policy.first_poll = policy.first_poll.min(expected.max(Duration::from_millis(200)));
     let on_update = |r: &ImportResult| observer.on(&Progress::Importing { chunk: i, result: r, rows });
     let wait = ctx.client.wait_for_import(&app, import_id, policy, on_update);
     let t = Instant::now();
