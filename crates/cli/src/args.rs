@@ -101,6 +101,25 @@ impl SourceArgs {
             ..Default::default()
         }
     }
+
+    /// Opens the input; a file without a header row (0 bytes, or an empty row 1) is a
+    /// data error naming the file, not a header that lacks every field.
+    pub fn open(&self) -> anyhow::Result<elma_import_sheet::Reader> {
+        let reader = elma_import_sheet::open(&self.file, &self.read_options())?;
+        if reader.header().is_blank() {
+            let file = self.file.display();
+            let what = if reader.progress().1 == 0 {
+                format!("`{file}` is empty (0 bytes): there is no header row")
+            } else {
+                format!("`{file}`: row 1 is empty: there is no header row")
+            };
+            return Err(crate::exit::coded(
+                crate::exit::DATA,
+                anyhow::anyhow!("{what}; row 1 must name the app's fields, as `elma-import template` writes them"),
+            ));
+        }
+        Ok(reader)
+    }
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {

@@ -24,7 +24,7 @@ pub struct Coded {
 
 impl std::fmt::Display for Coded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.error)
+        f.write_str(&message(&self.error))
     }
 }
 
@@ -52,11 +52,41 @@ pub fn code_of(err: &anyhow::Error) -> u8 {
         if let Some(c) = cause.downcast_ref::<elma_import_client::ClientError>() {
             return client_code(c);
         }
-        if cause.downcast_ref::<elma_import_sheet::SheetError>().is_some() {
-            return DATA;
+        if let Some(s) = cause.downcast_ref::<elma_import_sheet::SheetError>() {
+            return sheet_code(s);
+        }
+        if let Some(elma_import_chunk::ChunkError::Sheet(s)) = cause.downcast_ref::<elma_import_chunk::ChunkError>() {
+            return sheet_code(s);
         }
     }
     USAGE
+}
+
+/// Exit code of a sheet error: a file that cannot be found or opened, an unknown format,
+/// encoding or sheet name is usage (2); a file whose content cannot be read is data (1).
+pub fn sheet_code(e: &elma_import_sheet::SheetError) -> u8 {
+    use elma_import_sheet::SheetError as S;
+    match e {
+        S::Io { .. } | S::UnknownFormat { .. } | S::UnknownEncoding { .. } | S::SheetNotFound { .. } => USAGE,
+        _ => DATA,
+    }
+}
+
+/// The error and its causes on one line, `: `-separated, each cause shown once (some
+/// libraries repeat their cause in their own message).
+pub fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Exit code of a client error.

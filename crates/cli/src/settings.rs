@@ -164,3 +164,83 @@ pub async fn load_schema(source: &SchemaSource, conn: &ConnArgs) -> anyhow::Resu
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(config: &Path) -> ConnArgs {
+        ConnArgs {
+            url: None,
+            token: None,
+            profile: None,
+            config: Some(config.to_path_buf()),
+            timeout: std::time::Duration::from_secs(5),
+            retries: 1,
+        }
+    }
+
+    fn write_config(dir: &Path) -> PathBuf {
+        let path = dir.join("config.toml");
+        std::fs::write(
+            &path,
+            r#"default_profile = "prod"
+[profiles.prod]
+url = "https://prod.example/pub/v1"
+token_env = "ELMA_IMPORT_TEST_PROD_TOKEN"
+directory = "dir-1"
+[profiles.stage]
+url = "https://stage.example/pub/v1"
+token = "stage-token"
+"#,
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn the_default_profile_gives_url_token_and_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path());
+        std::env::set_var("ELMA_IMPORT_TEST_PROD_TOKEN", "prod-secret");
+        let c = Connection::resolve(&conn(&config)).unwrap();
+        assert_eq!(c.url, "https://prod.example/pub/v1");
+        assert_eq!(c.token.expose(), "prod-secret");
+        assert_eq!(c.directory.as_deref(), Some("dir-1"));
+    }
+
+    #[test]
+    fn flags_beat_the_profile_and_a_named_profile_beats_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path());
+        let mut args = conn(&config);
+        args.profile = Some("stage".into());
+        let c = Connection::resolve(&args).unwrap();
+        assert_eq!((c.url.as_str(), c.token.expose()), ("https://stage.example/pub/v1", "stage-token"));
+        args.url = Some("http://127.0.0.1:1/pub/v1".into());
+        args.token = Some("flag-token".into());
+        let c = Connection::resolve(&args).unwrap();
+        assert_eq!((c.url.as_str(), c.token.expose()), ("http://127.0.0.1:1/pub/v1", "flag-token"));
+    }
+
+    #[test]
+    fn unknown_profiles_missing_settings_and_bad_files_are_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path());
+        let mut args = conn(&config);
+        args.profile = Some("nope".into());
+        let err = Connection::resolve(&args).unwrap_err();
+        assert_eq!(crate::exit::code_of(&err), crate::exit::USAGE);
+        assert!(err.to_string().contains("prod, stage"), "{err}");
+
+        let empty = dir.path().join("empty.toml");
+        std::fs::write(&empty, "").unwrap();
+        let err = Connection::resolve(&conn(&empty)).unwrap_err();
+        assert!(err.to_string().contains("--url"), "{err}");
+
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[profiles.x]\nurll = 1\n").unwrap();
+        let err = Connection::resolve(&conn(&bad)).unwrap_err();
+        assert!(err.to_string().contains("bad.toml"), "{err}");
+    }
+}

@@ -46,7 +46,7 @@ pub fn warn(line: impl AsRef<str>) {
 
 /// The final error of a command.
 pub fn error(err: &anyhow::Error) {
-    eprintln!("{} {err:#}", paint("error:", "31;1"));
+    eprintln!("{} {}", paint("error:", "31;1"), crate::exit::message(err));
 }
 
 /// Prints `value` as one line of JSON on stdout.

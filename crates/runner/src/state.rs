@@ -300,4 +300,28 @@ mod tests {
         no.push(Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "user".into() });
         assert_eq!(RunState::replay(&no).chunks[0], ChunkPhase::Pending);
     }
+
+    #[test]
+    fn a_replacement_sends_the_chunk_back_with_its_new_file() {
+        let events = vec![
+            prepared(1),
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
+            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+            Event::Started { at: 3.1, chunk: 0, import_id: "i".into() },
+            Event::Replaced {
+                at: 4.0,
+                chunk: 0,
+                file: "chunk-00001.rest-1.xlsx".into(),
+                rows: 3,
+                source_ranges: vec![[8, 10]],
+                imported_before: 7,
+                source_errors: vec![],
+            },
+        ];
+        let s = RunState::replay(&events);
+        assert_eq!(s.chunks[0], ChunkPhase::Pending);
+        let r = &s.replacements[&0];
+        assert_eq!((r.rows, r.imported_before, r.file.as_str()), (3, 7, "chunk-00001.rest-1.xlsx"));
+    }
 }

@@ -50,7 +50,7 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
         return Err(usage("-o must name a new file: fix never overwrites its input"));
     }
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
-    let mut reader = elma_import_sheet::open(&args.source.file, &args.source.read_options())?;
+    let mut reader = args.source.open()?;
     let header = reader.header().clone();
     let validator = match Validator::new(&schema, &header, &args.check.options()) {
         Ok(v) => v,

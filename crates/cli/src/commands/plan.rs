@@ -83,7 +83,7 @@ pub fn show_plan(plan: &Plan, rows: u64) {
 /// Runs `plan`.
 pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
-    let mut reader = elma_import_sheet::open(&args.source.file, &args.source.read_options())?;
+    let mut reader = args.source.open()?;
     let validator = match Validator::new(&schema, reader.header(), &args.check.options()) {
         Ok(v) => v,
         Err(errors) => return report_header_errors(&args.source.file, &errors, global),
@@ -116,6 +116,9 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
     })
     .map_err(|e| if valid == 0 { exit::coded(exit::DATA, e) } else { usage(e) })?;
     if global.json {
+        for w in &plan.warnings {
+            ui::warn(w);
+        }
         ui::print_json(
             &json!({"file": args.source.file, "rows": rows, "valid_rows": valid, "invalid_rows": invalid, "plan": plan}),
         )?;

@@ -42,7 +42,7 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
     if args.rows == 0 {
         return Err(usage("--rows must be at least 1"));
     }
-    let mut reader = elma_import_sheet::open(&args.source.file, &args.source.read_options())?;
+    let mut reader = args.source.open()?;
     let format = match args.format.as_deref() {
         Some("csv") => Format::Csv,
         Some(_) => Format::Xlsx,

@@ -156,7 +156,7 @@ pub fn report_header_errors(file: &Path, errors: &HeaderErrors, global: &Global)
 pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let started = std::time::Instant::now();
-    let mut reader = elma_import_sheet::open(&args.source.file, &args.source.read_options())?;
+    let mut reader = args.source.open()?;
     let header = reader.header().clone();
     let validator = match Validator::new(&schema, &header, &args.check.options()) {
         Ok(v) => v,
