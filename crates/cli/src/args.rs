@@ -115,7 +115,9 @@ impl SourceArgs {
             };
             return Err(crate::exit::coded(
                 crate::exit::DATA,
-                anyhow::anyhow!("{what}; row 1 must name the app's fields, as `elma-import template` writes them"),
+                anyhow::anyhow!(
+                    "{what}; row 1 must name the app's fields, as `elma-import template` writes them"
+                ),
             ));
         }
         Ok(reader)

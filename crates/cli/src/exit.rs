@@ -55,7 +55,9 @@ pub fn code_of(err: &anyhow::Error) -> u8 {
         if let Some(s) = cause.downcast_ref::<elma_import_sheet::SheetError>() {
             return sheet_code(s);
         }
-        if let Some(elma_import_chunk::ChunkError::Sheet(s)) = cause.downcast_ref::<elma_import_chunk::ChunkError>() {
+        if let Some(elma_import_chunk::ChunkError::Sheet(s)) =
+            cause.downcast_ref::<elma_import_chunk::ChunkError>()
+        {
             return sheet_code(s);
         }
     }

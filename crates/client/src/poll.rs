@@ -429,6 +429,9 @@ mod tests {
         };
         assert!(second >= MIN_POLL_INTERVAL, "second poll only {second:?} after the first");
         let below = PollPolicy { first_poll: Duration::from_secs(5), ..PollPolicy::default() }.clamped();
-        assert_eq!(below.first_poll, MIN_POLL_INTERVAL, "the first poll never waits longer than the interval");
+        assert_eq!(
+            below.first_poll, MIN_POLL_INTERVAL,
+            "the first poll never waits longer than the interval"
+        );
     }
 }

@@ -17,8 +17,11 @@
 //! assert_eq!(app.fields[0].kind, FieldType::Email);
 //! ```
 
+pub mod locale;
 pub mod schema;
 pub mod wire;
+
+pub use locale::{Locale, UnknownLocale};
 
 /// Environment variable names read by the binary.
 pub mod env {

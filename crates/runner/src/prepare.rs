@@ -47,13 +47,9 @@ pub fn validate_options(spec: &RunSpec) -> Result<Options, RunError> {
     Ok(Options { locale, ignore_unknown: spec.ignore_unknown })
 }
 
-/// The Excel number format for date cells of chunk files in a locale.
+/// The Excel number format for date cells of chunk files in a locale (`ru` unless `en`).
 pub fn date_format(locale: &str) -> &'static str {
-    if locale == "en" {
-        "m/d/yyyy h:mm AM/PM"
-    } else {
-        "dd.mm.yyyy hh:mm"
-    }
+    locale.parse::<elma_import_contract::Locale>().unwrap_or_default().excel_datetime_format()
 }
 
 /// Where the chunk files of a run live.

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use elma_import_contract::schema::AppSchema;
 
 pub use spec::{
-    column_specs, skipped_fields, ColumnSpec, Locale, ParseLocaleError, SkippedField, TemplateOptions,
+    column_specs, skipped_fields, ColumnSpec, Locale, SkippedField, TemplateOptions, UnknownLocale,
 };
 pub use xlsx::write_xlsx;
 

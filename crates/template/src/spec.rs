@@ -1,58 +1,14 @@
 //! What each template column holds: header, format note, example, allowed values.
 
-use std::fmt;
-use std::str::FromStr;
-
 use elma_import_contract::schema::{AppSchema, Field, FieldType, FieldType as T};
 
-/// The locale whose formats (dates, decimal separator) and language the template uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Locale {
-    /// Russian: dates `04.07.1977 13:27`, notes in Russian.
-    #[default]
-    Ru,
-    /// English: dates `7/4/1977 1:27 PM`, notes in English.
-    En,
-}
+pub use elma_import_contract::{Locale, UnknownLocale};
 
-impl Locale {
-    /// `ru` or `en`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Locale::Ru => "ru",
-            Locale::En => "en",
-        }
-    }
-
-    fn pick(self, en: &'static str, ru: &'static str) -> &'static str {
-        match self {
-            Locale::En => en,
-            Locale::Ru => ru,
-        }
-    }
-}
-
-impl fmt::Display for Locale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A locale name that is neither `ru` nor `en`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown locale `{0}`, expected `ru` or `en`")]
-pub struct ParseLocaleError(pub String);
-
-impl FromStr for Locale {
-    type Err = ParseLocaleError;
-
-    /// `ru` / `en`, any case, surrounding spaces ignored.
-    fn from_str(s: &str) -> Result<Locale, ParseLocaleError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ru" => Ok(Locale::Ru),
-            "en" => Ok(Locale::En),
-            _ => Err(ParseLocaleError(s.to_string())),
-        }
+/// The locale's text of a note or example: English or Russian.
+fn pick(locale: Locale, en: &'static str, ru: &'static str) -> &'static str {
+    match locale {
+        Locale::En => en,
+        Locale::Ru => ru,
     }
 }
 
@@ -163,24 +119,24 @@ fn spec(index: usize, field: &Field, l: Locale) -> ColumnSpec {
     };
     let (one, two): (String, Option<String>) = match field.kind {
         T::String => {
-            let text = l.pick("Example text", "Пример текста");
+            let text = pick(l, "Example text", "Пример текста");
             let text: String = match field.data.max_length {
                 Some(max) => text.chars().take(max).collect(),
                 None => text.to_string(),
             };
             (text, None)
         }
-        T::Text => (l.pick("Text of any length", "Текст любой длины").into(), None),
+        T::Text => (pick(l, "Text of any length", "Текст любой длины").into(), None),
         T::Integer => ("27".into(), Some("28".into())),
         T::Float => ("27.37".into(), Some("3.5".into())),
         T::Money => ("125.60".into(), Some("99.90".into())),
         T::Boolean => ("true".into(), Some("false".into())),
-        T::Datetime => (l.pick("7/4/1977 1:27 PM", "04.07.1977 13:27").into(), None),
-        T::Date => (l.pick("7/4/1977", "04.07.1977").into(), None),
+        T::Datetime => (pick(l, "7/4/1977 1:27 PM", "04.07.1977 13:27").into(), None),
+        T::Date => (pick(l, "7/4/1977", "04.07.1977").into(), None),
         T::Enum | T::Status => (allowed.first().cloned().unwrap_or_default(), allowed.get(1).cloned()),
         T::Phone => ("79125554433".into(), Some("79125554434".into())),
         T::Email => ("name@example.com".into(), Some("sales@example.com".into())),
-        T::FullName => (l.pick("Rogers Sarah Jane", "Иванова Анна Сергеевна").into(), None),
+        T::FullName => (pick(l, "Rogers Sarah Jane", "Иванова Анна Сергеевна").into(), None),
         T::Link => ("https://example.com".into(), Some("https://example.org".into())),
         T::File => (format!("scan.pdf[{FILE_UUID}]"), Some(format!("contract.docx[{FILE_UUID_2}]"))),
         T::Image => (format!("photo.jpg[{FILE_UUID}]"), Some(format!("plan.png[{FILE_UUID_2}]"))),
@@ -221,7 +177,7 @@ fn spec(index: usize, field: &Field, l: Locale) -> ColumnSpec {
 fn format_sentence(field: &Field, l: Locale) -> String {
     let s = match field.kind {
         T::String => {
-            let base = l.pick("Any text on one line", "Любой текст в одну строку");
+            let base = pick(l, "Any text on one line", "Любой текст в одну строку");
             return match field.data.max_length {
                 Some(max) => match l {
                     Locale::En => format!("{base}, up to {max} characters."),
@@ -231,7 +187,7 @@ fn format_sentence(field: &Field, l: Locale) -> String {
             };
         }
         T::Text => {
-            let base = l.pick("Any text; line breaks are allowed", "Любой текст, можно с переносами строк");
+            let base = pick(l, "Any text; line breaks are allowed", "Любой текст, можно с переносами строк");
             return match field.data.max_length {
                 Some(max) => match l {
                     Locale::En => format!("{base}; up to {max} characters."),
@@ -240,67 +196,80 @@ fn format_sentence(field: &Field, l: Locale) -> String {
                 None => format!("{base}."),
             };
         }
-        T::Integer => l.pick(
+        T::Integer => pick(
+            l,
             "A whole number, optional sign, no spaces or fraction: 27.",
             "Целое число, можно со знаком, без пробелов и дробной части: 27.",
         ),
-        T::Float => l.pick(
+        T::Float => pick(
+            l,
             "A number with `.` as the decimal separator: 27.37.",
             "Число; дробная часть через `.` или `,`: 27.37.",
         ),
-        T::Money => l.pick(
+        T::Money => pick(
+            l,
             "An amount without a currency sign, `.` as the decimal separator: 125.60.",
             "Сумма без знака валюты, дробная часть через `.`: 125.60.",
         ),
-        T::Boolean => l.pick("`true` or `false`.", "`true` или `false`."),
-        T::Datetime => l.pick(
+        T::Boolean => pick(l, "`true` or `false`.", "`true` или `false`."),
+        T::Datetime => pick(
+            l,
             "Date and time as M/d/yyyy h:mm AM/PM, e.g. 7/4/1977 1:27 PM, or an Excel date cell.",
             "Дата и время в виде дд.ММ.гггг чч:мм, например 04.07.1977 13:27, или ячейка с датой Excel.",
         ),
-        T::Date => l.pick(
+        T::Date => pick(
+            l,
             "A date as M/d/yyyy, e.g. 7/4/1977, or an Excel date cell.",
             "Дата в виде дд.ММ.гггг, например 04.07.1977, или ячейка с датой Excel.",
         ),
-        T::Enum => l.pick(
+        T::Enum => pick(
+            l,
             "The name (not the code) of one of the options listed below.",
             "Название (не код) одного из вариантов, перечисленных ниже.",
         ),
-        T::Status => l.pick(
+        T::Status => pick(
+            l,
             "The name of one of the app's statuses listed below.",
             "Название одного из статусов приложения, перечисленных ниже.",
         ),
-        T::Phone => l.pick(
+        T::Phone => pick(
+            l,
             "Digits only, 10 to 15 of them, no spaces, `+` or brackets: 79125554433.",
             "Только цифры, от 10 до 15, без пробелов, `+` и скобок: 79125554433.",
         ),
         T::Email => {
-            l.pick("An e-mail address: name@example.com.", "Адрес электронной почты: name@example.com.")
+            pick(l, "An e-mail address: name@example.com.", "Адрес электронной почты: name@example.com.")
         }
-        T::FullName => l.pick(
+        T::FullName => pick(
+            l,
             "Last name, first name, then middle name, separated by spaces.",
             "Фамилия, имя, затем отчество через пробел.",
         ),
-        T::Link => l.pick(
+        T::Link => pick(
+            l,
             "An absolute address starting with http:// or https://.",
             "Полный адрес, начинающийся с http:// или https://.",
         ),
-        T::File | T::Image => l.pick(
+        T::File | T::Image => pick(
+            l,
             "name[uuid] of a file already uploaded to the platform.",
             "имя[uuid] файла, уже загруженного в систему.",
         ),
         T::SysUser => {
-            l.pick("[uuid] of a user, in square brackets.", "[uuid] пользователя в квадратных скобках.")
+            pick(l, "[uuid] of a user, in square brackets.", "[uuid] пользователя в квадратных скобках.")
         }
-        T::SysCollection => l.pick(
+        T::SysCollection => pick(
+            l,
             "[uuid] of an item of the linked app, in square brackets.",
             "[uuid] элемента связанного приложения в квадратных скобках.",
         ),
-        T::Table => l.pick(
+        T::Table => pick(
+            l,
             r#"JSON: [{"rows":[...],"result":{"__count":N},"view":""}] where N is the number of rows."#,
             r#"JSON: [{"rows":[...],"result":{"__count":N},"view":""}], где N — число строк."#,
         ),
-        T::Json => l.pick("Any valid JSON.", "Любой корректный JSON."),
-        T::Account => l.pick("Cannot be imported.", "Не импортируется."),
+        T::Json => pick(l, "Any valid JSON.", "Любой корректный JSON."),
+        T::Account => pick(l, "Cannot be imported.", "Не импортируется."),
     };
     s.to_string()
 }
@@ -311,23 +280,23 @@ fn note_text(field: &Field, l: Locale, format: &str, example: &str, allowed: &[S
     let mut out = String::new();
     out.push_str(&field.name);
     out.push('\n');
-    out.push_str(&format!("{}: {}\n", l.pick("Code", "Код"), field.code));
-    out.push_str(&format!("{}: {}\n", l.pick("Type", "Тип"), field.kind));
+    out.push_str(&format!("{}: {}\n", pick(l, "Code", "Код"), field.code));
+    out.push_str(&format!("{}: {}\n", pick(l, "Type", "Тип"), field.kind));
     let required = if field.required {
-        l.pick("required", "обязательное")
+        pick(l, "required", "обязательное")
     } else {
-        l.pick("optional", "необязательное")
+        pick(l, "optional", "необязательное")
     };
     let values = if field.single {
-        l.pick("one value", "одно значение")
+        pick(l, "one value", "одно значение")
     } else {
-        l.pick("several values allowed, separated by commas", "можно несколько значений через запятую")
+        pick(l, "several values allowed, separated by commas", "можно несколько значений через запятую")
     };
     out.push_str(&format!("{required}; {values}\n"));
     out.push_str(format);
     out.push('\n');
     if !allowed.is_empty() {
-        out.push_str(l.pick("Values: ", "Значения: "));
+        out.push_str(pick(l, "Values: ", "Значения: "));
         let shown: Vec<&str> = allowed.iter().take(NOTE_OPTIONS).map(String::as_str).collect();
         out.push_str(&shown.join("; "));
         if allowed.len() > NOTE_OPTIONS {
@@ -338,10 +307,10 @@ fn note_text(field: &Field, l: Locale, format: &str, example: &str, allowed: &[S
         }
         out.push('\n');
     } else if matches!(field.kind, FieldType::Enum | FieldType::Status) {
-        out.push_str(l.pick("The schema lists no values.\n", "В схеме нет значений.\n"));
+        out.push_str(pick(l, "The schema lists no values.\n", "В схеме нет значений.\n"));
     }
     if !example.is_empty() {
-        out.push_str(&format!("{}: {example}", l.pick("Example", "Пример")));
+        out.push_str(&format!("{}: {example}", pick(l, "Example", "Пример")));
     }
     out.trim_end().to_string()
 }

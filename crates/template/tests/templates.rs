@@ -322,7 +322,7 @@ fn locales_parse() {
     assert_eq!("ru".parse::<Locale>().unwrap(), Locale::Ru);
     assert_eq!(" EN ".parse::<Locale>().unwrap(), Locale::En);
     let err = "de".parse::<Locale>().unwrap_err();
-    assert_eq!(err.to_string(), "unknown locale `de`, expected `ru` or `en`");
+    assert_eq!(err.to_string(), "unknown locale `de`: expected `ru` or `en`");
     assert_eq!(Locale::default(), Locale::Ru);
     assert_eq!(Locale::En.to_string(), "en");
 }

@@ -54,8 +54,6 @@ mod rules;
 mod summary;
 mod values;
 
-use std::str::FromStr;
-
 pub use header::{HeaderError, HeaderErrors};
 pub use rules::{CellError, Fix, Rule};
 pub use summary::{RuleCount, Summary};
@@ -64,49 +62,7 @@ use elma_import_contract::schema::{AppSchema, FieldType};
 use elma_import_sheet::Row;
 use rayon::prelude::*;
 
-/// The locale of dates and numbers in the file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Locale {
-    /// `dd.MM.yyyy HH:mm`, decimal `.` or `,`.
-    #[default]
-    Ru,
-    /// `M/d/yyyy h:mm AM/PM`, decimal `.`.
-    En,
-}
-
-impl Locale {
-    /// `ru` or `en`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Locale::Ru => "ru",
-            Locale::En => "en",
-        }
-    }
-}
-
-impl std::fmt::Display for Locale {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A locale name other than `ru` or `en`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown locale `{0}`: expected `ru` or `en`")]
-pub struct UnknownLocale(pub String);
-
-impl FromStr for Locale {
-    type Err = UnknownLocale;
-
-    fn from_str(s: &str) -> Result<Locale, UnknownLocale> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ru" => Ok(Locale::Ru),
-            "en" => Ok(Locale::En),
-            _ => Err(UnknownLocale(s.to_string())),
-        }
-    }
-}
+pub use elma_import_contract::{Locale, UnknownLocale};
 
 /// How to validate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -29,7 +29,8 @@ pub const APP: &str = "crm.contacts";
 
 /// The demo contacts schema.
 pub fn contacts() -> AppSchema {
-    AppSchema::from_json(include_str!("../../../../templates/crm.contacts.schema.json")).expect("contacts schema")
+    AppSchema::from_json(include_str!("../../../../templates/crm.contacts.schema.json"))
+        .expect("contacts schema")
 }
 
 /// A finished command: how it was run and what it said.
@@ -189,7 +190,9 @@ impl Emulator {
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
             let mut line = String::new();
-            BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("emulator stdout");
+            BufReader::new(child.stdout.take().expect("stdout"))
+                .read_line(&mut line)
+                .expect("emulator stdout");
             let stderr = drain(child.stderr.take().expect("stderr"));
             if line.trim().is_empty() {
                 let _ = child.wait();
@@ -200,7 +203,8 @@ impl Emulator {
                 }
                 panic!("the emulator did not start: {}\n{text}", cmdline(&args));
             }
-            let v: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("emulator said {line:?}: {e}"));
+            let v: Value =
+                serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("emulator said {line:?}: {e}"));
             let url = v["url"].as_str().expect("url").to_string();
             let addr: SocketAddr = v["addr"].as_str().expect("addr").parse().expect("addr");
             return Emulator { child: Some(child), addr, url, args, stderr: Some(stderr) };
@@ -264,7 +268,11 @@ impl Drop for Emulator {
         self.kill();
         if std::thread::panicking() {
             if let Some(h) = self.stderr.take() {
-                eprintln!("--- emulator {} stderr ---\n{}", cmdline(&self.args), h.join().unwrap_or_default());
+                eprintln!(
+                    "--- emulator {} stderr ---\n{}",
+                    cmdline(&self.args),
+                    h.join().unwrap_or_default()
+                );
             }
         }
     }
@@ -291,7 +299,8 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) ->
         let mut pos = 0;
         loop {
             let Some(eol) = rest[pos..].windows(2).position(|w| w == b"\r\n") else { break };
-            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[pos..pos + eol]).trim(), 16).unwrap_or(0);
+            let size =
+                usize::from_str_radix(String::from_utf8_lossy(&rest[pos..pos + eol]).trim(), 16).unwrap_or(0);
             pos += eol + 2;
             if size == 0 {
                 break;
@@ -324,7 +333,8 @@ pub fn sample(dir: &Path, name: &str, rows: u64, bad_share: f64, seed: u64) -> S
     let bad: BTreeSet<u64> = info.planted.iter().map(|p| p.row).collect();
     let mut reader = csv::Reader::from_path(&path).expect("read the sample");
     let headers = reader.headers().expect("header").clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let col =
+        |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
     let (name_col, email_col) = (col("Name"), col("Email"));
     let mut expected = HashMap::new();
     let mut rejected = BTreeSet::new();
@@ -353,7 +363,9 @@ pub fn assert_exactly_once(sample: &Sample, items: &[Value]) {
         match sample.expected.get(email) {
             Some(name) if item["__name"].as_str() == Some(name.as_str()) => {}
             Some(name) => problems.push(format!("{email}: name {} instead of {name:?}", item["__name"])),
-            None if sample.rejected.contains(email) => problems.push(format!("{email}: an invalid row landed")),
+            None if sample.rejected.contains(email) => {
+                problems.push(format!("{email}: an invalid row landed"))
+            }
             None => problems.push(format!("{email:?}: an item that is no row of the file")),
         }
     }
@@ -364,7 +376,10 @@ pub fn assert_exactly_once(sample: &Sample, items: &[Value]) {
     }
     let missing = sample.expected.keys().filter(|e| !seen.contains_key(e.as_str())).count();
     if missing > 0 {
-        problems.push(format!("{missing} valid rows missing, e.g. {:?}", sample.expected.keys().find(|e| !seen.contains_key(e.as_str()))));
+        problems.push(format!(
+            "{missing} valid rows missing, e.g. {:?}",
+            sample.expected.keys().find(|e| !seen.contains_key(e.as_str()))
+        ));
     }
     problems.truncate(20);
     assert!(
@@ -380,7 +395,8 @@ pub fn assert_exactly_once(sample: &Sample, items: &[Value]) {
 pub fn list_items(url: &str, app: &str) -> Vec<Value> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let client = elma_import_client::Client::new(elma_import_client::ClientConfig::new(url, TOKEN)).expect("client");
+        let client = elma_import_client::Client::new(elma_import_client::ClientConfig::new(url, TOKEN))
+            .expect("client");
         let app: elma_import_client::AppRef = app.parse().expect("app");
         let items = client.list_all(&app, &Default::default()).await.expect("list the app's items");
         items.into_iter().map(Value::Object).collect()
