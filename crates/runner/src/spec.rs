@@ -64,6 +64,36 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// A spec for importing `source` into `app` with the defaults: handlers off, `ru`
+    /// locale, .xlsx chunks, invalid rows stop the run, a 60-minute temporary-file TTL.
+    pub fn new(run_id: impl Into<String>, source: &Path, app: impl Into<String>) -> Result<RunSpec, RunError> {
+        let source = std::path::absolute(source)
+            .map_err(|e| RunError::io(format!("cannot resolve `{}`", source.display()), e))?;
+        let (source_bytes, source_modified) = RunSpec::fingerprint(&source)?;
+        Ok(RunSpec {
+            run_id: run_id.into(),
+            source,
+            source_bytes,
+            source_modified,
+            app: app.into(),
+            encoding: None,
+            delimiter: None,
+            sheet: None,
+            locale: "ru".into(),
+            ignore_unknown: false,
+            skip_invalid: false,
+            with_event_handlers: false,
+            rows_per_chunk: None,
+            allow_over_limit: false,
+            chunk_format: "xlsx".into(),
+            directory_id: None,
+            key_column: None,
+            import_rows_per_sec: 200.0,
+            temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
+            pause_secs: None,
+        })
+    }
+
     /// Reads `run.json` of a run directory.
     pub fn load(dir: &Path) -> Result<RunSpec, RunError> {
         let path = dir.join("run.json");

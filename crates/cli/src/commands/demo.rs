@@ -131,28 +131,13 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
 
         step(5, "running: plan, chunk, upload, import with event handlers, poll, pause".into());
         let run_dir = dir.join("run");
-        let (source_bytes, source_modified) = RunSpec::fingerprint(&source)?;
         let spec = RunSpec {
-            run_id: "demo".into(),
-            source: source.clone(),
-            source_bytes,
-            source_modified,
-            app: schema.id(),
-            encoding: None,
-            delimiter: None,
-            sheet: None,
-            locale: "ru".into(),
-            ignore_unknown: false,
             skip_invalid: true,
             with_event_handlers: true,
-            rows_per_chunk: None,
-            allow_over_limit: false,
-            chunk_format: "xlsx".into(),
-            directory_id: None,
             key_column: Some("Email".into()),
             import_rows_per_sec: args.rows_per_sec,
-            temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
             pause_secs: Some(args.pause.as_secs_f64()),
+            ..RunSpec::new("demo", &source, schema.id())?
         };
         if run_dir.join("run.json").exists() {
             std::fs::remove_dir_all(&run_dir)?;

@@ -291,23 +291,13 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
     let schema = rt.block_on(load_schema(&args.schema, &args.conn))?;
     let app = args.schema.app.clone().unwrap_or_else(|| schema.id());
     crate::settings::app_ref(&app)?;
-    let source = std::path::absolute(&args.source.file)
-        .map_err(|e| usage(format!("`{}`: {e}", args.source.file.display())))?;
-    let (source_bytes, source_modified) =
-        RunSpec::fingerprint(&source).map_err(|e| exit::coded(exit::DATA, e))?;
     let run_id = format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let dir =
-        args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
+    let dir = args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
     let spec = RunSpec {
-        run_id,
-        source,
-        source_bytes,
-        source_modified,
-        app,
         encoding: args.source.encoding.clone(),
         delimiter: args.source.delimiter.map(char::from),
         sheet: args.source.sheet.clone(),
@@ -323,6 +313,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         import_rows_per_sec: args.import.import_rate,
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
         pause_secs: args.import.pause.map(|d| d.as_secs_f64()),
+        ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::DATA, e))?
     };
     if let Some(key) = &spec.key_column {
         if schema.field_for_header(key).is_none() {
