@@ -125,7 +125,7 @@ impl Connection {
             retry: RetryPolicy { max_retries: self.retries, ..RetryPolicy::default() },
             ..ClientConfig::new(self.url.clone(), self.token.clone())
         };
-        Client::new(config).map_err(|e| usage(e))
+        Client::new(config).map_err(usage)
     }
 }
 

@@ -6,6 +6,9 @@
 //! code is the documented one. Emulators run fast (high rows/s, short pauses) so the
 //! suite stays within a few minutes on two cores; independent runs go in parallel threads.
 
+// `args!` builds a Vec so argument lists can be extended; many are used as slices as they are.
+#![allow(clippy::useless_vec)]
+
 mod util;
 
 use std::path::Path;
@@ -254,8 +257,14 @@ fn faulty_run(profile: Value, seed: u64, extra: &[String], check_polls: bool) ->
         emu.assert_polls_spaced();
     }
     let faults = counters["faults"].as_object().map_or(0, |f| f.values().filter_map(Value::as_u64).sum());
-    let settled = out.json()["settled_chunks"].as_u64().unwrap_or(0);
+    let summary = out.json();
+    let settled = summary["settled_chunks"].as_u64().unwrap_or(0);
     eprintln!("profile {profile} seed {seed}: {faults} faults, {resumes} resumes, {settled} settled chunks");
+    // Regression (settled_chunks_counted_zero): chunks settled through the key column
+    // counted 0 imported rows and were listed in errors.csv as rejected at row 0.
+    assert_eq!(num(&summary, "imported"), 600, "profile {profile} seed {seed}:\n{history}");
+    let errors = std::fs::read_to_string(run_dir.join("errors.csv")).unwrap_or_default();
+    assert_eq!(errors.lines().count(), 1, "profile {profile} seed {seed}: errors.csv lists rows:\n{errors}");
     Faulty { faults, settled }
 }
 
@@ -323,6 +332,30 @@ fn faults_slow_answers_past_the_timeout_are_exactly_once() {
     over_seeds(json!({"slow": 0.25, "slow_ms": 1500}), &[1, 2], &args!["--timeout", "1s"], false);
 }
 
+#[test]
+fn a_lost_start_answer_without_key_column_exits_5_and_resume_takes_the_users_word() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 200, 0.0, 45);
+    let emu = Emulator::start(&args!["--rows-per-sec", "5000"]);
+    emu.faults(json!({"drop_after": 1.0, "routes": ["POST /app/{namespace}/{code}/import"]}));
+    let run_dir = tmp.path().join("run");
+    let out = elma(tmp.path(), &run_args(&emu, &s, &run_dir, &[]));
+    // The import started on the server but its answer was lost: never retried blindly.
+    out.expect_code(5).expect_stderr("--assume-imported");
+    emu.faults(json!({}));
+    assert!(wait_until(Duration::from_secs(10), || emu.items(APP).len() == 200), "the lost start did import");
+    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &args!["--assume-imported", "1"]));
+    out.expect_code(0);
+    assert_eq!(num(&out.json(), "settled_chunks"), 1, "{}", out.describe());
+    assert_eq!(
+        num(&out.json(), "imported"),
+        200,
+        "a chunk settled as imported counts its rows: {}",
+        out.describe()
+    );
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. kill -9 of the runner at random points, then resume.
 
@@ -372,6 +405,7 @@ fn killed_and_resumed(seed: u64) {
         };
         history.push_str(&out.describe());
         if out.code == Some(0) {
+            assert_eq!(num(&out.json(), "imported"), 1000, "seed {seed}:\n{history}");
             break;
         }
         assert!(
@@ -400,6 +434,32 @@ fn killed_runs_resume_to_exactly_once() {
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
     });
+}
+
+#[test]
+fn ctrl_c_stops_at_a_safe_point_with_exit_130_and_resume_finishes() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 600, 0.0, 55);
+    let emu = Emulator::start(&args!["--rows-per-sec", "600"]);
+    let run_dir = tmp.path().join("run");
+    let run = spawn(
+        tmp.path(),
+        &run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "200", "--key-column", "Email"]),
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || !emu.counters()["imports"]
+            .as_array()
+            .is_none_or(Vec::is_empty)),
+        "no import started"
+    );
+    let pid = run.child.id().to_string();
+    let kill = std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill -INT");
+    assert!(kill.success());
+    let out = run.wait();
+    out.expect_code(130).expect_stderr("resume");
+    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &[]));
+    out.expect_code(0);
+    assert_exactly_once(&s, &emu.items(APP));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -443,6 +503,7 @@ fn emulator_restart_mid_import_then_resume_is_exactly_once() {
     let emu = Emulator::start_at(&emu.addr.to_string(), &emu_args);
     let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &[]));
     out.expect_code(0);
+    assert_eq!(num(&out.json(), "imported"), 900, "{}", out.describe());
     assert_exactly_once(&s, &emu.items(APP));
 }
 
@@ -462,6 +523,7 @@ fn emulator_restart_while_the_run_retries_is_exactly_once() {
     let emu = Emulator::start_at(&emu.addr.to_string(), &emu_args);
     let out = run.wait();
     out.expect_code(0);
+    assert_eq!(num(&out.json(), "imported"), 900, "{}", out.describe());
     assert_exactly_once(&s, &emu.items(APP));
 }
 

@@ -581,7 +581,8 @@ fn validate_xlsx_written_by_openpyxl_xlsxwriter_and_libreoffice() {
         (5, "D", "8800", "not_a_phone"),
         (9, "D", "00123", "not_a_phone"),
     ];
-    let cases: [(&str, Option<(u64, &str, &str, &str)>); 3] = [
+    type Cell<'a> = (u64, &'a str, &'a str, &'a str);
+    let cases: [(&str, Option<Cell>); 3] = [
         // openpyxl stores the text `=not a formula` as a formula with no cached value.
         ("contacts_openpyxl.xlsx", Some((7, "M", "=not a formula", "formula_without_value"))),
         ("contacts_xlsxwriter.xlsx", None),
@@ -589,8 +590,25 @@ fn validate_xlsx_written_by_openpyxl_xlsxwriter_and_libreoffice() {
         ("contacts_libreoffice.xlsx", Some((7, "M", "#VALUE!", "error_cell"))),
     ];
     for (name, own) in cases {
-        let run = elma(d, ["--json", "validate", &fixture(name), "--schema", &schema, "--errors", "E.csv"])
-            .expect(exit::DATA);
+        let run = elma(
+            d,
+            [
+                "--json",
+                "validate",
+                &fixture(name),
+                "--schema",
+                &schema,
+                "--errors",
+                "E.csv",
+                "--annotated",
+                "A.xlsx",
+                "--valid-out",
+                "V.xlsx",
+                "--rejects-out",
+                "R.csv",
+            ],
+        )
+        .expect(exit::DATA);
         let mut want: BTreeSet<(String, String, String, String)> = common
             .iter()
             .map(|(r, c, v, rule)| (r.to_string(), c.to_string(), v.to_string(), rule.to_string()))
@@ -609,6 +627,15 @@ fn validate_xlsx_written_by_openpyxl_xlsxwriter_and_libreoffice() {
         assert_eq!(j["invalid_rows"], 4 - u64::from(own.is_none()), "{name}: rows 3, 5, 9 (and 7){run}");
         assert_eq!(j["fixable"], 1, "{name}: the phone with + ( ) -{run}");
         assert!(j["reader"].as_str().is_some_and(|r| r.starts_with("XLSX")), "{name}{run}");
+        let annotated = read_xlsx(&d.join("A.xlsx"));
+        assert_eq!(annotated.len(), 11, "{name}: header and every row");
+        assert_eq!(annotated[0][0], "Name");
+        assert_eq!(annotated[1][0], "Anna");
+        let invalid = j["invalid_rows"].as_u64().unwrap_or(0) as usize;
+        assert_eq!(read_xlsx(&d.join("V.xlsx")).len(), 11 - invalid, "{name}");
+        let rejects = read_csv(&d.join("R.csv"));
+        assert_eq!(rejects.len(), 1 + invalid, "{name}");
+        assert_eq!(rejects[1][0], "Boris", "{name}: row 3 is the first bad row");
     }
 }
 

@@ -296,7 +296,8 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let dir = args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
+    let dir =
+        args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
     let spec = RunSpec {
         encoding: args.source.encoding.clone(),
         delimiter: args.source.delimiter.map(char::from),

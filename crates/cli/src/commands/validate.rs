@@ -58,7 +58,7 @@ pub struct ValidateArgs {
 
 /// Where the errors go.
 enum ErrorSink {
-    Csv(csv::Writer<std::fs::File>),
+    Csv(Box<csv::Writer<std::fs::File>>),
     Jsonl(std::io::BufWriter<std::fs::File>),
 }
 
@@ -74,7 +74,7 @@ impl ErrorSink {
         } else {
             let mut w = csv::Writer::from_writer(file);
             w.write_record(["row", "column", "header", "value", "rule", "message", "fix"])?;
-            ErrorSink::Csv(w)
+            ErrorSink::Csv(Box::new(w))
         })
     }
 

@@ -297,12 +297,11 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) ->
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         let mut out = Vec::new();
         let mut pos = 0;
-        loop {
-            let Some(eol) = rest[pos..].windows(2).position(|w| w == b"\r\n") else { break };
+        while let Some(eol) = rest[pos..].windows(2).position(|w| w == b"\r\n") {
             let size =
                 usize::from_str_radix(String::from_utf8_lossy(&rest[pos..pos + eol]).trim(), 16).unwrap_or(0);
             pos += eol + 2;
-            if size == 0 {
+            if size == 0 || pos + size > rest.len() {
                 break;
             }
             out.extend_from_slice(&rest[pos..pos + size]);
