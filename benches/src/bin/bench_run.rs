@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "chunks": summary.chunks,
             "rows": summary.imported,
             "wall_secs": summary.wall_secs,
+            "prepare_secs": summary.prepare_secs,
             "client_busy_share": summary.client_busy_share,
             "requests_per_chunk": summary.requests as f64 / f64::from(summary.chunks.max(1)),
             "retries": summary.retries,

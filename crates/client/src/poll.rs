@@ -95,6 +95,7 @@ pub struct Poller {
     last_sent: Instant,
     interval: Duration,
     last_processed: Option<u64>,
+    polled: bool,
 }
 
 impl Poller {
@@ -105,7 +106,7 @@ impl Poller {
         let policy = policy.clamped();
         let early = policy.min_interval.saturating_sub(policy.first_poll);
         let last_sent = now.checked_sub(early).unwrap_or(now);
-        Poller { policy, started: now, last_sent, interval: policy.min_interval, last_processed: None }
+        Poller { policy, started: now, last_sent, interval: policy.min_interval, last_processed: None, polled: false }
     }
 
     /// The policy in force (clamped).
@@ -121,16 +122,20 @@ impl Poller {
     /// Records that a poll was sent at `at`.
     pub fn sent(&mut self, at: Instant) {
         self.last_sent = self.last_sent.max(at);
+        self.polled = true;
     }
 
     /// How long to wait, from `now`, before the next poll, given what the last poll saw.
     pub fn next_delay(&mut self, now: Instant, observation: &Observation) -> PollDecision {
         let moved = match (observation.processed, self.last_processed) {
+            // Before any poll there is nothing to judge; the first answer shows no trend
+            // yet: both keep the shortest interval.
+            _ if !self.polled => true,
+            (Some(_), None) => true,
             (Some(p), Some(q)) => p != q,
-            (Some(p), None) => p > 0,
             (None, _) => false,
         };
-        if observation.processed.is_some() {
+        if observation.processed.is_some() && self.polled {
             self.last_processed = observation.processed;
         }
         let wait = if moved {
@@ -263,19 +268,20 @@ mod tests {
     fn interval_grows_while_nothing_changes_and_caps() {
         let waits = drive(PollPolicy::default(), &[Some(0); 10]);
         let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [1000, 1500, 2250, 3375, 5062, 7593, 10000, 10000, 10000, 10000]);
+        assert_eq!(ms, [1000, 1000, 1000, 1500, 2250, 3375, 5062, 7593, 10000, 10000]);
     }
 
     #[test]
     fn progress_resets_the_interval_to_min() {
         let seen = [Some(0), Some(0), Some(0), Some(0), Some(10), Some(10), Some(20)];
         let ms: Vec<u128> = drive(PollPolicy::default(), &seen).iter().map(Duration::as_millis).collect();
-        // waits before polls 1..=7; poll 6 follows the observation "10" (moved) → 1 s.
-        assert_eq!(ms, [1000, 1500, 2250, 3375, 5062, 1000, 1000]);
+        // waits before polls 1..=7: the first answer shows no trend (1 s), then growth;
+        // poll 6 follows the observation "10" (moved) → 1 s.
+        assert_eq!(ms, [1000, 1000, 1000, 1500, 2250, 1000, 1000]);
         // A failed poll (no answer) counts as no progress.
         let ms: Vec<u128> =
             drive(PollPolicy::default(), &[None, None, None]).iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [1000, 1500, 2250]);
+        assert_eq!(ms, [1000, 1000, 1500]);
     }
 
     #[test]
@@ -332,8 +338,8 @@ mod tests {
             clock.advance(Duration::from_millis(100));
         }
         let ms: Vec<u128> = sends.iter().map(Duration::as_millis).collect();
-        // 1, 2.5, 4.75; a poll at the deadline (5 s) would be under 1 s after the last: give up.
-        assert_eq!(ms, [1000, 2500, 4750]);
+        // 1, 2, 3, 4.5; a poll at the deadline (5 s) would be under 1 s after the last: give up.
+        assert_eq!(ms, [1000, 2000, 3000, 4500]);
         assert!(poller.elapsed(clock.now()) <= Duration::from_secs(6));
         // With room left, the last wait is cut short to land on the deadline.
         let policy = PollPolicy { deadline: Some(Duration::from_secs(8)), ..PollPolicy::default() };
@@ -345,7 +351,7 @@ mod tests {
             sends.push(clock.elapsed().as_millis());
             poller.sent(clock.now());
         }
-        assert_eq!(sends, [1000, 2500, 4750, 8000]);
+        assert_eq!(sends, [1000, 2000, 3000, 4500, 6750, 8000]);
         // A Retry-After reaching past the deadline gives up at once.
         let mut poller = Poller::new(policy, clock.now());
         let o = Observation { processed: None, retry_after: Some(Duration::from_secs(9)) };

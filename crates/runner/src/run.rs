@@ -129,8 +129,11 @@ pub struct Summary {
     pub paused_secs: f64,
     /// Wall time of this execution, seconds.
     pub wall_secs: f64,
-    /// Share of wall time the runner spent on its own work (not waiting on the network,
-    /// the platform, polls or pauses).
+    /// Seconds spent validating and writing chunk files (0 on a resume after that).
+    pub prepare_secs: f64,
+    /// Of the sending phase (wall time less preparation), the share the runner spent on
+    /// its own work — journal writes, file reads, bookkeeping — rather than waiting on the
+    /// network, the platform, polls or pauses: the time the platform waited on us.
     pub client_busy_share: f64,
     /// Chunks settled through the key column or the user's word.
     pub settled_chunks: u32,
@@ -165,6 +168,7 @@ struct Ctx<'a> {
     blocked: Duration,
     paused: Duration,
     waiting: Duration,
+    prepare: Duration,
     settled: u32,
 }
 
@@ -269,12 +273,15 @@ pub async fn execute(
     let mut state = RunState::replay(&Journal::read(&journal_path)?);
     let mut journal = Journal::open(&journal_path)?;
 
+    let mut prepare_time = Duration::ZERO;
     let (manifest, plan) = if state.prepared.is_none() {
         let (bytes, modified) = RunSpec::fingerprint(&spec.source)?;
         if bytes != spec.source_bytes || (modified - spec.source_modified).abs() > 1e-3 {
             return Err(RunError::SourceChanged(spec.source.clone()));
         }
+        let t = Instant::now();
         let prepared = tokio::task::block_in_place(|| prepare(dir, &spec, &schema, observer))?;
+        prepare_time = t.elapsed();
         journal.append(&Event::Prepared {
             at: now_secs(),
             rows: prepared.rows,
@@ -331,6 +338,7 @@ pub async fn execute(
         blocked: Duration::ZERO,
         paused: Duration::ZERO,
         waiting: Duration::ZERO,
+        prepare: prepare_time,
         settled: 0,
     };
 
@@ -387,9 +395,17 @@ fn summarize(
     let mut server_errors: Vec<(u64, RowError)> = Vec::new();
     for (i, phase) in state.chunks.iter().enumerate() {
         if let ChunkPhase::Finished { imported: ok, failed: bad, errors, .. } = phase {
-            imported += ok;
-            failed += bad;
             let entry = effective_entry(&ctx.manifest, state, i as u32);
+            if state.settled.contains(&(i as u32)) {
+                // Settled as imported: the rows sent count as imported (a regression: they
+                // counted 0 and errors.csv listed the chunk as rejected at row 0).
+                let before = state.replacements.get(&(i as u32));
+                imported += before.map_or(0, |b| b.imported_before) + entry.rows;
+                failed += before.map_or(0, |b| b.source_errors.len() as u64);
+            } else {
+                imported += ok;
+                failed += bad;
+            }
             if let Some(r) = state.replacements.get(&(i as u32)) {
                 server_errors.extend(r.source_errors.iter().map(|e| (e.row, e.clone())));
             }
@@ -401,7 +417,8 @@ fn summarize(
     }
     let errors_file = write_errors(ctx.dir, &server_errors)?;
     let wall = started.elapsed();
-    let busy = wall.saturating_sub(ctx.waiting);
+    let sending = wall.saturating_sub(ctx.prepare);
+    let busy = sending.saturating_sub(ctx.waiting);
     Ok(Summary {
         run_dir: ctx.dir.to_path_buf(),
         app: ctx.spec.app.clone(),
@@ -420,7 +437,8 @@ fn summarize(
         blocked_secs: ctx.blocked.as_secs_f64(),
         paused_secs: ctx.paused.as_secs_f64(),
         wall_secs: wall.as_secs_f64(),
-        client_busy_share: if wall.is_zero() { 0.0 } else { busy.as_secs_f64() / wall.as_secs_f64() },
+        prepare_secs: ctx.prepare.as_secs_f64(),
+        client_busy_share: if sending.is_zero() { 0.0 } else { busy.as_secs_f64() / sending.as_secs_f64() },
         settled_chunks: ctx.settled,
         errors_file,
         plan: ctx.plan.clone(),

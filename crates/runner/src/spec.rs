@@ -66,7 +66,11 @@ pub struct RunSpec {
 impl RunSpec {
     /// A spec for importing `source` into `app` with the defaults: handlers off, `ru`
     /// locale, .xlsx chunks, invalid rows stop the run, a 60-minute temporary-file TTL.
-    pub fn new(run_id: impl Into<String>, source: &Path, app: impl Into<String>) -> Result<RunSpec, RunError> {
+    pub fn new(
+        run_id: impl Into<String>,
+        source: &Path,
+        app: impl Into<String>,
+    ) -> Result<RunSpec, RunError> {
         let source = std::path::absolute(source)
             .map_err(|e| RunError::io(format!("cannot resolve `{}`", source.display()), e))?;
         let (source_bytes, source_modified) = RunSpec::fingerprint(&source)?;

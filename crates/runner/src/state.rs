@@ -58,6 +58,9 @@ pub struct RunState {
     pub blocked_answers: u32,
     /// Chunks whose file was replaced by the rows a failed import left out.
     pub replacements: std::collections::BTreeMap<u32, Replacement>,
+    /// Chunks settled as imported (by the key column or the user's word): the platform's
+    /// counts are unknown, so their rows count as imported.
+    pub settled: std::collections::BTreeSet<u32>,
 }
 
 /// The rows of a chunk still to import after a failed import left some out.
@@ -143,22 +146,20 @@ impl RunState {
                     };
                     s.set(*chunk, ChunkPhase::Uncertain { hash, reason: reason.clone() })
                 }
-                Event::Resolved { chunk, imported, by, .. } => {
+                Event::Resolved { chunk, imported, .. } => {
                     if *imported {
+                        s.settled.insert(*chunk);
                         s.set(
                             *chunk,
                             ChunkPhase::Finished {
                                 status: ImportStatus::Done,
                                 imported: 0,
                                 failed: 0,
-                                errors: vec![RowError {
-                                    row: 0,
-                                    column: String::new(),
-                                    message: format!("settled as imported by {by}; counts unknown"),
-                                }],
+                                errors: vec![],
                             },
                         )
                     } else {
+                        s.settled.remove(chunk);
                         s.set(*chunk, ChunkPhase::Pending)
                     }
                 }
@@ -296,6 +297,7 @@ mod tests {
         let mut yes = base.clone();
         yes.push(Event::Resolved { at: 4.0, chunk: 0, imported: true, by: "user".into() });
         assert!(matches!(RunState::replay(&yes).chunks[0], ChunkPhase::Finished { .. }));
+        assert!(RunState::replay(&yes).settled.contains(&0), "its rows count as imported");
         let mut no = base;
         no.push(Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "user".into() });
         assert_eq!(RunState::replay(&no).chunks[0], ChunkPhase::Pending);
