@@ -8,7 +8,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use elma_import_benches::{
     calamine_cells, contacts_schema, read_all, read_validate, read_validate_pipelined, sample_csv,
-    sample_xlsx, validator,
+    sample_xlsx_typed, validator,
 };
 use elma_import_sheet::DEFAULT_BATCH_ROWS;
 
@@ -18,7 +18,7 @@ const XLSX_ROWS: u64 = 100_000;
 fn validate(c: &mut Criterion) {
     let schema = contacts_schema().expect("schema");
     let csv = sample_csv(CSV_ROWS).expect("generate the .csv sample");
-    let xlsx = sample_xlsx(XLSX_ROWS).expect("generate the .xlsx sample");
+    let xlsx = sample_xlsx_typed(XLSX_ROWS).expect("generate the .xlsx sample");
     let (header, rows) = read_all(&csv).expect("read the sample");
     let batches: Vec<Vec<_>> = rows.chunks(DEFAULT_BATCH_ROWS).map(<[_]>::to_vec).collect();
     drop(rows);

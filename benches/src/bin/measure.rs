@@ -12,10 +12,12 @@
 //! measure gen --rows N [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
 //!     write the sample files (for benches/compare.sh); the .xlsx is typed with shared
 //!     strings as Excel saves it, or all text in inline strings with --inline.
-//! measure read FILE [--validate] [--bare]
-//!     time one pass of the sheet reader (or read+validate, or bare calamine).
-//! measure peak-rss FILE
-//!     read+validate FILE and print this process's peak RSS (VmHWM).
+//! measure read FILE [--validate [--sequential]] [--bare]
+//!     time one pass of the sheet reader (or read+validate, with check_rows or a
+//!     sequential check_row loop, or bare calamine).
+//! measure peak-rss FILE [--bare]
+//!     read+validate FILE (or only run the bare calamine reader) and print this
+//!     process's peak RSS (VmHWM).
 //! ```
 //!
 //! Inputs are cached in `benches/out/data` (or `$ELMA_BENCH_DATA`).
@@ -26,8 +28,8 @@ use std::time::Instant;
 
 use elma_import_benches::{
     calamine_cells, contacts_schema, convert, cpu_seconds, peak_rss_bytes, read_only, read_validate,
-    read_validate_pipelined, sample_csv, sample_xlsx, sample_xlsx_typed, write_chunks, write_sample_csv,
-    write_typed_xlsx, BenchResult, Counts,
+    read_validate_pipelined, read_validate_sequential, sample_csv, sample_xlsx, sample_xlsx_typed,
+    write_chunks, write_sample_csv, write_typed_xlsx, BenchResult, Counts,
 };
 use elma_import_contract::schema::AppSchema;
 use elma_import_sheet::{Format, ReadOptions};
@@ -66,7 +68,7 @@ impl Args {
         let mut i = skip;
         while i < self.words.len() {
             let w = &self.words[i];
-            if w == "--validate" || w == "--bare" || w == "--inline" {
+            if ["--validate", "--bare", "--inline", "--sequential"].contains(&w.as_str()) {
                 i += 1;
             } else if w.starts_with("--") {
                 i += 2;
@@ -120,13 +122,18 @@ fn report(args: &Args) -> BenchResult<Value> {
     eprintln!("xlsx (all text, inline strings) read+validate and bare calamine ...");
     let xlsx_inline = xlsx_figures(&xlsx, &schema, repeat)?;
 
-    eprintln!("peak RSS of read+validate of the .xlsx (child process) ...");
+    eprintln!("peak RSS of read+validate of the .xlsx files (child processes) ...");
     let exe = std::env::current_exe()?;
     let out = Command::new(exe).arg("peak-rss").arg(&typed).output()?;
     if !out.status.success() {
         return Err(format!("peak-rss child failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     let rss: Value = serde_json::from_slice(&out.stdout)?;
+    let bare_out =
+        Command::new(std::env::current_exe()?).arg("peak-rss").arg(&typed).arg("--bare").output()?;
+    let bare_rss: Value = serde_json::from_slice(&bare_out.stdout).unwrap_or(Value::Null);
+    let inline_out = Command::new(std::env::current_exe()?).arg("peak-rss").arg(&xlsx).output()?;
+    let inline_rss: Value = serde_json::from_slice(&inline_out.stdout).unwrap_or(Value::Null);
     let peak = rss["peak_rss_bytes"].as_u64().unwrap_or(0);
 
     eprintln!("writing 1,000-row .xlsx chunks of {chunk_rows} rows ...");
@@ -169,6 +176,8 @@ fn report(args: &Args) -> BenchResult<Value> {
             "rows": rss["rows"],
             "peak_rss_bytes": peak,
             "peak_rss_mib": (peak as f64 / 1048576.0).round(),
+            "bare_calamine_peak_rss_mib": (bare_rss["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0).round(),
+            "inline_xlsx_peak_rss_mib": (inline_rss["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0).round(),
             "target_mib": 200,
             "meets_target": peak > 0 && peak <= 200 * 1024 * 1024,
         },
@@ -184,6 +193,7 @@ fn report(args: &Args) -> BenchResult<Value> {
 /// .xlsx read+validate against bare calamine on one file.
 fn xlsx_figures(xlsx: &Path, schema: &AppSchema, repeat: u64) -> BenchResult<Value> {
     let (x, xlsx_secs) = best_of(repeat, || read_validate(xlsx, schema))?;
+    let (_, xlsx_seq_secs) = best_of(repeat, || read_validate_sequential(xlsx, schema))?;
     let (_, xlsx_read_secs) = best_of(repeat, || read_only(xlsx))?;
     let (bare, bare_secs) = best_of(repeat, || calamine_cells(xlsx))?;
     if bare.rows != x.rows {
@@ -195,6 +205,7 @@ fn xlsx_figures(xlsx: &Path, schema: &AppSchema, repeat: u64) -> BenchResult<Val
         "file": xlsx, "bytes": file_size(xlsx), "errors": x.errors,
         "read_validate_seconds": xlsx_secs,
         "read_validate_rows_per_s": xlsx_rate,
+        "read_validate_sequential_rows_per_s": rate(x.rows, xlsx_seq_secs),
         "read_only_rows_per_s": rate(x.rows, xlsx_read_secs),
         "bare_calamine_seconds": bare_secs,
         "bare_calamine_rows_per_s": bare_rate,
@@ -237,6 +248,8 @@ fn read(args: &Args) -> BenchResult<Value> {
     let started = Instant::now();
     let (what, counts) = if args.flag("--bare") {
         ("bare calamine cell reader", calamine_cells(&file)?)
+    } else if args.flag("--validate") && args.flag("--sequential") {
+        ("sheet reader + sequential check_row", read_validate_sequential(&file, &contacts_schema()?)?)
     } else if args.flag("--validate") {
         ("sheet reader + validator", read_validate(&file, &contacts_schema()?)?)
     } else {
@@ -256,7 +269,8 @@ fn peak_rss(args: &Args) -> BenchResult<Value> {
     let before = peak_rss_bytes().unwrap_or(0);
     // Make sure the file opens before the run, so the error names the file.
     drop(elma_import_sheet::open(&file, &ReadOptions::default())?);
-    let counts = read_validate(&file, &contacts_schema()?)?;
+    let counts =
+        if args.flag("--bare") { calamine_cells(&file)? } else { read_validate(&file, &contacts_schema()?)? };
     Ok(json!({
         "file": file, "rows": counts.rows, "errors": counts.errors,
         "peak_rss_bytes": peak_rss_bytes().unwrap_or(0), "peak_rss_bytes_at_start": before,
@@ -289,7 +303,7 @@ const HELP: &str = "measure: performance figures of elma-import as JSON
 
   measure [report] [--rows N] [--chunk-rows M] [--repeat R]   (defaults 1000000, 200000, 3)
   measure gen --rows N [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
-  measure read FILE [--validate | --bare]
-  measure peak-rss FILE
+  measure read FILE [--validate [--sequential] | --bare]
+  measure peak-rss FILE [--bare]
 
 Samples are cached in benches/out/data (or $ELMA_BENCH_DATA).";
