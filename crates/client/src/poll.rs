@@ -106,7 +106,14 @@ impl Poller {
         let policy = policy.clamped();
         let early = policy.min_interval.saturating_sub(policy.first_poll);
         let last_sent = now.checked_sub(early).unwrap_or(now);
-        Poller { policy, started: now, last_sent, interval: policy.min_interval, last_processed: None, polled: false }
+        Poller {
+            policy,
+            started: now,
+            last_sent,
+            interval: policy.min_interval,
+            last_processed: None,
+            polled: false,
+        }
     }
 
     /// The policy in force (clamped).

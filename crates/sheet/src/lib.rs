@@ -46,6 +46,7 @@
 mod csv_read;
 mod error;
 mod number;
+mod read_ahead;
 pub mod row;
 mod write;
 mod xlsx_read;
@@ -149,7 +150,7 @@ pub struct Reader {
 }
 
 enum Inner {
-    Csv(Box<csv_read::CsvReader>),
+    Csv(read_ahead::ReadAhead),
     Xlsx(xlsx_read::XlsxReader),
 }
 
@@ -162,7 +163,9 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Reader, SheetError> {
     let format =
         Format::from_path(path).ok_or_else(|| SheetError::UnknownFormat { path: path.to_path_buf() })?;
     let inner = match format {
-        Format::Csv => Inner::Csv(Box::new(csv_read::CsvReader::open(path, options)?)),
+        Format::Csv => {
+            Inner::Csv(read_ahead::ReadAhead::spawn(csv_read::CsvReader::open(path, options)?, path)?)
+        }
         Format::Xlsx => Inner::Xlsx(xlsx_read::XlsxReader::open(path, options)?),
     };
     Ok(Reader { inner })

@@ -1,0 +1,81 @@
+//! Reading one batch ahead on a thread of its own, so that parsing the next batch
+//! overlaps whatever the caller does with this one (validation, writing chunks).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use crate::csv_read::CsvReader;
+use crate::{Row, SheetError};
+
+/// Batches queued ahead of the caller: enough to keep both sides busy, little memory.
+const AHEAD: usize = 2;
+
+/// A [`CsvReader`] running on its own thread.
+pub(crate) struct ReadAhead {
+    header: Row,
+    describe: String,
+    total: u64,
+    consumed: Arc<AtomicU64>,
+    rx: Receiver<Result<Vec<Row>, SheetError>>,
+    done: bool,
+}
+
+impl ReadAhead {
+    /// Moves `reader` (its header already read) to a new thread that reads ahead.
+    pub(crate) fn spawn(mut reader: CsvReader, path: &std::path::Path) -> Result<ReadAhead, SheetError> {
+        let header = reader.header().clone();
+        let describe = reader.describe();
+        let (_, total) = reader.progress();
+        let consumed = Arc::new(AtomicU64::new(0));
+        let progress = Arc::clone(&consumed);
+        let (tx, rx) = sync_channel(AHEAD);
+        std::thread::Builder::new()
+            .name("csv-reader".to_string())
+            .spawn(move || loop {
+                let batch = reader.next_batch();
+                progress.store(reader.progress().0, Ordering::Relaxed);
+                let (message, last) = match batch {
+                    Ok(Some(rows)) => (Ok(rows), false),
+                    Ok(None) => return,
+                    Err(e) => (Err(e), true),
+                };
+                // A closed channel means the caller dropped the reader: stop.
+                if tx.send(message).is_err() || last {
+                    return;
+                }
+            })
+            .map_err(|source| SheetError::Io { path: path.to_path_buf(), source })?;
+        Ok(ReadAhead { header, describe, total, consumed, rx, done: false })
+    }
+
+    pub(crate) fn header(&self) -> &Row {
+        &self.header
+    }
+
+    pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.rx.recv() {
+            Ok(Ok(rows)) => Ok(Some(rows)),
+            Ok(Err(e)) => {
+                self.done = true;
+                Err(e)
+            }
+            Err(_) => {
+                self.done = true;
+                Ok(None)
+            }
+        }
+    }
+
+    pub(crate) fn progress(&self) -> (u64, u64) {
+        let read = if self.done { self.total } else { self.consumed.load(Ordering::Relaxed) };
+        (read.min(self.total), self.total)
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        self.describe.clone()
+    }
+}
