@@ -9,7 +9,7 @@
 //!     inline-strings one as the sheet crate writes it), peak RSS of reading+validating
 //!     the N-row typed .xlsx (in a child process),
 //!     cells/s writing 1,000-row .xlsx chunks of M rows.
-//! measure gen --rows N [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
+//! measure gen --rows N [--bad-percent P] [--planted FILE.csv] [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
 //!     write the sample files (for benches/compare.sh); the .xlsx is typed with shared
 //!     strings as Excel saves it, or all text in inline strings with --inline.
 //! measure read FILE [--validate [--sequential]] [--bare]
@@ -228,7 +228,28 @@ fn gen(args: &Args) -> BenchResult<Value> {
         Some(p) => (p.clone(), false),
         None => (std::env::temp_dir().join(format!("measure-gen-{}.csv", std::process::id())), true),
     };
-    let info = write_sample_csv(&csv_path, rows)?;
+    let info = match args.value("--bad-percent")? {
+        Some(p) => {
+            let options = elma_import_template::sample::SampleOptions {
+                rows,
+                bad_share: p.parse::<f64>()? / 100.0,
+                seed: 7,
+                locale: elma_import_template::Locale::Ru,
+            };
+            elma_import_template::sample::write_csv(&contacts_schema()?, &csv_path, &options)?
+        }
+        None => write_sample_csv(&csv_path, rows)?,
+    };
+    if let Some(planted) = args.value("--planted")? {
+        // Every planted bad cell as `row,column,value`, columns as letters: the same
+        // shape as the first, second and fourth columns of `validate --errors`.
+        let mut w = csv::Writer::from_path(planted)?;
+        w.write_record(["row", "column", "value"])?;
+        for p in &info.planted {
+            w.write_record([p.row.to_string(), column_letters(p.column), p.value.clone()])?;
+        }
+        w.flush()?;
+    }
     if let Some(x) = &xlsx {
         if args.flag("--inline") {
             convert(&csv_path, x, Format::Xlsx)?;
@@ -240,6 +261,17 @@ fn gen(args: &Args) -> BenchResult<Value> {
         std::fs::remove_file(&csv_path)?;
     }
     Ok(json!({"rows": rows, "planted_errors": info.planted.len(), "csv": csv, "xlsx": xlsx}))
+}
+
+/// Column letters of a 0-based index: 0 → A, 27 → AB.
+fn column_letters(index: usize) -> String {
+    let mut n = index + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    out.iter().rev().map(|&b| b as char).collect()
 }
 
 fn read(args: &Args) -> BenchResult<Value> {
@@ -302,7 +334,7 @@ fn main() {
 const HELP: &str = "measure: performance figures of elma-import as JSON
 
   measure [report] [--rows N] [--chunk-rows M] [--repeat R]   (defaults 1000000, 200000, 3)
-  measure gen --rows N [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
+  measure gen --rows N [--bad-percent P] [--planted FILE.csv] [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
   measure read FILE [--validate [--sequential] | --bare]
   measure peak-rss FILE [--bare]
 
