@@ -11,9 +11,31 @@ pub(crate) const DAYS_1904: f64 = 1462.0;
 /// Appends the shortest decimal form of `n` that reads back as `n` (`27`, `27.5`,
 /// `0.1`), without an exponent.
 pub(crate) fn push_number(out: &mut String, n: f64) {
-    // `{}` on f64 is the shortest round-tripping form and never prints `.0` or an
-    // exponent.
+    // Whole numbers (most numeric cells): integer digits.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        out.push_str(itoa::Buffer::new().format(n as i64));
+        return;
+    }
+    // Others: ryu's shortest round-trip digits, when it writes them without an exponent;
+    // else `{}`, which never writes one.
+    if n.is_finite() {
+        let mut buffer = ryu::Buffer::new();
+        let text = buffer.format_finite(n);
+        if !text.contains(['e', 'E']) {
+            out.push_str(text);
+            return;
+        }
+    }
     let _ = write!(out, "{n}");
+}
+
+/// Appends `value` as exactly `width` digits (zero-padded; `value < 10^width`).
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    let mut div = 10u32.pow(width - 1);
+    while div > 0 {
+        out.push(char::from(b'0' + ((value / div) % 10) as u8));
+        div /= 10;
+    }
 }
 
 /// Appends the ISO 8601 form of a serial date in the 1900 system: `2024-01-31` at
@@ -21,11 +43,25 @@ pub(crate) fn push_number(out: &mut String, n: f64) {
 pub(crate) fn push_iso_date(out: &mut String, serial_1900: f64) {
     let (y, mo, d, h, mi, s, ms) =
         ExcelDateTime::new(serial_1900, ExcelDateTimeType::DateTime, false).to_ymd_hms_milli();
-    let _ = write!(out, "{y:04}-{mo:02}-{d:02}");
+    if y > 9999 {
+        let _ = write!(out, "{y}");
+    } else {
+        push_digits(out, u32::from(y), 4);
+    }
+    out.push('-');
+    push_digits(out, u32::from(mo), 2);
+    out.push('-');
+    push_digits(out, u32::from(d), 2);
     if (h, mi, s, ms) != (0, 0, 0, 0) {
-        let _ = write!(out, "T{h:02}:{mi:02}:{s:02}");
+        out.push('T');
+        push_digits(out, u32::from(h), 2);
+        out.push(':');
+        push_digits(out, u32::from(mi), 2);
+        out.push(':');
+        push_digits(out, u32::from(s), 2);
         if ms != 0 {
-            let _ = write!(out, ".{ms:03}");
+            out.push('.');
+            push_digits(out, u32::from(ms), 3);
         }
     }
 }
@@ -71,6 +107,14 @@ mod tests {
         assert_eq!(num(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(num(-5.0), "-5");
         assert_eq!(num(1e21), "1000000000000000000000");
+        assert_eq!(num(123456789012345.0), "123456789012345");
+        assert_eq!(num(0.000001), "0.000001");
+        assert_eq!(num(-0.5), "-0.5");
+        assert_eq!(num(1234.5678), "1234.5678");
+        for n in [0.1, 2.5e-7, 98765.4321, 1e300, -3.0e-12, 42.0, 1.0 / 3.0] {
+            assert_eq!(num(n).parse::<f64>().unwrap(), n, "{n} round-trips");
+            assert!(!num(n).contains('e'), "{n} has no exponent");
+        }
     }
 
     #[test]
