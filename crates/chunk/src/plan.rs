@@ -195,18 +195,18 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
             warnings.push(format!(
                 "{} rows per chunk is above the platform's limit of {} rows per import with event \
                  handlers on (allowed by the override): handlers may lag or fail",
-                int(asked),
-                int(MAX_ROWS_WITH_HANDLERS)
+                thousands(asked),
+                thousands(MAX_ROWS_WITH_HANDLERS)
             ));
         }
         let rpc = asked.min(rows);
         reasons.push(format!(
             "event handlers on: at most {} rows per import, so {} rows{size} go in {} chunk(s) of up to \
              {} rows, each uploaded as a temporary file just before its import",
-            int(MAX_ROWS_WITH_HANDLERS),
-            int(rows),
-            int(rows.div_ceil(rpc)),
-            int(rpc)
+            thousands(MAX_ROWS_WITH_HANDLERS),
+            thousands(rows),
+            thousands(rows.div_ceil(rpc)),
+            thousands(rpc)
         ));
         (UploadKind::Temporary, asked)
     } else if rows > DIRECTORY_UPLOAD_ABOVE_ROWS {
@@ -214,8 +214,8 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         reasons.push(format!(
             "event handlers off and {} rows{size} is more than {}: upload to a directory (kept \
              permanently), since a temporary file is deleted {} minutes after upload",
-            int(rows),
-            int(DIRECTORY_UPLOAD_ABOVE_ROWS),
+            thousands(rows),
+            thousands(DIRECTORY_UPLOAD_ABOVE_ROWS),
             TEMP_FILE_TTL_SECS / 60
         ));
         (UploadKind::Directory, asked)
@@ -223,8 +223,8 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         let asked = input.rows_per_chunk.unwrap_or(rows);
         reasons.push(format!(
             "event handlers off and {} rows{size} is at most {}: a temporary upload",
-            int(rows),
-            int(DIRECTORY_UPLOAD_ABOVE_ROWS)
+            thousands(rows),
+            thousands(DIRECTORY_UPLOAD_ABOVE_ROWS)
         ));
         (UploadKind::Temporary, asked)
     };
@@ -234,8 +234,8 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
     if !input.with_event_handlers && input.rows_per_chunk.is_some() {
         reasons.push(format!(
             "{} rows per chunk as asked: {} chunk(s)",
-            int(input.rows_per_chunk.unwrap_or(rows_per_chunk)),
-            int(chunks)
+            thousands(input.rows_per_chunk.unwrap_or(rows_per_chunk)),
+            thousands(chunks)
         ));
     }
 
@@ -248,7 +248,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         reasons.push(format!(
             "importing {} rows at {} rows/s takes about {}, longer than the {} a temporary file \
              is safe to use ({} min lifetime minus a {} margin): upload to a directory instead",
-            int(rows_per_chunk),
+            thousands(rows_per_chunk),
             rate_text(rate),
             human_duration(chunk_import),
             human_duration(window),
@@ -271,7 +271,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
                     "a pause of {} between imports lets the event-handler queue drain ({} rows at \
                      {} rows/s, at least {})",
                     human_duration(drain),
-                    int(rows_per_chunk),
+                    thousands(rows_per_chunk),
                     rate_text(DEFAULT_HANDLER_ROWS_PER_SEC),
                     human_duration(MIN_PAUSE)
                 ));
@@ -304,8 +304,8 @@ impl fmt::Display for Plan {
             f,
             "{} upload, {} chunk(s) of up to {} rows, event handlers {}, estimate {}",
             self.upload,
-            int(self.chunks),
-            int(self.rows_per_chunk),
+            thousands(self.chunks),
+            thousands(self.rows_per_chunk),
             if self.with_event_handlers { "on" } else { "off" },
             human_duration(self.estimate)
         )?;
@@ -324,8 +324,8 @@ fn secs_f64(s: f64) -> Duration {
     Duration::try_from_secs_f64(s).unwrap_or(if s > 0.0 { Duration::MAX } else { Duration::ZERO })
 }
 
-/// `12345` → `12,345`.
-fn int(n: u64) -> String {
+/// `12345` → `12,345`: counts as the plan's reasons (and the CLI) print them.
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -339,7 +339,7 @@ fn int(n: u64) -> String {
 
 fn rate_text(rate: f64) -> String {
     if rate.fract() == 0.0 && rate < 1e15 {
-        int(rate as u64)
+        thousands(rate as u64)
     } else {
         format!("{rate:.2}")
     }
@@ -569,9 +569,9 @@ mod tests {
 
     #[test]
     fn numbers_and_durations_read_well() {
-        assert_eq!(int(0), "0");
-        assert_eq!(int(1_000), "1,000");
-        assert_eq!(int(1_234_567), "1,234,567");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(human_duration(Duration::from_secs(20)), "20 s");
         assert_eq!(human_duration(Duration::from_secs(3000)), "50m");
         assert_eq!(human_duration(Duration::from_secs(3725)), "1h 2m 5s");

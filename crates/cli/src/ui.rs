@@ -86,15 +86,7 @@ pub fn bar(total: u64, what: &str, bytes: bool) -> ProgressBar {
 
 /// Formats a count with thousands separators.
 pub fn count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    elma_import_chunk::plan::thousands(n)
 }
 
 /// Formats a duration for people: `1h 02m`, `3m 07s`, `4.2s`.

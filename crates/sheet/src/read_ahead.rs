@@ -11,14 +11,51 @@ use crate::{Row, SheetError};
 /// Batches queued ahead of the caller: enough to keep both sides busy, little memory.
 const AHEAD: usize = 2;
 
+/// What a reader thread sends: a batch of rows, or the error that ended it.
+pub(crate) type Message = Result<Vec<Row>, SheetError>;
+
+/// The receiving end of a reader thread: batches in order, then the end (the thread
+/// hung up) or one error, after which it stays at its end.
+pub(crate) struct Batches {
+    rx: Receiver<Message>,
+    done: bool,
+}
+
+impl Batches {
+    pub(crate) fn new(rx: Receiver<Message>) -> Batches {
+        Batches { rx, done: false }
+    }
+
+    pub(crate) fn next(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.rx.recv() {
+            Ok(Ok(rows)) => Ok(Some(rows)),
+            Ok(Err(e)) => {
+                self.done = true;
+                Err(e)
+            }
+            Err(_) => {
+                self.done = true;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether the end (or an error) was reached.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
 /// A [`CsvReader`] running on its own thread.
 pub(crate) struct ReadAhead {
     header: Row,
     describe: String,
     total: u64,
     consumed: Arc<AtomicU64>,
-    rx: Receiver<Result<Vec<Row>, SheetError>>,
-    done: bool,
+    batches: Batches,
 }
 
 impl ReadAhead {
@@ -46,7 +83,7 @@ impl ReadAhead {
                 }
             })
             .map_err(|source| SheetError::Io { path: path.to_path_buf(), source })?;
-        Ok(ReadAhead { header, describe, total, consumed, rx, done: false })
+        Ok(ReadAhead { header, describe, total, consumed, batches: Batches::new(rx) })
     }
 
     pub(crate) fn header(&self) -> &Row {
@@ -54,24 +91,11 @@ impl ReadAhead {
     }
 
     pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
-        if self.done {
-            return Ok(None);
-        }
-        match self.rx.recv() {
-            Ok(Ok(rows)) => Ok(Some(rows)),
-            Ok(Err(e)) => {
-                self.done = true;
-                Err(e)
-            }
-            Err(_) => {
-                self.done = true;
-                Ok(None)
-            }
-        }
+        self.batches.next()
     }
 
     pub(crate) fn progress(&self) -> (u64, u64) {
-        let read = if self.done { self.total } else { self.consumed.load(Ordering::Relaxed) };
+        let read = if self.batches.is_done() { self.total } else { self.consumed.load(Ordering::Relaxed) };
         (read.min(self.total), self.total)
     }
 

@@ -5,26 +5,21 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 
 use calamine::{DataRef, Reader as _, SheetType, Xlsx, XlsxError};
 
 use crate::number::{push_iso_date, push_number, serial_from_iso, DAYS_1904};
+use crate::read_ahead::{Batches, Message};
 use crate::{CellKind, ReadOptions, Row, SheetError};
-
-enum Message {
-    Batch(Vec<Row>),
-    Error(SheetError),
-}
 
 pub(crate) struct XlsxReader {
     sheet: String,
     header: Row,
-    rx: Receiver<Message>,
+    batches: Batches,
     read: Arc<AtomicU64>,
     total: u64,
-    done: bool,
 }
 
 impl XlsxReader {
@@ -57,14 +52,14 @@ impl XlsxReader {
             None => match worksheets.first() {
                 Some(name) => name.clone(),
                 None => {
+                    // No worksheet: a channel whose sender is gone reads as the end.
                     let (_, rx) = sync_channel(0);
                     return Ok(XlsxReader {
                         sheet: String::new(),
                         header: Row::new(1),
-                        rx,
+                        batches: Batches::new(rx),
                         read,
                         total,
-                        done: true,
                     });
                 }
             },
@@ -92,7 +87,7 @@ impl XlsxReader {
                 return Err(io(std::io::Error::other("the .xlsx reader thread stopped")));
             }
         };
-        Ok(XlsxReader { sheet, header, rx, read, total, done: false })
+        Ok(XlsxReader { sheet, header, batches: Batches::new(rx), read, total })
     }
 
     pub(crate) fn header(&self) -> &Row {
@@ -100,24 +95,11 @@ impl XlsxReader {
     }
 
     pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
-        if self.done {
-            return Ok(None);
-        }
-        match self.rx.recv() {
-            Ok(Message::Batch(rows)) => Ok(Some(rows)),
-            Ok(Message::Error(e)) => {
-                self.done = true;
-                Err(e)
-            }
-            Err(_) => {
-                self.done = true;
-                Ok(None)
-            }
-        }
+        self.batches.next()
     }
 
     pub(crate) fn progress(&self) -> (u64, u64) {
-        let read = if self.done { self.total } else { self.read.load(Ordering::Relaxed) };
+        let read = if self.batches.is_done() { self.total } else { self.read.load(Ordering::Relaxed) };
         (read.min(self.total), self.total)
     }
 
@@ -155,7 +137,7 @@ impl Sender {
         self.batch.push(row);
         if self.batch.len() >= self.batch_rows {
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_rows.min(1 << 16)));
-            self.tx.send(Message::Batch(batch)).map_err(|_| Hangup)?;
+            self.tx.send(Ok(batch)).map_err(|_| Hangup)?;
         }
         Ok(())
     }
@@ -166,7 +148,7 @@ impl Sender {
         }
         if !self.batch.is_empty() {
             let batch = std::mem::take(&mut self.batch);
-            self.tx.send(Message::Batch(batch)).map_err(|_| Hangup)?;
+            self.tx.send(Ok(batch)).map_err(|_| Hangup)?;
         }
         Ok(())
     }
@@ -180,11 +162,11 @@ impl Sender {
                 // Rows read before the error are still worth having.
                 if !self.batch.is_empty() {
                     let batch = std::mem::take(&mut self.batch);
-                    if self.tx.send(Message::Batch(batch)).is_err() {
+                    if self.tx.send(Ok(batch)).is_err() {
                         return;
                     }
                 }
-                let _ = self.tx.send(Message::Error(e));
+                let _ = self.tx.send(Err(e));
             }
         }
     }
