@@ -16,6 +16,7 @@ use elma_import_contract::wire::{
     FileFormat, ImportResult, ImportStatus, ListRequest, RowError, StartImport,
 };
 use elma_import_validate::Validator;
+use futures_util::StreamExt;
 use rand::Rng;
 use serde::Serialize;
 
@@ -790,13 +791,27 @@ async fn missing_rows(
     let Some(field) = key_field(ctx)? else { return Ok(None) };
     let rows = tokio::task::block_in_place(|| read_rows(ctx, path))?;
     let rejected: std::collections::HashSet<u64> = result.errors.iter().map(|e| e.row).collect();
-    let mut missing = Vec::new();
+    let mut candidates = Vec::with_capacity(rows.len());
     for (row, item) in rows {
         if rejected.contains(&row.number) {
             continue;
         }
         let Some(value) = item.get(&field).cloned() else { return Ok(None) };
-        if !present(ctx, &field, &value).await? {
+        candidates.push((row, value));
+    }
+    // One list request per row, a few in flight at once; answers come back in order.
+    let (client, app) = (ctx.client, ctx.app.clone());
+    let looks = futures_util::stream::iter(candidates.iter().map(|(_, value)| {
+        let request = ListRequest { active: true, from: 0, size: 1, filter: key_filter(&field, value) };
+        let (client, app) = (client, app.clone());
+        async move { client.list_items(&app, &request).await.map(|page| page.total > 0) }
+    }))
+    .buffered(LOOKUPS_IN_FLIGHT)
+    .collect::<Vec<_>>();
+    let found = ctx.timed(looks).await;
+    let mut missing = Vec::new();
+    for ((row, _), landed) in candidates.into_iter().zip(found) {
+        if !landed.map_err(|source| RunError::Client { chunk: 0, source })? {
             missing.push(row);
         }
     }
@@ -913,10 +928,18 @@ fn first_and_last(ctx: &mut Ctx<'_>, path: &Path) -> Result<(Item, Item), RunErr
     Ok((first, last))
 }
 
-async fn present(ctx: &mut Ctx<'_>, field: &str, value: &serde_json::Value) -> Result<bool, RunError> {
+/// List requests in flight at once when looking for a chunk's rows among the items.
+const LOOKUPS_IN_FLIGHT: usize = 8;
+
+/// A list filter matching `field` = `value`.
+fn key_filter(field: &str, value: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     let mut filter = serde_json::Map::new();
     filter.insert(field.to_string(), value.clone());
-    let request = ListRequest { active: true, from: 0, size: 1, filter };
+    filter
+}
+
+async fn present(ctx: &mut Ctx<'_>, field: &str, value: &serde_json::Value) -> Result<bool, RunError> {
+    let request = ListRequest { active: true, from: 0, size: 1, filter: key_filter(field, value) };
     let (client, app) = (ctx.client, ctx.app.clone());
     let page = ctx.timed(client.list_items(&app, &request)).await;
     page.map(|p| p.total > 0).map_err(|source| RunError::Client { chunk: 0, source })
