@@ -512,6 +512,25 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                     Ok(result) if result.status == ImportStatus::Blocked => {
                         ctx.log(Event::Blocked { at: now_secs(), chunk: i })?;
                         state.blocked_answers += 1;
+                        // The import whose start answer was lost may be the one blocking
+                        // us, only now landing its rows: look again before trying anew.
+                        if state.settled_absent.contains(&i)
+                            && settle(ctx, &entry, &path).await? == Some(true)
+                        {
+                            ctx.log(Event::Resolved {
+                                at: now_secs(),
+                                chunk: i,
+                                imported: true,
+                                by: "key-column".into(),
+                            })?;
+                            ctx.settled += 1;
+                            ctx.observer.on(&Progress::Message(format!(
+                                "chunk {}: its earlier start did take effect after all (its rows are now in the app)",
+                                i + 1
+                            )));
+                            *state = RunState::replay(&Journal::read(&ctx.dir.join("journal.jsonl"))?);
+                            continue;
+                        }
                         let since = *blocked_since.get_or_insert_with(Instant::now);
                         let waited = since.elapsed();
                         if waited >= ctx.options.blocked_timeout {

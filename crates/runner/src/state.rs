@@ -61,6 +61,10 @@ pub struct RunState {
     /// Chunks settled as imported (by the key column or the user's word): the platform's
     /// counts are unknown, so their rows count as imported.
     pub settled: std::collections::BTreeSet<u32>,
+    /// Chunks settled as *not* imported because their rows were not (yet) among the
+    /// items: should their next start meet `blocked`, the lost import may be the one
+    /// running, so the items are looked at again before starting once more.
+    pub settled_absent: std::collections::BTreeSet<u32>,
 }
 
 /// The rows of a chunk still to import after a failed import left some out.
@@ -146,8 +150,9 @@ impl RunState {
                     };
                     s.set(*chunk, ChunkPhase::Uncertain { hash, reason: reason.clone() })
                 }
-                Event::Resolved { chunk, imported, .. } => {
+                Event::Resolved { chunk, imported, by, .. } => {
                     if *imported {
+                        s.settled_absent.remove(chunk);
                         s.settled.insert(*chunk);
                         s.set(
                             *chunk,
@@ -160,6 +165,9 @@ impl RunState {
                         )
                     } else {
                         s.settled.remove(chunk);
+                        if by == "key-column" {
+                            s.settled_absent.insert(*chunk);
+                        }
                         s.set(*chunk, ChunkPhase::Pending)
                     }
                 }
@@ -298,9 +306,13 @@ mod tests {
         yes.push(Event::Resolved { at: 4.0, chunk: 0, imported: true, by: "user".into() });
         assert!(matches!(RunState::replay(&yes).chunks[0], ChunkPhase::Finished { .. }));
         assert!(RunState::replay(&yes).settled.contains(&0), "its rows count as imported");
-        let mut no = base;
+        let mut no = base.clone();
         no.push(Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "user".into() });
         assert_eq!(RunState::replay(&no).chunks[0], ChunkPhase::Pending);
+        assert!(RunState::replay(&no).settled_absent.is_empty(), "the user's word needs no second look");
+        let mut looked = base;
+        looked.push(Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "key-column".into() });
+        assert!(RunState::replay(&looked).settled_absent.contains(&0), "a `blocked` start looks again");
     }
 
     #[test]
