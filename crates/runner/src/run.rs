@@ -355,6 +355,38 @@ pub async fn execute(
         state = RunState::replay(&Journal::read(&journal_path)?);
     }
 
+    // A resumed run owes the platform what is left of the pause after the last import
+    // an earlier execution finished.
+    let next_to_start = state
+        .chunks
+        .iter()
+        .find(|p| !matches!(p, ChunkPhase::Finished { .. }))
+        .is_some_and(|p| matches!(p, ChunkPhase::Pending | ChunkPhase::Uploaded { .. }));
+    if ctx.plan.with_event_handlers && next_to_start {
+        let last_end = Journal::read(&journal_path)?
+            .iter()
+            .filter_map(|e| match e {
+                Event::Finished { at, .. } => Some(*at),
+                _ => None,
+            })
+            .fold(None, |m: Option<f64>, at| Some(m.map_or(at, |m| m.max(at))));
+        let pause = options.pause.unwrap_or(ctx.plan.pause);
+        if let Some(end) = last_end {
+            let owed = pause.saturating_sub(Duration::from_secs_f64((now_secs() - end).max(0.0)));
+            if !owed.is_zero() {
+                observer.on(&Progress::Pausing { chunk: 0, pause: owed });
+                let t = Instant::now();
+                let finished = cancel.sleep(owed).await;
+                ctx.paused += t.elapsed();
+                ctx.waiting += t.elapsed();
+                if !finished {
+                    ctx.log(Event::Interrupted { at: now_secs() })?;
+                    return Err(RunError::Interrupted(dir.into()));
+                }
+            }
+        }
+    }
+
     let count = state.chunks.len();
     for i in 0..count {
         let was_finished = matches!(state.chunks[i], ChunkPhase::Finished { .. });
