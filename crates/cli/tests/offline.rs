@@ -863,6 +863,10 @@ fn header_errors_are_all_listed_and_ignore_unknown_skips_unknown_columns() {
         "3 (C) `Bogus`",
         "--ignore-unknown",
     ]);
+    // The errors file lists them too (rule `header`, row 1), never left stale.
+    let lines = read_csv(&d.join("E.csv"));
+    assert_eq!(lines.len(), 4, "header + 3 problems: {lines:?}");
+    assert!(lines[1..].iter().all(|l| l[0] == "1" && l[4] == "header"), "{lines:?}");
     let run = elma(d, ["--json", "validate", "h.csv", "--schema", &contacts_schema()]).expect(exit::DATA);
     let j = run.json();
     assert_eq!(j["valid"], false, "{run}");

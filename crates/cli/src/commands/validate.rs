@@ -80,21 +80,40 @@ impl ErrorSink {
 
     fn write(&mut self, e: &CellError) -> anyhow::Result<()> {
         let column = e.column.map(column_letters).unwrap_or_default();
+        self.record(e.row, &column, &e.header, &e.value, e.rule.as_str(), &e.message, e.fix.as_deref())
+    }
+
+    /// A problem of the header row as a line of the errors file (rule `header`).
+    fn header_problem(&mut self, message: &str) -> anyhow::Result<()> {
+        self.record(1, "", "", "", "header", message, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        row: u64,
+        column: &str,
+        header: &str,
+        value: &str,
+        rule: &str,
+        message: &str,
+        fix: Option<&str>,
+    ) -> anyhow::Result<()> {
         match self {
             ErrorSink::Csv(w) => w.write_record([
-                e.row.to_string().as_str(),
-                column.as_str(),
-                e.header.as_str(),
-                e.value.as_str(),
-                e.rule.as_str(),
-                e.message.as_str(),
-                e.fix.as_deref().unwrap_or(""),
+                row.to_string().as_str(),
+                column,
+                header,
+                value,
+                rule,
+                message,
+                fix.unwrap_or(""),
             ])?,
             ErrorSink::Jsonl(w) => {
                 serde_json::to_writer(
                     &mut *w,
-                    &json!({"row": e.row, "column": column, "header": e.header, "value": e.value,
-                            "rule": e.rule, "message": e.message, "fix": e.fix}),
+                    &json!({"row": row, "column": column, "header": header, "value": value,
+                            "rule": rule, "message": message, "fix": fix}),
                 )?;
                 w.write_all(b"\n")?;
             }
@@ -160,7 +179,17 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
     let header = reader.header().clone();
     let validator = match Validator::new(&schema, &header, &args.check.options()) {
         Ok(v) => v,
-        Err(errors) => return report_header_errors(&args.source.file, &errors, global),
+        Err(errors) => {
+            // The errors file says it too, so a script never reads a stale one.
+            if let Some(path) = args.errors.as_deref() {
+                let mut sink = ErrorSink::create(path)?;
+                for e in &errors.0 {
+                    sink.header_problem(&e.to_string())?;
+                }
+                sink.finish()?;
+            }
+            return report_header_errors(&args.source.file, &errors, global);
+        }
     };
     let mut errors_out = args.errors.as_deref().map(ErrorSink::create).transpose()?;
     let mut annotated =
