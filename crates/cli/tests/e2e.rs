@@ -653,3 +653,96 @@ fn an_unreachable_server_exits_3_after_retries() {
         out.expect_code(3).expect_stderr(&format!("127.0.0.1:{port}")).expect_stderr("2 tries");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 9. The manual steps and the fields fetched from the platform.
+
+#[test]
+fn upload_start_and_status_by_hand_import_a_chunk_once() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 300, 0.0, 21);
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000"]);
+    // A chunk file as `split` writes it.
+    elma(tmp.path(), &args!["split", p(&s.path), "-o", "chunks", "--rows", "1000", "--format", "xlsx"])
+        .expect_code(0);
+    let chunk = tmp.path().join("chunks").join("contacts-00001.xlsx");
+    assert!(chunk.is_file(), "no chunk at {}", chunk.display());
+
+    let mut a = args!["--json", "upload", p(&chunk)];
+    a.extend(conn(&emu));
+    let up = elma(tmp.path(), &a);
+    up.expect_code(0);
+    let up = up.json();
+    let hash = up["hash"].as_str().expect("hash").to_string();
+    assert_eq!(up["target"], "temporary");
+
+    let mut a = args!["--json", "start", "--app", APP, "--hash", hash.clone(), "--format", "xlsx", "--wait"];
+    a.extend(conn(&emu));
+    let started = elma(tmp.path(), &a);
+    started.expect_code(0);
+    let result = started.json();
+    assert_eq!(result["status"], "done", "{}", started.describe());
+    assert_eq!(num(&result, "imported"), 300);
+    let id = result["id"].as_str().expect("import id").to_string();
+
+    // A separate `status` asks once; spacing it from the last poll of `start --wait` is
+    // the caller's part (each process keeps its own polls a second apart).
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut a = args!["--json", "status", "--app", APP, "--id", id];
+    a.extend(conn(&emu));
+    let status = elma(tmp.path(), &a);
+    status.expect_code(0);
+    assert_eq!(status.json()["imported"], 300);
+    assert_exactly_once(&s, &emu.items(APP));
+    emu.assert_polls_spaced();
+
+    // Starting the same hash again is the user's own choice; a second, concurrent start
+    // of another file while one runs answers `blocked` with exit 4.
+    let slow = Emulator::start(&args!["--rows-per-sec", "50"]);
+    let mut a = args!["--json", "upload", p(&chunk)];
+    a.extend(conn(&slow));
+    let h1 = elma(tmp.path(), &a).json()["hash"].as_str().expect("hash").to_string();
+    let h2 = elma(tmp.path(), &a).json()["hash"].as_str().expect("hash").to_string();
+    let mut first = args!["start", "--app", APP, "--hash", h1];
+    first.extend(conn(&slow));
+    elma(tmp.path(), &first).expect_code(0);
+    let mut second = args!["--json", "start", "--app", APP, "--hash", h2];
+    second.extend(conn(&slow));
+    let blocked = elma(tmp.path(), &second);
+    blocked.expect_code(4);
+    assert_eq!(blocked.json()["status"], "blocked", "{}", blocked.describe());
+}
+
+#[test]
+fn schema_and_template_from_the_platform_match_the_offline_ones() {
+    let tmp = tempdir();
+    let emu = Emulator::start(&[]);
+    let mut a = args!["schema", "--app", APP, "-o", "fetched.schema.json"];
+    a.extend(conn(&emu));
+    elma(tmp.path(), &a).expect_code(0);
+    let fetched: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("fetched.schema.json")).expect("schema"),
+    )
+    .expect("json");
+    let offline = serde_json::to_value(contacts()).expect("json");
+    assert_eq!(fetched, offline, "the fetched schema is the app's");
+
+    // The template built from the platform's fields is the offline one, cell for cell.
+    let mut a = args!["template", "--app", APP, "-o", "from-app.csv"];
+    a.extend(conn(&emu));
+    elma(tmp.path(), &a).expect_code(0);
+    let schema_file = tmp.path().join("fetched.schema.json");
+    elma(tmp.path(), &args!["template", "--schema", p(&schema_file), "-o", "from-file.csv"]).expect_code(0);
+    assert_eq!(
+        std::fs::read(tmp.path().join("from-app.csv")).expect("read"),
+        std::fs::read(tmp.path().join("from-file.csv")).expect("read")
+    );
+
+    // validate --app reads the fields from the platform too.
+    let s = sample(tmp.path(), "c.csv", 200, 0.05, 3);
+    let mut a = args!["--json", "validate", p(&s.path), "--app", APP];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(if s.info.planted.is_empty() { 0 } else { 1 });
+    assert_eq!(num(&out.json(), "errors"), s.info.planted.len() as u64, "{}", out.describe());
+}
