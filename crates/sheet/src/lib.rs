@@ -8,8 +8,12 @@
 //!   `,` `;` or tab detected from the header line; RFC 4180 quoting. Every cell is
 //!   [`CellKind::Text`] (or [`CellKind::Empty`]). Undecodable bytes are an error naming
 //!   the byte offset and row, never replaced.
-//! * **.xlsx**: cells are streamed with calamine's cell reader on a background thread,
-//!   so a stray cell at `XFD1048576` costs one wide row, not a 17-billion-cell range.
+//! * **.xlsx**: cells are streamed on a background thread, so a stray cell at
+//!   `XFD1048576` costs one wide row, not a 17-billion-cell range. Most workbooks are
+//!   read with calamine's cell reader; one whose shared-strings table is large (over
+//!   32 MiB of XML, as Excel saves a million rows of text) with our own streaming
+//!   reader, which keeps that table in a temporary file instead of memory and gives
+//!   the same cells.
 //!   Numbers, booleans, dates (1900 and 1904 systems), error cells and formulas (their
 //!   cached value, or [`CellKind::FormulaWithoutValue`]) keep their kind.
 //!
@@ -49,7 +53,10 @@ mod number;
 mod read_ahead;
 pub mod row;
 mod write;
+mod xlsx_parts;
 mod xlsx_read;
+mod xlsx_sst;
+mod xlsx_stream;
 
 use std::fmt;
 use std::path::Path;
@@ -169,6 +176,39 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Reader, SheetError> {
         Format::Xlsx => Inner::Xlsx(xlsx_read::XlsxReader::open(path, options)?),
     };
     Ok(Reader { inner })
+}
+
+/// Hooks for tests and benchmarks; not part of the API.
+#[doc(hidden)]
+pub mod testing {
+    use std::path::Path;
+
+    use crate::{xlsx_read, ReadOptions, Reader, SheetError};
+
+    /// Which .xlsx engine [`open_xlsx_with`] uses.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum XlsxEngine {
+        /// calamine's cell reader (the shared strings in memory).
+        Calamine,
+        /// The streaming reader (the shared strings in a temporary file).
+        Streaming,
+    }
+
+    /// Opens an .xlsx file with the given engine, whatever its shared strings' size.
+    ///
+    /// # Errors
+    /// As [`crate::open`].
+    pub fn open_xlsx_with(
+        path: &Path,
+        options: &ReadOptions,
+        engine: XlsxEngine,
+    ) -> Result<Reader, SheetError> {
+        let engine = match engine {
+            XlsxEngine::Calamine => xlsx_read::Engine::Calamine,
+            XlsxEngine::Streaming => xlsx_read::Engine::Streaming,
+        };
+        Ok(Reader { inner: crate::Inner::Xlsx(xlsx_read::XlsxReader::open_with(path, options, engine)?) })
+    }
 }
 
 impl Reader {

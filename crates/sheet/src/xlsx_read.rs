@@ -1,5 +1,12 @@
-//! The streaming .xlsx reader: calamine's cell reader on a background thread, which
-//! assembles rows and sends them in batches.
+//! The streaming .xlsx reader. Two engines feed one row assembler on a background
+//! thread, which sends rows in batches:
+//!
+//! * calamine's cell reader, for most workbooks: calamine holds the shared-strings
+//!   table (SST) in memory, which is fine while it is small;
+//! * our own streaming reader ([`crate::xlsx_stream`]) when the SST part is over
+//!   [`SST_STREAM_THRESHOLD`] uncompressed: the SST goes to a temporary file
+//!   ([`crate::xlsx_sst`]) and the sheet is parsed with quick-xml, giving the same
+//!   cells calamine gives.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -8,11 +15,42 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 
-use calamine::{DataRef, Reader as _, SheetType, Xlsx, XlsxError};
+use calamine::{DataRef, Reader as _, SheetType, Xlsx, XlsxCellFormula, XlsxCellReader, XlsxError};
 
 use crate::number::{push_iso_date, push_number, serial_from_iso, DAYS_1904};
 use crate::read_ahead::{Batches, Message};
+use crate::xlsx_parts::{Package, SheetKind};
+use crate::xlsx_sst::SharedStrings;
+use crate::xlsx_stream::SheetCells;
 use crate::{CellKind, ReadOptions, Row, SheetError};
+
+/// Uncompressed size of the shared-strings part above which an .xlsx is read by the
+/// streaming engine instead of calamine (which would hold the whole table in memory:
+/// several times this size once it is a `Vec<String>`).
+pub(crate) const SST_STREAM_THRESHOLD: u64 = 32 << 20;
+
+/// Which engine reads an .xlsx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// By the size of the shared-strings part.
+    Auto,
+    /// calamine's cell reader.
+    Calamine,
+    /// The streaming reader.
+    Streaming,
+}
+
+/// A worksheet's cells in file order, as calamine's cell reader yields them.
+pub(crate) trait CellSource {
+    /// The next cell with its value and formula; `None` at the end of the sheet.
+    fn next_cell(&mut self) -> Result<Option<XlsxCellFormula<'_>>, XlsxError>;
+}
+
+impl<RS: Read + Seek> CellSource for XlsxCellReader<'_, RS> {
+    fn next_cell(&mut self) -> Result<Option<XlsxCellFormula<'_>>, XlsxError> {
+        self.next_cell_with_formula()
+    }
+}
 
 pub(crate) struct XlsxReader {
     sheet: String,
@@ -24,57 +62,90 @@ pub(crate) struct XlsxReader {
 
 impl XlsxReader {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<XlsxReader, SheetError> {
-        let io = |source| SheetError::Io { path: path.to_path_buf(), source };
-        let file = File::open(path).map_err(io)?;
-        let total = file.metadata().map_err(io)?.len();
-        let read = Arc::new(AtomicU64::new(0));
-        let counting = Counting { inner: file, pos: 0, max: Arc::clone(&read) };
-        let xlsx_err = |source| SheetError::Xlsx { path: path.to_path_buf(), source };
-        let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(counting)).map_err(xlsx_err)?;
+        XlsxReader::open_with(path, options, Engine::Auto)
+    }
 
+    pub(crate) fn open_with(
+        path: &Path,
+        options: &ReadOptions,
+        engine: Engine,
+    ) -> Result<XlsxReader, SheetError> {
+        let io = |source| SheetError::Io { path: path.to_path_buf(), source };
+        let xlsx_err = |source| SheetError::Xlsx { path: path.to_path_buf(), source };
+        let read = Arc::new(AtomicU64::new(0));
+        let counting = || -> Result<Counting, SheetError> {
+            read.store(0, Ordering::Relaxed);
+            Ok(Counting { inner: File::open(path).map_err(io)?, pos: 0, max: Arc::clone(&read) })
+        };
+        let total = std::fs::metadata(path).map_err(io)?.len();
+        let package = match engine {
+            Engine::Calamine => None,
+            Engine::Streaming => Some(Package::open(BufReader::new(counting()?)).map_err(xlsx_err)?),
+            // Anything unexpected here is left to calamine to report, as before.
+            Engine::Auto => Package::open(BufReader::new(counting()?))
+                .ok()
+                .filter(|p| has_large_sst(p, SST_STREAM_THRESHOLD)),
+        };
+        let batch_rows = options.batch();
+        let thread_path = path.to_path_buf();
+
+        if let Some(package) = package {
+            let worksheets: Vec<String> =
+                package.sheets.iter().filter(|s| s.kind == SheetKind::Work).map(|s| s.name.clone()).collect();
+            let Some(sheet) = choose_sheet(&worksheets, options, path)? else {
+                return Ok(XlsxReader::no_sheet(read, total));
+            };
+            let part = package
+                .sheets
+                .iter()
+                .find(|s| s.kind == SheetKind::Work && s.name == sheet)
+                .map(|s| s.part.clone())
+                .unwrap_or_default();
+            return XlsxReader::spawn(path, sheet, batch_rows, read, total, move |out| {
+                stream_package(package, &part, &thread_path, out)
+            });
+        }
+
+        let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(counting()?)).map_err(xlsx_err)?;
         let worksheets: Vec<String> = workbook
             .sheets_metadata()
             .iter()
             .filter(|s| s.typ == SheetType::WorkSheet)
             .map(|s| s.name.clone())
             .collect();
-        let sheet = match &options.sheet {
-            Some(wanted) => worksheets
-                .iter()
-                .find(|n| *n == wanted)
-                .or_else(|| worksheets.iter().find(|n| n.to_lowercase() == wanted.to_lowercase()))
-                .cloned()
-                .ok_or_else(|| SheetError::SheetNotFound {
-                    path: path.to_path_buf(),
-                    sheet: wanted.clone(),
-                    available: worksheets.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
-                })?,
-            None => match worksheets.first() {
-                Some(name) => name.clone(),
-                None => {
-                    // No worksheet: a channel whose sender is gone reads as the end.
-                    let (_, rx) = sync_channel(0);
-                    return Ok(XlsxReader {
-                        sheet: String::new(),
-                        header: Row::new(1),
-                        batches: Batches::new(rx),
-                        read,
-                        total,
-                    });
-                }
-            },
+        let Some(sheet) = choose_sheet(&worksheets, options, path)? else {
+            return Ok(XlsxReader::no_sheet(read, total));
         };
+        let thread_sheet = sheet.clone();
+        XlsxReader::spawn(path, sheet, batch_rows, read, total, move |out| {
+            stream_calamine(&mut workbook, &thread_sheet, &thread_path, out)
+        })
+    }
 
+    /// A workbook without worksheets: an empty header and no rows.
+    fn no_sheet(read: Arc<AtomicU64>, total: u64) -> XlsxReader {
+        // A channel whose sender is gone reads as the end.
+        let (_, rx) = sync_channel(0);
+        XlsxReader { sheet: String::new(), header: Row::new(1), batches: Batches::new(rx), read, total }
+    }
+
+    /// Runs `work` on a reader thread and waits for the header it sends first.
+    fn spawn(
+        path: &Path,
+        sheet: String,
+        batch_rows: usize,
+        read: Arc<AtomicU64>,
+        total: u64,
+        work: impl FnOnce(&mut Sender) -> Result<(), SheetError> + Send + 'static,
+    ) -> Result<XlsxReader, SheetError> {
+        let io = |source| SheetError::Io { path: path.to_path_buf(), source };
         let (tx, rx) = sync_channel(2);
         let (header_tx, header_rx) = sync_channel(1);
-        let batch_rows = options.batch();
-        let thread_path = path.to_path_buf();
-        let thread_sheet = sheet.clone();
         std::thread::Builder::new()
             .name("xlsx-reader".to_string())
             .spawn(move || {
                 let mut out = Sender { tx, header_tx: Some(header_tx), batch_rows, batch: Vec::new() };
-                if let Err(e) = stream(&mut workbook, &thread_sheet, &thread_path, &mut out) {
+                if let Err(e) = work(&mut out) {
                     out.fail(e);
                 }
             })
@@ -109,6 +180,39 @@ impl XlsxReader {
         } else {
             format!("XLSX, sheet `{}`", self.sheet)
         }
+    }
+}
+
+/// Whether the package's shared-strings part is over `threshold` bytes uncompressed
+/// (the size the zip's directory records).
+fn has_large_sst<R: Read + Seek>(package: &Package<R>, threshold: u64) -> bool {
+    package
+        .shared_strings
+        .as_deref()
+        .and_then(|part| package.part_size(part))
+        .is_some_and(|size| size > threshold)
+}
+
+/// The worksheet to read: the one named in `options` (exactly, else ignoring case),
+/// or the first; `None` when the workbook has no worksheet.
+fn choose_sheet(
+    worksheets: &[String],
+    options: &ReadOptions,
+    path: &Path,
+) -> Result<Option<String>, SheetError> {
+    match &options.sheet {
+        Some(wanted) => worksheets
+            .iter()
+            .find(|n| *n == wanted)
+            .or_else(|| worksheets.iter().find(|n| n.to_lowercase() == wanted.to_lowercase()))
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| SheetError::SheetNotFound {
+                path: path.to_path_buf(),
+                sheet: wanted.clone(),
+                available: worksheets.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            }),
+        None => Ok(worksheets.first().cloned()),
     }
 }
 
@@ -172,7 +276,8 @@ impl Sender {
     }
 }
 
-fn stream<RS: Read + Seek>(
+/// The calamine engine: its cell reader over the sheet.
+fn stream_calamine<RS: Read + Seek>(
     workbook: &mut Xlsx<RS>,
     sheet: &str,
     path: &Path,
@@ -181,10 +286,46 @@ fn stream<RS: Read + Seek>(
     let xlsx_err = |source: XlsxError| SheetError::Xlsx { path: path.to_path_buf(), source };
     let is_1904 = workbook.has_1904_epoch();
     let mut cells = workbook.worksheet_cells_reader(sheet).map_err(xlsx_err)?;
+    assemble(&mut cells, is_1904, path, out)
+}
+
+/// The streaming engine: the shared strings spooled to a temporary file while the
+/// sheet part is parsed.
+fn stream_package<R: Read + Seek>(
+    mut package: Package<R>,
+    part: &str,
+    path: &Path,
+    out: &mut Sender,
+) -> Result<(), SheetError> {
+    let xlsx_err = |source: XlsxError| SheetError::Xlsx { path: path.to_path_buf(), source };
+    // The strings are spooled on another thread while the sheet is read.
+    let strings = match &package.shared_strings {
+        Some(sst) => SharedStrings::spool_in_background(path.to_path_buf(), package.entry_name(sst))
+            .map_err(xlsx_err)?,
+        None => SharedStrings::default(),
+    };
+    let formats = package.number_formats().map_err(xlsx_err)?;
+    let is_1904 = package.is_1904;
+    let xml = package
+        .part(part)
+        .map_err(xlsx_err)?
+        .ok_or_else(|| xlsx_err(XlsxError::FileNotFound(part.to_string())))?;
+    let mut cells = SheetCells::new(xml, strings, formats, is_1904).map_err(xlsx_err)?;
+    assemble(&mut cells, is_1904, path, out)
+}
+
+/// Assembles cells into rows (numbered by their real row) and sends them.
+fn assemble(
+    cells: &mut impl CellSource,
+    is_1904: bool,
+    path: &Path,
+    out: &mut Sender,
+) -> Result<(), SheetError> {
+    let xlsx_err = |source: XlsxError| SheetError::Xlsx { path: path.to_path_buf(), source };
     let mut row = Row::new(1);
     let mut row_index: Option<u32> = None;
     loop {
-        let cell = match cells.next_cell_with_formula() {
+        let cell = match cells.next_cell() {
             Ok(Some(cell)) => cell,
             Ok(None) => break,
             // The rows complete so far are handed over before the error.
@@ -288,5 +429,24 @@ impl Seek for Counting {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
         self.pos = self.inner.seek(to)?;
         Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str) -> Package<File> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name);
+        Package::open(File::open(path).expect("fixture")).expect("package")
+    }
+
+    #[test]
+    fn the_engine_follows_the_shared_strings_size() {
+        let with_sst = package("contacts_xlsxwriter.xlsx");
+        assert_eq!(with_sst.shared_strings.as_deref(), Some("xl/sharedStrings.xml"));
+        assert!(!has_large_sst(&with_sst, SST_STREAM_THRESHOLD), "a small table stays with calamine");
+        assert!(has_large_sst(&with_sst, 100), "a table over the threshold is streamed");
+        assert!(!has_large_sst(&package("inline_strings.xlsx"), 0), "no table, nothing to stream");
     }
 }
