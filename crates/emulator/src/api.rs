@@ -147,6 +147,19 @@ async fn guard(
     response
 }
 
+/// Parses a JSON request body, or answers 400 naming the call and what was expected.
+#[allow(clippy::result_large_err)]
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    call: &str,
+    expected: &str,
+) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        let expected = if expected.is_empty() { String::new() } else { format!("; expected {expected}") };
+        fail(StatusCode::BAD_REQUEST, format!("the {call} body is not valid: {e}{expected}"))
+    })
+}
+
 /// The app a path names, or a 404 answer.
 #[allow(clippy::result_large_err)]
 pub(crate) fn app(
@@ -202,9 +215,9 @@ async fn list(
     let body: ListBody = if body.iter().all(u8::is_ascii_whitespace) {
         ListBody::default()
     } else {
-        match serde_json::from_slice(&body) {
+        match json_body(&body, "list", "") {
             Ok(b) => b,
-            Err(e) => return fail(StatusCode::BAD_REQUEST, format!("the list body is not valid: {e}")),
+            Err(r) => return r,
         }
     };
     if body.size > wire::MAX_LIST_SIZE {

@@ -16,7 +16,7 @@ use elma_import_contract::wire::{
 use elma_import_validate::{CellError, HeaderError, Options, Validator};
 use serde_json::Value;
 
-use crate::api::{app, fail};
+use crate::api::{app, fail, json_body};
 use crate::state::{now_ms, Import, Inner, Item, State as Emu, UploadKind};
 
 /// How often a running import applies the rows its rate allows.
@@ -42,16 +42,10 @@ pub(crate) async fn start(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let request: StartImport = match serde_json::from_slice(&body) {
+    let expected = r#"{"fileHash":"<uuid>","format":"xlsx"|"csv","withEventHandlers":false}"#;
+    let request: StartImport = match json_body(&body, "start", expected) {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the start body is not valid: {e}; expected {{\"fileHash\":\"<uuid>\",\"format\":\"xlsx\"|\"csv\",\"withEventHandlers\":false}}"
-                ),
-            )
-        }
+        Err(r) => return r,
     };
     let app_id = schema.id();
     let hash = request.file_hash.clone();
@@ -128,14 +122,9 @@ pub(crate) async fn status(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let request: StatusRequest = match serde_json::from_slice(&body) {
+    let request: StatusRequest = match json_body(&body, "status", r#"{"id":"<import id>"}"#) {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                StatusCode::BAD_REQUEST,
-                format!("the status body is not valid: {e}; expected {{\"id\":\"<import id>\"}}"),
-            )
-        }
+        Err(r) => return r,
     };
     let mut state = inner.lock();
     state.counters.polls.entry(request.id.clone()).or_default().push(Instant::now());
