@@ -746,3 +746,28 @@ fn schema_and_template_from_the_platform_match_the_offline_ones() {
     out.expect_code(if s.info.planted.is_empty() { 0 } else { 1 });
     assert_eq!(num(&out.json(), "errors"), s.info.planted.len() as u64, "{}", out.describe());
 }
+
+#[test]
+fn a_cell_too_long_for_an_xlsx_chunk_stops_the_run_before_anything_is_sent() {
+    let tmp = tempdir();
+    let huge = "x".repeat(40_000);
+    std::fs::write(tmp.path().join("c.csv"), format!("Name,Comment\nAnna,short\nBoris,{huge}\n"))
+        .expect("write");
+    let schema = tmp.path().join("s.json");
+    std::fs::write(&schema, serde_json::to_string(&contacts()).expect("json")).expect("write");
+    // Nothing listens on the port: preparation must stop the run before any request.
+    let base =
+        args!["run", "c.csv", "--schema", p(&schema), "--url", "http://127.0.0.1:9/pub/v1", "--token", "t"];
+    let mut a = base.clone();
+    a.extend(args!["--run-dir", "run-xlsx"]);
+    let out = elma(tmp.path(), &a);
+    out.expect_code(1).expect_stderr("1 of 2 rows are invalid; nothing was sent");
+    let errors =
+        std::fs::read_to_string(tmp.path().join("run-xlsx").join("validation-errors.csv")).expect("errors");
+    assert!(errors.contains("3,Comment,") && errors.contains("too_long_for_xlsx"), "{errors}");
+    assert!(errors.contains("--chunk-format csv"), "{errors}");
+    // As .csv chunks the cell is fine: the run gets as far as the (absent) server.
+    let mut a = base;
+    a.extend(args!["--run-dir", "run-csv", "--chunk-format", "csv", "--retries", "0"]);
+    elma(tmp.path(), &a).expect_code(3);
+}

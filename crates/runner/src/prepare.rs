@@ -52,6 +52,33 @@ pub fn date_format(locale: &str) -> &'static str {
     locale.parse::<elma_import_contract::Locale>().unwrap_or_default().excel_datetime_format()
 }
 
+/// Most characters an .xlsx cell holds.
+const XLSX_CELL_LIMIT: usize = 32_767;
+
+/// Cells an .xlsx chunk could not hold, as errors (row, column, header, value, rule,
+/// message). A row's total text is looked at first, so ordinary rows cost one comparison.
+fn too_long_for_xlsx(
+    batch: &[elma_import_sheet::Row],
+    validator: &Validator,
+) -> Vec<(u64, usize, String, String, &'static str, String)> {
+    let mut out = Vec::new();
+    for row in batch.iter().filter(|r| r.text_len() > XLSX_CELL_LIMIT) {
+        for (i, cell) in row.iter().enumerate() {
+            let chars = cell.text.chars().count();
+            if chars > XLSX_CELL_LIMIT {
+                let header = validator.columns().get(i).map(|c| c.header.clone()).unwrap_or_default();
+                let value: String = cell.text.chars().take(80).collect();
+                let message = format!(
+                    "the cell holds {chars} characters; an .xlsx chunk holds at most {XLSX_CELL_LIMIT} per cell: \
+                     run with --chunk-format csv to send it whole"
+                );
+                out.push((row.number, i, header, format!("{value}…"), "too_long_for_xlsx", message));
+            }
+        }
+    }
+    out
+}
+
 /// Where the chunk files of a run live.
 pub fn chunks_dir(dir: &Path) -> PathBuf {
     dir.join("chunks")
@@ -69,6 +96,8 @@ pub fn prepare(
     let read = read_options(spec);
     let errors_path = dir.join("validation-errors.csv");
 
+    let format = if spec.chunk_format == "csv" { Format::Csv } else { Format::Xlsx };
+
     // Pass 1: validate and count.
     let mut reader = elma_import_sheet::open(&spec.source, &read)?;
     let validator = Validator::new(schema, reader.header(), &options)
@@ -81,18 +110,21 @@ pub fn prepare(
     let mut rows = 0u64;
     while let Some(batch) = reader.next_batch()? {
         rows += batch.iter().filter(|r| !r.is_blank()).count() as u64;
-        for e in validator.check_rows(&batch) {
-            if invalid_rows.last() != Some(&e.row) {
-                invalid_rows.push(e.row);
+        let mut errors: Vec<(u64, usize, String, String, &str, String)> = validator
+            .check_rows(&batch)
+            .into_iter()
+            .map(|e| (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message))
+            .collect();
+        if format == Format::Xlsx {
+            errors.extend(too_long_for_xlsx(&batch, &validator));
+            errors.sort_by_key(|e| (e.0, e.1));
+        }
+        for (row, _, header, value, rule, message) in &errors {
+            if invalid_rows.last() != Some(row) {
+                invalid_rows.push(*row);
             }
             errors_out
-                .write_record([
-                    e.row.to_string().as_str(),
-                    e.header.as_str(),
-                    e.value.as_str(),
-                    e.rule.as_str(),
-                    e.message.as_str(),
-                ])
+                .write_record([row.to_string().as_str(), header, value, rule, message])
                 .map_err(csv_err)?;
         }
         let (done, total) = reader.progress();
@@ -128,7 +160,6 @@ pub fn prepare(
     write_json(&dir.join("plan.json"), &plan)?;
 
     // Pass 2: write the valid rows into chunks.
-    let format = if spec.chunk_format == "csv" { Format::Csv } else { Format::Xlsx };
     let out = chunks_dir(dir);
     if out.exists() {
         std::fs::remove_dir_all(&out)
