@@ -762,7 +762,7 @@ async fn wait_with_overlap(
         observer.on(&Progress::Message(format!(
             "chunk {}: uploading {} rows ahead, while chunk {} imports",
             next + 1,
-            entry.rows,
+            elma_import_chunk::plan::thousands(entry.rows),
             i + 1
         )));
         let pre = upload(ctx.client, &ctx.journal, &path, next as u32, target, dir_id.as_deref());

@@ -168,6 +168,14 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             ui::count(summary.imported),
             if verified { "every imported row landed exactly once" } else { "MISMATCH" }
         ));
+        let queue = emulator.emulator().counters().queue;
+        let peak = queue.samples.iter().map(|s| s.depth).max().unwrap_or(0);
+        ui::say(format!(
+            "      event handlers: {} jobs queued by the imports, the queue peaked at {} and is at {} now",
+            ui::count(queue.added),
+            ui::count(peak),
+            ui::count(queue.depth)
+        ));
         emulator.shutdown().await;
         if global.json {
             ui::print_json(
