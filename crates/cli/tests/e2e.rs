@@ -685,9 +685,8 @@ fn upload_start_and_status_by_hand_import_a_chunk_once() {
     assert_eq!(num(&result, "imported"), 300);
     let id = result["id"].as_str().expect("import id").to_string();
 
-    // A separate `status` asks once; spacing it from the last poll of `start --wait` is
-    // the caller's part (each process keeps its own polls a second apart).
-    std::thread::sleep(Duration::from_millis(1100));
+    // A separate `status` right after `start --wait` still keeps a second from its last
+    // poll: the spacing check below would catch it otherwise.
     let mut a = args!["--json", "status", "--app", APP, "--id", id];
     a.extend(conn(&emu));
     let status = elma(tmp.path(), &a);

@@ -29,6 +29,45 @@ pub struct StatusArgs {
     pub conn: ConnArgs,
 }
 
+/// Where the time of the last status request of each import is kept, so that separate
+/// invocations of `status` and `start --wait` also ask at most once a second.
+fn poll_stamp(id: &str) -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    let name: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    Some(base.join("elma-import").join("polls").join(name))
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
+/// Sleeps until a second has passed since the last recorded status request of `id`.
+fn keep_spacing(id: &str) {
+    let Some(path) = poll_stamp(id) else { return };
+    let Some(last) = std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse::<u128>().ok()) else {
+        return;
+    };
+    let since = now_ms().saturating_sub(last);
+    let min = elma_import_client::poll::MIN_POLL_INTERVAL.as_millis();
+    if since < min {
+        std::thread::sleep(std::time::Duration::from_millis((min - since) as u64));
+    }
+}
+
+/// Records that a status request of `id` was just answered (best effort).
+fn record_poll(id: &str) {
+    if let Some(path) = poll_stamp(id) {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(&path, now_ms().to_string());
+    }
+}
+
 /// Waits for an import with a progress bar.
 pub fn wait(
     rt: &tokio::runtime::Runtime,
@@ -37,8 +76,10 @@ pub fn wait(
     id: &str,
     policy: PollPolicy,
 ) -> anyhow::Result<ImportResult> {
+    keep_spacing(id);
     let bar = ui::bar(0, "importing", false);
     let result = rt.block_on(client.wait_for_import(app, id, policy, |r: &ImportResult| {
+        record_poll(id);
         bar.set_length(r.total);
         bar.set_position(r.processed);
         bar.set_message(r.status.to_string());
@@ -84,8 +125,10 @@ pub fn run(args: StatusArgs, global: &Global) -> anyhow::Result<u8> {
     let result = if args.wait {
         wait(&rt, &client, &app, &args.id, PollPolicy::default())?
     } else {
-        rt.block_on(client.import_status(&app, &args.id))
-            .map_err(|e| exit::coded(exit::client_code(&e), e))?
+        keep_spacing(&args.id);
+        let answer = rt.block_on(client.import_status(&app, &args.id));
+        record_poll(&args.id);
+        answer.map_err(|e| exit::coded(exit::client_code(&e), e))?
     };
     render_result(&result, global)
 }
