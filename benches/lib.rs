@@ -31,7 +31,6 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
 
 use calamine::{open_workbook, DataRef, Reader as _, Xlsx};
 use elma_import_chunk::{ChunkWriter, Manifest};
@@ -272,30 +271,6 @@ pub fn read_validate_sequential(path: &Path, schema: &AppSchema) -> BenchResult<
     Ok(counts)
 }
 
-/// Like [`read_validate`], but the reader runs on its own thread, one batch ahead of
-/// the validator (what the CLI could do; measured to show the gain).
-pub fn read_validate_pipelined(path: &Path, schema: &AppSchema) -> BenchResult<Counts> {
-    let mut reader = elma_import_sheet::open(path, &ReadOptions::default())?;
-    let validator = validator(schema, reader.header())?;
-    let (tx, rx) = sync_channel::<Vec<Row>>(2);
-    let producer = std::thread::spawn(move || -> BenchResult<()> {
-        while let Some(batch) = reader.next_batch()? {
-            if tx.send(batch).is_err() {
-                break;
-            }
-        }
-        Ok(())
-    });
-    let mut counts = Counts::default();
-    for batch in rx {
-        counts.errors += validator.check_rows(&batch).len() as u64;
-        counts.rows += batch.len() as u64;
-        counts.cells += batch.iter().map(|r| r.len() as u64).sum::<u64>();
-    }
-    producer.join().map_err(|_| "the reader thread panicked")??;
-    Ok(counts)
-}
-
 /// The bare calamine cell reader over the first worksheet, touching every cell's
 /// value: the most any reader built on calamine can do. Rows are counted without
 /// the header.
@@ -385,7 +360,6 @@ mod tests {
         assert_eq!(bare.rows, 300);
         assert_eq!(from_csv.errors, from_xlsx.errors);
         assert!(from_csv.errors >= info.planted.len() as u64);
-        assert_eq!(read_validate_pipelined(&csv, &schema).unwrap(), from_csv);
         assert_eq!(read_validate_sequential(&xlsx, &schema).unwrap(), from_xlsx);
         let typed = dir.path().join("t.xlsx");
         assert_eq!(write_typed_xlsx(&csv, &typed).unwrap(), 300);

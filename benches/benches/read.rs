@@ -2,8 +2,9 @@
 //! reader against the bare calamine cell reader on the same file, for a typed
 //! shared-strings .xlsx (as Excel saves it) and an all-text inline-strings one.
 
+mod common;
+
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use elma_import_benches::{calamine_cells, read_only, sample_csv, sample_xlsx, sample_xlsx_typed};
@@ -36,10 +37,7 @@ fn read(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    config = common::config();
     targets = read
 }
 criterion_main!(benches);

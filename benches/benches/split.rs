@@ -1,7 +1,7 @@
 //! Chunk writing: `ChunkWriter` writing 1,000-row .xlsx and .csv chunk files (each
 //! hashed for the manifest) from rows already in memory.
 
-use std::time::Duration;
+mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use elma_import_benches::{cells, read_all, sample_csv, write_chunks};
@@ -33,10 +33,7 @@ fn split(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    config = common::config();
     targets = split
 }
 criterion_main!(benches);

@@ -2,13 +2,13 @@
 //! on rows already in memory; read+validate end to end for .csv and .xlsx, beside the
 //! bare calamine reader the .xlsx target is relative to.
 
+mod common;
+
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use elma_import_benches::{
-    calamine_cells, contacts_schema, read_all, read_validate, read_validate_pipelined, sample_csv,
-    sample_xlsx_typed, validator,
+    calamine_cells, contacts_schema, read_all, read_validate, sample_csv, sample_xlsx_typed, validator,
 };
 use elma_import_sheet::DEFAULT_BATCH_ROWS;
 
@@ -45,9 +45,6 @@ fn validate(c: &mut Criterion) {
     group.bench_function("csv_read_validate", |b| {
         b.iter(|| black_box(read_validate(&csv, &schema).expect("run")))
     });
-    group.bench_function("csv_read_validate_pipelined", |b| {
-        b.iter(|| black_box(read_validate_pipelined(&csv, &schema).expect("run")))
-    });
     group.throughput(Throughput::Elements(XLSX_ROWS));
     group.bench_function("xlsx_read_validate", |b| {
         b.iter(|| black_box(read_validate(&xlsx, &schema).expect("run")))
@@ -58,10 +55,7 @@ fn validate(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    config = common::config();
     targets = validate
 }
 criterion_main!(benches);

@@ -28,8 +28,8 @@ use std::time::Instant;
 
 use elma_import_benches::{
     calamine_cells, contacts_schema, convert, cpu_seconds, peak_rss_bytes, read_only, read_validate,
-    read_validate_pipelined, read_validate_sequential, sample_csv, sample_xlsx, sample_xlsx_typed,
-    write_chunks, write_sample_csv, write_typed_xlsx, BenchResult, Counts,
+    read_validate_sequential, sample_csv, sample_xlsx, sample_xlsx_typed, write_chunks, write_sample_csv,
+    write_typed_xlsx, BenchResult, Counts,
 };
 use elma_import_contract::schema::AppSchema;
 use elma_import_sheet::{Format, ReadOptions};
@@ -113,7 +113,6 @@ fn report(args: &Args) -> BenchResult<Value> {
 
     eprintln!("csv read+validate ...");
     let (c, csv_secs) = best_of(repeat, || read_validate(&csv, &schema))?;
-    let (_, csv_pipe_secs) = best_of(repeat, || read_validate_pipelined(&csv, &schema))?;
     let (_, csv_read_secs) = best_of(repeat, || read_only(&csv))?;
 
     let typed = sample_xlsx_typed(rows)?;
@@ -165,7 +164,6 @@ fn report(args: &Args) -> BenchResult<Value> {
             "file": csv, "bytes": file_size(&csv), "errors": c.errors,
             "read_validate_seconds": csv_secs,
             "read_validate_rows_per_s": csv_rate,
-            "read_validate_pipelined_rows_per_s": rate(c.rows, csv_pipe_secs),
             "read_only_rows_per_s": rate(c.rows, csv_read_secs),
             "target_rows_per_s": 1_000_000,
             "meets_target": csv_rate >= 1_000_000.0,

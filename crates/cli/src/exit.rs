@@ -67,10 +67,10 @@ pub fn code_of(err: &anyhow::Error) -> u8 {
 /// Exit code of a sheet error: a file that cannot be found or opened, an unknown format,
 /// encoding or sheet name is usage (2); a file whose content cannot be read is data (1).
 pub fn sheet_code(e: &elma_import_sheet::SheetError) -> u8 {
-    use elma_import_sheet::SheetError as S;
-    match e {
-        S::Io { .. } | S::UnknownFormat { .. } | S::UnknownEncoding { .. } | S::SheetNotFound { .. } => USAGE,
-        _ => DATA,
+    if e.is_setup() {
+        USAGE
+    } else {
+        DATA
     }
 }
 
@@ -91,12 +91,12 @@ pub fn message(err: &anyhow::Error) -> String {
     out
 }
 
-/// Exit code of a client error.
+/// Exit code of a client error: settings at fault (token, address) 2, else 3.
 pub fn client_code(e: &elma_import_client::ClientError) -> u8 {
-    use elma_import_client::ClientError as C;
-    match e {
-        C::Unauthorized { .. } | C::NotFound { .. } => USAGE,
-        _ => NETWORK,
+    if e.is_setup() {
+        USAGE
+    } else {
+        NETWORK
     }
 }
 

@@ -159,6 +159,15 @@ impl ClientError {
         matches!(self, ClientError::Uncertain { .. })
     }
 
+    /// Whether the settings are at fault rather than the network: the token was refused
+    /// or the address names nothing (a wrong URL or app). Retrying cannot help.
+    pub fn is_setup(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Unauthorized { .. } | ClientError::NotFound { .. } | ClientError::Config(_)
+        )
+    }
+
     /// The HTTP status the server answered with, when the failure carries one.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -115,19 +115,27 @@ impl RunError {
 
     /// The process exit code for this stop (ARCHITECTURE.md "Exit codes").
     pub fn exit_code(&self) -> u8 {
-        use elma_import_client::ClientError as C;
         match self {
             RunError::Header { .. } | RunError::InvalidRows { .. } | RunError::Nothing(_) => 1,
-            RunError::Sheet(_) => 1,
+            RunError::Sheet(e) => {
+                if e.is_setup() {
+                    2
+                } else {
+                    1
+                }
+            }
             RunError::Config(_)
             | RunError::NotARun(_)
             | RunError::RunExists(_)
             | RunError::SourceChanged(_)
             | RunError::Plan(_) => 2,
-            RunError::Client { source, .. } => match source {
-                C::Unauthorized { .. } | C::NotFound { .. } => 2,
-                _ => 3,
-            },
+            RunError::Client { source, .. } => {
+                if source.is_setup() {
+                    2
+                } else {
+                    3
+                }
+            }
             RunError::Io { .. } | RunError::Journal { .. } | RunError::Chunk(_) => 3,
             RunError::BlockedTooLong { .. } => 4,
             RunError::Uncertain { .. } => 5,

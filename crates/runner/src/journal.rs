@@ -8,6 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use elma_import_chunk::UploadKind;
 use elma_import_contract::wire::{ImportStatus, RowError};
 use serde::{Deserialize, Serialize};
 
@@ -16,16 +17,6 @@ use crate::error::RunError;
 /// Seconds since the Unix epoch, with milliseconds.
 pub fn now_secs() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
-
-/// How a chunk's file reaches the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UploadTarget {
-    /// A temporary file, deleted by the platform after its TTL.
-    Temporary,
-    /// A file kept in a directory.
-    Directory,
 }
 
 /// One line of the journal.
@@ -54,7 +45,7 @@ pub enum Event {
         /// Client-generated upload hash.
         hash: String,
         /// Upload kind.
-        target: UploadTarget,
+        target: UploadKind,
     },
     /// The platform acknowledged the whole upload.
     Uploaded {
@@ -166,6 +157,11 @@ pub enum Event {
     },
 }
 
+/// Appends `event` to a journal shared between tasks.
+pub fn append_shared(journal: &std::sync::Mutex<Journal>, event: &Event) -> Result<(), RunError> {
+    journal.lock().map_err(|_| RunError::Nothing("journal lock poisoned".into()))?.append(event)
+}
+
 /// The journal file of a run, open for appending.
 #[derive(Debug)]
 pub struct Journal {
@@ -241,7 +237,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        let a = Event::UploadBegin { at: 1.0, chunk: 0, hash: "h".into(), target: UploadTarget::Temporary };
+        let a = Event::UploadBegin { at: 1.0, chunk: 0, hash: "h".into(), target: UploadKind::Temporary };
         let b = Event::Uploaded { at: 2.0, chunk: 0, hash: "h".into() };
         j.append(&a).unwrap();
         j.append(&b).unwrap();

@@ -42,8 +42,10 @@ pub fn read_options(spec: &RunSpec) -> ReadOptions {
 
 /// Validation options of a run.
 pub fn validate_options(spec: &RunSpec) -> Result<Options, RunError> {
-    let locale: Locale =
-        spec.locale.parse().map_err(|_| RunError::Nothing(format!("unknown locale `{}`", spec.locale)))?;
+    let locale: Locale = spec
+        .locale
+        .parse()
+        .map_err(|e: elma_import_contract::UnknownLocale| RunError::Config(e.to_string()))?;
     Ok(Options { locale, ignore_unknown: spec.ignore_unknown })
 }
 
@@ -96,7 +98,7 @@ pub fn prepare(
     let read = read_options(spec);
     let errors_path = dir.join("validation-errors.csv");
 
-    let format = if spec.chunk_format == "csv" { Format::Csv } else { Format::Xlsx };
+    let format = spec.chunk_format();
 
     // Pass 1: validate and count.
     let mut reader = elma_import_sheet::open(&spec.source, &read)?;

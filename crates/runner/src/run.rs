@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use elma_import_chunk::{ChunkEntry, Manifest, Plan};
+use elma_import_chunk::{ChunkEntry, Manifest, Plan, UploadKind};
 use elma_import_client::{AppRef, Client, ClientError, PollPolicy};
 use elma_import_contract::schema::AppSchema;
 use elma_import_contract::wire::{
@@ -21,7 +21,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use crate::error::RunError;
-use crate::journal::{now_secs, Event, Journal, UploadTarget};
+use crate::journal::{append_shared, now_secs, Event, Journal};
 use crate::prepare::{chunks_dir, prepare, validate_options};
 use crate::spec::{write_json, RunSpec};
 use crate::state::{ChunkPhase, RunState};
@@ -122,7 +122,7 @@ pub struct Summary {
     pub requests: u64,
     /// Retried requests in this execution.
     pub retries: u64,
-    /// `blocked` answers in this execution.
+    /// `blocked` answers over the whole run (all executions).
     pub blocked_answers: u32,
     /// Seconds spent waiting for a blocked app.
     pub blocked_secs: f64,
@@ -175,7 +175,50 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn log(&self, event: Event) -> Result<(), RunError> {
-        self.journal.lock().map_err(|_| RunError::Nothing("journal lock poisoned".into()))?.append(&event)
+        append_shared(&self.journal, &event)
+    }
+
+    /// Journals the interruption and returns the error that ends the execution.
+    fn interrupted(&self) -> RunError {
+        match self.log(Event::Interrupted { at: now_secs() }) {
+            Ok(()) => RunError::Interrupted(self.dir.into()),
+            Err(e) => e,
+        }
+    }
+
+    /// Sleeps `d` (a pause or a wait for a blocked app), counting it as waiting; stops
+    /// early on Ctrl-C. Returns how long it slept.
+    async fn wait(&mut self, d: Duration) -> Result<Duration, RunError> {
+        let t = Instant::now();
+        let finished = self.cancel.sleep(d).await;
+        let slept = t.elapsed();
+        self.waiting += slept;
+        if finished {
+            Ok(slept)
+        } else {
+            Err(self.interrupted())
+        }
+    }
+
+    /// The pause between imports: as asked, else the plan's.
+    fn pause_length(&self) -> Duration {
+        self.options.pause.unwrap_or(self.plan.pause)
+    }
+
+    /// Pauses `d` so the platform's event handlers drain (after chunk `chunk`).
+    async fn pause(&mut self, chunk: u32, d: Duration) -> Result<(), RunError> {
+        if d.is_zero() {
+            return Ok(());
+        }
+        self.observer.on(&Progress::Pausing { chunk, pause: d });
+        let slept = self.wait(d).await?;
+        self.paused += slept;
+        Ok(())
+    }
+
+    /// The run state as the journal has it now.
+    fn reload(&self) -> Result<RunState, RunError> {
+        Ok(RunState::replay(&Journal::read(&self.dir.join("journal.jsonl"))?))
     }
 
     fn chunk_path(&self, entry: &ChunkEntry) -> PathBuf {
@@ -191,17 +234,9 @@ impl Ctx<'_> {
     }
 
     fn format(&self) -> FileFormat {
-        if self.spec.chunk_format == "csv" {
-            FileFormat::Csv
-        } else {
-            FileFormat::Xlsx
-        }
-    }
-
-    fn target(&self) -> UploadTarget {
-        match self.plan.upload {
-            elma_import_chunk::UploadKind::Directory => UploadTarget::Directory,
-            elma_import_chunk::UploadKind::Temporary => UploadTarget::Temporary,
+        match self.spec.chunk_format() {
+            elma_import_sheet::Format::Csv => FileFormat::Csv,
+            elma_import_sheet::Format::Xlsx => FileFormat::Xlsx,
         }
     }
 
@@ -232,24 +267,21 @@ async fn upload(
     journal: &Mutex<Journal>,
     path: &Path,
     chunk: u32,
-    target: UploadTarget,
+    target: UploadKind,
     directory_id: Option<&str>,
 ) -> Result<ChunkPhase, RunError> {
     let hash = uuid::Uuid::new_v4().to_string();
-    let log = |e: Event| -> Result<(), RunError> {
-        journal.lock().map_err(|_| RunError::Nothing("journal lock poisoned".into()))?.append(&e)
-    };
-    log(Event::UploadBegin { at: now_secs(), chunk, hash: hash.clone(), target })?;
+    append_shared(journal, &Event::UploadBegin { at: now_secs(), chunk, hash: hash.clone(), target })?;
     let result = match target {
-        UploadTarget::Temporary => client.upload_temporary(&hash, path).await.map(|_| ()),
-        UploadTarget::Directory => {
+        UploadKind::Temporary => client.upload_temporary(&hash, path).await.map(|_| ()),
+        UploadKind::Directory => {
             let dir = directory_id.unwrap_or_default();
             client.upload_to_directory(dir, &hash, path).await.map(|_| ())
         }
     };
     result.map_err(|source| RunError::Client { chunk: chunk + 1, source })?;
     let at = now_secs();
-    log(Event::Uploaded { at, chunk, hash: hash.clone() })?;
+    append_shared(journal, &Event::Uploaded { at, chunk, hash: hash.clone() })?;
     Ok(ChunkPhase::Uploaded { hash, target, at })
 }
 
@@ -352,7 +384,7 @@ pub async fn execute(
         }
     }
     if !options.assume.is_empty() {
-        state = RunState::replay(&Journal::read(&journal_path)?);
+        state = ctx.reload()?;
     }
 
     // A resumed run owes the platform what is left of the pause after the last import
@@ -363,27 +395,9 @@ pub async fn execute(
         .find(|p| !matches!(p, ChunkPhase::Finished { .. }))
         .is_some_and(|p| matches!(p, ChunkPhase::Pending | ChunkPhase::Uploaded { .. }));
     if ctx.plan.with_event_handlers && next_to_start {
-        let last_end = Journal::read(&journal_path)?
-            .iter()
-            .filter_map(|e| match e {
-                Event::Finished { at, .. } => Some(*at),
-                _ => None,
-            })
-            .fold(None, |m: Option<f64>, at| Some(m.map_or(at, |m| m.max(at))));
-        let pause = options.pause.unwrap_or(ctx.plan.pause);
-        if let Some(end) = last_end {
-            let owed = pause.saturating_sub(Duration::from_secs_f64((now_secs() - end).max(0.0)));
-            if !owed.is_zero() {
-                observer.on(&Progress::Pausing { chunk: 0, pause: owed });
-                let t = Instant::now();
-                let finished = cancel.sleep(owed).await;
-                ctx.paused += t.elapsed();
-                ctx.waiting += t.elapsed();
-                if !finished {
-                    ctx.log(Event::Interrupted { at: now_secs() })?;
-                    return Err(RunError::Interrupted(dir.into()));
-                }
-            }
+        if let Some(end) = state.last_finished_at {
+            let since = Duration::from_secs_f64((now_secs() - end).max(0.0));
+            ctx.pause(0, ctx.pause_length().saturating_sub(since)).await?;
         }
     }
 
@@ -393,18 +407,7 @@ pub async fn execute(
         drive_chunk(&mut ctx, &mut state, i as u32).await?;
         let last = i + 1 == count;
         if !was_finished && !last && ctx.plan.with_event_handlers {
-            let pause = options.pause.unwrap_or(ctx.plan.pause);
-            if !pause.is_zero() {
-                observer.on(&Progress::Pausing { chunk: i as u32, pause });
-                let t = Instant::now();
-                let finished = cancel.sleep(pause).await;
-                ctx.paused += t.elapsed();
-                ctx.waiting += t.elapsed();
-                if !finished {
-                    ctx.log(Event::Interrupted { at: now_secs() })?;
-                    return Err(RunError::Interrupted(dir.into()));
-                }
-            }
+            ctx.pause(i as u32, ctx.pause_length()).await?;
         }
     }
     ctx.log(Event::Completed { at: now_secs() })?;
@@ -507,15 +510,14 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
         let entry = effective_entry(&ctx.manifest, state, i);
         let path = ctx.chunk_path(&entry);
         if ctx.cancel.is_cancelled() {
-            ctx.log(Event::Interrupted { at: now_secs() })?;
-            return Err(RunError::Interrupted(ctx.dir.into()));
+            return Err(ctx.interrupted());
         }
         let phase = state.chunks[i as usize].clone();
         match phase {
             ChunkPhase::Finished { .. } => return Ok(()),
             ChunkPhase::Pending => {
                 ctx.observer.on(&Progress::Uploading { chunk: i, rows: entry.rows });
-                let target = ctx.target();
+                let target = ctx.plan.upload;
                 let dir_id = ctx.spec.directory_id.clone();
                 let t = Instant::now();
                 let phase = upload(ctx.client, &ctx.journal, &path, i, target, dir_id.as_deref()).await?;
@@ -524,7 +526,7 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                 state.chunks[i as usize] = phase;
             }
             ChunkPhase::Uploaded { hash, target, at } => {
-                if target == UploadTarget::Temporary && now_secs() - at > ctx.safe_window().as_secs_f64() {
+                if target == UploadKind::Temporary && now_secs() - at > ctx.safe_window().as_secs_f64() {
                     ctx.observer.on(&Progress::Message(format!(
                         "chunk {}: its temporary file is older than the safe window; uploading it again",
                         i + 1
@@ -546,9 +548,7 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                         state.blocked_answers += 1;
                         // The import whose start answer was lost may be the one blocking
                         // us, only now landing its rows: look again before trying anew.
-                        if state.settled_absent.contains(&i)
-                            && settle(ctx, &entry, &path).await? == Some(true)
-                        {
+                        if state.settled_absent.contains(&i) && settle(ctx, i, &path).await? == Some(true) {
                             ctx.log(Event::Resolved {
                                 at: now_secs(),
                                 chunk: i,
@@ -560,7 +560,7 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                                 "chunk {}: its earlier start did take effect after all (its rows are now in the app)",
                                 i + 1
                             )));
-                            *state = RunState::replay(&Journal::read(&ctx.dir.join("journal.jsonl"))?);
+                            *state = ctx.reload()?;
                             continue;
                         }
                         let since = *blocked_since.get_or_insert_with(Instant::now);
@@ -575,14 +575,8 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                         ctx.observer.on(&Progress::Blocked { chunk: i, waited });
                         let delay = blocked_delay(blocked_attempt).min(ctx.options.blocked_timeout - waited);
                         blocked_attempt += 1;
-                        let t = Instant::now();
-                        let ok = ctx.cancel.sleep(delay).await;
-                        ctx.blocked += t.elapsed();
-                        ctx.waiting += t.elapsed();
-                        if !ok {
-                            ctx.log(Event::Interrupted { at: now_secs() })?;
-                            return Err(RunError::Interrupted(ctx.dir.into()));
-                        }
+                        let slept = ctx.wait(delay).await?;
+                        ctx.blocked += slept;
                         // Back to the upload: the next start uses it again.
                         state.chunks[i as usize] = ChunkPhase::Uploaded { hash, target, at };
                     }
@@ -647,9 +641,9 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                 {
                     // The import stopped part way: find, by the key column, the rows that
                     // did not land and import just those.
-                    if let Some(missing) = missing_rows(ctx, &entry, &path, &result).await? {
-                        if !missing.is_empty() {
-                            replace_with_missing(ctx, state, i, &entry, &path, &result, missing)?;
+                    if let Some(missing) = missing_rows(ctx, i, &entry, &path, &result).await? {
+                        if !missing.rows.is_empty() {
+                            replace_with_missing(ctx, state, i, &entry, &result, missing)?;
                             continue;
                         }
                     } else {
@@ -688,7 +682,7 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
             }
             ChunkPhase::Uncertain { reason, .. } => {
                 ctx.observer.on(&Progress::Message(format!("chunk {}: uncertain: {reason}", i + 1)));
-                match settle(ctx, &entry, &path).await? {
+                match settle(ctx, i, &path).await? {
                     Some(imported) => {
                         ctx.log(Event::Resolved {
                             at: now_secs(),
@@ -702,7 +696,7 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                             i + 1,
                             if imported { "" } else { "not " }
                         )));
-                        *state = RunState::replay(&Journal::read(&ctx.dir.join("journal.jsonl"))?);
+                        *state = ctx.reload()?;
                     }
                     None => {
                         return Err(RunError::Uncertain {
@@ -757,7 +751,7 @@ async fn wait_with_overlap(
     let (result, pre) = if overlap {
         let entry = effective_entry(&ctx.manifest, state, next as u32);
         let path = ctx.chunk_path(&entry);
-        let target = ctx.target();
+        let target = ctx.plan.upload;
         let dir_id = ctx.spec.directory_id.clone();
         observer.on(&Progress::Message(format!(
             "chunk {}: uploading {} rows ahead, while chunk {} imports",
@@ -790,7 +784,7 @@ async fn wait_with_overlap(
 /// Looks in the app's items for the key values of the chunk's first and last rows.
 /// `Some(true)`: the last row landed (the import ran). `Some(false)`: the first row is
 /// absent after a second look (nothing ran). `None`: no key column, or no clear answer.
-async fn settle(ctx: &mut Ctx<'_>, entry: &ChunkEntry, path: &Path) -> Result<Option<bool>, RunError> {
+async fn settle(ctx: &mut Ctx<'_>, chunk: u32, path: &Path) -> Result<Option<bool>, RunError> {
     let Some(field) = key_field(ctx)? else { return Ok(None) };
     // First and last rows of the chunk file, as items.
     let (first, last) = tokio::task::block_in_place(|| first_and_last(ctx, path))?;
@@ -800,23 +794,20 @@ async fn settle(ctx: &mut Ctx<'_>, entry: &ChunkEntry, path: &Path) -> Result<Op
     let deadline = Instant::now() + ctx.options.blocked_timeout.min(Duration::from_secs(120));
     let mut looks = 0;
     loop {
-        let last_there = present(ctx, &field, &last).await?;
+        let last_there = present(ctx, chunk, &field, &last).await?;
         if last_there {
             return Ok(Some(true));
         }
-        let first_there = present(ctx, &field, &first).await?;
+        let first_there = present(ctx, chunk, &field, &first).await?;
         looks += 1;
         if !first_there && looks >= 2 {
             return Ok(Some(false));
         }
         if Instant::now() >= deadline {
-            let _ = entry;
             return Ok(None);
         }
         // Either the import is still running or it has not begun: look again soon.
-        if !ctx.cancel.sleep(Duration::from_secs(2)).await {
-            return Err(RunError::Interrupted(ctx.dir.into()));
-        }
+        ctx.wait(Duration::from_secs(2)).await?;
     }
 }
 
@@ -835,12 +826,13 @@ fn key_field(ctx: &Ctx<'_>) -> Result<Option<String>, RunError> {
 /// platform. `None` when that cannot be told (no key column, or a row without a key).
 async fn missing_rows(
     ctx: &mut Ctx<'_>,
+    chunk: u32,
     entry: &ChunkEntry,
     path: &Path,
     result: &ImportResult,
-) -> Result<Option<Vec<elma_import_sheet::Row>>, RunError> {
+) -> Result<Option<Missing>, RunError> {
     let Some(field) = key_field(ctx)? else { return Ok(None) };
-    let rows = tokio::task::block_in_place(|| read_rows(ctx, path))?;
+    let (header, rows) = tokio::task::block_in_place(|| read_rows(ctx, path))?;
     let rejected: std::collections::HashSet<u64> = result.errors.iter().map(|e| e.row).collect();
     let mut candidates = Vec::with_capacity(rows.len());
     for (row, item) in rows {
@@ -862,17 +854,24 @@ async fn missing_rows(
     let found = ctx.timed(looks).await;
     let mut missing = Vec::new();
     for ((row, _), landed) in candidates.into_iter().zip(found) {
-        if !landed.map_err(|source| RunError::Client { chunk: 0, source })? {
+        if !landed.map_err(|source| RunError::Client { chunk: chunk + 1, source })? {
             missing.push(row);
         }
     }
     ctx.observer.on(&Progress::Message(format!(
-        "chunk (source rows {}–{}): the import failed; {} row(s) did not land and will be imported again",
+        "chunk {} (source rows {}–{}): the import failed; {} row(s) did not land and will be imported again",
+        chunk + 1,
         entry.first_row,
         entry.last_row,
         missing.len()
     )));
-    Ok(Some(missing))
+    Ok(Some(Missing { header, rows: missing }))
+}
+
+/// The rows of a chunk file that did not land, with the file's header.
+struct Missing {
+    header: elma_import_sheet::Row,
+    rows: Vec<elma_import_sheet::Row>,
 }
 
 /// Writes the missing rows as the chunk's new file and journals the replacement.
@@ -881,15 +880,15 @@ fn replace_with_missing(
     state: &mut RunState,
     i: u32,
     entry: &ChunkEntry,
-    path: &Path,
     result: &ImportResult,
-    missing: Vec<elma_import_sheet::Row>,
+    missing: Missing,
 ) -> Result<(), RunError> {
+    let Missing { header, rows: missing } = missing;
     let attempt = state.replacements.get(&i).map_or(1, |r| {
         r.file.rsplit_once(".rest-").and_then(|(_, n)| n.split('.').next()?.parse::<u32>().ok()).unwrap_or(1)
             + 1
     });
-    let ext = if ctx.spec.chunk_format == "csv" { "csv" } else { "xlsx" };
+    let format = ctx.spec.chunk_format();
     let stem = entry
         .file
         .split(".rest-")
@@ -897,10 +896,8 @@ fn replace_with_missing(
         .unwrap_or(&entry.file)
         .trim_end_matches(".xlsx")
         .trim_end_matches(".csv");
-    let file = format!("{stem}.rest-{attempt}.{ext}");
+    let file = format!("{stem}.rest-{attempt}.{}", format.as_str());
     let out = chunks_dir(ctx.dir).join(&file);
-    let header = elma_import_sheet::open(path, &elma_import_sheet::ReadOptions::default())?.header().clone();
-    let format = if ext == "csv" { elma_import_sheet::Format::Csv } else { elma_import_sheet::Format::Xlsx };
     let options = elma_import_sheet::WriteOptions {
         date_format: crate::prepare::date_format(&ctx.spec.locale).to_string(),
         ..Default::default()
@@ -938,15 +935,19 @@ fn replace_with_missing(
         imported_before,
         source_errors,
     };
-    ctx.log(event.clone())?;
-    *state = RunState::replay(&Journal::read(&ctx.dir.join("journal.jsonl"))?);
+    ctx.log(event)?;
+    *state = ctx.reload()?;
     Ok(())
 }
 
 /// Every row of a chunk file with its item JSON.
-fn read_rows(ctx: &mut Ctx<'_>, path: &Path) -> Result<Vec<(elma_import_sheet::Row, Item)>, RunError> {
+fn read_rows(
+    ctx: &mut Ctx<'_>,
+    path: &Path,
+) -> Result<(elma_import_sheet::Row, Vec<(elma_import_sheet::Row, Item)>), RunError> {
     let mut reader = elma_import_sheet::open(path, &elma_import_sheet::ReadOptions::default())?;
-    let validator = validator_for(ctx, reader.header(), path)?;
+    let header = reader.header().clone();
+    let validator = validator_for(ctx, &header, path)?;
     let mut out = Vec::new();
     while let Some(batch) = reader.next_batch()? {
         for row in batch {
@@ -954,7 +955,7 @@ fn read_rows(ctx: &mut Ctx<'_>, path: &Path) -> Result<Vec<(elma_import_sheet::R
             out.push((row, item));
         }
     }
-    Ok(out)
+    Ok((header, out))
 }
 
 fn validator_for<'v>(
@@ -973,7 +974,7 @@ fn validator_for<'v>(
 }
 
 fn first_and_last(ctx: &mut Ctx<'_>, path: &Path) -> Result<(Item, Item), RunError> {
-    let mut rows = read_rows(ctx, path)?;
+    let (_, mut rows) = read_rows(ctx, path)?;
     let last = rows.pop().map(|(_, item)| item).unwrap_or_default();
     let first = rows.into_iter().next().map(|(_, item)| item).unwrap_or_else(|| last.clone());
     Ok((first, last))
@@ -989,9 +990,14 @@ fn key_filter(field: &str, value: &serde_json::Value) -> serde_json::Map<String,
     filter
 }
 
-async fn present(ctx: &mut Ctx<'_>, field: &str, value: &serde_json::Value) -> Result<bool, RunError> {
+async fn present(
+    ctx: &mut Ctx<'_>,
+    chunk: u32,
+    field: &str,
+    value: &serde_json::Value,
+) -> Result<bool, RunError> {
     let request = ListRequest { active: true, from: 0, size: 1, filter: key_filter(field, value) };
     let (client, app) = (ctx.client, ctx.app.clone());
     let page = ctx.timed(client.list_items(&app, &request)).await;
-    page.map(|p| p.total > 0).map_err(|source| RunError::Client { chunk: 0, source })
+    page.map(|p| p.total > 0).map_err(|source| RunError::Client { chunk: chunk + 1, source })
 }

@@ -98,6 +98,15 @@ impl RunSpec {
         })
     }
 
+    /// The format of the chunk files: .csv when `chunk_format` says so, else .xlsx.
+    pub fn chunk_format(&self) -> elma_import_sheet::Format {
+        if self.chunk_format == "csv" {
+            elma_import_sheet::Format::Csv
+        } else {
+            elma_import_sheet::Format::Xlsx
+        }
+    }
+
     /// Reads `run.json` of a run directory.
     pub fn load(dir: &Path) -> Result<RunSpec, RunError> {
         let path = dir.join("run.json");

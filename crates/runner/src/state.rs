@@ -2,7 +2,9 @@
 
 use elma_import_contract::wire::{ImportStatus, RowError};
 
-use crate::journal::{Event, UploadTarget};
+use elma_import_chunk::UploadKind;
+
+use crate::journal::Event;
 
 /// How far one chunk got.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +16,7 @@ pub enum ChunkPhase {
         /// The hash it was uploaded under.
         hash: String,
         /// Upload kind.
-        target: UploadTarget,
+        target: UploadKind,
         /// When the upload completed (seconds since the epoch).
         at: f64,
     },
@@ -56,6 +58,8 @@ pub struct RunState {
     pub interruptions: u32,
     /// Answers of `blocked` recorded.
     pub blocked_answers: u32,
+    /// When the last import finished (seconds since the epoch), if any did.
+    pub last_finished_at: Option<f64>,
     /// Chunks whose file was replaced by the rows a failed import left out.
     pub replacements: std::collections::BTreeMap<u32, Replacement>,
     /// Chunks settled as imported (by the key column or the user's word): the platform's
@@ -98,13 +102,13 @@ impl RunState {
     pub fn replay(events: &[Event]) -> RunState {
         let mut s = RunState::default();
         // The target of the upload in flight, per chunk, until it completes.
-        let mut targets: Vec<UploadTarget> = Vec::new();
+        let mut targets: Vec<UploadKind> = Vec::new();
         for event in events {
             match event {
                 Event::Prepared { rows, valid, invalid, chunks, .. } => {
                     s.prepared = Some(Prepared { rows: *rows, valid: *valid, invalid: *invalid });
                     s.chunks = vec![ChunkPhase::Pending; *chunks as usize];
-                    targets = vec![UploadTarget::Temporary; *chunks as usize];
+                    targets = vec![UploadKind::Temporary; *chunks as usize];
                 }
                 Event::UploadBegin { chunk, target, .. } => {
                     if let Some(t) = targets.get_mut(*chunk as usize) {
@@ -113,7 +117,7 @@ impl RunState {
                     s.set(*chunk, ChunkPhase::Pending);
                 }
                 Event::Uploaded { chunk, hash, at } => {
-                    let target = targets.get(*chunk as usize).copied().unwrap_or(UploadTarget::Temporary);
+                    let target = targets.get(*chunk as usize).copied().unwrap_or(UploadKind::Temporary);
                     s.set(*chunk, ChunkPhase::Uploaded { hash: hash.clone(), target, at: *at });
                 }
                 Event::StartSent { chunk, hash, .. } => s.set(
@@ -134,15 +138,18 @@ impl RunState {
                 Event::Started { chunk, import_id, .. } => {
                     s.set(*chunk, ChunkPhase::Started { import_id: import_id.clone() })
                 }
-                Event::Finished { chunk, status, imported, failed, errors, .. } => s.set(
-                    *chunk,
-                    ChunkPhase::Finished {
-                        status: status.clone(),
-                        imported: *imported,
-                        failed: *failed,
-                        errors: errors.clone(),
-                    },
-                ),
+                Event::Finished { at, chunk, status, imported, failed, errors } => {
+                    s.last_finished_at = Some(s.last_finished_at.map_or(*at, |t| t.max(*at)));
+                    s.set(
+                        *chunk,
+                        ChunkPhase::Finished {
+                            status: status.clone(),
+                            imported: *imported,
+                            failed: *failed,
+                            errors: errors.clone(),
+                        },
+                    )
+                }
                 Event::Uncertain { chunk, reason, .. } => {
                     let hash = match s.chunks.get(*chunk as usize) {
                         Some(ChunkPhase::Uncertain { hash, .. }) => hash.clone(),
@@ -214,7 +221,7 @@ impl RunState {
                 }
                 _ => None,
             })
-            .unwrap_or(UploadTarget::Temporary);
+            .unwrap_or(UploadKind::Temporary);
         let phase = match found {
             Some(at) => ChunkPhase::Uploaded { hash, target, at },
             None => ChunkPhase::Pending,
@@ -245,7 +252,7 @@ mod tests {
     fn a_start_without_an_answer_is_uncertain() {
         let events = vec![
             prepared(2),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
             Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
             Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
         ];
@@ -258,7 +265,7 @@ mod tests {
     fn blocked_returns_the_chunk_to_its_upload() {
         let events = vec![
             prepared(1),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Directory },
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Directory },
             Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
             Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
             Event::Blocked { at: 3.5, chunk: 0 },
@@ -266,7 +273,7 @@ mod tests {
         let s = RunState::replay(&events);
         assert_eq!(
             s.chunks[0],
-            ChunkPhase::Uploaded { hash: "a".into(), target: UploadTarget::Directory, at: 2.0 }
+            ChunkPhase::Uploaded { hash: "a".into(), target: UploadKind::Directory, at: 2.0 }
         );
         assert!(s.uncertain().is_empty());
     }
@@ -275,7 +282,7 @@ mod tests {
     fn an_upload_cut_short_is_pending_and_a_finished_chunk_stays_finished() {
         let events = vec![
             prepared(2),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
             Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
             Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
             Event::Started { at: 3.1, chunk: 0, import_id: "i".into() },
@@ -287,7 +294,7 @@ mod tests {
                 failed: 0,
                 errors: vec![],
             },
-            Event::UploadBegin { at: 5.0, chunk: 1, hash: "b".into(), target: UploadTarget::Temporary },
+            Event::UploadBegin { at: 5.0, chunk: 1, hash: "b".into(), target: UploadKind::Temporary },
         ];
         let s = RunState::replay(&events);
         assert!(matches!(s.chunks[0], ChunkPhase::Finished { imported: 5, .. }));
@@ -298,7 +305,7 @@ mod tests {
     fn resolution_settles_uncertain_chunks() {
         let base = vec![
             prepared(1),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
             Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
             Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
         ];
@@ -319,7 +326,7 @@ mod tests {
     fn a_replacement_sends_the_chunk_back_with_its_new_file() {
         let events = vec![
             prepared(1),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadTarget::Temporary },
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
             Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
             Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
             Event::Started { at: 3.1, chunk: 0, import_id: "i".into() },

@@ -123,3 +123,17 @@ pub enum SheetError {
         source: rust_xlsxwriter::XlsxError,
     },
 }
+
+impl SheetError {
+    /// Whether the file could not be found or opened, or a format, encoding or sheet name
+    /// is unknown: a matter of what was asked, not of the file's content.
+    pub fn is_setup(&self) -> bool {
+        matches!(
+            self,
+            SheetError::Io { .. }
+                | SheetError::UnknownFormat { .. }
+                | SheetError::UnknownEncoding { .. }
+                | SheetError::SheetNotFound { .. }
+        )
+    }
+}

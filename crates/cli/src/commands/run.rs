@@ -314,7 +314,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         import_rows_per_sec: args.import.import_rate,
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
         pause_secs: args.import.pause.map(|d| d.as_secs_f64()),
-        ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::DATA, e))?
+        ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::USAGE, e))?
     };
     if let Some(key) = &spec.key_column {
         if schema.field_for_header(key).is_none() {
