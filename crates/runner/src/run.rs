@@ -623,6 +623,8 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                 let result = wait_with_overlap(ctx, state, i, &import_id).await?;
                 let before = state.replacements.get(&i).cloned();
                 let row_level = result.errors.iter().any(|e| e.row >= 2);
+                // Rows the app's items show landed although the answer did not count them.
+                let mut landed_uncounted = 0;
                 if result.status == ImportStatus::Failed && result.imported == 0 && !row_level {
                     if restarts < ctx.options.max_restarts {
                         restarts += 1;
@@ -646,6 +648,7 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                             replace_with_missing(ctx, state, i, &entry, &result, missing)?;
                             continue;
                         }
+                        landed_uncounted = entry.rows.saturating_sub(result.imported + result.failed);
                     } else {
                         ctx.observer.on(&Progress::Message(format!(
                             "chunk {}: the import failed after {} of {} rows; without --key-column the rows \
@@ -658,27 +661,23 @@ async fn drive_chunk(ctx: &mut Ctx<'_>, state: &mut RunState, i: u32) -> Result<
                 }
                 let (imported_before, failed_before) =
                     before.as_ref().map_or((0, 0), |b| (b.imported_before, b.source_errors.len() as u64));
-                let unaccounted = entry.rows.saturating_sub(result.imported + result.failed);
-                let failed = if result.status == ImportStatus::Failed {
-                    result.failed + unaccounted
-                } else {
-                    result.failed
-                };
+                let imported = imported_before + result.imported + landed_uncounted;
+                let unaccounted =
+                    entry.rows.saturating_sub(result.imported + result.failed + landed_uncounted);
+                let failed = failed_before
+                    + result.failed
+                    + if result.status == ImportStatus::Failed { unaccounted } else { 0 };
                 ctx.log(Event::Finished {
                     at: now_secs(),
                     chunk: i,
                     status: result.status.clone(),
-                    imported: imported_before + result.imported,
-                    failed: failed_before + failed,
+                    imported,
+                    failed,
                     errors: result.errors.clone(),
                 })?;
                 ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows: entry.rows });
-                state.chunks[i as usize] = ChunkPhase::Finished {
-                    status: result.status,
-                    imported: imported_before + result.imported,
-                    failed: failed_before + failed,
-                    errors: result.errors,
-                };
+                state.chunks[i as usize] =
+                    ChunkPhase::Finished { status: result.status, imported, failed, errors: result.errors };
             }
             ChunkPhase::Uncertain { reason, .. } => {
                 ctx.observer.on(&Progress::Message(format!("chunk {}: uncertain: {reason}", i + 1)));
