@@ -40,10 +40,11 @@ pub const MIN_PAUSE: Duration = Duration::from_secs(2);
 /// another import blocks the app, clock drift).
 pub const TTL_MARGIN: Duration = Duration::from_secs(10 * 60);
 
-/// How long an import of a temporary file may take and still finish before the file
-/// expires: the TTL ([`TEMP_FILE_TTL_SECS`], 60 min) minus [`TTL_MARGIN`] (10 min).
-pub fn safe_temporary_window() -> Duration {
-    Duration::from_secs(TEMP_FILE_TTL_SECS).saturating_sub(TTL_MARGIN)
+/// How long a temporary file that lives `ttl` may wait and be imported and still be
+/// there at the end: `ttl` minus [`TTL_MARGIN`] (the platform's 60 min → 50 min), the
+/// margin never more than half of `ttl` (so short test TTLs keep a window).
+pub fn safe_temporary_window(ttl: Duration) -> Duration {
+    ttl.saturating_sub(TTL_MARGIN.min(ttl / 2))
 }
 
 /// Where chunk files are uploaded.
@@ -242,7 +243,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
     // A temporary file must outlive its import: the largest chunk's import must end
     // inside the safe window.
     let chunk_import = secs_f64(rows_per_chunk as f64 / rate);
-    let window = safe_temporary_window();
+    let window = safe_temporary_window(Duration::from_secs(TEMP_FILE_TTL_SECS));
     if upload == UploadKind::Temporary && chunk_import > window {
         upload = UploadKind::Directory;
         reasons.push(format!(
@@ -577,5 +578,12 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(3725)), "1h 2m 5s");
         assert_eq!(human_duration(Duration::from_secs(7200)), "2h 0m");
         assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+
+    #[test]
+    fn the_safe_window_keeps_ten_minutes_or_half_a_short_ttl() {
+        assert_eq!(safe_temporary_window(Duration::from_secs(3600)), Duration::from_secs(3000));
+        assert_eq!(safe_temporary_window(Duration::from_secs(2)), Duration::from_secs(1));
+        assert_eq!(safe_temporary_window(Duration::ZERO), Duration::ZERO);
     }
 }

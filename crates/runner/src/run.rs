@@ -227,10 +227,7 @@ impl Ctx<'_> {
 
     fn safe_window(&self) -> Duration {
         let ttl = self.options.temp_ttl.unwrap_or(Duration::from_secs(self.spec.temp_ttl_secs));
-        // Leave a margin for the import itself: a tenth of the TTL, at least 5 minutes,
-        // never more than half of it.
-        let margin = (ttl / 10).max(Duration::from_secs(300)).min(ttl / 2);
-        ttl - margin
+        elma_import_chunk::plan::safe_temporary_window(ttl)
     }
 
     fn format(&self) -> FileFormat {
