@@ -392,7 +392,9 @@ async fn drain(inner: Arc<Inner>) {
         queue.depth -= done;
         queue.drained += done;
         if queue.depth < 1e-9 {
+            // Empty: every job added has drained (fractional sums would leave 299.99…).
             queue.depth = 0.0;
+            queue.drained = queue.added as f64;
             queue.sample(t);
             queue.drainer = None;
             return;
