@@ -244,7 +244,11 @@ fn gen(args: &Args) -> BenchResult<Value> {
         let mut w = csv::Writer::from_path(planted)?;
         w.write_record(["row", "column", "value"])?;
         for p in &info.planted {
-            w.write_record([p.row.to_string(), column_letters(p.column), p.value.clone()])?;
+            w.write_record([
+                p.row.to_string(),
+                elma_import_sheet::column_letters(p.column),
+                p.value.clone(),
+            ])?;
         }
         w.flush()?;
     }
@@ -259,17 +263,6 @@ fn gen(args: &Args) -> BenchResult<Value> {
         std::fs::remove_file(&csv_path)?;
     }
     Ok(json!({"rows": rows, "planted_errors": info.planted.len(), "csv": csv, "xlsx": xlsx}))
-}
-
-/// Column letters of a 0-based index: 0 → A, 27 → AB.
-fn column_letters(index: usize) -> String {
-    let mut n = index + 1;
-    let mut out = Vec::new();
-    while n > 0 {
-        out.push(b'A' + ((n - 1) % 26) as u8);
-        n = (n - 1) / 26;
-    }
-    out.iter().rev().map(|&b| b as char).collect()
 }
 
 fn read(args: &Args) -> BenchResult<Value> {

@@ -62,7 +62,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use error::SheetError;
-pub use row::{Cell, CellKind, Row};
+pub use row::{column_letters, Cell, CellKind, Row};
 pub use write::{create, Writer};
 
 /// Rows per batch when [`ReadOptions::batch_rows`] is 0.

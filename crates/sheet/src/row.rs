@@ -4,6 +4,18 @@
 //! A row keeps all its text in one buffer, so reading a row allocates a couple of times,
 //! not once per cell.
 
+/// Spreadsheet column letters of a 0-based column index: 0 → `A`, 27 → `AB`,
+/// 16383 → `XFD`.
+pub fn column_letters(index: usize) -> String {
+    let mut n = index + 1;
+    let mut out = Vec::with_capacity(3);
+    while n > 0 {
+        out.push(char::from(b'A' + ((n - 1) % 26) as u8));
+        n = (n - 1) / 26;
+    }
+    out.iter().rev().collect()
+}
+
 /// What a cell held in the source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CellKind {
@@ -188,6 +200,14 @@ mod tests {
         row.clear(8);
         assert!(row.is_empty());
         assert_eq!(row.number, 8);
+    }
+
+    #[test]
+    fn column_letters_follow_spreadsheets() {
+        let cases = [(0, "A"), (25, "Z"), (26, "AA"), (27, "AB"), (701, "ZZ"), (702, "AAA"), (16383, "XFD")];
+        for (index, letters) in cases {
+            assert_eq!(column_letters(index), letters);
+        }
     }
 
     #[test]

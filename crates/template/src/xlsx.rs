@@ -99,7 +99,7 @@ pub fn write_xlsx(
                     let row = u32::try_from(r).map_err(|_| xl(XlsxError::RowColumnLimitError))?;
                     lists.write_string(row, list_col, value).map_err(xl)?;
                 }
-                let letter = column_letter(list_col);
+                let letter = rust_xlsxwriter::utility::column_number_to_name(list_col);
                 let formula = format!("='{lists_name}'!${letter}$1:${letter}${}", spec.allowed.len());
                 DataValidation::new().allow_list_formula(Formula::new(formula))
             };
@@ -188,31 +188,9 @@ fn sheet_name(name: &str) -> String {
     }
 }
 
-/// `0` → `A`, `25` → `Z`, `26` → `AA`.
-fn column_letter(col: u16) -> String {
-    let mut n = u32::from(col) + 1;
-    let mut out = Vec::new();
-    while n > 0 {
-        let rem = (n - 1) % 26;
-        out.push(b'A' + rem as u8);
-        n = (n - 1) / 26;
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn column_letters() {
-        assert_eq!(column_letter(0), "A");
-        assert_eq!(column_letter(25), "Z");
-        assert_eq!(column_letter(26), "AA");
-        assert_eq!(column_letter(701), "ZZ");
-        assert_eq!(column_letter(702), "AAA");
-    }
 
     #[test]
     fn sheet_names_are_valid() {

@@ -189,19 +189,7 @@ pub(crate) struct ColumnName(pub usize);
 
 impl std::fmt::Display for ColumnName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut letters = [0u8; 8];
-        let mut n = self.0 + 1;
-        let mut len = 0;
-        while n > 0 && len < letters.len() {
-            letters[len] = b'A' + ((n - 1) % 26) as u8;
-            n = (n - 1) / 26;
-            len += 1;
-        }
-        write!(f, "{} (", self.0 + 1)?;
-        for &c in letters[..len].iter().rev() {
-            write!(f, "{}", c as char)?;
-        }
-        write!(f, ")")
+        write!(f, "{} ({})", self.0 + 1, elma_import_sheet::column_letters(self.0))
     }
 }
 

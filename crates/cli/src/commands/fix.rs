@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use elma_import_sheet::{Format, WriteOptions};
+use elma_import_sheet::{column_letters, Format, WriteOptions};
 use elma_import_validate::Validator;
 use serde_json::json;
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
-use crate::commands::validate::{column_letters, report_header_errors};
+use crate::commands::validate::report_header_errors;
 use crate::exit::{self, usage};
 use crate::settings::{load_schema, runtime};
 use crate::ui;

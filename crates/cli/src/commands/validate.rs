@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use elma_import_sheet::{Format, Row, WriteOptions, Writer};
+use elma_import_sheet::{column_letters, Format, Row, WriteOptions, Writer};
 use elma_import_validate::{CellError, HeaderErrors, Summary, Validator};
 use serde_json::json;
 
@@ -128,20 +128,6 @@ impl ErrorSink {
         }
         Ok(())
     }
-}
-
-/// Column letters of a 0-based index: 0 → A, 27 → AB.
-pub fn column_letters(mut index: usize) -> String {
-    let mut out = Vec::new();
-    loop {
-        out.push(b'A' + (index % 26) as u8);
-        if index < 26 {
-            break;
-        }
-        index = index / 26 - 1;
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
 }
 
 fn create_writer(path: &Path, locale: &str) -> anyhow::Result<Writer> {
@@ -346,15 +332,4 @@ fn render(
     }
     ui::say(format!("read as {describe}; {} rows/s in {}", ui::count(rate as u64), ui::duration(took)));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn column_letters_follow_spreadsheets() {
-        assert_eq!(super::column_letters(0), "A");
-        assert_eq!(super::column_letters(25), "Z");
-        assert_eq!(super::column_letters(26), "AA");
-        assert_eq!(super::column_letters(16383), "XFD");
-    }
 }
