@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 use elma_import_chunk::{Plan, PlanInput};
-use elma_import_validate::Validator;
+use elma_import_validate::{Summary, Validator};
 use serde_json::json;
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
@@ -90,21 +90,13 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
     };
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "counting", true);
-    let (mut rows, mut invalid) = (0u64, 0u64);
+    let mut summary = Summary::new();
     while let Some(batch) = reader.next_batch()? {
-        rows += batch.iter().filter(|r| !r.is_blank()).count() as u64;
-        let errors = validator.check_rows(&batch);
-        let mut last = None;
-        for e in &errors {
-            if last != Some(e.row) {
-                invalid += 1;
-                last = Some(e.row);
-            }
-        }
+        summary.add(&batch, &validator.check_rows(&batch));
         bar.set_position(reader.progress().0);
     }
     bar.finish_and_clear();
-    let valid = rows - invalid;
+    let (rows, valid, invalid) = (summary.rows, summary.valid, summary.invalid);
     let plan = elma_import_chunk::plan(&PlanInput {
         rows: valid,
         bytes: total.saturating_mul(valid) / rows.max(1),
