@@ -131,6 +131,31 @@ pub struct FieldData {
     /// Longest text a STRING/TEXT cell may hold, in characters.
     #[serde(default, rename = "maxLength", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<usize>,
+    /// Currency of a MONEY field (ISO 4217 code, e.g. `RUB`); RUB where the schema says
+    /// nothing (API.md §7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Namespace of the app a SYS_COLLECTION field links to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Code of the app a SYS_COLLECTION field links to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl FieldData {
+    /// The currency of a MONEY field: `data.currency`, or `RUB` where the schema is silent.
+    pub fn currency(&self) -> &str {
+        self.currency.as_deref().filter(|c| !c.is_empty()).unwrap_or("RUB")
+    }
+
+    /// `namespace.code` of the app a SYS_COLLECTION field links to, when the schema says.
+    pub fn linked_app(&self) -> Option<String> {
+        match (self.namespace.as_deref(), self.code.as_deref()) {
+            (Some(ns), Some(code)) if !ns.is_empty() && !code.is_empty() => Some(format!("{ns}.{code}")),
+            _ => None,
+        }
+    }
 }
 
 /// One field of an app.

@@ -136,12 +136,14 @@ impl Default for EmulatorConfig {
     }
 }
 
-const DEMO_SCHEMAS: [&str; 2] = [
+const DEMO_SCHEMAS: [&str; 3] = [
+    include_str!("../../../templates/crm.companies.schema.json"),
     include_str!("../../../templates/crm.contacts.schema.json"),
     include_str!("../../../templates/logistics.orders.schema.json"),
 ];
 
-/// The demo apps of `templates/*.schema.json`: `crm.contacts` and `logistics.orders`.
+/// The demo apps of `templates/*.schema.json`: `crm.companies`, `crm.contacts` (whose
+/// Company links to `crm.companies`) and `logistics.orders`.
 pub fn demo_apps() -> Vec<AppSchema> {
     DEMO_SCHEMAS.iter().filter_map(|text| AppSchema::from_json(text).ok()).collect()
 }
@@ -377,9 +379,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn demo_apps_are_the_two_templates() {
+    fn demo_apps_are_the_three_templates() {
         let ids: Vec<String> = demo_apps().iter().map(AppSchema::id).collect();
-        assert_eq!(ids, ["crm.contacts", "logistics.orders"]);
+        assert_eq!(ids, ["crm.companies", "crm.contacts", "logistics.orders"]);
     }
 
     #[test]
@@ -387,7 +389,7 @@ mod tests {
         let mut apps = demo_apps();
         apps.push(apps[0].clone());
         let err = Emulator::new(EmulatorConfig { apps, ..EmulatorConfig::default() }).err().unwrap();
-        assert!(err.to_string().contains("`crm.contacts`"), "{err}");
+        assert!(err.to_string().contains("`crm.companies`"), "{err}");
         let faults = FaultProfile { drop_after: 1.5, ..FaultProfile::default() };
         let err = Emulator::new(EmulatorConfig { faults, ..EmulatorConfig::default() }).err().unwrap();
         assert!(err.to_string().contains("drop_after"), "{err}");
