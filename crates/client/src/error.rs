@@ -171,6 +171,20 @@ impl ClientError {
         )
     }
 
+    /// The same error, saying it came after `tries` tries (for a request retried by a
+    /// caller, such as the status poller, one try at a time).
+    pub fn with_tries(mut self, tries: u32) -> ClientError {
+        match &mut self {
+            ClientError::Unauthorized { tries: t, .. }
+            | ClientError::NotFound { tries: t, .. }
+            | ClientError::Api { tries: t, .. }
+            | ClientError::Transport { tries: t, .. }
+            | ClientError::Uncertain { tries: t, .. } => *t = tries,
+            _ => {}
+        }
+        self
+    }
+
     /// The raw body of an answer that could not be read (token masked, cut to 4 KiB).
     pub fn server_body(&self) -> Option<&str> {
         match self {

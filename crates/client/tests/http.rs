@@ -833,13 +833,47 @@ async fn wait_for_import_gives_up_after_repeated_failures() {
     let client = client(&base, fast());
     let clock = ManualClock::new();
     let err = client.wait_for_import_with_clock(&clock, &app(), "imp-1", PollPolicy::default(), |_| {}).await;
-    assert!(matches!(err, Err(ClientError::Api { status: 502, .. })), "{err:?}");
+    assert!(matches!(err, Err(ClientError::Api { status: 502, tries: 4, .. })), "{err:?}");
+    assert!(err.unwrap_err().to_string().contains("after 4 tries"), "the true number of tries");
     assert_eq!(taken(&times).len(), 4, "1 + max_retries polls");
     let (base, times) = scripted_status(vec![(400, json!({"success": false, "error": "bad id"}))]).await;
     let client = client_for(&base);
     let err = client.wait_for_import_with_clock(&clock, &app(), "imp-1", PollPolicy::default(), |_| {}).await;
     assert!(matches!(err, Err(ClientError::Api { status: 400, .. })), "{err:?}");
     assert_eq!(taken(&times).len(), 1);
+}
+
+#[tokio::test]
+async fn each_retry_is_told_before_its_wait_with_the_true_count() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let router = Router::new().route(
+        routes::LIST_ITEMS,
+        post(move || {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 {
+                    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"success": false, "error": "busy"})))
+                        .into_response()
+                } else {
+                    Json(json!({"success": true, "result": {"result": [], "total": 0}})).into_response()
+                }
+            }
+        }),
+    );
+    let notices: Log<elma_import_client::RetryNotice> = log();
+    let n = notices.clone();
+    let mut config = ClientConfig::new(serve(router).await, TOKEN);
+    config.retry = fast();
+    config.on_retry =
+        Some(elma_import_client::RetryObserver::new(move |notice| n.lock().unwrap().push(notice.clone())));
+    let client = Client::new(config).unwrap();
+    client.list_all(&app(), None).await.unwrap();
+    let notices = taken(&notices);
+    assert_eq!(notices.iter().map(|n| (n.attempt, n.max)).collect::<Vec<_>>(), [(1, 3), (2, 3)]);
+    assert!(notices.iter().all(|n| n.reason == "HTTP 503" && n.request == "POST /app/crm/contacts/list"));
+    let line = notices[0].to_string();
+    assert!(line.starts_with("retrying in ") && line.contains("(1/3): HTTP 503"), "{line}");
 }
 
 fn client_for(base: &str) -> Client {
