@@ -194,4 +194,8 @@ pub struct ConnArgs {
     /// Retries of a failed request (retried statuses: 408 429 500 502 503 504, network errors).
     #[arg(long, default_value_t = 6, value_name = "N")]
     pub retries: u32,
+    /// Append a JSON line per HTTP exchange to FILE (method, path, status, duration, headers
+    /// and bodies; never the token), to attach to a bug report.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
