@@ -89,11 +89,17 @@ pub struct RetryNotice {
 }
 
 impl fmt::Display for RetryNotice {
-    /// `retrying in 2 s (3/6): could not connect`.
+    /// `retrying in 2 s (3/6): could not connect (POST /app/crm/contacts/list)`; under a
+    /// second in milliseconds.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.delay.as_secs_f64();
-        let wait =
-            if secs >= 10.0 || secs.fract() < 0.05 { format!("{secs:.0} s") } else { format!("{secs:.1} s") };
+        let wait = if secs < 1.0 {
+            format!("{} ms", self.delay.as_millis())
+        } else if secs >= 10.0 || secs.fract() < 0.05 {
+            format!("{secs:.0} s")
+        } else {
+            format!("{secs:.1} s")
+        };
         write!(f, "retrying in {wait} ({}/{}): {} ({})", self.attempt, self.max, self.reason, self.request)
     }
 }
