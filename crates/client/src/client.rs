@@ -56,6 +56,23 @@ pub struct ClientConfig {
     pub trace: Option<Arc<Trace>>,
 }
 
+/// What [`Client::probe_schema`] saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// `METHOD /path`.
+    pub request: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// Whether the body is the API's JSON wrapper (an object with `success`).
+    pub wrapper: bool,
+    /// The wrapper's `error` text, token masked; empty when none.
+    pub error: String,
+    /// The start of the body, token masked.
+    pub excerpt: String,
+    /// Attempts made.
+    pub tries: u32,
+}
+
 /// A retry about to happen: what failed, which retry this is, and how long until it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryNotice {
@@ -72,11 +89,17 @@ pub struct RetryNotice {
 }
 
 impl fmt::Display for RetryNotice {
-    /// `retrying in 2 s (3/6): could not connect`.
+    /// `retrying in 2 s (3/6): could not connect (POST /app/crm/contacts/list)`; under a
+    /// second in milliseconds.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.delay.as_secs_f64();
-        let wait =
-            if secs >= 10.0 || secs.fract() < 0.05 { format!("{secs:.0} s") } else { format!("{secs:.1} s") };
+        let wait = if secs < 1.0 {
+            format!("{} ms", self.delay.as_millis())
+        } else if secs >= 10.0 || secs.fract() < 0.05 {
+            format!("{secs:.0} s")
+        } else {
+            format!("{secs:.1} s")
+        };
         write!(f, "retrying in {wait} ({}/{}): {} ({})", self.attempt, self.max, self.reason, self.request)
     }
 }
@@ -416,6 +439,32 @@ impl Client {
                 tries: answer.tries,
             },
             other => self.decode_error(&call, &answer, other.to_string()),
+        })
+    }
+
+    /// Asks for an app's schema (API.md §5) and reports what came back without judging it,
+    /// for a doctor that must tell a refused token, an unknown app and a base URL that is
+    /// not the Web API apart: a 404 from the API carries its `{"success": false, …}`
+    /// wrapper, a web server's 404 for a wrong path does not. Read-only; retried like any
+    /// GET. No answer at all is [`ClientError::Transport`].
+    pub async fn probe_schema(&self, app: &AppRef) -> Result<Probe, ClientError> {
+        let path = wire::paths::app_schema(&app.namespace, &app.code);
+        let call = Call::new(Method::GET, path, Payload::Empty);
+        let answer = self.exchange(&call, self.inner.retry.max_retries).await?;
+        let wrapper = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.contains_key("success")))
+            .unwrap_or(false);
+        let error = serde_json::from_slice::<wire::ErrorAnswer>(&answer.body)
+            .map(|a| self.inner.token.redact(a.error.trim()))
+            .unwrap_or_default();
+        Ok(Probe {
+            request: call.request,
+            status: answer.status.as_u16(),
+            wrapper,
+            error,
+            excerpt: self.excerpt(&answer.body),
+            tries: answer.tries,
         })
     }
 

@@ -48,7 +48,7 @@ mod trace;
 
 pub use app::{AppRef, AppRefError};
 pub use client::{
-    Client, ClientConfig, ClientStats, Map, RetryNotice, RetryObserver, BODY_BYTES, DEFAULT_PART_SIZE,
+    Client, ClientConfig, ClientStats, Map, Probe, RetryNotice, RetryObserver, BODY_BYTES, DEFAULT_PART_SIZE,
 };
 pub use elma_import_contract::wire::{
     FileFormat, ImportResult, ImportStatus, ItemPage, ListFilter, ListRequest, RowError, StartImport,

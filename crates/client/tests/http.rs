@@ -934,6 +934,11 @@ async fn each_retry_is_told_before_its_wait_with_the_true_count() {
     assert!(notices.iter().all(|n| n.reason == "HTTP 503" && n.request == "POST /app/crm/contacts/list"));
     let line = notices[0].to_string();
     assert!(line.starts_with("retrying in ") && line.contains("(1/3): HTTP 503"), "{line}");
+    let mut notice = notices[0].clone();
+    notice.delay = Duration::from_millis(250);
+    assert!(notice.to_string().starts_with("retrying in 250 ms (1/3)"), "{notice}");
+    notice.delay = Duration::from_secs(2);
+    assert!(notice.to_string().starts_with("retrying in 2 s (1/3)"), "{notice}");
 }
 
 fn client_for(base: &str) -> Client {
