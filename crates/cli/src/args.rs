@@ -12,10 +12,14 @@ resumably, and see every rejected cell by row and column.";
 
 const AFTER: &str = "\
 Quick start:
-  elma-import demo                                  # the whole pipeline against a built-in emulator
-  elma-import template --schema templates/crm.contacts.schema.json -o contacts.xlsx
-  elma-import validate contacts.csv --schema templates/crm.contacts.schema.json --errors errors.csv
-  elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
+  elma-import demo  # the whole pipeline against a built-in emulator
+  elma-import template --schema templates/crm.contacts.schema.json \\
+      -o contacts.xlsx
+  elma-import validate contacts.csv \\
+      --schema templates/crm.contacts.schema.json --errors errors.csv
+  elma-import run contacts.csv --app crm.contacts --with-event-handlers \\
+      --url URL --token TOKEN
+  elma-import runs  # the runs so far; `resume --last` continues one
 
 Exit codes: 0 ok · 1 data rejected · 2 usage/configuration · 3 network/API failure ·
 4 blocked too long · 5 uncertain chunk needs a decision · 130 interrupted (resumable).
@@ -36,7 +40,8 @@ pub struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// Print the command's summary as one JSON object on stdout (fields in the README).
+    /// Print the outcome as one JSON object on stdout, failures included
+    /// (`{"error", "exit_code", …}`); talk and progress stay on stderr.
     #[arg(long, global = true)]
     pub json: bool,
     /// No progress bars or talk on stderr; errors are still printed.
@@ -73,6 +78,10 @@ pub enum Command {
     Emulator(commands::emulator::EmulatorArgs),
     /// Run the whole pipeline on generated data against an in-process emulator.
     Demo(commands::demo::DemoArgs),
+    /// List the runs in a runs folder: id, app, file, status, rows, started.
+    Runs(commands::runs::RunsArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(commands::completions::CompletionsArgs),
 }
 
 /// How to read the input file.
@@ -168,21 +177,48 @@ impl CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConnArgs {
     /// Base URL of the Web API, e.g. https://acme.elma365.ru/pub/v1
-    #[arg(long, env = "ELMA365_URL", value_name = "URL")]
+    #[arg(long, env = "ELMA365_URL", hide_env_values = true, value_name = "URL")]
     pub url: Option<String>,
     /// API token (a secret: never printed or saved; prefer the environment variable).
     #[arg(long, env = "ELMA365_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Profile of the config file to use.
-    #[arg(long, env = "ELMA365_PROFILE", value_name = "NAME")]
+    #[arg(long, env = "ELMA365_PROFILE", hide_env_values = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Config file (default: $XDG_CONFIG_HOME/elma-import/config.toml).
-    #[arg(long, env = "ELMA_IMPORT_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "ELMA_IMPORT_CONFIG", hide_env_values = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Request timeout.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DUR")]
     pub timeout: std::time::Duration,
     /// Retries of a failed request (retried statuses: 408 429 500 502 503 504, network errors).
     #[arg(long, default_value_t = 6, value_name = "N")]
     pub retries: u32,
+}
+
+/// Parses a duration flag: `90s`, `5m`, `1h 30m`, `500ms`, or a bare number of seconds
+/// (`5`, `2.5`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return std::time::Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("`{s}` is not a duration: give seconds ≥ 0 or e.g. `90s`, `5m`, `1h`"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("`{s}` is not a duration ({e}): give seconds (`5`) or e.g. `90s`, `5m`, `1h`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn a_bare_number_in_a_duration_is_seconds() {
+        assert_eq!(super::parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(super::parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(super::parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(super::parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(super::parse_duration("-1").unwrap_err().contains("`-1`"));
+        assert!(super::parse_duration("soon").unwrap_err().contains("`soon`"));
+    }
 }

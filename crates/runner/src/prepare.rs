@@ -110,11 +110,23 @@ pub fn prepare(
     errors_out.write_record(["row", "column", "value", "rule", "message"]).map_err(csv_err)?;
     let mut invalid_rows: Vec<u64> = Vec::new();
     let mut rows = 0u64;
+    let example = if spec.keep_example_row {
+        None
+    } else {
+        elma_import_template::ExampleRow::new(schema, reader.header())
+    };
+    let mut example_rows: Vec<u64> = Vec::new();
     while let Some(batch) = reader.next_batch()? {
         rows += batch.iter().filter(|r| !r.is_blank()).count() as u64;
+        let before = example_rows.len();
+        if let Some(example) = &example {
+            example_rows.extend(batch.iter().filter(|r| example.matches(r)).map(|r| r.number));
+        }
+        let skipped = &example_rows[before..];
         let mut errors: Vec<(u64, usize, String, String, &str, String)> = validator
             .check_rows(&batch)
             .into_iter()
+            .filter(|e| !skipped.contains(&e.row))
             .map(|e| (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message))
             .collect();
         if format == Format::Xlsx {
@@ -133,8 +145,15 @@ pub fn prepare(
         observer.on(&Progress::Preparing { done, total });
     }
     errors_out.flush().map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e))?;
+    for row in &example_rows {
+        observer.on(&Progress::Message(format!(
+            "row {row} is the template's example row: skipped (pass --keep-example-row to import it)"
+        )));
+    }
     let invalid = invalid_rows.len() as u64;
-    let valid = rows - invalid;
+    let valid = rows - invalid - example_rows.len() as u64;
+    invalid_rows.extend(&example_rows);
+    invalid_rows.sort_unstable();
     if invalid > 0 && !spec.skip_invalid {
         return Err(RunError::InvalidRows { invalid, rows, errors: errors_path });
     }

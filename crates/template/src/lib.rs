@@ -31,6 +31,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+mod example;
 pub mod sample;
 mod spec;
 mod xlsx;
@@ -39,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 use elma_import_contract::schema::AppSchema;
 
+pub use example::ExampleRow;
 pub use spec::{
     column_specs, skipped_fields, ColumnSpec, Locale, SkippedField, TemplateOptions, UnknownLocale,
 };

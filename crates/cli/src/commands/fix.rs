@@ -22,7 +22,8 @@ phone numbers with + ( ) - and spaces, bare UUIDs in user/app-link columns. Neve
 
 Examples:
   elma-import fix contacts.csv --schema S.json -o contacts.fixed.csv
-  elma-import fix contacts.xlsx --schema S.json -o fixed.xlsx --changes changes.csv --json")]
+  elma-import fix contacts.xlsx --schema S.json -o fixed.xlsx \\
+      --changes changes.csv --json")]
 pub struct FixArgs {
     /// The input.
     #[command(flatten)]

@@ -1,11 +1,13 @@
 //! One module per subcommand: resolve settings → call a library → render.
 
+pub mod completions;
 pub mod demo;
 pub mod emulator;
 pub mod fix;
 pub mod plan;
 pub mod resume;
 pub mod run;
+pub mod runs;
 pub mod schema;
 pub mod split;
 pub mod start;
@@ -33,5 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Resume(a) => resume::run(a, g),
         Command::Emulator(a) => emulator::run(a, g),
         Command::Demo(a) => demo::run(a, g),
+        Command::Runs(a) => runs::run(a, g),
+        Command::Completions(a) => completions::run(a, g),
     }
 }

@@ -8,7 +8,6 @@ use clap::Args;
 use elma_import_client::{Client, PollPolicy};
 use elma_import_runner::{execute, Cancel, ExecOptions, Observer, Progress, RunError, RunSpec, Summary};
 use indicatif::ProgressBar;
-use serde_json::json;
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::commands::plan::{show_plan, ImportArgs};
@@ -24,9 +23,12 @@ source row), summary.json. After a crash, Ctrl-C, a network failure or a long bl
 `elma-import resume RUN_DIR` continues without importing any chunk twice.
 
 Examples:
-  elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
-  elma-import run big.xlsx --schema S.json --directory 5a1b… --skip-invalid --json
-  elma-import run contacts.csv --app crm.contacts --key-column Email --run-dir runs/nightly")]
+  elma-import run contacts.csv --app crm.contacts --with-event-handlers \\
+      --url URL --token TOKEN
+  elma-import run big.xlsx --schema S.json --directory 5a1b… \\
+      --skip-invalid --json
+  elma-import run contacts.csv --app crm.contacts --key-column Email \\
+      --run-dir runs/nightly")]
 pub struct RunArgs {
     /// The input.
     #[command(flatten)]
@@ -56,6 +58,13 @@ pub struct RunArgs {
     /// lost be settled by looking at the app's items.
     #[arg(long, value_name = "COLUMN")]
     pub key_column: Option<String>,
+    /// Import the file even though an earlier completed run imported the same file
+    /// (same sha256) into the same app.
+    #[arg(long)]
+    pub again: bool,
+    /// Import a row equal to the template's example row (by default it is skipped with a warning).
+    #[arg(long)]
+    pub keep_example_row: bool,
     /// Execution settings.
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -68,13 +77,13 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
     /// Give up (exit 4, resumable) when the app stays blocked by another import this long.
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "30m", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub blocked_timeout: Duration,
     /// Lifetime of the platform's temporary files.
-    #[arg(long, default_value = "60m", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "60m", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub temp_ttl: Duration,
     /// Longest wait between two status polls (the shortest is always 1 s).
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "10s", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub max_poll_interval: Duration,
     /// Print a line per step even on a terminal.
     #[arg(long, short)]
@@ -274,13 +283,37 @@ pub fn execute_dir(
     observer.finish();
     match outcome {
         Ok(summary) => report(&summary, global),
-        Err(e) => {
-            if global.json {
-                ui::print_json(&json!({"run_dir": dir, "error": e.to_string(), "exit_code": e.exit_code()}))?;
-            }
-            Err(anyhow::Error::new(e))
+        Err(e) => Err(anyhow::Error::new(e)),
+    }
+}
+
+/// Refuses a second import of the same file (by sha256) into the same app, naming the
+/// earlier completed run, unless `again`; returns the file's sha256.
+fn guard_against_a_second_import(
+    source: &Path,
+    app: &str,
+    roots: &[&Path],
+    again: bool,
+) -> anyhow::Result<String> {
+    let sha = crate::runs::sha256_file(source)?;
+    if again {
+        return Ok(sha);
+    }
+    for root in roots {
+        if let Some(earlier) = crate::runs::completed_import_of(root, app, &sha) {
+            return Err(usage(format!(
+                "`{}` was already imported into `{app}` by the run `{}` ({}, started {}, {} rows imported; \
+                 the file's sha256 {} is the same): pass --again to import it a second time",
+                source.display(),
+                earlier.id,
+                earlier.dir.display(),
+                earlier.started,
+                earlier.imported.map_or_else(|| "?".into(), ui::count),
+                &sha[..12],
+            )));
         }
     }
+    Ok(sha)
 }
 
 /// Runs `run`.
@@ -296,8 +329,11 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let dir =
-        args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
+    let dir = args.run_dir.clone().unwrap_or_else(|| PathBuf::from(crate::runs::DEFAULT_ROOT).join(&run_id));
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let default_root = Path::new(crate::runs::DEFAULT_ROOT);
+    let roots: Vec<&Path> = if parent == default_root { vec![parent] } else { vec![parent, default_root] };
+    let sha = guard_against_a_second_import(&args.source.file, &app, &roots, args.again)?;
     let spec = RunSpec {
         encoding: args.source.encoding.clone(),
         delimiter: args.source.delimiter.map(char::from),
@@ -314,6 +350,10 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         import_rows_per_sec: args.import.import_rate,
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
         pause_secs: args.import.pause.map(|d| d.as_secs_f64()),
+        url: if conn.profile.is_some() && args.conn.url.is_none() { None } else { Some(conn.url.clone()) },
+        profile: conn.profile.clone(),
+        source_sha256: Some(sha),
+        keep_example_row: args.keep_example_row,
         ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::USAGE, e))?
     };
     if let Some(key) = &spec.key_column {
@@ -323,6 +363,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
     }
     spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(e.exit_code(), e))?;
     ui::say(format!("run directory {}", dir.display()));
+    ui::set_run_dir(&dir);
     execute_dir(
         &rt,
         &dir,

@@ -18,7 +18,8 @@ manifest.json lists each chunk's file, first and last source row, rows, bytes an
 
 Examples:
   elma-import split contacts.csv -o chunks/ --rows 1000
-  elma-import split contacts.xlsx -o chunks/ --rows 1000 --format csv --json")]
+  elma-import split contacts.xlsx -o chunks/ --rows 1000 --format csv \\
+      --json")]
 pub struct SplitArgs {
     /// The input.
     #[command(flatten)]

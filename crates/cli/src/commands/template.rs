@@ -14,9 +14,12 @@ use crate::ui;
 /// Arguments of `template`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  elma-import template --schema templates/crm.contacts.schema.json -o contacts.xlsx
-  elma-import template --schema templates/crm.contacts.schema.json -o contacts.csv --locale en
-  elma-import template --app crm.contacts -o contacts.xlsx --url URL --token TOKEN")]
+  elma-import template --schema templates/crm.contacts.schema.json \\
+      -o contacts.xlsx
+  elma-import template --schema templates/crm.contacts.schema.json \\
+      -o contacts.csv --locale en
+  elma-import template --app crm.contacts -o contacts.xlsx --url URL \\
+      --token TOKEN")]
 pub struct TemplateArgs {
     /// Where the app's fields come from.
     #[command(flatten)]

@@ -17,10 +17,14 @@ use crate::ui;
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  elma-import validate contacts.csv --schema templates/crm.contacts.schema.json
-  elma-import validate contacts.xlsx --schema S.json --errors errors.csv --annotated contacts.checked.xlsx
-  elma-import validate contacts.csv --schema S.json --valid-out ok.csv --rejects-out bad.csv --json
-  elma-import validate old.csv --schema S.json --encoding windows-1251 --delimiter ';' --locale ru
+  elma-import validate contacts.csv \\
+      --schema templates/crm.contacts.schema.json
+  elma-import validate contacts.xlsx --schema S.json \\
+      --errors errors.csv --annotated contacts.checked.xlsx
+  elma-import validate contacts.csv --schema S.json --valid-out ok.csv \\
+      --rejects-out bad.csv --json
+  elma-import validate old.csv --schema S.json --encoding windows-1251 \\
+      --delimiter ';' --locale ru
 
 Exit 0 when every row is valid, 1 when not (or the header does not fit the app).")]
 pub struct ValidateArgs {
