@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use elma_import_validate::ColumnMap;
 
 use crate::commands;
 
@@ -161,9 +162,78 @@ pub struct CheckArgs {
     /// Skip columns that name no field instead of failing.
     #[arg(long)]
     pub ignore_unknown: bool,
+    /// Column mapping.
+    #[command(flatten)]
+    pub map: MapArgs,
+}
+
+/// Renaming the file's columns to the app's fields.
+#[derive(Debug, Clone, Args)]
+pub struct MapArgs {
+    /// Read the column headed HEADER as the field FIELD (its name or code), e.g.
+    /// --map 'Телефон=Phone'; repeatable. Files written carry the mapped header.
+    #[arg(long = "map", value_name = "HEADER=FIELD", value_parser = ColumnMap::parse_entry)]
+    pub entries: Vec<(String, String)>,
+    /// A .csv of mappings, one `HEADER,FIELD` per line (a first line `header,field` is
+    /// skipped); --map entries come after it.
+    #[arg(long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
+}
+
+impl MapArgs {
+    /// The mapping of --map-file then --map.
+    pub fn column_map(&self) -> anyhow::Result<ColumnMap> {
+        let mut pairs = Vec::new();
+        if let Some(path) = &self.map_file {
+            let cannot = |e: &dyn std::fmt::Display| {
+                crate::exit::usage(format!("cannot read the map file `{}`: {e}", path.display()))
+            };
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_path(path)
+                .map_err(|e| cannot(&e))?;
+            for (i, record) in reader.records().enumerate() {
+                let record = record.map_err(|e| cannot(&e))?;
+                let from = record.get(0).unwrap_or("").trim_start_matches('\u{feff}').trim();
+                let to = record.get(1).unwrap_or("").trim();
+                if i == 0 && from.eq_ignore_ascii_case("header") && to.eq_ignore_ascii_case("field") {
+                    continue;
+                }
+                if from.is_empty() && to.is_empty() {
+                    continue;
+                }
+                if from.is_empty() || to.is_empty() || record.len() > 2 {
+                    return Err(crate::exit::usage(format!(
+                        "`{}` line {}: write each mapping as two cells, HEADER,FIELD",
+                        path.display(),
+                        i + 1
+                    )));
+                }
+                pairs.push((from.to_string(), to.to_string()));
+            }
+        }
+        pairs.extend(self.entries.iter().cloned());
+        Ok(ColumnMap::new(pairs))
+    }
 }
 
 impl CheckArgs {
+    /// The column mapping of --map-file and --map.
+    pub fn column_map(&self) -> anyhow::Result<ColumnMap> {
+        self.map.column_map()
+    }
+
+    /// The header row as the mapping renames it; an entry that matches no column is a
+    /// usage error.
+    pub fn mapped_header(
+        &self,
+        map: &ColumnMap,
+        header: &elma_import_sheet::Row,
+    ) -> anyhow::Result<elma_import_sheet::Row> {
+        map.apply(header).map_err(crate::exit::usage)
+    }
+
     /// Validation options.
     pub fn options(&self) -> elma_import_validate::Options {
         elma_import_validate::Options {

@@ -4,6 +4,7 @@
 //! (ARCHITECTURE.md "Exit codes"); a closed stdout (`| head`) exits 0. With `--json`
 //! every outcome, failures included, is one JSON object on stdout.
 
+mod annotated;
 mod args;
 mod commands;
 mod exit;

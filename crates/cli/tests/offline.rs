@@ -280,7 +280,12 @@ fn fixable_columns() -> BTreeSet<String> {
 /// `(row, column, value)` of every line of an errors .csv written by `validate --errors`.
 fn errors_csv(path: &Path) -> BTreeSet<(u64, String, String)> {
     let rows = read_csv(path);
-    assert_eq!(rows[0], ["row", "column", "header", "value", "rule", "message", "fix"], "errors.csv header");
+    assert_eq!(
+        rows[0],
+        ["row", "column", "header", "value", "rule", "message", "fix", "source"],
+        "errors.csv header"
+    );
+    assert!(rows[1..].iter().all(|r| r[7] == "validation"), "every error of validate is a validation error");
     rows[1..]
         .iter()
         .map(|r| {
@@ -476,9 +481,31 @@ fn validate_big_sample_outputs_partition_the_rows_and_annotate_every_row() {
         assert!(r[13].contains(header.as_str()), "reason of row {} names `{header}`: {}", p.row, r[13]);
     }
 
-    let annotated = read_xlsx(&d.join("A.xlsx"));
-    assert_eq!(annotated.len(), input.len(), "annotated keeps every row");
-    assert!(annotated == trimmed(&input), "annotated cells equal the input's");
+    let mut book = calamine::open_workbook_auto(d.join("A.xlsx")).expect("open A.xlsx");
+    assert_eq!(book.sheet_names(), ["Data", "Errors"]);
+    let data = book.worksheet_range("Data").expect("Data");
+    assert_eq!(data.height(), input.len(), "annotated keeps every row");
+    let mut typed = 0;
+    for (r, (got, want)) in data.rows().zip(&input).enumerate() {
+        for (c, want) in want.iter().enumerate() {
+            let cell = got.get(c).unwrap_or(&Data::Empty);
+            let same = match cell {
+                Data::String(s) => s == want,
+                Data::Empty => want.is_empty(),
+                Data::Float(f) => {
+                    typed += 1;
+                    want.replace(',', ".").parse::<f64>().is_ok_and(|w| w == *f)
+                }
+                Data::DateTime(_) => {
+                    typed += 1;
+                    !want.is_empty()
+                }
+                other => other.to_string() == *want,
+            };
+            assert!(same, "row {} column {c}: {cell:?} for the input's {want:?}", r + 1);
+        }
+    }
+    assert!(typed > BIG_ROWS as usize, "numbers and dates are typed cells: {typed}");
 }
 
 #[test]

@@ -193,3 +193,151 @@ fn the_same_file_into_the_same_app_is_refused_naming_the_earlier_run_unless_agai
     run("runs/third", &["--again"]).expect_code(0);
     assert_eq!(emu.items(APP).len(), 60);
 }
+
+// ---------------------------------------------------------------------------------------
+// Files people open: one errors.csv layout, the annotated workbook, the example row.
+
+fn template_and_rows(dir: &Path, extra_rows: &[&str]) -> std::path::PathBuf {
+    let tpl = dir.join("t.csv");
+    elma(dir, &args!["template", "--schema", schema_path(), "-o", p(&tpl)]).expect_code(0);
+    let mut text = std::fs::read_to_string(&tpl).unwrap();
+    for r in extra_rows {
+        text.push_str(r);
+        text.push_str("\r\n");
+    }
+    let path = dir.join("filled.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_template_example_row_is_reported_by_validate_and_skipped_by_run() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "rows.csv", 3, 0.0, 6);
+    let data: Vec<String> =
+        std::fs::read_to_string(&s.path).unwrap().lines().skip(1).map(str::to_string).collect();
+    let header = std::fs::read_to_string(&s.path).unwrap().lines().next().unwrap().to_string();
+    let tpl = std::fs::read_to_string(template_and_rows(tmp.path(), &[])).unwrap();
+    assert_eq!(
+        tpl.trim_start_matches('\u{feff}').lines().next().unwrap(),
+        header,
+        "the sample and the template share the header"
+    );
+    let refs: Vec<&str> = data.iter().map(String::as_str).collect();
+    let file = template_and_rows(tmp.path(), &refs);
+
+    let out = elma(tmp.path(), &args!["--json", "validate", p(&file), "--schema", schema_path()]);
+    out.expect_code(0).expect_stderr("row 2 is the template's example row");
+    let v = out.json();
+    assert_eq!(v["example_rows"], serde_json::json!([2]));
+    assert_eq!(v["rows"].as_u64(), Some(3), "the example row is not counted as data");
+
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--handler-rate", "100000"]);
+    let mut a = args!["--json", "run", p(&file), "--app", APP, "--run-dir", p(&tmp.path().join("r1"))];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(0).expect_stderr("the template's example row");
+    let items = emu.items(APP);
+    assert_eq!(items.len(), 3, "{}", out.describe());
+    assert!(items.iter().all(|i| i["__name"] != "Пример текста"), "the example was not imported");
+
+    let mut a = args!["--json", "run", p(&file), "--app", APP, "--run-dir", p(&tmp.path().join("r2"))];
+    a.extend(args!["--again", "--keep-example-row"]);
+    a.extend(conn(&emu));
+    elma(tmp.path(), &a).expect_code(0);
+    assert_eq!(emu.items(APP).len(), 3 + 4, "kept when asked");
+}
+
+#[test]
+fn mapped_columns_validate_and_unknown_ones_name_the_closest_field_and_the_expected_headers() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "rows.csv", 5, 0.0, 7);
+    let text = std::fs::read_to_string(&s.path).unwrap();
+    let renamed = text.replacen("Phone", "Телефон", 1).replacen("Email", "Emial", 1);
+    let file = tmp.path().join("renamed.csv");
+    std::fs::write(&file, renamed).unwrap();
+
+    let out = elma(tmp.path(), &args!["validate", p(&file), "--schema", schema_path()]);
+    out.expect_code(1)
+        .expect_stderr("`Emial`")
+        .expect_stderr("closest: `Email`")
+        .expect_stderr("--map 'Телефон=FIELD'")
+        .expect_stderr("the app expects these headers")
+        .expect_stderr("Phone (phone)");
+
+    let map = tmp.path().join("map.csv");
+    std::fs::write(&map, "header,field\nТелефон,Phone\n").unwrap();
+    let out = elma(
+        tmp.path(),
+        &args![
+            "validate",
+            p(&file),
+            "--schema",
+            schema_path(),
+            "--map-file",
+            p(&map),
+            "--map",
+            "Emial=email"
+        ],
+    );
+    out.expect_code(0);
+    let out = elma(
+        tmp.path(),
+        &args!["--json", "validate", p(&file), "--schema", schema_path(), "--map", "Tel=Phone"],
+    );
+    let v = failure_json(&out, 2);
+    assert!(v["error"].as_str().unwrap().contains("no column is headed `Tel`"), "{}", out.describe());
+}
+
+#[test]
+fn the_annotated_workbook_has_typed_cells_and_an_errors_sheet_that_matches_errors_csv() {
+    use calamine::{Data, Reader};
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 400, 0.05, 8);
+    assert!(!s.info.planted.is_empty());
+    let (a, e) = (tmp.path().join("a.xlsx"), tmp.path().join("e.csv"));
+    let out = elma(
+        tmp.path(),
+        &args!["validate", p(&s.path), "--schema", schema_path(), "--annotated", p(&a), "--errors", p(&e)],
+    );
+    out.expect_code(1);
+
+    let mut csv = csv::Reader::from_path(&e).unwrap();
+    assert_eq!(
+        csv.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["row", "column", "header", "value", "rule", "message", "fix", "source"]
+    );
+    let lines: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(lines.len(), s.info.planted.len());
+
+    let mut book = calamine::open_workbook_auto(&a).unwrap();
+    assert_eq!(book.sheet_names(), ["Data", "Errors"]);
+    let data = book.worksheet_range("Data").unwrap();
+    assert_eq!(data.height(), 401);
+    let header: Vec<String> = data.rows().next().unwrap().iter().map(ToString::to_string).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let bad_rows: std::collections::BTreeSet<u64> = s.info.planted.iter().map(|p| p.row).collect();
+    let good = (2..=401u64).find(|r| !bad_rows.contains(r)).unwrap() as usize;
+    let row = &data.rows().nth(good - 1).unwrap();
+    assert!(matches!(row[col("Quantity")], Data::Float(_)), "Quantity typed: {:?}", row[col("Quantity")]);
+    assert!(
+        matches!(row[col("Birth date")], Data::DateTime(_)),
+        "Birth date typed: {:?}",
+        row[col("Birth date")]
+    );
+    assert!(matches!(row[col("Name")], Data::String(_)));
+
+    let errors = book.worksheet_range("Errors").unwrap();
+    let rows: Vec<Vec<String>> = errors.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect();
+    assert_eq!(rows[0][0], "Summary");
+    assert!(rows[1][0].contains("400 rows checked"), "{:?}", rows[1]);
+    let table = rows.iter().position(|r| r[..5] == ["row", "column", "header", "value", "message"]).unwrap();
+    let listed = &rows[table + 1..];
+    assert_eq!(listed.len(), lines.len());
+    for (got, want) in listed.iter().zip(&lines) {
+        assert_eq!(
+            [&got[0], &got[1], &got[2], &got[3], &got[4]],
+            [&want[0], &want[1], &want[2], &want[3], &want[5]].map(|s| s.to_string()).each_ref()
+        );
+    }
+}

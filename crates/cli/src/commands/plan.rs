@@ -91,11 +91,13 @@ pub fn show_plan(plan: &Plan, rows: u64) {
 
 /// Runs `plan`.
 pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
+    let map = args.check.column_map()?;
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let mut reader = args.source.open()?;
-    let validator = match Validator::new(&schema, reader.header(), &args.check.options()) {
+    let header = args.check.mapped_header(&map, reader.header())?;
+    let validator = match Validator::new(&schema, &header, &args.check.options()) {
         Ok(v) => v,
-        Err(errors) => return report_header_errors(&args.source.file, &errors, global),
+        Err(errors) => return report_header_errors(&args.source.file, &errors, &schema, global),
     };
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "counting", true);

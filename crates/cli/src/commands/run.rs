@@ -354,6 +354,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         profile: conn.profile.clone(),
         source_sha256: Some(sha),
         keep_example_row: args.keep_example_row,
+        column_map: args.check.column_map()?.pairs().to_vec(),
         ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::USAGE, e))?
     };
     if let Some(key) = &spec.key_column {
