@@ -21,6 +21,8 @@ use rust_xlsxwriter::{Color, Format, FormatBorder, FormatPattern, Note, Url, Wor
 pub const ERRORS_LISTED: usize = 10_000;
 /// Widest a data column is made, in characters.
 const MAX_WIDTH: usize = 60;
+/// Most characters an .xlsx cell holds.
+const XLSX_CELL_LIMIT: usize = 32_767;
 /// Name of the data sheet (hyperlinks point into it).
 const DATA: &str = "Data";
 
@@ -126,10 +128,23 @@ impl Annotated {
         let sheet = self.workbook.worksheet_from_index(0).map_err(&err)?;
         for (i, cell) in row.iter().enumerate() {
             let c = col(i)?;
+            let chars = cell.text.chars().count();
+            if chars > XLSX_CELL_LIMIT {
+                return Err(crate::exit::coded(
+                    crate::exit::DATA,
+                    anyhow::anyhow!(
+                        "cannot write the annotated workbook `{}`: row {}, column {} holds {chars} characters; \
+                         an .xlsx cell holds at most {XLSX_CELL_LIMIT} (--errors and --rejects-out .csv keep it whole)",
+                        path.display(),
+                        row.number,
+                        i + 1
+                    ),
+                ));
+            }
             if i >= self.widths.len() {
                 self.widths.resize(i + 1, 8);
             }
-            self.widths[i] = self.widths[i].max(cell.text.chars().count() + 1);
+            self.widths[i] = self.widths[i].max(chars + 1);
             let mine: Vec<&CellError> = errors.iter().filter(|e| e.column == Some(i)).collect();
             if !mine.is_empty() {
                 sheet.write_string_with_format(r, c, cell.text, &self.bad).map_err(&err)?;
@@ -168,8 +183,8 @@ impl Annotated {
                     row: e.row,
                     column: e.column,
                     header: e.header.clone(),
-                    value: e.value.clone(),
-                    message: e.message.clone(),
+                    value: cut(&e.value),
+                    message: cut(&e.message),
                 });
             }
         }
@@ -267,6 +282,15 @@ impl Annotated {
         }
         self.workbook.save(&self.path).map_err(&err).with_context(|| "saving".to_string())?;
         Ok(())
+    }
+}
+
+/// Text cut to what a listing cell shows (a workbook cell holds at most 32,767).
+fn cut(text: &str) -> String {
+    const SHOWN: usize = 1_000;
+    match text.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 

@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use crate::args::Global;
 
+pub mod progress;
+
 static QUIET: AtomicBool = AtomicBool::new(false);
 static COLOR: AtomicBool = AtomicBool::new(false);
 static JSON: AtomicBool = AtomicBool::new(false);

@@ -63,5 +63,5 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
         .collect();
     let mut options = args.exec.options(args.pause, assume);
     options.directory_id = args.directory.clone().or(conn.directory);
-    execute_dir(&rt, &dir, &client, &options, args.exec.verbose, global)
+    execute_dir(&rt, &dir, &client, &options, &args.exec, global)
 }

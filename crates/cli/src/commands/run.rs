@@ -1,16 +1,14 @@
 //! `elma-import run`: validate → plan → chunk → upload → import → poll → report.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use elma_import_client::{Client, PollPolicy};
-use elma_import_runner::{execute, Cancel, ExecOptions, Observer, Progress, RunError, RunSpec, Summary};
-use indicatif::ProgressBar;
+use elma_import_runner::{execute, Cancel, ExecOptions, RunError, RunSpec, Summary};
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
-use crate::commands::plan::{show_plan, ImportArgs};
+use crate::commands::plan::ImportArgs;
 use crate::exit::{self, usage};
 use crate::settings::{load_schema, runtime, Connection};
 use crate::ui;
@@ -88,6 +86,10 @@ pub struct ExecArgs {
     /// Print a line per step even on a terminal.
     #[arg(long, short)]
     pub verbose: bool,
+    /// How progress is shown on stderr: `auto` (a bar on a terminal, a line per event
+    /// otherwise), `bar`, `lines`, `jsonl` (one JSON object per event, for programs) or `none`.
+    #[arg(long, value_enum, default_value = "auto", value_name = "HOW")]
+    pub progress: crate::ui::progress::Mode,
 }
 
 impl ExecArgs {
@@ -104,124 +106,8 @@ impl ExecArgs {
     }
 }
 
-/// Draws a run: a bar over rows, a line per step in logs (or with --verbose).
-pub struct CliObserver {
-    bar: Mutex<Option<ProgressBar>>,
-    lines: bool,
-    done_rows: Mutex<u64>,
-    started: Instant,
-}
-
-impl CliObserver {
-    /// An observer; `lines` prints a line per step.
-    pub fn new(verbose: bool) -> CliObserver {
-        use std::io::IsTerminal;
-        CliObserver {
-            bar: Mutex::new(None),
-            lines: !ui::quiet() && (verbose || !std::io::stderr().is_terminal()),
-            done_rows: Mutex::new(0),
-            started: Instant::now(),
-        }
-    }
-
-    fn line(&self, text: String) {
-        if ui::quiet() {
-            return;
-        }
-        let stamp = format!("[{:>7}]", ui::duration(self.started.elapsed()));
-        match self.bar.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) if !bar.is_hidden() => bar.println(format!("{stamp} {text}")),
-            _ => eprintln!("{stamp} {text}"),
-        }
-    }
-
-    fn step(&self, text: String) {
-        if self.lines {
-            self.line(text);
-        }
-    }
-
-    fn set_bar(&self, f: impl FnOnce(&ProgressBar)) {
-        if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
-            f(&bar);
-        }
-    }
-
-    /// Clears the bar.
-    pub fn finish(&self) {
-        self.set_bar(|b| b.finish_and_clear());
-    }
-}
-
-impl Observer for CliObserver {
-    fn on(&self, p: &Progress<'_>) {
-        match p {
-            Progress::Preparing { .. } | Progress::Chunking { .. } => {}
-            Progress::Planned { rows, valid, invalid, plan, already_imported } => {
-                self.line(format!(
-                    "validated: {} rows, {} valid, {} invalid{}",
-                    ui::count(*rows),
-                    ui::count(*valid),
-                    ui::count(*invalid),
-                    if *invalid > 0 { " (left out; listed in errors.csv)" } else { "" }
-                ));
-                show_plan(plan, *valid);
-                let bar = ui::bar(*valid, "importing", false);
-                bar.set_position(*already_imported);
-                if let Ok(mut d) = self.done_rows.lock() {
-                    *d = *already_imported;
-                }
-                if let Ok(mut b) = self.bar.lock() {
-                    *b = Some(bar);
-                }
-            }
-            Progress::Uploading { chunk, rows } => {
-                self.step(format!("chunk {}: uploading {} rows", chunk + 1, ui::count(*rows)));
-                self.set_bar(|b| b.set_message(format!("chunk {} upload", chunk + 1)));
-            }
-            Progress::Started { chunk, import_id } => {
-                self.step(format!("chunk {}: import {import_id} started", chunk + 1));
-                self.set_bar(|b| b.set_message(format!("chunk {} import", chunk + 1)));
-            }
-            Progress::Blocked { chunk, waited } => {
-                self.line(format!(
-                    "chunk {}: the app is blocked by another import (waiting {}); trying again",
-                    chunk + 1,
-                    ui::duration(*waited)
-                ));
-                self.set_bar(|b| b.set_message(format!("blocked {}", ui::duration(*waited))));
-            }
-            Progress::Importing { result, .. } => {
-                let done = self.done_rows.lock().map(|d| *d).unwrap_or(0);
-                self.set_bar(|b| b.set_position(done + result.processed));
-            }
-            Progress::ChunkFinished { chunk, result, rows } => {
-                let done = {
-                    let mut d = match self.done_rows.lock() {
-                        Ok(d) => d,
-                        Err(p) => p.into_inner(),
-                    };
-                    *d += rows;
-                    *d
-                };
-                self.set_bar(|b| b.set_position(done));
-                self.step(format!(
-                    "chunk {}: {} — {} imported, {} failed",
-                    chunk + 1,
-                    result.status,
-                    ui::count(result.imported),
-                    ui::count(result.failed)
-                ));
-            }
-            Progress::Pausing { pause, .. } => {
-                self.step(format!("pausing {} so the event handlers drain", ui::duration(*pause)));
-                self.set_bar(|b| b.set_message("pause"));
-            }
-            Progress::Message(m) => self.line(m.clone()),
-            Progress::Completed { .. } => self.finish(),
-        }
-    }
-}
+/// The observer `run`, `resume` and `demo` draw progress with.
+pub use crate::ui::progress::RunObserver as CliObserver;
 
 /// Prints a summary; returns the exit code.
 pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
@@ -262,10 +148,10 @@ pub fn execute_dir(
     dir: &Path,
     client: &Client,
     options: &ExecOptions,
-    verbose: bool,
+    exec: &ExecArgs,
     global: &Global,
 ) -> anyhow::Result<u8> {
-    let observer = CliObserver::new(verbose);
+    let observer = CliObserver::with_mode(exec.progress, exec.verbose, options.blocked_timeout);
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
         let c = cancel.clone();
@@ -363,14 +249,9 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         }
     }
     spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(e.exit_code(), e))?;
-    ui::say(format!("run directory {}", dir.display()));
+    if args.exec.progress != crate::ui::progress::Mode::Jsonl {
+        ui::say(format!("run directory {}", dir.display()));
+    }
     ui::set_run_dir(&dir);
-    execute_dir(
-        &rt,
-        &dir,
-        &client,
-        &args.exec.options(args.import.pause, Vec::new()),
-        args.exec.verbose,
-        global,
-    )
+    execute_dir(&rt, &dir, &client, &args.exec.options(args.import.pause, Vec::new()), &args.exec, global)
 }
