@@ -41,8 +41,16 @@ impl ExampleRow {
     /// assert!(!example.matches(&Row::from_texts(3, ["27", "Anna"])));
     /// ```
     pub fn new(schema: &AppSchema, header: &Row) -> Option<ExampleRow> {
-        let locales = [Locale::Ru, Locale::En]
-            .map(|locale| column_specs(schema, &TemplateOptions { locale, example_rows: true }));
+        // Every template `template` writes: formats × language.
+        let locales = [
+            (Locale::Ru, Locale::Ru),
+            (Locale::Ru, Locale::En),
+            (Locale::En, Locale::Ru),
+            (Locale::En, Locale::En),
+        ]
+        .map(|(locale, language)| {
+            column_specs(schema, &TemplateOptions { locale, example_rows: true, language: Some(language) })
+        });
         let mut columns = Vec::new();
         for (column, cell) in header.iter().enumerate() {
             let Some(field) = schema.field_for_header(cell.text) else { continue };
@@ -91,7 +99,10 @@ mod tests {
     }
 
     fn example_texts(locale: Locale) -> (Vec<String>, Vec<String>) {
-        let specs = column_specs(&contacts(), &TemplateOptions { locale, example_rows: true });
+        let specs = column_specs(
+            &contacts(),
+            &TemplateOptions { locale, example_rows: true, language: Some(locale) },
+        );
         (specs.iter().map(|s| s.header.clone()).collect(), specs.iter().map(|s| s.example.clone()).collect())
     }
 
