@@ -341,3 +341,46 @@ fn the_annotated_workbook_has_typed_cells_and_an_errors_sheet_that_matches_error
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Progress without a terminal: plain lines, or JSON lines for programs.
+
+#[test]
+fn progress_is_one_plain_line_per_event_without_a_terminal_and_json_lines_on_request() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 250, 0.0, 9);
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--handler-rate", "100000"]);
+    let run = |dir: &str, extra: &[&str]| {
+        let mut a = args!["run", p(&s.path), "--app", APP, "--run-dir", p(&tmp.path().join(dir))];
+        a.extend(args!["--with-event-handlers", "--rows-per-chunk", "100", "--pause", "0.2", "--again"]);
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a.extend(conn(&emu));
+        elma(tmp.path(), &a)
+    };
+    let out = run("lines", &[]);
+    out.expect_code(0);
+    for text in [
+        "chunk 1/3 done: 100 imported, 0 failed",
+        "chunk 3/3 done: 50 imported",
+        "rows/s",
+        "eta",
+        "pausing 0.2s",
+    ] {
+        out.expect_stderr(text);
+    }
+
+    let out = run("jsonl", &["--progress", "jsonl", "--json"]);
+    out.expect_code(0);
+    let events: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", out.describe()))
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(names.contains(&"planned") && names.contains(&"pausing"), "{names:?}");
+    assert_eq!(names.iter().filter(|n| **n == "chunk_finished").count(), 3, "{names:?}");
+    assert!(events.iter().all(|e| e["t"].is_number() && e["eta_secs"].is_number()), "{}", out.stderr);
+    assert_eq!(out.json()["imported"].as_u64(), Some(250), "the summary is still the one object on stdout");
+}

@@ -169,7 +169,18 @@ pub fn execute_dir(
     observer.finish();
     match outcome {
         Ok(summary) => report(&summary, global),
-        Err(e) => Err(anyhow::Error::new(e)),
+        Err(e) => {
+            if matches!(e, RunError::Header { .. }) {
+                if let Ok(schema) = RunSpec::load_schema(dir) {
+                    ui::say(format!(
+                        "the app expects these headers (field code in brackets, * required): {}; \
+                         map columns with --map 'HEADER=FIELD' or --map-file map.csv",
+                        elma_import_validate::expected_headers(&schema)
+                    ));
+                }
+            }
+            Err(anyhow::Error::new(e))
+        }
     }
 }
 
@@ -186,6 +197,21 @@ fn guard_against_a_second_import(
         return Ok(sha);
     }
     for root in roots {
+        // An unfinished run that got past preparation can be continued rather than restarted.
+        let same_file =
+            |r: &crate::runs::RunInfo| r.app == app && r.source_sha256.as_deref() == Some(sha.as_str());
+        if let Some(open) = crate::runs::list(root)
+            .into_iter()
+            .rev()
+            .find(|r| !r.completed() && r.rows.is_some() && same_file(r))
+        {
+            ui::warn(format!(
+                "the unfinished run `{}` imports the same file into `{app}`: `elma-import resume {}` continues it \
+                 instead of starting over",
+                open.id,
+                open.dir.display()
+            ));
+        }
         if let Some(earlier) = crate::runs::completed_import_of(root, app, &sha) {
             return Err(usage(format!(
                 "`{}` was already imported into `{app}` by the run `{}` ({}, started {}, {} rows imported; \
