@@ -156,13 +156,19 @@ impl Live {
         let chunk = |i: u32| format!("chunk {}/{}", i + 1, self.chunks.max(1));
         let elapsed = format!("elapsed {}", ui::duration(now.saturating_duration_since(self.started)));
         let eta = format!("eta {}", ui::duration(self.eta(now).left()));
-        let speed = rate(self.rows_measured, self.work(now).as_secs_f64());
+        let speed = if self.rows_measured > 0 {
+            rate(self.rows_measured, self.work(now).as_secs_f64())
+        } else if self.planned_secs_per_row > 0.0 {
+            format!("~{} planned", rate((1.0 / self.planned_secs_per_row).round() as u64, 1.0))
+        } else {
+            rate(0, 0.0)
+        };
         match self.phase {
             Phase::Preparing => format!("preparing · {elapsed}"),
             Phase::Uploading(i) => format!("{} uploading · {speed} · {elapsed} · {eta}", chunk(i)),
             Phase::Importing(i) => format!("{} importing · {speed} · {elapsed} · {eta}", chunk(i)),
             Phase::Blocked { chunk: i, waited, at } => format!(
-                "{} blocked for {} (limit {}) by another import · {elapsed} · {eta} once it clears",
+                "{} blocked for {} (limit {}) · {elapsed} · {eta} once it clears",
                 chunk(i),
                 ui::duration(waited + now.saturating_duration_since(at)),
                 ui::duration(self.blocked_limit)
@@ -562,7 +568,7 @@ mod tests {
             blocked: Duration::ZERO,
         };
         let m = l.message(now);
-        assert!(m.starts_with("chunk 2/3 blocked for 12.0s (limit 30m 00s)"), "{m}");
+        assert!(m.starts_with("chunk 2/3 blocked for 12.0s (limit 30m 00s) · elapsed"), "{m}");
         assert!(m.contains("eta 45.0s once it clears"), "2,000 rows at 20 ms/row + one pause: {m}");
     }
 }
