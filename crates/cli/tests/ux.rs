@@ -265,6 +265,12 @@ fn mapped_columns_validate_and_unknown_ones_name_the_closest_field_and_the_expec
         .expect_stderr("the app expects these headers")
         .expect_stderr("Phone (phone)");
 
+    let out = elma(tmp.path(), &args!["--json", "validate", p(&file), "--schema", schema_path()]);
+    let v = failure_json(&out, 1);
+    assert_eq!(v["valid"], false);
+    let expected = v["expected_headers"].as_array().cloned().unwrap_or_default();
+    assert!(expected.iter().any(|f| f["name"] == "Phone" && f["code"] == "phone"), "{v}");
+
     let map = tmp.path().join("map.csv");
     std::fs::write(&map, "header,field\nТелефон,Phone\n").unwrap();
     let out = elma(

@@ -175,6 +175,8 @@ pub fn report_header_errors(
     if global.json {
         ui::print_json(&json!({
             "file": file, "valid": false,
+            "error": format!("the header row of `{}` does not fit the app `{}`", file.display(), schema.id()),
+            "exit_code": exit::DATA,
             "header_errors": errors.0.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "expected_headers": schema.fields.iter()
                 .filter(|f| f.kind != elma_import_contract::schema::FieldType::Account)
