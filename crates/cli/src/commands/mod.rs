@@ -1,12 +1,14 @@
 //! One module per subcommand: resolve settings → call a library → render.
 
 pub mod check;
+pub mod completions;
 pub mod demo;
 pub mod emulator;
 pub mod fix;
 pub mod plan;
 pub mod resume;
 pub mod run;
+pub mod runs;
 pub mod schema;
 pub mod split;
 pub mod start;
@@ -35,5 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Emulator(a) => emulator::run(a, g),
         Command::Demo(a) => demo::run(a, g),
         Command::Check(a) => check::run(a, g),
+        Command::Runs(a) => runs::run(a, g),
+        Command::Completions(a) => completions::run(a, g),
     }
 }

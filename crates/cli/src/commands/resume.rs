@@ -18,10 +18,15 @@ your word.
 
 Examples:
   elma-import resume .elma-import/runs/20261129-101500-1a2b3c4d
+  elma-import resume --last
   elma-import resume runs/nightly --assume-not-imported 7")]
 pub struct ResumeArgs {
-    /// The run directory.
-    pub run_dir: PathBuf,
+    /// The run directory (`elma-import runs` lists them).
+    #[arg(required_unless_present = "last")]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the newest unfinished run of .elma-import/runs.
+    #[arg(long, conflicts_with = "run_dir")]
+    pub last: bool,
     /// Settle uncertain chunk N (1-based) as imported.
     #[arg(long, value_name = "N")]
     pub assume_imported: Vec<u32>,
@@ -32,7 +37,7 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "ID")]
     pub directory: Option<String>,
     /// Pause between imports (default: the plan's).
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub pause: Option<Duration>,
     /// Execution settings.
     #[command(flatten)]
@@ -44,7 +49,10 @@ pub struct ResumeArgs {
 
 /// Runs `resume`.
 pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
-    let conn = Connection::resolve(&args.conn)?;
+    let dir = crate::runs::resume_dir(args.run_dir.as_deref(), args.last)?;
+    crate::ui::set_run_dir(&dir);
+    let spec = elma_import_runner::RunSpec::load(&dir).map_err(|e| crate::exit::coded(e.exit_code(), e))?;
+    let conn = Connection::resolve_for_run(&args.conn, &spec)?;
     let client = conn.client()?;
     let rt = runtime()?;
     let assume: Vec<(u32, bool)> = args
@@ -55,5 +63,5 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
         .collect();
     let mut options = args.exec.options(args.pause, assume);
     options.directory_id = args.directory.clone().or(conn.directory);
-    execute_dir(&rt, &args.run_dir, &client, &options, args.exec.verbose, global)
+    execute_dir(&rt, &dir, &client, &options, &args.exec, global)
 }
