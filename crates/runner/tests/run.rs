@@ -99,7 +99,10 @@ fn land(p: &mut Platform, hash: &str, how: Land) -> u64 {
         Land::First(k) => k.min(rows.len()),
         Land::None => 0,
     };
-    p.items.extend(rows.into_iter().take(n));
+    for mut item in rows.into_iter().take(n) {
+        item.insert("__id".into(), json!(format!("item-{}", p.items.len() + 1)));
+        p.items.push(item);
+    }
     n as u64
 }
 
@@ -153,9 +156,15 @@ async fn list(State(p): State<Shared>, Json(body): Json<Value>) -> (axum::http::
             Json(json!({"success": true, "error": "", "result": {"result": [], "total": 0}})),
         );
     }
-    let filter = body["filter"].as_object().cloned().unwrap_or_default();
-    let found: Vec<&Item> =
-        p.items.iter().filter(|i| filter.iter().all(|(k, v)| i.get(k) == Some(v))).collect();
+    // §6: text conditions under `tf` match substrings, case-insensitively.
+    let tf = body["filter"]["tf"].as_object().cloned().unwrap_or_default();
+    let contains = |item: &Item, k: &str, v: &Value| {
+        let (Some(have), Some(want)) = (item.get(k).and_then(Value::as_str), v.as_str()) else {
+            return false;
+        };
+        have.to_lowercase().contains(&want.to_lowercase())
+    };
+    let found: Vec<&Item> = p.items.iter().filter(|i| tf.iter().all(|(k, v)| contains(i, k, v))).collect();
     let from = body["from"].as_u64().unwrap_or(0) as usize;
     let page: Vec<&Item> = found.iter().skip(from).take(100).copied().collect();
     (

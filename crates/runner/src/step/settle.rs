@@ -258,14 +258,14 @@ fn rows_as_items<C: Clock>(ctx: &Ctx<'_, C>, i: u32) -> Result<(Matcher, Vec<(u6
             let f = ctx.schema.field_for_header(key).ok_or_else(|| {
                 RunError::Config(format!("--key-column `{key}` names no field of {}", ctx.spec.app))
             })?;
-            Matcher::Key(ctx.schema.fields[f].code.clone())
+            Matcher::Key(ctx.schema.fields[f].clone())
         }
         None => Matcher::Content(
             validator
                 .columns()
                 .iter()
                 .filter_map(|c| c.field)
-                .map(|f| ctx.schema.fields[f].code.clone())
+                .map(|f| ctx.schema.fields[f].clone())
                 .collect(),
         ),
     };
