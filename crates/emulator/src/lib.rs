@@ -3,7 +3,10 @@
 //! The emulator is an axum [`Router`] serving the API under `/pub/v1` and its own control
 //! endpoints under `/_emulator/` (README.md). It keeps uploads on disk with the
 //! temporary-file TTL, runs one import per app (a second start answers `blocked`),
-//! processes imports asynchronously at a set row rate with the real validation rules,
+//! processes imports asynchronously at a set row rate, reading each file its own way
+//! (calamine, csv) and turning cells into the platform's item values (API.md §7) with a
+//! model of its own, never the client's; lists items with the §6 `tf` filter; with
+//! strict links checks user and item ids the client cannot check,
 //! feeds an event-handler queue that drains at a set rate and slows imports down while
 //! deep, injects faults deterministically from a seed, counts requests and status polls,
 //! and with a data directory survives a restart.
@@ -36,14 +39,22 @@ use tokio::task::JoinHandle;
 mod api;
 mod control;
 mod faults;
+mod filter;
 mod imports;
+mod read;
 mod report;
 mod state;
 mod uploads;
+mod values;
 
 pub use faults::{Fault, FaultProfile};
 pub use imports::effective_rate;
 pub use report::{CountersReport, FaultEvent, ImportSummary, PollStats, QueueReport, QueueSample};
+pub use state::{seeded_users, User, SEEDED_USERS};
+pub use values::parse_time_zone;
+
+/// The locale of import cells (re-exported from the contract).
+pub use elma_import_contract::Locale;
 
 use faults::Injector;
 use state::{Inner, Settings};
@@ -118,6 +129,19 @@ pub struct EmulatorConfig {
     pub faults: FaultProfile,
     /// Log each request and import transition to stderr (never the token).
     pub verbose: bool,
+    /// The company's locale: how date and number cells are read (default `ru`).
+    pub locale: Locale,
+    /// The company's time zone: date cells carry no offset and are read in it
+    /// (default `+03:00`, Moscow, the zone of ELMA365's cloud).
+    pub time_zone: chrono::FixedOffset,
+    /// Reject rows whose SYS_USER ids are not users of the emulator, or whose
+    /// SYS_COLLECTION ids are not items of the linked app (default off).
+    pub strict_links: bool,
+}
+
+/// The default [`EmulatorConfig::time_zone`]: `+03:00`.
+pub fn default_time_zone() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(3 * 3600).expect("+03:00 is a valid offset")
 }
 
 impl Default for EmulatorConfig {
@@ -132,6 +156,9 @@ impl Default for EmulatorConfig {
             handler_rate: 100.0,
             faults: FaultProfile::default(),
             verbose: false,
+            locale: Locale::Ru,
+            time_zone: default_time_zone(),
+            strict_links: false,
         }
     }
 }
@@ -196,7 +223,7 @@ impl Emulator {
         let app_ids: Vec<String> = apps.keys().cloned().collect();
         let mut loaded = match &store {
             Some(store) => state::load(store, &root, &app_ids)?,
-            None => state::State::default(),
+            None => state::State { users: seeded_users(), ..state::State::default() },
         };
         let inner = Inner {
             settings: Settings {
@@ -207,6 +234,9 @@ impl Emulator {
                 rows_per_sec: config.rows_per_sec,
                 handler_rate: config.handler_rate,
                 verbose: config.verbose,
+                locale: config.locale,
+                time_zone: config.time_zone,
+                strict_links: config.strict_links,
             },
             root,
             store,
@@ -232,6 +262,11 @@ impl Emulator {
     /// What `GET /_emulator/counters` answers.
     pub fn counters(&self) -> CountersReport {
         self.inner.report()
+    }
+
+    /// The company's users (`GET /_emulator/users`).
+    pub fn users(&self) -> Vec<User> {
+        self.inner.lock().users.clone()
     }
 
     /// What `POST /_emulator/reset` does: stops imports, forgets uploads, items,
