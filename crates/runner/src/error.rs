@@ -219,3 +219,31 @@ fn is_full(e: &elma_import_sheet::SheetError) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_its_own_error_not_a_network_failure() {
+        // Regression: a full disk exited 3 ("network").
+        let full = RunError::io("cannot write the journal `j`", std::io::Error::from_raw_os_error(28));
+        assert!(matches!(full, RunError::DiskFull { .. }), "{full:?}");
+        assert_eq!(full.kind(), StopKind::Data);
+        assert!(
+            full.to_string().contains("the disk is full") && full.to_string().contains("resume"),
+            "{full}"
+        );
+        let other =
+            RunError::io("cannot write `x`", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(matches!(other, RunError::Io { .. }));
+    }
+
+    #[test]
+    fn the_uncertain_advice_is_a_command_resume_accepts() {
+        let e = RunError::Uncertain { dir: PathBuf::from("runs/r1"), chunks: vec![3] };
+        let text = e.to_string();
+        assert!(text.contains("elma-import resume runs/r1 --key-column COLUMN"), "{text}");
+        assert!(text.contains("elma-import resume runs/r1 --assume-imported N"), "{text}");
+    }
+}

@@ -37,7 +37,8 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   elma-import plan contacts.csv --schema templates/crm.contacts.schema.json --with-event-handlers
-  elma-import plan big.xlsx --schema S.json --json")]
+  elma-import plan big.xlsx --schema S.json --json
+  elma-import plan orders.csv --schema S.json --time-zone Europe/Moscow   # date-times at +03:00")]
 pub struct PlanArgs {
     /// The input.
     #[command(flatten)]
@@ -107,12 +108,14 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
         pause: args.import.pause,
     })
     .map_err(|e| if valid == 0 { exit::coded(exit::DATA, e) } else { usage(e) })?;
+    let zone = args.check.time_zone.describe();
     if global.json {
         for w in &plan.warnings {
             ui::warn(w);
         }
         ui::print_json(
-            &json!({"file": args.source.file, "rows": rows, "valid_rows": valid, "invalid_rows": invalid, "plan": plan}),
+            &json!({"file": args.source.file, "rows": rows, "valid_rows": valid, "invalid_rows": invalid,
+                "time_zone": zone, "plan": plan}),
         )?;
     } else {
         if invalid > 0 {
@@ -123,6 +126,7 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
             ));
         }
         show_plan(&plan, valid);
+        ui::say(format!("date-times (no offset in a cell) are read in time zone {zone}"));
     }
     Ok(exit::OK)
 }
