@@ -93,12 +93,12 @@ pub enum RunError {
         /// The limit.
         limit: Duration,
     },
-    /// Chunks whose start may or may not have taken effect, and whose rows could not be
-    /// looked up among the app's items.
+    /// Chunks whose start may or may not have taken effect, which the app's items cannot
+    /// settle.
     #[error(
         "chunk(s) {chunks:?} may or may not have been imported (the start request went out but its answer \
-         was lost), and their rows could not be looked up among the app's items, so they are not retried \
-         blindly. Check the app, then run `elma-import resume {dir} --key-column COLUMN` (a column whose \
+         was lost), and the app's items cannot tell (none of the rows is found by its content, or the rows \
+         cannot be told apart), so they are not retried blindly. Check the app, then run `elma-import resume {dir} --key-column COLUMN` (a column whose \
          values identify items, e.g. Email) or settle each chunk yourself with \
          `elma-import resume {dir} --assume-imported N` / `--assume-not-imported N`",
         dir = .dir.display()
