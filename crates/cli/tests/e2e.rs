@@ -432,6 +432,28 @@ fn a_lost_start_that_content_cannot_settle_exits_5_and_resume_with_key_column_se
     assert_exactly_once(&s, &emu.items(APP));
 }
 
+#[test]
+fn a_second_process_on_a_run_directory_exits_2_naming_the_holder_and_nothing_is_doubled() {
+    // Regression: two resumes of one run at once imported the remaining rows twice, and
+    // both exited 0.
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 600, 0.0, 57);
+    let emu = Emulator::start(&args!["--rows-per-sec", "600"]);
+    let run_dir = tmp.path().join("run");
+    let run = spawn(tmp.path(), &run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "200"]));
+    assert!(
+        wait_until(Duration::from_secs(20), || !emu.counters()["imports"]
+            .as_array()
+            .is_none_or(Vec::is_empty)),
+        "no import started"
+    );
+    let pid = run.child.id().to_string();
+    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &[]));
+    out.expect_code(2).expect_stderr(&format!("in use by another elma-import process (pid {pid})"));
+    run.wait().expect_code(0);
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. kill -9 of the runner at random points, then resume.
 
