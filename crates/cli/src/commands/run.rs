@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use elma_import_client::{Client, PollPolicy};
-use elma_import_runner::{execute, Cancel, ExecOptions, RunError, RunSpec, Summary};
+use elma_import_runner::{execute, Cancel, ExecOptions, RunError, RunPolicy, RunSpec, Summary};
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::commands::plan::ImportArgs;
@@ -16,9 +16,12 @@ use crate::ui;
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 #[command(after_help = "The run lives in --run-dir (default .elma-import/runs/<id>): run.json, \
-schema.json, journal.jsonl (every step, fsynced), chunks/, errors.csv (every rejected row by \
-source row), summary.json. After a crash, Ctrl-C, a network failure or a long block, \
-`elma-import resume RUN_DIR` continues without importing any chunk twice.
+schema.json, journal.jsonl (every step, fsynced), lock (one process at a time), chunks/, \
+errors.csv (every row not imported, by source row: row,column,header,value,rule,message,fix,source), \
+rejects.csv (those rows in full), summary.json. Counts that do not add up are checked row by row \
+among the app's items (by --key-column, else by each row's whole content); rows that did not land \
+are imported once more. After a crash, Ctrl-C, a network failure, a stall or a long block, \
+`elma-import resume RUN_DIR` continues without importing any row twice.
 
 Examples:
   elma-import run contacts.csv --app crm.contacts --with-event-handlers \\
@@ -85,6 +88,9 @@ pub struct ExecArgs {
     /// Longest wait between two status polls (the shortest is always 1 s).
     #[arg(long, default_value = "10s", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub max_poll_interval: Duration,
+    /// End the wait for an import whose counts have not moved this long (exit 3, resumable).
+    #[arg(long, default_value = "30m", value_parser = crate::args::parse_duration, value_name = "DUR")]
+    pub stall_timeout: Duration,
     /// Print a line per step even on a terminal.
     #[arg(long, short)]
     pub verbose: bool,
@@ -99,7 +105,11 @@ impl ExecArgs {
     pub fn options(&self, pause: Option<Duration>, assume: Vec<(u32, bool)>) -> ExecOptions {
         ExecOptions {
             pause,
-            blocked_timeout: self.blocked_timeout,
+            policy: RunPolicy {
+                blocked_timeout: self.blocked_timeout,
+                stall_timeout: self.stall_timeout,
+                ..RunPolicy::default()
+            },
             poll: PollPolicy { max_interval: self.max_poll_interval, ..PollPolicy::default() },
             assume,
             temp_ttl: Some(self.temp_ttl),
@@ -127,6 +137,12 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
             ui::count(s.imported),
             ui::count(s.failed)
         ))?;
+        if s.not_imported > 0 {
+            ui::out(format!(
+                "  {} row(s) sent could not be confirmed in the app (rule not_imported in errors.csv)",
+                ui::count(s.not_imported)
+            ))?;
+        }
         ui::out(format!(
             "  {} requests, {} retries, {} blocked answers, blocked {}, paused {}, wall {}",
             s.requests,
@@ -137,7 +153,8 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
             ui::duration(Duration::from_secs_f64(s.wall_secs))
         ))?;
         if !s.all_imported() {
-            ui::out(format!("  rejected rows, by source row: {}", s.errors_file.display()))?;
+            ui::out(format!("  rows not imported, by source row: {}", s.errors_file.display()))?;
+            ui::out(format!("  those rows in full: {}", s.rejects_file.display()))?;
         }
         ui::out(format!("  run directory: {}", s.run_dir.display()))?;
     }
@@ -153,15 +170,17 @@ pub fn execute_dir(
     exec: &ExecArgs,
     global: &Global,
 ) -> anyhow::Result<u8> {
-    let observer = CliObserver::with_mode(exec.progress, exec.verbose, options.blocked_timeout);
+    let observer = CliObserver::with_mode(exec.progress, exec.verbose, options.policy.blocked_timeout);
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
         let c = cancel.clone();
+        let journal = dir.join("journal.jsonl");
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping at the next safe point (Ctrl-C again to quit at once)…");
+                eprintln!("\nstopping (Ctrl-C again to quit at once)…");
                 c.cancel();
                 if tokio::signal::ctrl_c().await.is_ok() {
+                    elma_import_runner::run::journal_interruption(&journal);
                     std::process::exit(exit::INTERRUPTED.into());
                 }
             }
@@ -277,7 +296,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
             return Err(usage(format!("--key-column `{key}` names no field of {}", schema.id())));
         }
     }
-    spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(e.exit_code(), e))?;
+    spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(exit::run_code(e.kind()), e))?;
     if args.exec.progress != crate::ui::progress::Mode::Jsonl {
         ui::say(format!("run directory {}", dir.display()));
         ui::say(format!("date-times are read in time zone {}", args.check.time_zone.describe()));
