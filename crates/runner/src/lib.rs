@@ -21,6 +21,7 @@
 
 pub mod error;
 pub mod journal;
+pub mod pace;
 pub mod prepare;
 pub mod run;
 pub mod spec;
