@@ -247,13 +247,47 @@ impl CsvReader {
 }
 
 /// UTF-8 when `prefix` is valid UTF-8 (allowing a character cut at its end when the
-/// file goes on), else Windows-1251.
+/// file goes on), or when it holds more well-formed multi-byte UTF-8 characters than
+/// bytes that are not UTF-8: such a file is UTF-8 with a few bad bytes, which reading then
+/// reports by row and offset, rather than Windows-1251 read as mojibake. Else
+/// Windows-1251, where only the odd pair (an upper-case letter before `»` or `ё`) looks
+/// like UTF-8 while almost every letter does not.
 fn detect(prefix: &[u8], truncated: bool) -> &'static Encoding {
-    match std::str::from_utf8(prefix) {
-        Ok(_) => UTF_8,
-        Err(e) if truncated && e.error_len().is_none() => UTF_8,
-        Err(_) => WINDOWS_1251,
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    let mut rest = prefix;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                valid += multi_byte_chars(text);
+                break;
+            }
+            Err(e) => {
+                let (good, after) = rest.split_at(e.valid_up_to());
+                valid += std::str::from_utf8(good).map_or(0, multi_byte_chars);
+                match e.error_len() {
+                    Some(bad) => {
+                        invalid += 1;
+                        rest = &after[bad..];
+                    }
+                    // A character cut at the end of the sample is not a bad byte when
+                    // the file goes on.
+                    None => {
+                        invalid += usize::from(!truncated);
+                        break;
+                    }
+                }
+            }
+        }
     }
+    if invalid == 0 || valid > invalid {
+        UTF_8
+    } else {
+        WINDOWS_1251
+    }
+}
+
+fn multi_byte_chars(text: &str) -> usize {
+    text.bytes().filter(|&b| b >= 0xC0).count()
 }
 
 /// The most frequent of `,` `;` tab outside quotes on the first line (`,` wins ties,
@@ -321,6 +355,18 @@ mod tests {
         assert_eq!(detect("Привет".as_bytes(), false), UTF_8);
         // A character cut at the end of the sample is not a reason to switch.
         assert_eq!(detect(&"Привет".as_bytes()[..3], true), UTF_8);
+        // A cut at the very end of a whole file is a bad byte, and nothing else is UTF-8.
+        assert_eq!(detect(b"abc\xd0", false), WINDOWS_1251);
+        // Regression (issue 7): UTF-8 Cyrillic with one bad byte stays UTF-8, so the bad
+        // byte is reported instead of every letter turning to mojibake.
+        let mut text = "Имя;Почта\nАнна;a@example.com\n".as_bytes().to_vec();
+        text.extend_from_slice(b"\xff;x\n");
+        assert_eq!(detect(&text, false), UTF_8);
+        // Windows-1251 with an accidental UTF-8 pair (`О»` is CE BB, a valid `λ`) stays
+        // Windows-1251: its other letters are not UTF-8.
+        let cp1251 = WINDOWS_1251.encode("Заказчик «ООО», Москва\n").0;
+        assert!(std::str::from_utf8(&cp1251).is_err());
+        assert_eq!(detect(&cp1251, false), WINDOWS_1251);
         // Every byte decodes in Windows-1251 (0x98 is mapped by the WHATWG table), so
         // a file detected as Windows-1251 never fails to decode.
         let all: Vec<u8> = (0x00..=0xFF).collect();

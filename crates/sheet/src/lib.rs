@@ -4,7 +4,8 @@
 //! memory flat in the file's size. Writers keep text exact and numbers and dates typed.
 //!
 //! * **.csv**: UTF-8 with or without BOM, or Windows-1251 (detected when the start of
-//!   the file is not valid UTF-8, or chosen with [`ReadOptions::encoding`]); delimiter
+//!   the file is not valid UTF-8 and holds fewer well-formed multi-byte UTF-8 characters
+//!   than bad bytes, or chosen with [`ReadOptions::encoding`]); delimiter
 //!   `,` `;` or tab detected from the header line; RFC 4180 quoting. Every cell is
 //!   [`CellKind::Text`] (or [`CellKind::Empty`]). Undecodable bytes are an error naming
 //!   the byte offset and row, never replaced.
@@ -109,7 +110,9 @@ impl fmt::Display for Format {
 pub struct ReadOptions {
     /// .csv encoding as an encoding_rs label (`"utf-8"`, `"windows-1251"`, `"cp1251"`);
     /// `None` detects it: a BOM means UTF-8, else the start of the file is tried as
-    /// UTF-8 and, failing that, read as Windows-1251.
+    /// UTF-8 and read as Windows-1251 only when it is not UTF-8 and holds fewer
+    /// well-formed multi-byte UTF-8 characters than bad bytes (a UTF-8 file with a stray
+    /// bad byte stays UTF-8, and the byte is an error).
     pub encoding: Option<String>,
     /// .csv delimiter; `None` picks the most frequent of `,` `;` tab outside quotes
     /// in the header line (`,` when there is none).
