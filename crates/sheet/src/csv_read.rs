@@ -12,7 +12,35 @@ use crate::{ReadOptions, Row, SheetError};
 const PREFIX: usize = 64 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-type Source = std::io::Chain<Cursor<Vec<u8>>, File>;
+/// What the parser reads: the detection sample then the rest of the file, or a byte
+/// range of the file held in memory (see `csv_par`).
+pub(crate) enum Source {
+    File(std::io::Chain<Cursor<Vec<u8>>, File>),
+    Memory(Cursor<Vec<u8>>),
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::File(r) => r.read(buf),
+            Source::Memory(r) => r.read(buf),
+        }
+    }
+}
+
+/// How a file was found to be written, for parsing byte ranges of it.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub(crate) path: PathBuf,
+    pub(crate) encoding: &'static Encoding,
+    pub(crate) delimiter: u8,
+    pub(crate) crlf: bool,
+    /// Where the header starts (after a BOM).
+    pub(crate) start: u64,
+    pub(crate) total: u64,
+    pub(crate) ends_with_newline: bool,
+    pub(crate) batch_rows: usize,
+}
 
 pub(crate) struct CsvReader {
     path: PathBuf,
@@ -32,6 +60,8 @@ pub(crate) struct CsvReader {
     total: u64,
     first_record: bool,
     done: bool,
+    /// An error met after some rows of a batch, returned by the next call.
+    failed: Option<SheetError>,
 }
 
 impl CsvReader {
@@ -82,7 +112,7 @@ impl CsvReader {
             .flexible(true)
             .delimiter(delimiter)
             .buffer_capacity(PREFIX)
-            .from_reader(Cursor::new(prefix).chain(file));
+            .from_reader(Source::File(Cursor::new(prefix).chain(file)));
         let mut reader = CsvReader {
             path: path.to_path_buf(),
             rdr,
@@ -98,6 +128,7 @@ impl CsvReader {
             total,
             first_record: true,
             done: false,
+            failed: None,
         };
         let mut header = Row::new(1);
         if reader.read_row(&mut header)? {
@@ -106,11 +137,106 @@ impl CsvReader {
         Ok(reader)
     }
 
+    /// A parser of `bytes`, the file's bytes from offset `start`: the whole of a range
+    /// that starts at a record boundary. Its first record gets number `first_number`
+    /// (blank lines before it counting), so numbers are relative unless `start` is where
+    /// the header starts and `first_number` is 1.
+    pub(crate) fn range(layout: &Layout, bytes: Vec<u8>, start: u64, first_number: u64) -> CsvReader {
+        let end = start + bytes.len() as u64;
+        let ends_with_newline = bytes.last() == Some(&b'\n');
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(layout.delimiter)
+            .buffer_capacity(PREFIX)
+            .from_reader(Source::Memory(Cursor::new(bytes)));
+        CsvReader {
+            path: layout.path.clone(),
+            rdr,
+            record: csv::ByteRecord::new(),
+            header: Row::new(1),
+            encoding: layout.encoding,
+            delimiter: layout.delimiter,
+            bom_len: start,
+            batch_rows: layout.batch_rows,
+            next_row: first_number,
+            crlf: layout.crlf,
+            ends_with_newline,
+            total: end,
+            first_record: true,
+            done: false,
+            failed: None,
+        }
+    }
+
+    /// How the file is written, for [`CsvReader::range`].
+    pub(crate) fn layout(&self) -> Layout {
+        Layout {
+            path: self.path.clone(),
+            encoding: self.encoding,
+            delimiter: self.delimiter,
+            crlf: self.crlf,
+            start: self.bom_len,
+            total: self.total,
+            ends_with_newline: self.ends_with_newline,
+            batch_rows: self.batch_rows,
+        }
+    }
+
+    /// A parser of the file from offset `start` (a record boundary) to its end, read as
+    /// it goes; its first record gets number `first_number`.
+    /// `after_record`: a record ends right before `start` (with `\r\n` line ends the
+    /// parser then stands on that record's `\n`).
+    pub(crate) fn rest(
+        layout: &Layout,
+        start: u64,
+        first_number: u64,
+        after_record: bool,
+    ) -> Result<CsvReader, SheetError> {
+        let io = |source| SheetError::Io { path: layout.path.clone(), source };
+        let mut file = File::open(&layout.path).map_err(io)?;
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        let mut reader = CsvReader::range(layout, Vec::new(), start, first_number);
+        reader.total = layout.total;
+        reader.ends_with_newline = layout.ends_with_newline;
+        reader.first_record = !after_record;
+        reader.rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(layout.delimiter)
+            .buffer_capacity(PREFIX)
+            .from_reader(Source::File(Cursor::new(Vec::new()).chain(file)));
+        Ok(reader)
+    }
+
+    /// Reads the next record into `row`, returning the offset in the parser's input
+    /// where it started; `None` at the end.
+    pub(crate) fn read_row_at(&mut self, row: &mut Row) -> Result<Option<u64>, SheetError> {
+        let start = self.rdr.position().byte();
+        Ok(self.read_row(row)?.then_some(start))
+    }
+
+    /// The input of a parser made by [`CsvReader::range`].
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        match self.rdr.into_inner() {
+            Source::Memory(bytes) => bytes.into_inner(),
+            Source::File(_) => Vec::new(),
+        }
+    }
+
+    /// The number the next record gets if no blank line precedes it.
+    pub(crate) fn next_number(&self) -> u64 {
+        self.next_row
+    }
+
     pub(crate) fn header(&self) -> &Row {
         &self.header
     }
 
     pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if self.done {
             return Ok(None);
         }
@@ -123,7 +249,12 @@ impl CsvReader {
                 Ok(false) => break,
                 Err(e) => {
                     self.done = true;
-                    return Err(e);
+                    if rows.is_empty() {
+                        return Err(e);
+                    }
+                    // The rows before the bad one first; the error comes next.
+                    self.failed = Some(e);
+                    break;
                 }
             }
         }

@@ -48,6 +48,7 @@
 //! # }
 //! ```
 
+mod csv_par;
 mod csv_read;
 mod error;
 mod number;
@@ -161,6 +162,7 @@ pub struct Reader {
 
 enum Inner {
     Csv(read_ahead::ReadAhead),
+    CsvParallel(Box<csv_par::ParCsv>),
     Xlsx(xlsx_read::XlsxReader),
 }
 
@@ -174,11 +176,30 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Reader, SheetError> {
         Format::from_path(path).ok_or_else(|| SheetError::UnknownFormat { path: path.to_path_buf() })?;
     let inner = match format {
         Format::Csv => {
-            Inner::Csv(read_ahead::ReadAhead::spawn(csv_read::CsvReader::open(path, options)?, path)?)
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            open_csv(path, options, csv_par::RANGE_BYTES, csv_par::PARALLEL_ABOVE, workers)?
         }
         Format::Xlsx => Inner::Xlsx(xlsx_read::XlsxReader::open(path, options)?),
     };
     Ok(Reader { inner })
+}
+
+/// A .csv reader: in ranges on `workers` threads when the file is over `parallel_above`
+/// bytes and can be cut, else one parser on a thread of its own.
+fn open_csv(
+    path: &Path,
+    options: &ReadOptions,
+    range_bytes: u64,
+    parallel_above: u64,
+    workers: usize,
+) -> Result<Inner, SheetError> {
+    let reader = csv_read::CsvReader::open(path, options)?;
+    if workers > 1 && reader.progress().1 > parallel_above {
+        if let Some(starts) = csv_par::ParCsv::plan(&reader, range_bytes)? {
+            return Ok(Inner::CsvParallel(Box::new(csv_par::ParCsv::spawn(reader, starts, workers)?)));
+        }
+    }
+    Ok(Inner::Csv(read_ahead::ReadAhead::spawn(reader, path)?))
 }
 
 /// Hooks for tests and benchmarks; not part of the API.
@@ -187,6 +208,20 @@ pub mod testing {
     use std::path::Path;
 
     use crate::{xlsx_read, ReadOptions, Reader, SheetError};
+
+    /// Opens a .csv read in ranges of about `range_bytes` on `workers` threads (when it
+    /// can be cut; `workers` 1 reads it with one parser), whatever its size.
+    ///
+    /// # Errors
+    /// As [`crate::open`].
+    pub fn open_csv_in_ranges(
+        path: &Path,
+        options: &ReadOptions,
+        range_bytes: u64,
+        workers: usize,
+    ) -> Result<Reader, SheetError> {
+        Ok(Reader { inner: crate::open_csv(path, options, range_bytes.max(1), 0, workers)? })
+    }
 
     /// Which .xlsx engine [`open_xlsx_with`] uses.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +253,7 @@ impl Reader {
     /// The file's format.
     pub fn format(&self) -> Format {
         match self.inner {
-            Inner::Csv(_) => Format::Csv,
+            Inner::Csv(_) | Inner::CsvParallel(_) => Format::Csv,
             Inner::Xlsx(_) => Format::Xlsx,
         }
     }
@@ -227,6 +262,7 @@ impl Reader {
     pub fn header(&self) -> &Row {
         match &self.inner {
             Inner::Csv(r) => r.header(),
+            Inner::CsvParallel(r) => r.header(),
             Inner::Xlsx(r) => r.header(),
         }
     }
@@ -240,6 +276,7 @@ impl Reader {
     pub fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
         match &mut self.inner {
             Inner::Csv(r) => r.next_batch(),
+            Inner::CsvParallel(r) => r.next_batch(),
             Inner::Xlsx(r) => r.next_batch(),
         }
     }
@@ -249,6 +286,7 @@ impl Reader {
     pub fn progress(&self) -> (u64, u64) {
         match &self.inner {
             Inner::Csv(r) => r.progress(),
+            Inner::CsvParallel(r) => r.progress(),
             Inner::Xlsx(r) => r.progress(),
         }
     }
@@ -258,6 +296,7 @@ impl Reader {
     pub fn describe(&self) -> String {
         match &self.inner {
             Inner::Csv(r) => r.describe(),
+            Inner::CsvParallel(r) => r.describe(),
             Inner::Xlsx(r) => r.describe(),
         }
     }
