@@ -21,7 +21,7 @@ use std::time::Duration;
 use elma_import_client::{Client, ClientConfig};
 use elma_import_contract::schema::AppSchema;
 use elma_import_emulator::EmulatorConfig;
-use elma_import_runner::pace::{simulate, Pacer, Pacing, Platform};
+use elma_import_runner::pace::{simulate, Pacer, Pacing, Platform, Seen};
 use elma_import_runner::{execute, Cancel, ExecOptions, Quiet, RunSpec};
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::Locale;
@@ -44,28 +44,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
-    println!("simulation, {rows} rows in {CHUNK}-row chunks, imports at {IMPORT_ROWS_PER_SEC} rows/s:\n");
-    println!("| handler rate | ideal | fixed 20 s: wall | ratio | queue peak | auto: wall | ratio | queue peak | last pause |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for rate in RATES {
-        let platform = Platform::emulator(IMPORT_ROWS_PER_SEC, rate);
-        let fixed = simulate(&platform, rows, CHUNK, Pacing::Fixed(FIXED));
-        let pacer = Pacer::new(FIXED, Duration::from_secs(1), Duration::from_secs(600));
-        let auto = simulate(&platform, rows, CHUNK, Pacing::Auto(pacer));
-        println!(
-            "| {rate} jobs/s | {:.0} s | {:.0} s | {:.2}× | {:.2} chunks | {:.0} s | {:.2}× | {:.2} chunks | {:.1} s |",
-            fixed.ideal_secs,
-            fixed.wall_secs,
-            fixed.wall_secs / fixed.ideal_secs,
-            fixed.peak_queue / CHUNK as f64,
-            auto.wall_secs,
-            auto.wall_secs / auto.ideal_secs,
-            auto.peak_queue / CHUNK as f64,
-            auto.last_pause_secs,
-        );
+    let cases = [
+        (Seen::Exactly, "throughput measured exactly"),
+        (
+            Seen::FirstPoll { first: 0.6, every: 1.0 },
+            "throughput from the first poll, placed by the pacer just before the expected end",
+        ),
+        (
+            Seen::Polled { first: 0.6, every: 1.0 },
+            "throughput from the poll that saw the end (0.6 s, then every 1 s): too coarse",
+        ),
+    ];
+    for (seen, how) in cases {
+        println!("simulation, {rows} rows in {CHUNK}-row chunks, imports at {IMPORT_ROWS_PER_SEC} rows/s, {how}:\n");
+        println!("| handler rate | ideal | fixed 20 s: wall | ratio | queue peak | auto: wall | ratio | queue peak | last pause |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for rate in RATES {
+            let platform = Platform::emulator(IMPORT_ROWS_PER_SEC, rate);
+            let fixed = simulate(&platform, rows, CHUNK, seen, Pacing::Fixed(FIXED));
+            let pacer = Pacer::new(FIXED, Duration::from_secs(1), Duration::from_secs(600));
+            let auto = simulate(&platform, rows, CHUNK, seen, Pacing::Auto(pacer));
+            println!(
+                "| {rate} jobs/s | {:.0} s | {:.0} s | {:.2}× | {:.2} chunks | {:.0} s | {:.2}× | {:.2} chunks | {:.1} s |",
+                fixed.ideal_secs,
+                fixed.wall_secs,
+                fixed.wall_secs / fixed.ideal_secs,
+                fixed.peak_queue / CHUNK as f64,
+                auto.wall_secs,
+                auto.wall_secs / auto.ideal_secs,
+                auto.peak_queue / CHUNK as f64,
+                auto.last_pause_secs,
+            );
+        }
+        println!();
     }
     if emulator {
-        println!("\nemulator, the real runner with the fixed default pause:\n");
+        println!("emulator, the real runner with the fixed default pause:\n");
         println!("| handler rate | rows | ideal | wall | ratio | queue peak |");
         println!("|---|---|---|---|---|---|");
         for rate in RATES {

@@ -12,7 +12,7 @@
 //!   `c = best / throughput − 1`: 0 when the import ran at full speed, growing with the
 //!   backlog it ran into.
 //! * `c ≤ 0.05` (**fast**): the queue was empty when the import began, so the pause may
-//!   be longer than the queue needs. It shrinks: by half per chunk until the first
+//!   be longer than the queue needs. It shrinks: to a quarter per chunk until the first
 //!   slowdown is seen (the *probe*, so a far too long starting pause is unlearned in a
 //!   few chunks), then by 10 % per chunk, 20 % after three fast chunks in a row.
 //! * `0.05 < c ≤ 0.15` (**steady**): a small standing backlog, so the handlers never
@@ -58,7 +58,7 @@ const GAIN: f64 = 3.0;
 /// The most the pause grows after one chunk.
 const MAX_GROWTH: f64 = 3.0;
 /// Shrink factor per fast chunk while probing (before the first slowdown).
-const PROBE_SHRINK: f64 = 0.5;
+const PROBE_SHRINK: f64 = 0.25;
 /// Shrink factor per fast chunk after the first slowdown.
 const SHRINK: f64 = 0.9;
 /// Shrink factor once [`LONG_STREAK`] fast chunks came in a row.
@@ -155,6 +155,18 @@ impl Pacer {
         self.best_rows_per_sec
     }
 
+    /// When to poll an import of `rows` first: at 90 % of the time it takes at the best
+    /// throughput seen (`None` before the first observation). A runner that learns of
+    /// an import's progress only from status polls (≥ 1 s apart) should measure the
+    /// throughput there: `processed` rows over the time to this poll, or, when the
+    /// import is already done, its rows over that time (which only raises the best and
+    /// so brings the next first poll earlier). Measured at later polls, a short import's
+    /// throughput is rounded to whole poll intervals, and every import looks alike.
+    pub fn first_poll(&self, rows: u64) -> Option<Duration> {
+        let best = self.best_rows_per_sec?;
+        Duration::try_from_secs_f64(0.9 * rows as f64 / best).ok()
+    }
+
     /// Takes one chunk's result (`rows` imported at `rows_per_sec`) and decides the
     /// pause before the next import.
     pub fn observe(&mut self, rows: u64, rows_per_sec: f64) -> Decision {
@@ -242,6 +254,34 @@ impl Platform {
     }
 }
 
+/// How the simulated runner measures an import's throughput.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Seen {
+    /// Exactly: rows over the import's duration.
+    Exactly,
+    /// At status polls, the first at `first` seconds after the start, then every
+    /// `every` seconds; the throughput is the rows over the time to the poll that saw
+    /// the import done. Coarse when imports are short: every import that ends between
+    /// two polls looks alike.
+    Polled {
+        /// Seconds from the start to the first poll.
+        first: f64,
+        /// Seconds between later polls.
+        every: f64,
+    },
+    /// As the runner should measure: the first poll at `lead` (a share) before
+    /// [`Pacer::first_poll`]'s expected end (at `first` seconds while nothing is known),
+    /// and the throughput is the rows processed by that poll over its time; rows over
+    /// the time to the first poll when the import was done by then (a lower bound,
+    /// which then moves the next first poll earlier).
+    FirstPoll {
+        /// Seconds to the first poll while no import has been seen.
+        first: f64,
+        /// Seconds between later polls.
+        every: f64,
+    },
+}
+
 /// How [`simulate`] paces.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pacing {
@@ -270,9 +310,16 @@ pub struct SimReport {
 
 /// Runs `rows` in chunks of `rows_per_chunk` against `platform`, pacing as asked: each
 /// import adds a handler job per row while the queue drains at the handler rate and
-/// slows the import; a pause follows each chunk but the last. Deterministic (5 ms steps
-/// while importing; pauses are drained in one step).
-pub fn simulate(platform: &Platform, rows: u64, rows_per_chunk: u64, mut pacing: Pacing) -> SimReport {
+/// slows the import; the runner sees it end as `seen` says, and a pause follows each
+/// chunk but the last. Deterministic (5 ms steps while importing; pauses are drained in
+/// one step).
+pub fn simulate(
+    platform: &Platform,
+    rows: u64,
+    rows_per_chunk: u64,
+    seen: Seen,
+    mut pacing: Pacing,
+) -> SimReport {
     const DT: f64 = 0.005;
     let per_chunk = rows_per_chunk.max(1);
     let drain = platform.handler_rate.max(0.0);
@@ -285,8 +332,20 @@ pub fn simulate(platform: &Platform, rows: u64, rows_per_chunk: u64, mut pacing:
         left -= size;
         chunks += 1;
         let started = t;
+        let first_poll = match (seen, &pacing) {
+            (Seen::Exactly, _) => f64::INFINITY,
+            (Seen::Polled { first, .. }, _) => first,
+            (Seen::FirstPoll { first, .. }, Pacing::Auto(p)) => {
+                p.first_poll(size).map_or(first, |d| d.as_secs_f64())
+            }
+            (Seen::FirstPoll { first, .. }, Pacing::Fixed(_)) => first,
+        };
         let mut done = 0.0f64;
+        let mut done_at_first_poll = None;
         while done < size as f64 {
+            if done_at_first_poll.is_none() && t - started >= first_poll {
+                done_at_first_poll = Some(done);
+            }
             let rate = platform.rows_per_sec / (1.0 + queue / platform.slowdown_depth);
             let step = (rate * DT).min(size as f64 - done);
             done += step;
@@ -294,7 +353,27 @@ pub fn simulate(platform: &Platform, rows: u64, rows_per_chunk: u64, mut pacing:
             peak = peak.max(queue);
             t += DT;
         }
-        let throughput = size as f64 / (t - started);
+        let took = t - started;
+        // When the runner learns of the end (the queue drains meanwhile), and the
+        // throughput it measures.
+        let (seen_after, throughput) = match seen {
+            Seen::Exactly => (took, size as f64 / took),
+            Seen::Polled { every, .. } | Seen::FirstPoll { every, .. } => {
+                let first = first_poll;
+                let seen_after = if took <= first {
+                    first
+                } else {
+                    first + ((took - first) / every.max(1e-3)).ceil() * every.max(1e-3)
+                };
+                let throughput = match (seen, done_at_first_poll) {
+                    (Seen::FirstPoll { .. }, Some(rows)) if rows > 0.0 => rows / first,
+                    _ => size as f64 / seen_after,
+                };
+                (seen_after, throughput)
+            }
+        };
+        queue = (queue - drain * (seen_after - took)).max(0.0);
+        t = started + seen_after;
         if left == 0 {
             break;
         }
@@ -329,10 +408,10 @@ mod tests {
     }
 
     #[test]
-    fn full_speed_shrinks_halving_until_the_first_slowdown_then_gently() {
-        let mut p = pacer(40.0);
+    fn full_speed_shrinks_fast_until_the_first_slowdown_then_gently() {
+        let mut p = pacer(160.0);
         p.observe(1000, 1000.0);
-        assert_eq!(p.observe(1000, 1000.0).pause, secs(20.0));
+        assert_eq!(p.observe(1000, 1000.0).pause, secs(40.0));
         assert_eq!(p.observe(1000, 990.0).pause, secs(10.0), "1 % slower is still full speed");
         let slow = p.observe(1000, 700.0);
         assert_eq!(slow.verdict, Verdict::Slow);
@@ -422,10 +501,11 @@ mod tests {
     /// the queue's peak ≤ 1.5 chunks, from the plan's default start (1,000 rows at 50/s).
     #[test]
     fn auto_pacing_keeps_near_ideal_with_a_short_queue() {
-        for rate in [25.0, 100.0, 400.0] {
+        let polled = Seen::FirstPoll { first: 0.6, every: 1.0 };
+        for (rate, seen) in [25.0, 100.0, 400.0].into_iter().flat_map(|r| [(r, Seen::Exactly), (r, polled)]) {
             let platform = Platform::emulator(2000.0, rate);
             let auto = Pacing::Auto(Pacer::new(secs(20.0), secs(1.0), secs(600.0)));
-            let r = simulate(&platform, 100_000, 1000, auto);
+            let r = simulate(&platform, 100_000, 1000, seen, auto);
             let ratio = r.wall_secs / r.ideal_secs;
             assert!(
                 ratio <= 1.25,
@@ -440,16 +520,35 @@ mod tests {
     #[test]
     fn the_fixed_default_misses_both_ways() {
         let fixed = || Pacing::Fixed(secs(20.0));
-        let slow = simulate(&Platform::emulator(2000.0, 25.0), 100_000, 1000, fixed());
+        let slow = simulate(&Platform::emulator(2000.0, 25.0), 100_000, 1000, Seen::Exactly, fixed());
         assert!(slow.peak_queue > 10_000.0, "a slow platform floods: {slow:?}");
-        let fast = simulate(&Platform::emulator(2000.0, 400.0), 100_000, 1000, fixed());
+        let fast = simulate(&Platform::emulator(2000.0, 400.0), 100_000, 1000, Seen::Exactly, fixed());
         assert!(fast.wall_secs > 5.0 * fast.ideal_secs, "a fast one waits: {fast:?}");
+    }
+
+    #[test]
+    fn the_first_poll_comes_just_before_the_expected_end() {
+        let mut p = pacer(10.0);
+        assert_eq!(p.first_poll(1000), None);
+        p.observe(1000, 2000.0);
+        assert_eq!(p.first_poll(1000), Some(secs(0.45)));
+    }
+
+    #[test]
+    fn coarse_polls_blind_the_pacer_and_the_first_poll_does_not() {
+        let platform = Platform::emulator(2000.0, 25.0);
+        let auto = || Pacing::Auto(Pacer::new(secs(20.0), secs(1.0), secs(600.0)));
+        let coarse = simulate(&platform, 50_000, 1000, Seen::Polled { first: 0.6, every: 1.0 }, auto());
+        assert!(coarse.peak_queue > 2000.0, "every import looks alike: {coarse:?}");
+        let first = simulate(&platform, 50_000, 1000, Seen::FirstPoll { first: 0.6, every: 1.0 }, auto());
+        assert!(first.peak_queue <= 1500.0, "{first:?}");
     }
 
     #[test]
     fn the_model_matches_the_emulators_slowdown() {
         // No handlers running: one chunk at full speed.
-        let r = simulate(&Platform::emulator(2000.0, 0.0), 1000, 1000, Pacing::Fixed(secs(1.0)));
+        let r =
+            simulate(&Platform::emulator(2000.0, 0.0), 1000, 1000, Seen::Exactly, Pacing::Fixed(secs(1.0)));
         // The chunk queues its own rows as it goes, so it slows itself: ∫ dq (1 + q/1000) / 2000
         // from 0 to 1000 = 0.75 s.
         assert!((r.wall_secs - 0.75).abs() < 0.01, "{r:?}");
