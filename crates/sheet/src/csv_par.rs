@@ -330,13 +330,17 @@ fn parse_bytes(layout: &Layout, k: usize, start: u64, end: u64, bytes: Vec<u8>) 
     let mut batch: Vec<Row> = Vec::with_capacity(batch_rows.min(1 << 14));
     let mut last: Option<(u64, u64)> = None;
     let mut records = 0u64;
+    // Room for a row like the last one, so filling a row allocates twice, not per cell.
+    let (mut cells, mut bytes) = (16, 256);
     loop {
         let before = reader.next_number();
-        let mut row = Row::new(0);
+        let mut row = Row::with_capacity(0, cells, bytes);
         match reader.read_row_at(&mut row) {
             Ok(Some(at)) => {
                 last = Some((at, before));
                 records += 1;
+                cells = cells.max(row.len());
+                bytes = bytes.max(row.text_len() + row.text_len() / 4);
                 if batch.len() == batch_rows {
                     parsed
                         .batches

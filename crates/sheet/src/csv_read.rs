@@ -243,7 +243,8 @@ impl CsvReader {
         let mut rows = Vec::with_capacity(self.batch_rows.min(1 << 16));
         let width = self.header.len().max(1);
         while rows.len() < self.batch_rows {
-            let mut row = Row::with_capacity(0, width, self.record.as_slice().len().max(64));
+            let len = self.record.as_slice().len();
+            let mut row = Row::with_capacity(0, width, (len + len / 4).max(64));
             match self.read_row(&mut row) {
                 Ok(true) => rows.push(row),
                 Ok(false) => break,
