@@ -219,6 +219,8 @@ pub struct ChunkWriter {
     rows: u64,
     results: (mpsc::Sender<Written>, mpsc::Receiver<Written>),
     in_flight: usize,
+    /// The most bytes a .csv chunk has taken so far (plus an eighth).
+    csv_bytes: usize,
 }
 
 impl ChunkWriter {
@@ -252,6 +254,7 @@ impl ChunkWriter {
             rows: 0,
             results: mpsc::channel(),
             in_flight: 0,
+            csv_bytes: 0,
         })
     }
 
@@ -279,7 +282,8 @@ impl ChunkWriter {
                 let file = format!("{}-{index:05}.{}", self.stem, self.format.as_str());
                 let body = match self.format {
                     Format::Csv => {
-                        let mut csv = csv_encoder(&self.options, self.rows_per_chunk);
+                        // Room for a chunk as big as the biggest yet, so the buffer never grows.
+                        let mut csv = csv_encoder(&self.options, self.rows_per_chunk, self.csv_bytes);
                         write_record(&mut csv, &self.header, self.header.len(), &self.dir.join(&file))?;
                         Body::Csv(Box::new(csv))
                     }
@@ -318,6 +322,10 @@ impl ChunkWriter {
     /// Hands the open chunk to a worker, first waiting for one when enough are in flight.
     fn close(&mut self) -> Result<(), ChunkError> {
         let Some(Open { entry, body }) = self.open.take() else { return Ok(()) };
+        if let Body::Csv(csv) = &body {
+            let len = csv.get_ref().len();
+            self.csv_bytes = self.csv_bytes.max(len + len / 8);
+        }
         let limit = rayon::current_num_threads() + 2;
         while self.in_flight >= limit {
             self.collect_one()?;
@@ -429,12 +437,12 @@ impl Job {
 
 /// A .csv encoder into memory, as the sheet crate's .csv writer writes: quotes only
 /// where needed, records of any width.
-fn csv_encoder(options: &WriteOptions, rows: u64) -> csv::Writer<Vec<u8>> {
+fn csv_encoder(options: &WriteOptions, rows: u64, bytes: usize) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
         .delimiter(options.delimiter)
         .quote_style(csv::QuoteStyle::Necessary)
         .flexible(true)
-        .from_writer(Vec::with_capacity((rows.min(4096) as usize) * 128))
+        .from_writer(Vec::with_capacity(bytes.max((rows.min(4096) as usize) * 128)))
 }
 
 /// Encodes `row` with exactly `width` fields when it has fewer (padded with empty ones)
