@@ -70,13 +70,15 @@ import sys
 rounds, cur = [], None
 for line in open(sys.argv[1]):
     w = line.split()
+    if not w or w[0] == "Command":  # "Command exited with non-zero status 1" (validate)
+        continue
     if w[0] == "round":
         cur = {}
         rounds.append(cur)
     else:
         cur[w[0]] = (float(w[1]), float(w[2]), float(w[3]), int(w[4]))
 rows, xrows = sys.argv[2], sys.argv[3]
-print(f"{rows} CSV rows, {xrows} .xlsx rows, {len(rounds)} rounds; wall s (user+sys s, peak RSS MiB)\n")
+print(f"{rows} CSV rows, {xrows} .xlsx rows, {len(rounds)} rounds; wall s (user+sys CPU s, peak RSS MiB)\n")
 names = list(rounds[0])
 print("| task | " + " | ".join(f"round {i+1}" for i in range(len(rounds))) + " |")
 print("|---|" + "---|" * len(rounds))
@@ -90,6 +92,8 @@ pairs = [("validate", "csv_bare", "validate --errors รท bare csv parse (target โ
 print()
 for a, b, label in pairs:
     ratios = [r[a][0] / r[b][0] for r in rounds if a in r and b in r and r[b][0] > 0]
+    cpu = [(r[a][1] + r[a][2]) / (r[b][1] + r[b][2]) for r in rounds if a in r and b in r and r[b][1] + r[b][2] > 0]
     if ratios:
-        print(f"{label}: " + ", ".join(f"{x:.2f}" for x in ratios) + f"  (min {min(ratios):.2f}, max {max(ratios):.2f})")
+        print(f"{label}: wall " + ", ".join(f"{x:.2f}" for x in ratios)
+              + f" (min {min(ratios):.2f}, max {max(ratios):.2f}); CPU " + ", ".join(f"{x:.2f}" for x in cpu))
 EOF

@@ -8,7 +8,9 @@
 //!   than bad bytes, or chosen with [`ReadOptions::encoding`]); delimiter
 //!   `,` `;` or tab detected from the header line; RFC 4180 quoting. Every cell is
 //!   [`CellKind::Text`] (or [`CellKind::Empty`]). Undecodable bytes are an error naming
-//!   the byte offset and row, never replaced.
+//!   the byte offset and row, never replaced. A file over 4 MiB is parsed on every core
+//!   in byte ranges cut at verified record boundaries (quoted line breaks are safe); the
+//!   rows and their numbers are exactly those one parser gives.
 //! * **.xlsx**: cells are streamed on a background thread, so a stray cell at
 //!   `XFD1048576` costs one wide row, not a 17-billion-cell range. Most workbooks are
 //!   read with calamine's cell reader; one whose shared-strings table is large (over
