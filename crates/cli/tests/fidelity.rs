@@ -223,3 +223,79 @@ fn items_after_a_run_have_the_shapes_the_client_writes() {
     let at = item["birth_date"].as_str().unwrap();
     assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with("+03:00"), "{item}");
 }
+
+#[test]
+fn links_the_platform_refuses_are_reported_by_source_row_and_the_other_rows_import_once() {
+    // Issue 6: checks only the platform can make. Under --strict-links a Manager must be
+    // one of the platform's users and a Company an existing item of crm.companies; such
+    // rows fail on the server with a row error, the others import. A row rejected before
+    // sending shifts the chunk's rows against the source's, so the mapping back is real.
+    let tmp = tempdir();
+    let emu = Emulator::start(&args!["--strict-links", "--rows-per-sec", "2000"]);
+    let users = emu.control("GET", "users", None);
+    let user = users["users"][0]["__id"].as_str().expect("a seeded user").to_string();
+    let stranger = "0b9d3f4e-1c2a-4b5d-8e6f-7a8b9c0d1e2f";
+    let no_company = "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f";
+    let file = tmp.path().join("contacts.csv");
+    let mut text = String::from("Name,Email,Manager,Company\n");
+    let mut expected_errors = Vec::new();
+    for i in 0..30u64 {
+        let row = i + 2;
+        let (email, manager, company) = match i {
+            3 => ("not-an-email".to_string(), String::new(), String::new()),
+            8 | 21 => (format!("c{i}@example.com"), format!("[{stranger}]"), String::new()),
+            14 => (format!("c{i}@example.com"), format!("[{user}]"), format!("[{no_company}]")),
+            _ => (format!("c{i}@example.com"), format!("[{user}]"), String::new()),
+        };
+        if matches!(i, 8 | 14 | 21) {
+            expected_errors.push(row);
+        }
+        text.push_str(&format!("Contact {i},{email},{manager},{company}\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let run_dir = tmp.path().join("run");
+    let mut a = args!["--json", "run", p(&file), "--app", APP, "--run-dir", p(&run_dir)];
+    a.extend(args!["--rows-per-chunk", "10", "--skip-invalid", "--key-column", "Email"]);
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(1);
+
+    let mut reader = csv::Reader::from_path(run_dir.join("errors.csv")).expect("errors.csv");
+    let head = reader.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let mut platform = Vec::new();
+    let mut validation = Vec::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        let row: u64 = r[col("row")].parse().unwrap();
+        match &r[col("source")] {
+            "platform" => {
+                // The platform's own words, naming the value it refused.
+                let message = &r[col("message")];
+                let named = [stranger, no_company].iter().any(|id| message.contains(id));
+                assert!(named, "row {row}: the message names no refused id: {message}");
+                platform.push(row);
+            }
+            "validation" => validation.push(row),
+            other => panic!("unknown source {other}"),
+        }
+    }
+    platform.sort_unstable();
+    platform.dedup();
+    assert_eq!(platform, expected_errors, "{}", out.describe());
+    assert_eq!(validation, vec![5], "{}", out.describe());
+
+    // Every other row imported exactly once.
+    let items = emu.items(APP);
+    let mut names: Vec<String> = items.iter().map(|i| i["__name"].as_str().unwrap().to_string()).collect();
+    names.sort();
+    let mut want: Vec<String> =
+        (0..30u64).filter(|i| !matches!(i, 3 | 8 | 14 | 21)).map(|i| format!("Contact {i}")).collect();
+    want.sort();
+    assert_eq!(names, want, "{}", out.describe());
+    assert_eq!(num(&out.json(), "imported"), 26, "{}", out.describe());
+}
+
+fn num(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("no number `{key}` in {v}"))
+}

@@ -235,6 +235,10 @@ pub struct ImportResult {
     /// Per-row errors.
     #[serde(default)]
     pub errors: Vec<RowError>,
+    /// Fields of the answer this contract does not know, kept as the platform sent them
+    /// (API.md: the result model is not public), so `start`/`status --json` show them.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Answer of §3 and §4.
@@ -256,7 +260,7 @@ fn yes() -> bool {
 }
 
 /// A stored file, in the answer of §1: only `__id` is confirmed, the rest is *assumed* and
-/// defaulted when missing. Unknown fields are ignored.
+/// defaulted when missing. Unknown fields are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFile {
     /// File id.
@@ -269,6 +273,9 @@ pub struct StoredFile {
     /// Size in bytes; 0 when the answer leaves it out.
     #[serde(default)]
     pub size: u64,
+    /// Fields of the stored file this contract does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Answer of §1 and §2 (and of every error: `success:false` with `error`).
@@ -389,6 +396,18 @@ mod tests {
             serde_json::from_str(r#"{"id":"x","status":"done","total":3,"imported":3}"#).unwrap();
         assert!(r.status.is_final());
         assert_eq!(serde_json::to_value(&r.status).unwrap(), "done");
+    }
+
+    #[test]
+    fn fields_nobody_knows_are_kept_and_written_back() {
+        let text = r#"{"id":"i1","status":"done","total":2,"imported":2,"queue":"q7","startedAt":"2026-12-01T10:00:00Z"}"#;
+        let r: ImportResult = serde_json::from_str(text).unwrap();
+        assert_eq!(r.imported, 2);
+        assert_eq!(r.extra["queue"], "q7");
+        let back = serde_json::to_value(&r).unwrap();
+        assert_eq!(back["startedAt"], "2026-12-01T10:00:00Z");
+        let f: StoredFile = serde_json::from_str(r#"{"__id":"f1","hash":"h"}"#).unwrap();
+        assert_eq!((f.id.as_str(), f.size, f.extra["hash"].as_str()), ("f1", 0, Some("h")));
     }
 
     #[test]

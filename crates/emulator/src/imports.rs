@@ -85,6 +85,7 @@ pub(crate) async fn start(
             imported: 0,
             failed: 0,
             errors: Vec::new(),
+            extra: Default::default(),
         });
     }
     let id = uuid::Uuid::new_v4().to_string();

@@ -107,6 +107,7 @@ impl Import {
             imported: self.imported,
             failed: self.failed,
             errors: self.errors.clone(),
+            extra: Default::default(),
         }
     }
 

@@ -404,7 +404,7 @@ fn complete(
                 Some(f) => StoredFile { size, ..f },
                 None => {
                     let name = unique_name(&name, &state.names_in(dir));
-                    StoredFile { id: uuid::Uuid::new_v4().to_string(), name, size }
+                    StoredFile { id: uuid::Uuid::new_v4().to_string(), name, size, extra: Default::default() }
                 }
             })
         }

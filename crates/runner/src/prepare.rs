@@ -228,8 +228,8 @@ pub fn prepare(
                 skip.next();
             }
             if skip.peek() == Some(&&row.number) {
-                let mut record = vec![row.number.to_string()];
-                record.extend(row.iter().map(|c| c.text.to_string()));
+                let cells = row.iter().map(|c| c.text.to_string());
+                let record = crate::report::reject_record(row.number, cells, header.len());
                 rejects.write_record(&record).map_err(rejects_err)?;
                 continue;
             }

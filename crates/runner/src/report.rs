@@ -219,11 +219,10 @@ fn write_reports<C: Clock>(
     head.extend(header.iter().cloned());
     w.write_record(&head).map_err(|e| io(&rejects, e))?;
     for r in previous.iter().take(kept) {
-        w.write_record(r).map_err(|e| io(&rejects, e))?;
+        w.write_record(fit(r.iter().cloned(), head.len())).map_err(|e| io(&rejects, e))?;
     }
     for (row, cells) in &full {
-        let mut record = vec![row.to_string()];
-        record.extend(cells.iter().cloned());
+        let record = reject_record(*row, cells.iter().cloned(), header.len());
         w.write_record(&record).map_err(|e| io(&rejects, e))?;
     }
     let bytes = w
@@ -231,6 +230,20 @@ fn write_reports<C: Clock>(
         .map_err(|e| RunError::io("cannot write rejects.csv", std::io::Error::other(e.to_string())))?;
     write_atomic(&rejects, &bytes)?;
     Ok((errors, rejects))
+}
+
+/// A line of `rejects.csv`: the source row, then its cells fitted to the header's
+/// `columns` (a row read back may lack its trailing empty cells, or hold stray ones).
+pub(crate) fn reject_record(row: u64, cells: impl Iterator<Item = String>, columns: usize) -> Vec<String> {
+    fit(std::iter::once(row.to_string()).chain(cells), columns + 1)
+}
+
+/// `cells` cut or padded with empty cells to `width`, so every line of a report has the
+/// header's width.
+fn fit(cells: impl Iterator<Item = String>, width: usize) -> Vec<String> {
+    let mut record: Vec<String> = cells.take(width).collect();
+    record.resize(width, String::new());
+    record
 }
 
 /// The records of a CSV report (header left out) that `keep` selects; none if absent.
