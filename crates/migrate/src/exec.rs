@@ -35,6 +35,13 @@ pub struct Settings {
     pub directory_id: Option<String>,
     /// The platform's temporary-file lifetime, seconds.
     pub temp_ttl_secs: u64,
+    /// Steps at once, at most (a resume keeps it).
+    #[serde(default = "four")]
+    pub parallel: usize,
+}
+
+fn four() -> usize {
+    4
 }
 
 impl Default for Settings {
@@ -45,6 +52,7 @@ impl Default for Settings {
             import_rows_per_sec: 200.0,
             directory_id: None,
             temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
+            parallel: 4,
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod emulator;
 pub mod fix;
+pub mod migrate;
 pub mod plan;
 pub mod resume;
 pub mod run;
@@ -30,7 +31,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Start(a) => start::run(a, g),
         Command::Status(a) => status::run(a, g),
         Command::Run(a) => run::run(a, g),
+        // A migration directory resumes as a whole migration; a run directory as a run.
+        Command::Resume(a) if elma_import_migrate::is_migration_dir(&a.run_dir) => {
+            migrate::resume(&a.run_dir, &a.exec, &a.conn, g)
+        }
         Command::Resume(a) => resume::run(a, g),
+        Command::Migrate(a) => migrate::run(a, g),
         Command::Emulator(a) => emulator::run(a, g),
         Command::Demo(a) => demo::run(a, g),
     }

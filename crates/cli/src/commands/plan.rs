@@ -37,7 +37,8 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   elma-import plan contacts.csv --schema templates/crm.contacts.schema.json --with-event-handlers
-  elma-import plan big.xlsx --schema S.json --json")]
+  elma-import plan big.xlsx --schema S.json --json
+  elma-import plan migration.toml --schema templates      # a migration: order, side by side, estimate")]
 pub struct PlanArgs {
     /// The input.
     #[command(flatten)]
@@ -82,6 +83,16 @@ pub fn show_plan(plan: &Plan, rows: u64) {
 
 /// Runs `plan`.
 pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
+    if args.source.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+        let schema_dir = args.schema.schema.as_deref();
+        return crate::commands::migrate::plan(
+            &args.source.file,
+            schema_dir,
+            &args.conn,
+            args.import.import_rate,
+            global,
+        );
+    }
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let mut reader = args.source.open()?;
     let validator = match Validator::new(&schema, reader.header(), &args.check.options()) {
