@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use elma_import_contract::schema::AppSchema;
+use elma_import_contract::schema::{AppSchema, Field};
+use elma_import_contract::values;
 use elma_import_contract::wire::{
-    self, ImportAnswer, ImportResult, ImportStatus, ItemPage, ListAnswer, ListRequest, StartImport,
-    StatusRequest, StoredFile, UploadAnswer,
+    self, ImportAnswer, ImportResult, ImportStatus, ItemPage, ListAnswer, ListFilter, ListRequest,
+    StartImport, StatusRequest, StoredFile, UploadAnswer,
 };
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
@@ -378,23 +379,70 @@ impl Client {
         parsed.result.ok_or_else(|| self.decode_error(&call, &answer, "it has no `result`".into()))
     }
 
-    /// Every active item of an app matching `filter`, fetched in pages of 100.
-    pub async fn list_all(&self, app: &AppRef, filter: &Map) -> Result<Vec<Map>, ClientError> {
-        let mut items = Vec::new();
+    /// Every active item of an app matching `filter` (API.md §6), fetched in pages of 100
+    /// until the answer's `total` is reached (or, when an answer gives no `total`, until a
+    /// page comes back short). Items are kept once by `__id`, should paging shift while the
+    /// app changes. `None` lists every item.
+    ///
+    /// The platform's text conditions match substrings, case-insensitively: what comes back
+    /// is a superset of the exact matches. Use [`Client::find_items`] for an exact look-up.
+    pub async fn list_all(&self, app: &AppRef, filter: Option<&ListFilter>) -> Result<Vec<Map>, ClientError> {
+        let mut items: Vec<Map> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut from = 0u64;
         loop {
-            let request = ListRequest {
-                active: true,
-                from: items.len() as u64,
-                size: wire::MAX_LIST_SIZE,
-                filter: filter.clone(),
-            };
+            let request =
+                ListRequest { active: true, from, size: wire::MAX_LIST_SIZE, filter: filter.cloned() };
             let page = self.list_items(app, &request).await?;
-            let got = page.result.len();
-            items.extend(page.result);
-            if got == 0 || items.len() as u64 >= page.total {
+            let got = page.result.len() as u64;
+            let mut new = 0u64;
+            for item in page.result {
+                let id = item.get("__id").map(|id| id.to_string());
+                if id.as_ref().is_none_or(|id| seen.insert(id.clone())) {
+                    new += 1;
+                    items.push(item);
+                }
+            }
+            from += got;
+            let done = match page.total {
+                0 => got < u64::from(wire::MAX_LIST_SIZE),
+                total => from >= total,
+            };
+            if got == 0 || done {
                 return Ok(items);
             }
+            if new == 0 {
+                return Err(ClientError::InvalidRequest {
+                    request: format!("POST {}", wire::paths::list_items(&app.namespace, &app.code)),
+                    reason: format!(
+                        "the page at `from` {} repeats only items already listed: the server seems \
+                         to ignore `from`, so the items cannot all be listed",
+                        from - got
+                    ),
+                });
+            }
         }
+    }
+
+    /// The app's items whose values of `fields` equal those of `expected` exactly (see
+    /// [`values::same_value`]): one §6 `tf` filter of the conditions the platform can apply
+    /// ([`values::tf_condition`]; text as a substring, numbers and date-times as intervals),
+    /// every page of its matches, then the exact comparison on this side. `Deal 7` is not
+    /// matched by `Deal 7a` or `deal 7`.
+    ///
+    /// `fields = [key]` looks an item up by key; all imported fields look up a whole row.
+    /// When none of `fields` can be filtered on (e-mail, phone, category…), every item of the
+    /// app is listed and compared.
+    pub async fn find_items(
+        &self,
+        app: &AppRef,
+        fields: &[&Field],
+        expected: &Map,
+    ) -> Result<Vec<Map>, ClientError> {
+        let filter = ListFilter::from_tf(values::tf_for(fields, expected));
+        let mut items = self.list_all(app, filter.as_ref()).await?;
+        items.retain(|item| values::item_matches(fields, expected, item));
+        Ok(items)
     }
 
     /// Polls an import's status until it is `done` or `failed` (or `blocked`), calling

@@ -47,7 +47,8 @@ mod secret;
 pub use app::{AppRef, AppRefError};
 pub use client::{Client, ClientConfig, ClientStats, Map, DEFAULT_PART_SIZE};
 pub use elma_import_contract::wire::{
-    FileFormat, ImportResult, ImportStatus, ItemPage, ListRequest, RowError, StartImport, StoredFile,
+    FileFormat, ImportResult, ImportStatus, ItemPage, ListFilter, ListRequest, RowError, StartImport,
+    StoredFile,
 };
 pub use error::ClientError;
 pub use poll::{Clock, ManualClock, Observation, PollDecision, PollPolicy, Poller, TokioClock};

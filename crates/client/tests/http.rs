@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use elma_import_client::{
-    AppRef, Client, ClientConfig, ClientError, FileFormat, ImportStatus, ListRequest, ManualClock, Map,
-    PollPolicy, RetryPolicy, StartImport, TransportKind,
+    AppRef, Client, ClientConfig, ClientError, FileFormat, ImportStatus, ListFilter, ListRequest,
+    ManualClock, Map, PollPolicy, RetryPolicy, StartImport, TransportKind,
 };
+use elma_import_contract::schema::{Field, FieldType};
 use elma_import_contract::wire::{self, paths::routes};
 use serde_json::{json, Value};
 
@@ -329,7 +330,7 @@ async fn retry_after_is_honoured_for_other_calls_too() {
         }),
     );
     let client = client(&serve(router).await, fast());
-    let request = ListRequest { active: true, from: 0, size: 10, filter: Map::new() };
+    let request = ListRequest { active: true, from: 0, size: 10, filter: None };
     assert_eq!(client.list_items(&app(), &request).await.unwrap().total, 0);
     let times = taken(&times);
     assert!(times[1] - times[0] >= Duration::from_secs(1));
@@ -378,7 +379,7 @@ async fn success_false_in_a_200_is_an_error_with_the_server_text() {
     let (base, _) =
         constant(StatusCode::OK, json!({"success": false, "error": "filter field `x` unknown"})).await;
     let client = client(&base, fast());
-    let request = ListRequest { active: true, from: 0, size: 100, filter: Map::new() };
+    let request = ListRequest { active: true, from: 0, size: 100, filter: None };
     let err = client.list_items(&app(), &request).await.unwrap_err();
     assert!(err.to_string().contains("filter field `x` unknown"), "{err}");
     let (_dir, file) = temp_file(b"x", "a.csv");
@@ -568,27 +569,109 @@ async fn list_all_pages_by_100() {
     let s = seen.clone();
     let router = Router::new().route(
         routes::LIST_ITEMS,
-        post(move |Json(request): Json<ListRequest>| async move {
-            s.lock().unwrap().push((request.from, request.size, Value::Object(request.filter.clone())));
+        post(move |Json(request): Json<Value>| async move {
+            let (from, size) = (request["from"].as_u64().unwrap(), request["size"].as_u64().unwrap());
+            s.lock().unwrap().push((from, size as u32, request["filter"].clone()));
             let all: Vec<Value> = (0..250u64).map(|i| json!({"__id": format!("id-{i}"), "n": i})).collect();
-            let from = request.from as usize;
-            let page: Vec<Value> = all.iter().skip(from).take(request.size as usize).cloned().collect();
+            let page: Vec<Value> = all.iter().skip(from as usize).take(size as usize).cloned().collect();
             Json(json!({"success": true, "error": "", "result": {"result": page, "total": 250}}))
         }),
     );
     let client = client(&serve(router).await, fast());
-    let mut filter = Map::new();
-    filter.insert("email".into(), json!("a@b.c"));
-    let items = client.list_all(&app(), &filter).await.unwrap();
+    let mut tf = Map::new();
+    tf.insert("__name".into(), json!("Anna"));
+    let filter = ListFilter::from_tf(tf);
+    let items = client.list_all(&app(), filter.as_ref()).await.unwrap();
     assert_eq!(items.len(), 250);
     assert!(items.iter().enumerate().all(|(i, item)| item["n"] == json!(i)));
     let seen = taken(&seen);
     let pages: Vec<(u64, u32)> = seen.iter().map(|(f, s, _)| (*f, *s)).collect();
     assert_eq!(pages, [(0, 100), (100, 100), (200, 100)]);
-    assert!(seen.iter().all(|(_, _, f)| *f == json!({"email": "a@b.c"})));
-    let too_big = ListRequest { active: true, from: 0, size: 101, filter: Map::new() };
+    assert!(seen.iter().all(|(_, _, f)| *f == json!({"tf": {"__name": "Anna"}})), "{seen:?}");
+    let too_big = ListRequest { active: true, from: 0, size: 101, filter: None };
     let err = client.list_items(&app(), &too_big).await.unwrap_err();
     assert!(matches!(err, ClientError::InvalidRequest { .. }) && err.to_string().contains("`101`"), "{err}");
+}
+
+#[tokio::test]
+async fn list_all_without_a_total_stops_at_a_short_page_and_refuses_a_server_ignoring_from() {
+    let router = Router::new().route(
+        routes::LIST_ITEMS,
+        post(|Json(request): Json<Value>| async move {
+            let from = request["from"].as_u64().unwrap();
+            let page: Vec<Value> =
+                (from..130.min(from + 100)).map(|i| json!({"__id": format!("id-{i}")})).collect();
+            Json(json!({"result": {"result": page}}))
+        }),
+    );
+    let client = client(&serve(router).await, fast());
+    assert_eq!(client.list_all(&app(), None).await.unwrap().len(), 130);
+
+    let stuck = Router::new().route(
+        routes::LIST_ITEMS,
+        post(|| async {
+            let page: Vec<Value> = (0..100).map(|i| json!({"__id": format!("id-{i}")})).collect();
+            Json(json!({"success": true, "result": {"result": page, "total": 1000}}))
+        }),
+    );
+    let client = self::client(&serve(stuck).await, fast());
+    let err = client.list_all(&app(), None).await.unwrap_err();
+    assert!(err.to_string().contains("ignore `from`"), "{err}");
+}
+
+/// A list endpoint that filters like the platform (API.md §6): a text condition is a
+/// case-insensitive substring; paging by `from`/`size`.
+async fn substring_server(names: Vec<String>) -> (String, Log<Value>) {
+    let bodies: Log<Value> = log();
+    let b = bodies.clone();
+    let router = Router::new().route(
+        routes::LIST_ITEMS,
+        post(move |Json(request): Json<Value>| {
+            let names = names.clone();
+            b.lock().unwrap().push(request.clone());
+            async move {
+                let wanted = request["filter"]["tf"]["__name"].as_str().unwrap_or("").to_lowercase();
+                let all: Vec<Value> = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.to_lowercase().contains(&wanted))
+                    .map(|(i, n)| json!({"__id": format!("id-{i}"), "__name": n}))
+                    .collect();
+                let from = request["from"].as_u64().unwrap() as usize;
+                let size = request["size"].as_u64().unwrap() as usize;
+                let page: Vec<Value> = all.iter().skip(from).take(size).cloned().collect();
+                Json(json!({"success": true, "result": {"result": page, "total": all.len()}}))
+            }
+        }),
+    );
+    (serve(router).await, bodies)
+}
+
+#[tokio::test]
+async fn find_items_is_exact_although_the_platform_matches_substrings() {
+    // 300 near misses before the key, so the one exact match is on the fourth page.
+    let mut names: Vec<String> = (0..300).map(|i| format!("Deal 7{i}")).collect();
+    names.extend(["deal 7".into(), "Deal 7a".into(), "DEAL 7".into(), "Deal 7".into(), "Deal 8".into()]);
+    let (base, bodies) = substring_server(names).await;
+    let client = client(&base, fast());
+    let key = Field {
+        code: "__name".into(),
+        name: "Name".into(),
+        kind: FieldType::String,
+        required: true,
+        single: true,
+        data: Default::default(),
+    };
+    let expected = json!({"__name": "Deal 7"}).as_object().unwrap().clone();
+    let found = client.find_items(&app(), &[&key], &expected).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["__id"], "id-303");
+    let bodies = taken(&bodies);
+    assert_eq!(bodies.len(), 4, "304 substring matches in pages of 100");
+    assert!(bodies.iter().all(|b| b["filter"] == json!({"tf": {"__name": "Deal 7"}})), "{bodies:?}");
+
+    let missing = json!({"__name": "Deal 9"}).as_object().unwrap().clone();
+    assert!(client.find_items(&app(), &[&key], &missing).await.unwrap().is_empty());
 }
 
 /// A status server: answers in turn from `script` (status code, body), repeating the last.
@@ -734,7 +817,7 @@ async fn the_token_never_appears_in_any_error() {
     };
     config.timeout = Duration::from_millis(400);
     let client = Client::new(config.clone()).unwrap();
-    let list = ListRequest { active: true, from: 0, size: 10, filter: Map::new() };
+    let list = ListRequest { active: true, from: 0, size: 10, filter: None };
     let at = |code: &str| -> AppRef { format!("crm.{code}").parse().unwrap() };
     let mut errors: Vec<ClientError> = vec![];
     for code in ["forbidden", "missing", "bad", "plain", "nope", "garbage", "busy", "slow"] {

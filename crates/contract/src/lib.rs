@@ -6,6 +6,8 @@
 //!   `templates/*.schema.json`;
 //! - [`wire`]: every path, header and JSON body of the Web API (API.md), in one place, so
 //!   that correcting an assumption about the platform is a one-file change;
+//! - [`values`]: item values as the platform stores them (API.md §7), their exact
+//!   comparison, and the §6 `tf` conditions of a look-up;
 //! - [`env`]: the environment variable names the binary reads.
 //!
 //! ```
@@ -19,6 +21,7 @@
 
 pub mod locale;
 pub mod schema;
+pub mod values;
 pub mod wire;
 
 pub use locale::{Locale, UnknownLocale};

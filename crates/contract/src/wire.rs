@@ -208,6 +208,7 @@ pub struct RowError {
     #[serde(default)]
     pub column: String,
     /// What is wrong.
+    #[serde(default)]
     pub message: String,
 }
 
@@ -239,7 +240,8 @@ pub struct ImportResult {
 /// Answer of §3 and §4.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportAnswer {
-    /// Whether the call succeeded.
+    /// Whether the call succeeded (`true` when the answer leaves it out).
+    #[serde(default = "yes")]
     pub success: bool,
     /// Error text when `success` is false.
     #[serde(default)]
@@ -249,23 +251,31 @@ pub struct ImportAnswer {
     pub result: Option<ImportResult>,
 }
 
-/// A stored file, in the answer of §1 (*assumed*).
+fn yes() -> bool {
+    true
+}
+
+/// A stored file, in the answer of §1: only `__id` is confirmed, the rest is *assumed* and
+/// defaulted when missing. Unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFile {
     /// File id.
     #[serde(rename = "__id")]
     pub id: String,
-    /// Stored name (a clash gets a numeric postfix).
-    #[serde(rename = "__name")]
+    /// Stored name (a clash gets a numeric postfix); empty when the answer leaves it out
+    /// (only `__id` is confirmed).
+    #[serde(rename = "__name", default)]
     pub name: String,
-    /// Size in bytes.
+    /// Size in bytes; 0 when the answer leaves it out.
+    #[serde(default)]
     pub size: u64,
 }
 
 /// Answer of §1 and §2 (and of every error: `success:false` with `error`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadAnswer {
-    /// Whether the call succeeded.
+    /// Whether the call succeeded (`true` when the answer leaves it out).
+    #[serde(default = "yes")]
     pub success: bool,
     /// Error text when `success` is false.
     #[serde(default)]
@@ -273,6 +283,28 @@ pub struct UploadAnswer {
     /// The stored file (directory uploads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<StoredFile>,
+}
+
+/// The filter of a §6 list request: field conditions under `tf` (API.md §6),
+/// serialised as `{"tf":{"<field code>": <condition>}}`. Build conditions with
+/// [`crate::values::tf_condition`]: text matches as a case-insensitive substring, numbers
+/// and date-times as `{min, max}` intervals, so compare what comes back exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListFilter {
+    /// Field code → condition; every one must match.
+    #[serde(default)]
+    pub tf: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ListFilter {
+    /// A filter of these conditions; `None` when there are none (list everything).
+    pub fn from_tf(tf: serde_json::Map<String, serde_json::Value>) -> Option<ListFilter> {
+        (!tf.is_empty()).then_some(ListFilter { tf })
+    }
+
+    fn is_none_or_empty(filter: &Option<ListFilter>) -> bool {
+        filter.as_ref().is_none_or(|f| f.tf.is_empty())
+    }
 }
 
 /// Body of §6 *list items*.
@@ -284,24 +316,28 @@ pub struct ListRequest {
     pub from: u64,
     /// Page size, at most [`MAX_LIST_SIZE`].
     pub size: u32,
-    /// Field code → value to match exactly.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    pub filter: serde_json::Map<String, serde_json::Value>,
+    /// Field conditions; left out of the body when there are none.
+    #[serde(default, skip_serializing_if = "ListFilter::is_none_or_empty")]
+    pub filter: Option<ListFilter>,
 }
 
 /// A page of items in the answer of §6.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemPage {
     /// Items: field code → value, plus `__id`.
+    #[serde(default)]
     pub result: Vec<serde_json::Map<String, serde_json::Value>>,
-    /// Items matching in all.
+    /// Items matching in all; 0 when the answer leaves it out (then only a short page
+    /// tells the end of the list).
+    #[serde(default)]
     pub total: u64,
 }
 
 /// Answer of §6.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListAnswer {
-    /// Whether the call succeeded.
+    /// Whether the call succeeded (`true` when the answer leaves it out).
+    #[serde(default = "yes")]
     pub success: bool,
     /// Error text when `success` is false.
     #[serde(default)]
@@ -315,6 +351,7 @@ pub struct ListAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorAnswer {
     /// Always false.
+    #[serde(default)]
     pub success: bool,
     /// What went wrong.
     #[serde(default)]
@@ -352,5 +389,41 @@ mod tests {
             serde_json::from_str(r#"{"id":"x","status":"done","total":3,"imported":3}"#).unwrap();
         assert!(r.status.is_final());
         assert_eq!(serde_json::to_value(&r.status).unwrap(), "done");
+    }
+
+    #[test]
+    fn list_filter_goes_under_tf_and_is_left_out_when_empty() {
+        let mut tf = serde_json::Map::new();
+        tf.insert("__name".into(), serde_json::json!("Deal 7"));
+        let request = ListRequest { active: true, from: 0, size: 100, filter: ListFilter::from_tf(tf) };
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            serde_json::json!({"active":true,"from":0,"size":100,"filter":{"tf":{"__name":"Deal 7"}}})
+        );
+        let none = ListRequest { filter: ListFilter::from_tf(serde_json::Map::new()), ..request.clone() };
+        assert_eq!(
+            serde_json::to_value(&none).unwrap(),
+            serde_json::json!({"active":true,"from":0,"size":100})
+        );
+        let empty = ListRequest { filter: Some(ListFilter::default()), ..request };
+        assert!(serde_json::to_value(&empty).unwrap().get("filter").is_none());
+    }
+
+    #[test]
+    fn answers_need_only_what_is_confirmed() {
+        let upload: UploadAnswer =
+            serde_json::from_str(r#"{"file":{"__id":"f1","owner":"x"},"trace":"abc"}"#).unwrap();
+        assert!(upload.success);
+        let file = upload.file.unwrap();
+        assert_eq!((file.id.as_str(), file.name.as_str(), file.size), ("f1", "", 0));
+        assert!(serde_json::from_str::<UploadAnswer>(r#"{"success":true,"file":{"__name":"a"}}"#).is_err());
+        let page: ListAnswer = serde_json::from_str(r#"{"result":{"result":[{"__id":"1"}]}}"#).unwrap();
+        assert_eq!(page.result.unwrap().total, 0);
+        let import: ImportAnswer = serde_json::from_str(
+            r#"{"success":true,"result":{"id":"i","status":"done","errors":[{"row":3}],"eta":5}}"#,
+        )
+        .unwrap();
+        let result = import.result.unwrap();
+        assert_eq!(result.errors[0], RowError { row: 3, column: String::new(), message: String::new() });
     }
 }

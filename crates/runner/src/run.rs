@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 use elma_import_chunk::{ChunkEntry, Manifest, Plan, UploadKind};
 use elma_import_client::{AppRef, Client, ClientError, PollPolicy};
-use elma_import_contract::schema::AppSchema;
-use elma_import_contract::wire::{
-    FileFormat, ImportResult, ImportStatus, ListRequest, RowError, StartImport,
-};
+use elma_import_contract::schema::{AppSchema, Field};
+use elma_import_contract::wire::{FileFormat, ImportResult, ImportStatus, RowError, StartImport};
 use elma_import_validate::Validator;
 use futures_util::StreamExt;
 use rand::Rng;
@@ -784,9 +782,9 @@ async fn settle(ctx: &mut Ctx<'_>, chunk: u32, path: &Path) -> Result<Option<boo
     let Some(field) = key_field(ctx)? else { return Ok(None) };
     // First and last rows of the chunk file, as items.
     let (first, last) = tokio::task::block_in_place(|| first_and_last(ctx, path))?;
-    let (Some(first), Some(last)) = (first.get(&field).cloned(), last.get(&field).cloned()) else {
+    if !first.contains_key(&field.code) || !last.contains_key(&field.code) {
         return Ok(None);
-    };
+    }
     let deadline = Instant::now() + ctx.options.blocked_timeout.min(Duration::from_secs(120));
     let mut looks = 0;
     loop {
@@ -809,11 +807,11 @@ async fn settle(ctx: &mut Ctx<'_>, chunk: u32, path: &Path) -> Result<Option<boo
 
 type Item = serde_json::Map<String, serde_json::Value>;
 
-/// The key field's code, when the run has a key column.
-fn key_field(ctx: &Ctx<'_>) -> Result<Option<String>, RunError> {
+/// The key field, when the run has a key column.
+fn key_field(ctx: &Ctx<'_>) -> Result<Option<Field>, RunError> {
     let Some(key) = ctx.spec.key_column.as_deref() else { return Ok(None) };
     match ctx.schema.field_for_header(key) {
-        Some(f) => Ok(Some(ctx.schema.fields[f].code.clone())),
+        Some(f) => Ok(Some(ctx.schema.fields[f].clone())),
         None => Err(RunError::Config(format!("--key-column `{key}` names no field of the app"))),
     }
 }
@@ -835,15 +833,16 @@ async fn missing_rows(
         if rejected.contains(&row.number) {
             continue;
         }
-        let Some(value) = item.get(&field).cloned() else { return Ok(None) };
-        candidates.push((row, value));
+        if !item.contains_key(&field.code) {
+            return Ok(None);
+        }
+        candidates.push((row, item));
     }
-    // One list request per row, a few in flight at once; answers come back in order.
-    let (client, app) = (ctx.client, ctx.app.clone());
-    let looks = futures_util::stream::iter(candidates.iter().map(|(_, value)| {
-        let request = ListRequest { active: true, from: 0, size: 1, filter: key_filter(&field, value) };
+    // One exact look-up per row, a few in flight at once; answers come back in order.
+    let (client, app, field) = (ctx.client, ctx.app.clone(), &field);
+    let looks = futures_util::stream::iter(candidates.iter().map(|(_, item)| {
         let (client, app) = (client, app.clone());
-        async move { client.list_items(&app, &request).await.map(|page| page.total > 0) }
+        async move { client.find_items(&app, &[field], item).await.map(|found| !found.is_empty()) }
     }))
     .buffered(LOOKUPS_IN_FLIGHT)
     .collect::<Vec<_>>();
@@ -979,21 +978,9 @@ fn first_and_last(ctx: &mut Ctx<'_>, path: &Path) -> Result<(Item, Item), RunErr
 /// List requests in flight at once when looking for a chunk's rows among the items.
 const LOOKUPS_IN_FLIGHT: usize = 8;
 
-/// A list filter matching `field` = `value`.
-fn key_filter(field: &str, value: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    let mut filter = serde_json::Map::new();
-    filter.insert(field.to_string(), value.clone());
-    filter
-}
-
-async fn present(
-    ctx: &mut Ctx<'_>,
-    chunk: u32,
-    field: &str,
-    value: &serde_json::Value,
-) -> Result<bool, RunError> {
-    let request = ListRequest { active: true, from: 0, size: 1, filter: key_filter(field, value) };
+/// Whether an item with the key value of `item` is among the app's (an exact look-up).
+async fn present(ctx: &mut Ctx<'_>, chunk: u32, field: &Field, item: &Item) -> Result<bool, RunError> {
     let (client, app) = (ctx.client, ctx.app.clone());
-    let page = ctx.timed(client.list_items(&app, &request)).await;
-    page.map(|p| p.total > 0).map_err(|source| RunError::Client { chunk: chunk + 1, source })
+    let found = ctx.timed(client.find_items(&app, &[field], item)).await;
+    found.map(|items| !items.is_empty()).map_err(|source| RunError::Client { chunk: chunk + 1, source })
 }

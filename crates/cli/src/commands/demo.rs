@@ -158,9 +158,8 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
 
         step(6, "checking the app's items through the list endpoint".into());
         let app: AppRef = schema.id().parse().map_err(|_| usage("bad demo app"))?;
-        let page = client
-            .list_items(&app, &ListRequest { active: true, from: 0, size: 1, filter: Default::default() })
-            .await?;
+        let page =
+            client.list_items(&app, &ListRequest { active: true, from: 0, size: 1, filter: None }).await?;
         let verified = page.total == summary.imported;
         ui::say(format!(
             "      the app holds {} items; the run imported {}: {}",

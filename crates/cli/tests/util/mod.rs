@@ -397,7 +397,7 @@ pub fn list_items(url: &str, app: &str) -> Vec<Value> {
         let client = elma_import_client::Client::new(elma_import_client::ClientConfig::new(url, TOKEN))
             .expect("client");
         let app: elma_import_client::AppRef = app.parse().expect("app");
-        let items = client.list_all(&app, &Default::default()).await.expect("list the app's items");
+        let items = client.list_all(&app, None).await.expect("list the app's items");
         items.into_iter().map(Value::Object).collect()
     })
 }
