@@ -17,7 +17,9 @@ use crate::check::{bind, Bound};
 use crate::error::MigrateError;
 use crate::graph::Graph;
 use crate::journal::{now_secs, Event, Journal, State, Totals};
-use crate::resolve::{needed_keys, scan_items, write_resolved, IdIndex, IdMap};
+use crate::resolve::{
+    choose_lookup, count_items, lookup_items, needed_keys, scan_items, write_resolved, IdIndex, IdMap,
+};
 use crate::spec::Migration;
 
 /// Settings fixed for the life of a migration, saved in `migration.json`.
@@ -485,20 +487,22 @@ async fn run_step(
                             step: label.clone(),
                             message: format!("{e}"),
                         })?;
-                        let (items, requests) = scan_items(&shared.client, &app).await.map_err(|source| {
-                            MigrateError::Client {
-                                what: format!("{label}: listing the items of {}", r.app),
-                                source,
-                            }
-                        })?;
-                        let index = IdIndex::new(&r.by, &items);
-                        indexes.insert(slot, index.clone());
-                        let how = format!(
-                            "paged scan of {} items in {requests} request(s) for {} key(s)",
-                            items.len(),
-                            keys.len()
-                        );
-                        (index, how)
+                        let listing = |source| MigrateError::Client {
+                            what: format!("{label}: listing the items of {}", r.app),
+                            source,
+                        };
+                        let count = count_items(&shared.client, &app).await.map_err(listing)?;
+                        let (lookup, why) = choose_lookup(&r.by, keys.len(), count);
+                        if lookup {
+                            let items =
+                                lookup_items(&shared.client, &app, &r.by, keys).await.map_err(listing)?;
+                            (IdIndex::new(&r.by, &items), why)
+                        } else {
+                            let (items, _) = scan_items(&shared.client, &app).await.map_err(listing)?;
+                            let index = IdIndex::new(&r.by, &items);
+                            indexes.insert(slot, index.clone());
+                            (index, why)
+                        }
                     }
                 };
                 let map = IdMap::build(&r.column, &r.app, &r.by, keys, &index, how);

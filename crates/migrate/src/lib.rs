@@ -111,25 +111,40 @@ pub async fn load_schemas(
     Ok(out)
 }
 
-/// Lists the items of the apps the checks need to look at (reference values in no file
-/// of the migration) and collects their keys.
+/// Looks for the reference values found in no file (`checked.misses`) among the items of
+/// the referenced apps, by exact look-ups or a paged scan, whichever takes fewer requests
+/// ([`resolve::choose_lookup`]), and collects the keys found.
 ///
 /// # Errors
 /// The client's error after retries.
 pub async fn existing_keys(
     client: &Client,
-    lookups: &[(String, elma_import_contract::schema::Field)],
+    checked: &Checked,
+    bound: &[check::Bound],
 ) -> Result<ItemKeys, MigrateError> {
     let mut out = ItemKeys::new();
-    for (app, field) in lookups {
+    for (app, field) in checked.lookups(bound) {
+        let wanted: std::collections::BTreeSet<String> = checked
+            .misses
+            .iter()
+            .filter(|m| {
+                let r = &bound[m.step].refs[m.reference];
+                r.app == app && r.by.code == field.code
+            })
+            .map(|m| m.key.clone())
+            .collect();
         let app_ref: AppRef =
             app.parse().map_err(|e| MigrateError::Directory(format!("`{app}` is not an app: {e}")))?;
-        let (items, _) = resolve::scan_items(client, &app_ref)
-            .await
-            .map_err(|source| MigrateError::Client { what: format!("listing the items of {app}"), source })?;
+        let listing = |source| MigrateError::Client { what: format!("listing the items of {app}"), source };
+        let count = resolve::count_items(client, &app_ref).await.map_err(listing)?;
+        let items = if resolve::choose_lookup(&field, wanted.len(), count).0 {
+            resolve::lookup_items(client, &app_ref, &field, &wanted).await.map_err(listing)?
+        } else {
+            resolve::scan_items(client, &app_ref).await.map_err(listing)?.0
+        };
         let keys = out.entry((app.clone(), field.code.clone())).or_default();
         for item in &items {
-            keys.extend(keys::item_keys(field, item.get(&field.code)));
+            keys.extend(keys::item_keys(&field, item.get(&field.code)));
         }
     }
     Ok(out)

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use elma_import_client::{AppRef, Client, ClientError, Map};
-use elma_import_contract::schema::Field;
+use elma_import_contract::schema::{Field, FieldType};
 use elma_import_contract::wire::{ListRequest, MAX_LIST_SIZE};
 use elma_import_sheet::{Format, Row, WriteOptions};
 use serde::{Deserialize, Serialize};
@@ -21,23 +21,79 @@ use crate::spec::Step;
 /// # Errors
 /// The client's error after its retries.
 pub async fn scan_items(client: &Client, app: &AppRef) -> Result<(Vec<Map>, u64), ClientError> {
-    let mut items: Vec<Map> = Vec::new();
-    let mut requests = 0;
-    loop {
-        let request = ListRequest {
-            active: true,
-            from: items.len() as u64,
-            size: MAX_LIST_SIZE,
-            filter: Default::default(),
-        };
-        let page = client.list_items(app, &request).await?;
-        requests += 1;
-        let got = page.result.len();
-        items.extend(page.result);
-        if got == 0 || items.len() as u64 >= page.total {
-            return Ok((items, requests));
-        }
+    let items = client.list_all(app, None).await?;
+    let requests = (items.len() as u64).div_ceil(u64::from(MAX_LIST_SIZE)).max(1);
+    Ok((items, requests))
+}
+
+/// How many active items an app holds (one list request of one item); `None` when the
+/// answer does not say.
+///
+/// # Errors
+/// The client's error after its retries.
+pub async fn count_items(client: &Client, app: &AppRef) -> Result<Option<u64>, ClientError> {
+    let page = client.list_items(app, &ListRequest { active: true, from: 0, size: 1, filter: None }).await?;
+    Ok((page.total > 0 || page.result.is_empty()).then_some(page.total))
+}
+
+/// Field types the platform's `tf` filter narrows (API.md §6); the others would list
+/// every item for every key.
+pub fn filterable(field: &Field) -> bool {
+    matches!(field.kind, FieldType::String | FieldType::Text | FieldType::Link | FieldType::Integer)
+}
+
+/// How to map `keys` keys to ids in an app of `items` items (`None`: unknown): one exact
+/// §6 look-up per key when that takes fewer requests than a paged scan (pages of 100),
+/// else the scan. Returns whether to look up, and why.
+pub fn choose_lookup(by: &Field, keys: usize, items: Option<u64>) -> (bool, String) {
+    let Some(items) = items else {
+        return (false, "paged scan (the app's item count is unknown)".into());
+    };
+    let pages = items.div_ceil(u64::from(MAX_LIST_SIZE)).max(1);
+    if !filterable(by) {
+        return (
+            false,
+            format!(
+                "paged scan: {} cannot be filtered on, so look-ups would list every item",
+                by.kind.as_str()
+            ),
+        );
     }
+    if (keys as u64) < pages {
+        (
+            true,
+            format!("{keys} exact look-up(s): fewer requests than a scan of {items} items ({pages} pages)"),
+        )
+    } else {
+        (false, format!("paged scan of {items} items ({pages} request(s)): fewer than {keys} look-up(s)"))
+    }
+}
+
+/// The items holding each of `keys` (comparable forms of `by` values), by exact §6
+/// look-ups, eight in flight.
+///
+/// # Errors
+/// The client's error after its retries.
+pub async fn lookup_items(
+    client: &Client,
+    app: &AppRef,
+    by: &Field,
+    keys: &BTreeSet<String>,
+) -> Result<Vec<Map>, ClientError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let found: Vec<Vec<Map>> = stream::iter(keys.iter().map(|k| {
+        let mut expected = Map::new();
+        let value = match (by.kind, k.parse::<i64>()) {
+            (FieldType::Integer, Ok(n)) => serde_json::Value::from(n),
+            _ => serde_json::Value::String(k.clone()),
+        };
+        expected.insert(by.code.clone(), value);
+        async move { client.find_items(app, &[by], &expected).await }
+    }))
+    .buffer_unordered(8)
+    .try_collect()
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Comparable key → ids of the items holding it.
@@ -314,6 +370,25 @@ mod tests {
 
     fn item(id: &str, inn: &str) -> Map {
         json!({"__id": id, "__name": "x", "inn": inn}).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn look_ups_only_when_they_take_fewer_requests_than_a_scan() {
+        let inn = Field {
+            code: "inn".into(),
+            name: "INN".into(),
+            kind: FieldType::String,
+            required: true,
+            single: true,
+            data: Default::default(),
+        };
+        assert!(choose_lookup(&inn, 3, Some(10_000)).0, "3 look-ups beat 100 pages");
+        assert!(!choose_lookup(&inn, 300, Some(10_000)).0, "300 look-ups lose to 100 pages");
+        assert!(!choose_lookup(&inn, 1, Some(50)).0, "one page is as cheap as one look-up");
+        assert!(!choose_lookup(&inn, 1, None).0);
+        let email = Field { kind: FieldType::Email, ..inn };
+        let (lookup, why) = choose_lookup(&email, 1, Some(10_000));
+        assert!(!lookup && why.contains("cannot be filtered"), "{why}");
     }
 
     #[test]

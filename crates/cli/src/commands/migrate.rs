@@ -122,7 +122,7 @@ pub fn preflight(
             for (app, field) in &lookups {
                 ui::say(format!("looking for reference values among the items of {app} (by {})", field.name));
             }
-            Some(rt.block_on(existing_keys(c, &lookups)).map_err(coded)?)
+            Some(rt.block_on(existing_keys(c, &checked, &bound)).map_err(coded)?)
         }
         _ => None,
     };
