@@ -164,7 +164,7 @@ fn show_checks(p: &Preflight) {
 }
 
 /// Prints the plan for people.
-fn show_plan(plan: &MigrationPlan) {
+pub fn show_plan(plan: &MigrationPlan) {
     ui::say(format!("order ({} at most at once):", plan.parallel));
     for (w, wave) in plan.waves.iter().enumerate() {
         let names: Vec<String> =
@@ -349,7 +349,8 @@ pub fn execute_dir(
     }
 }
 
-fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
+/// Prints a migration's report; returns its exit code.
+pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
     if global.json {
         ui::print_json(report)?;
         return Ok(report.exit_code);
@@ -396,7 +397,7 @@ fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
 }
 
 /// Draws a migration as lines on stderr: every step's waits, resolutions, chunks and end.
-struct Lines {
+pub struct Lines {
     names: Vec<String>,
     chunks: Mutex<HashMap<usize, u64>>,
     verbose: bool,
@@ -404,7 +405,8 @@ struct Lines {
 }
 
 impl Lines {
-    fn new(dir: &Path, verbose: bool) -> Lines {
+    /// Lines for the migration in `dir`; `verbose` adds a line per finished chunk.
+    pub fn new(dir: &Path, verbose: bool) -> Lines {
         let names = elma_import_migrate::load(dir)
             .map(|(saved, _)| {
                 saved
