@@ -570,12 +570,10 @@ fn build_report(
     let mut steps = Vec::new();
     let mut exit_code = 0u8;
     let mut all_done = true;
-    // Finished-at times from this execution are in the journal; re-read it cheaply.
-    let finished_at: Vec<Option<f64>> = match Journal::open(&shared.dir.join("migration.jsonl")) {
-        Ok((_, events)) => {
-            State::replay(m.steps.len(), &events).steps.iter().map(|s| s.finished.map(|f| f.2)).collect()
-        }
-        Err(_) => vec![None; m.steps.len()],
+    // Start and end times of this execution's steps are in the journal: read it again.
+    let now = match Journal::open(&shared.dir.join("migration.jsonl")) {
+        Ok((_, events)) => State::replay(m.steps.len(), &events),
+        Err(_) => state.clone(),
     };
     for (j, outcome) in outcomes.into_iter().enumerate() {
         let step = &m.steps[j];
@@ -591,8 +589,8 @@ fn build_report(
             summary: None,
             error: None,
             exit_code: 0,
-            started_at: state.steps[j].started,
-            finished_at: finished_at.get(j).copied().flatten(),
+            started_at: now.steps[j].started,
+            finished_at: now.steps[j].finished.map(|f| f.2),
         };
         let dir = step_dir(&shared.dir, m, j);
         if dir.join("run.json").exists() {
