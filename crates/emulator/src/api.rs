@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use elma_import_contract::wire::{self, paths::routes, ErrorAnswer, ItemPage, ListAnswer};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::faults::Fault;
+use crate::filter::Filter;
 use crate::state::Inner;
 use crate::{imports, uploads, ConnectionDropped};
 
@@ -187,22 +187,8 @@ async fn schema(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(default)]
-struct ListBody {
-    active: bool,
-    from: u64,
-    size: u32,
-    filter: Map<String, Value>,
-}
-
-impl Default for ListBody {
-    fn default() -> Self {
-        ListBody { active: true, from: 0, size: wire::MAX_LIST_SIZE, filter: Map::new() }
-    }
-}
-
-/// §6.
+/// §6: `{"active","from","size","filter":{"tf":{…}}}` (see `filter`). Missing fields
+/// default to `true`, `0`, `100`, no filter; an empty body lists everything.
 async fn list(
     State(inner): State<Arc<Inner>>,
     Path((namespace, code)): Path<(String, String)>,
@@ -212,27 +198,43 @@ async fn list(
         Ok(app) => app,
         Err(r) => return r,
     };
-    let body: ListBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ListBody::default()
+    let body: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
     } else {
-        match json_body(&body, "list", "") {
+        let expected = r#"{"active":true,"from":0,"size":100,"filter":{"tf":{"<field>":<condition>}}}"#;
+        match json_body(&body, "list", expected) {
             Ok(b) => b,
             Err(r) => return r,
         }
     };
-    if body.size > wire::MAX_LIST_SIZE {
+    let number = |key: &str, default: u64| match body.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v.as_u64().ok_or_else(|| format!("`{key}` = `{v}` is not a whole number of 0 or more")),
+    };
+    let (from, size) = match (number("from", 0), number("size", u64::from(wire::MAX_LIST_SIZE))) {
+        (Ok(f), Ok(s)) => (f, s),
+        (Err(e), _) | (_, Err(e)) => return fail(StatusCode::BAD_REQUEST, e),
+    };
+    if size > u64::from(wire::MAX_LIST_SIZE) {
         return fail(
             StatusCode::BAD_REQUEST,
-            format!("`size` = `{}` is above the limit {}", body.size, wire::MAX_LIST_SIZE),
+            format!("`size` = `{size}` is above the limit {}", wire::MAX_LIST_SIZE),
         );
     }
-    let _ = body.active; // every stored item is active
+    if let Some(active) = body.get("active").filter(|v| !v.is_boolean() && !v.is_null()) {
+        return fail(StatusCode::BAD_REQUEST, format!("`active` = `{active}` is not `true` or `false`"));
+    }
+    let filter = match Filter::parse(&app, body.get("filter")) {
+        Ok(f) => f,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e),
+    };
+    // Every stored item is active (nothing is ever deleted), so `active` changes nothing.
     let state = inner.lock();
     let empty = Vec::new();
     let items = state.items.get(&app.id()).unwrap_or(&empty);
-    let matching = items.iter().filter(|item| body.filter.iter().all(|(k, v)| item.get(k) == Some(v)));
+    let matching = items.iter().filter(|item| filter.matches(item));
     let total = matching.clone().count() as u64;
-    let result = matching.skip(body.from as usize).take(body.size as usize).cloned().collect();
+    let result = matching.skip(from as usize).take(size as usize).cloned().collect();
     Json(ListAnswer { success: true, error: String::new(), result: Some(ItemPage { result, total }) })
         .into_response()
 }

@@ -1,5 +1,6 @@
 //! §3 start an import, §4 its status, and the task that processes it at the set rate.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,13 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use elma_import_contract::schema::AppSchema;
 use elma_import_contract::wire::{
-    ImportAnswer, ImportResult, ImportStatus, RowError, StartImport, StatusRequest,
+    FileFormat, ImportAnswer, ImportResult, ImportStatus, RowError, StartImport, StatusRequest,
 };
-use elma_import_validate::{CellError, HeaderError, Options, Validator};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::api::{app, fail, json_body};
-use crate::state::{now_ms, Import, Inner, Item, State as Emu, UploadKind};
+use crate::read::{self, Raw};
+use crate::state::{now_ms, Import, Inner, Item, State as Emu, UploadKind, User};
+use crate::values::{CellModel, Columns, LinkRef, RowItem};
 
 /// How often a running import applies the rows its rate allows.
 const TICK: Duration = Duration::from_millis(50);
@@ -138,47 +140,32 @@ pub(crate) async fn status(
     }
 }
 
-/// One data row after validation.
+/// One data row as the platform read it.
 enum Outcome {
-    Item(Item),
+    Item(RowItem),
     Failed(Vec<RowError>),
 }
 
-fn row_error(e: CellError) -> RowError {
-    RowError { row: e.row, column: e.header, message: e.message }
-}
-
-fn header_error(e: &HeaderError) -> RowError {
-    let column = match e {
-        HeaderError::MissingRequired { name, .. } => name.clone(),
-        HeaderError::UnknownColumn { header, .. }
-        | HeaderError::DuplicateColumn { header, .. }
-        | HeaderError::AccountColumn { header, .. } => header.clone(),
-    };
-    RowError { row: 1, column, message: e.to_string() }
-}
-
-/// Reads and validates the whole file (blocking). `Err` fails the whole import.
-fn parse(path: &FsPath, schema: &AppSchema) -> Result<Vec<Outcome>, Vec<RowError>> {
-    let whole = |message: String| vec![RowError { row: 0, column: String::new(), message }];
-    let mut reader = elma_import_sheet::open(path, &elma_import_sheet::ReadOptions::default())
-        .map_err(|e| whole(format!("cannot read the file: {e}")))?;
-    let validator = Validator::new(schema, reader.header(), &Options::default())
-        .map_err(|errors| errors.0.iter().map(header_error).collect::<Vec<_>>())?;
-    let mut outcomes = Vec::new();
-    while let Some(batch) = reader.next_batch().map_err(|e| whole(format!("cannot read the file: {e}")))? {
-        for row in &batch {
-            if row.is_blank() {
-                continue;
-            }
-            // `to_item` runs `check_row` first: a row with any cell error fails whole.
-            outcomes.push(match validator.to_item(row) {
-                Ok(item) => Outcome::Item(item),
-                Err(errors) => Outcome::Failed(errors.into_iter().map(row_error).collect()),
-            });
-        }
-    }
-    Ok(outcomes)
+/// Reads the whole file and turns each row into an item or its errors (blocking), the
+/// emulator's own way (`read`, `values`). `Err` fails the whole import.
+fn parse(
+    path: &FsPath,
+    format: FileFormat,
+    schema: &AppSchema,
+    model: CellModel,
+) -> Result<Vec<Outcome>, Vec<RowError>> {
+    let sheet = read::read(path, format)
+        .map_err(|e| vec![RowError { row: 0, column: String::new(), message: e.to_string() }])?;
+    let columns = Columns::match_header(schema, &sheet.header, &sheet.rows)?;
+    Ok(sheet
+        .rows
+        .iter()
+        .filter(|row| !row.cells.iter().all(Raw::is_blank))
+        .map(|row| match model.row_item(schema, &columns, row) {
+            Ok(item) => Outcome::Item(item),
+            Err(errors) => Outcome::Failed(errors),
+        })
+        .collect())
 }
 
 /// Links (or copies) the stored upload to a path whose extension names its format,
@@ -266,7 +253,8 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
     };
     let parsed = {
         let (work, schema) = (work.clone(), schema.clone());
-        tokio::task::spawn_blocking(move || parse(&work, &schema)).await
+        let model = inner.settings.cell_model();
+        tokio::task::spawn_blocking(move || parse(&work, format, &schema, model)).await
     };
     let _ = std::fs::remove_file(&work);
     let outcomes = match parsed {
@@ -333,12 +321,28 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
         let mut added = 0u64;
         let mut new_items = Vec::new();
         {
-            let Some(import) = state.imports.get_mut(&id) else { return };
+            let strict = inner.settings.strict_links;
+            let Emu { imports, items, users, .. } = &mut *state;
+            let Some(import) = imports.get_mut(&id) else { return };
+            let mut known = Known::default();
             for outcome in rows.by_ref().take(take) {
                 import.processed += 1;
+                let outcome = match outcome {
+                    Outcome::Item(row) if strict => match known.broken(&row, users, items) {
+                        errors if errors.is_empty() => Outcome::Item(row),
+                        errors => Outcome::Failed(errors),
+                    },
+                    other => other,
+                };
                 match outcome {
-                    Outcome::Item(mut item) => {
-                        item.insert("__id".to_string(), Value::String(uuid::Uuid::new_v4().to_string()));
+                    Outcome::Item(row) => {
+                        let item_id = uuid::Uuid::new_v4().to_string();
+                        if strict {
+                            known.app_ids(&app, items).insert(item_id.clone());
+                        }
+                        let mut item = Map::with_capacity(row.item.len() + 1);
+                        item.insert("__id".to_string(), Value::String(item_id));
+                        item.extend(row.item);
                         new_items.push(item);
                         import.imported += 1;
                         added += 1;
@@ -360,6 +364,55 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
             state.queue.sample(t);
             ensure_drainer(&inner, &mut state);
         }
+    }
+}
+
+/// The ids `--strict-links` accepts, gathered from the state once per batch of rows.
+#[derive(Default)]
+struct Known {
+    users: Option<HashSet<String>>,
+    apps: HashMap<String, HashSet<String>>,
+}
+
+impl Known {
+    /// The `__id`s of `app`'s items (and of the rows of this batch added so far).
+    fn app_ids(&mut self, app: &str, items: &HashMap<String, Vec<Item>>) -> &mut HashSet<String> {
+        self.apps.entry(app.to_string()).or_insert_with(|| {
+            items
+                .get(app)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|i| i.get("__id").and_then(Value::as_str))
+                        .map(str::to_lowercase)
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// A row error for each id of `row` that names no user or no item of the linked app.
+    fn broken(&mut self, row: &RowItem, users: &[User], items: &HashMap<String, Vec<Item>>) -> Vec<RowError> {
+        let mut errors = Vec::new();
+        for LinkRef { column, app, collection, ids } in &row.links {
+            for id in ids {
+                let message = if *collection {
+                    let Some(app) = app else { continue };
+                    if self.app_ids(app, items).contains(id) {
+                        continue;
+                    }
+                    format!("`{id}` is not the id of an item of the app `{app}` (strict links)")
+                } else {
+                    let known =
+                        self.users.get_or_insert_with(|| users.iter().map(|u| u.id.to_lowercase()).collect());
+                    if known.contains(id) {
+                        continue;
+                    }
+                    format!("`{id}` is not the id of a user of the company (strict links)")
+                };
+                errors.push(RowError { row: row.row, column: column.clone(), message });
+            }
+        }
+        errors
     }
 }
 

@@ -36,14 +36,22 @@ use tokio::task::JoinHandle;
 mod api;
 mod control;
 mod faults;
+mod filter;
 mod imports;
+mod read;
 mod report;
 mod state;
 mod uploads;
+mod values;
 
 pub use faults::{Fault, FaultProfile};
 pub use imports::effective_rate;
 pub use report::{CountersReport, FaultEvent, ImportSummary, PollStats, QueueReport, QueueSample};
+pub use state::{seeded_users, User, SEEDED_USERS};
+pub use values::parse_time_zone;
+
+/// The locale of import cells (re-exported from the contract).
+pub use elma_import_contract::Locale;
 
 use faults::Injector;
 use state::{Inner, Settings};
@@ -118,6 +126,19 @@ pub struct EmulatorConfig {
     pub faults: FaultProfile,
     /// Log each request and import transition to stderr (never the token).
     pub verbose: bool,
+    /// The company's locale: how date and number cells are read (default `ru`).
+    pub locale: Locale,
+    /// The company's time zone: date cells carry no offset and are read in it
+    /// (default `+03:00`, Moscow, the zone of ELMA365's cloud).
+    pub time_zone: chrono::FixedOffset,
+    /// Reject rows whose SYS_USER ids are not users of the emulator, or whose
+    /// SYS_COLLECTION ids are not items of the linked app (default off).
+    pub strict_links: bool,
+}
+
+/// The default [`EmulatorConfig::time_zone`]: `+03:00`.
+pub fn default_time_zone() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(3 * 3600).expect("+03:00 is a valid offset")
 }
 
 impl Default for EmulatorConfig {
@@ -132,6 +153,9 @@ impl Default for EmulatorConfig {
             handler_rate: 100.0,
             faults: FaultProfile::default(),
             verbose: false,
+            locale: Locale::Ru,
+            time_zone: default_time_zone(),
+            strict_links: false,
         }
     }
 }
@@ -196,7 +220,7 @@ impl Emulator {
         let app_ids: Vec<String> = apps.keys().cloned().collect();
         let mut loaded = match &store {
             Some(store) => state::load(store, &root, &app_ids)?,
-            None => state::State::default(),
+            None => state::State { users: seeded_users(), ..state::State::default() },
         };
         let inner = Inner {
             settings: Settings {
@@ -207,6 +231,9 @@ impl Emulator {
                 rows_per_sec: config.rows_per_sec,
                 handler_rate: config.handler_rate,
                 verbose: config.verbose,
+                locale: config.locale,
+                time_zone: config.time_zone,
+                strict_links: config.strict_links,
             },
             root,
             store,
@@ -232,6 +259,11 @@ impl Emulator {
     /// What `GET /_emulator/counters` answers.
     pub fn counters(&self) -> CountersReport {
         self.inner.report()
+    }
+
+    /// The company's users (`GET /_emulator/users`).
+    pub fn users(&self) -> Vec<User> {
+        self.inner.lock().users.clone()
     }
 
     /// What `POST /_emulator/reset` does: stops imports, forgets uploads, items,

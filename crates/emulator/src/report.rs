@@ -81,6 +81,11 @@ pub struct ImportSummary {
     pub status: String,
     /// Whether it ran event handlers.
     pub with_event_handlers: bool,
+    /// When the start request was accepted: milliseconds since the Unix epoch, so
+    /// imports of different apps can be compared for overlap (and survive a restart).
+    pub started_ms: u64,
+    /// When it ended (`done` or `failed`), in the same clock; `null` while it runs.
+    pub finished_ms: Option<u64>,
     /// Rows in the file.
     pub total: u64,
     /// Rows processed.

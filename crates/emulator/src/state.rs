@@ -162,9 +162,51 @@ impl Counters {
     }
 }
 
+/// A user of the company (`GET /_emulator/users`); SYS_USER cells name them by `__id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user's id.
+    #[serde(rename = "__id")]
+    pub id: String,
+    /// Display name.
+    #[serde(rename = "__name", default)]
+    pub name: String,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: String,
+}
+
+/// Users the emulator starts with (and returns to on reset).
+pub const SEEDED_USERS: usize = 50;
+
+/// SplitMix64: a fixed, tiny generator, so the seeded users are the same in every build.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The [`SEEDED_USERS`] users every emulator has: `User 01` … `User 50`
+/// (`user01@emulator.invalid` …), with version-4 ids fixed for good.
+pub fn seeded_users() -> Vec<User> {
+    (1..=SEEDED_USERS as u64)
+        .map(|n| {
+            let (hi, lo) = (splitmix(n * 2), splitmix(n * 2 + 1));
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&hi.to_be_bytes());
+            bytes[8..].copy_from_slice(&lo.to_be_bytes());
+            let id = uuid::Builder::from_random_bytes(bytes).into_uuid().to_string();
+            User { id, name: format!("User {n:02}"), email: format!("user{n:02}@emulator.invalid") }
+        })
+        .collect()
+}
+
 /// Everything that changes.
 #[derive(Default)]
 pub(crate) struct State {
+    /// The company's users, in the order they were added.
+    pub users: Vec<User>,
     pub uploads: HashMap<String, Upload>,
     pub pending: HashMap<String, Pending>,
     pub imports: HashMap<String, Import>,
@@ -200,6 +242,17 @@ pub(crate) struct Settings {
     pub rows_per_sec: f64,
     pub handler_rate: f64,
     pub verbose: bool,
+    /// How cells are read.
+    pub locale: elma_import_contract::Locale,
+    pub time_zone: chrono::FixedOffset,
+    /// Whether SYS_USER / SYS_COLLECTION ids must exist.
+    pub strict_links: bool,
+}
+
+impl Settings {
+    pub fn cell_model(&self) -> crate::values::CellModel {
+        crate::values::CellModel { locale: self.locale, zone: self.time_zone }
+    }
 }
 
 /// Shared by every handler and task.
@@ -309,7 +362,14 @@ impl Inner {
         }
     }
 
+    pub fn save_users(&self, state: &State) {
+        if let Some(store) = &self.store {
+            self.write(&store.join("users.json"), &state.users);
+        }
+    }
+
     pub fn save_all(&self, state: &State) {
+        self.save_users(state);
         self.save_uploads(state);
         self.save_imports(state);
         for app in self.settings.apps.keys() {
@@ -367,6 +427,8 @@ impl Inner {
                     app: i.app.clone(),
                     status: i.status.as_str().to_string(),
                     with_event_handlers: i.with_event_handlers,
+                    started_ms: i.started_ms,
+                    finished_ms: i.finished_ms,
                     total: i.total,
                     processed: i.processed,
                     imported: i.imported,
@@ -411,7 +473,10 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Emu
 
 /// Loads persisted state from `store`; imports that were running end `failed`.
 pub(crate) fn load(store: &Path, root: &Path, apps: &[String]) -> Result<State, EmulatorError> {
-    let mut state = State::default();
+    let mut state = State { users: seeded_users(), ..State::default() };
+    if let Some(users) = read_json::<Vec<User>>(&store.join("users.json"))? {
+        state.users = users;
+    }
     if let Some(doc) = read_json::<UploadsDoc>(&store.join("uploads.json"))? {
         for u in doc.uploads {
             state.uploads.insert(u.hash.clone(), u);

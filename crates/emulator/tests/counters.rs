@@ -94,3 +94,32 @@ fn orders_csv(rows: usize) -> Vec<u8> {
     }
     s.into_bytes()
 }
+
+#[tokio::test]
+async fn imports_of_different_apps_run_side_by_side_and_their_intervals_show_it() {
+    let server = start(EmulatorConfig { rows_per_sec: 40.0, ..config() }).await;
+    let before =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let contacts = server.import("crm/contacts", contacts_csv(10, &[]), false).await;
+    let orders = server
+        .import("logistics/orders", "Order,Number\nA,1\nB,2\nC,3\nD,4\nE,5\nF,6\nG,7\nH,8\n".into(), false)
+        .await;
+    let running = server.counters().await;
+    assert!(running.imports.iter().all(|i| i.finished_ms.is_none()), "{:?}", running.imports);
+    server.wait_final("crm/contacts", &contacts, Duration::from_secs(20)).await;
+    server.wait_final("logistics/orders", &orders, Duration::from_secs(20)).await;
+    let c = server.counters().await;
+    let a = c.imports.iter().find(|i| i.id == contacts).unwrap();
+    let b = c.imports.iter().find(|i| i.id == orders).unwrap();
+    let (a_end, b_end) = (a.finished_ms.unwrap(), b.finished_ms.unwrap());
+    assert!(a.started_ms >= before && a.started_ms <= a_end, "{a:?}");
+    assert!(a_end - a.started_ms >= 150, "10 rows at 40/s take about 250 ms: {a:?}");
+    assert!(a.started_ms < b_end && b.started_ms < a_end, "the intervals overlap: {a:?} {b:?}");
+
+    // One app runs one import at a time: a second into the same app comes after.
+    let next = server.import("crm/contacts", contacts_csv(2, &[]), false).await;
+    server.wait_final("crm/contacts", &next, Duration::from_secs(20)).await;
+    let c = server.counters().await;
+    let n = c.imports.iter().find(|i| i.id == next).unwrap();
+    assert!(n.started_ms >= a_end, "{n:?} after {a:?}");
+}

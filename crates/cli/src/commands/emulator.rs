@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::FixedOffset;
 use clap::Args;
-use elma_import_emulator::{demo_apps, EmulatorConfig, FaultProfile};
+use elma_import_emulator::{demo_apps, parse_time_zone, EmulatorConfig, FaultProfile, Locale};
 use serde_json::json;
 
 use crate::args::Global;
@@ -16,13 +17,20 @@ use crate::ui;
 /// Arguments of `emulator`.
 #[derive(Debug, Args)]
 #[command(after_help = "Serves the API under http://ADDR/pub/v1 and its control endpoints under \
-http://ADDR/_emulator/ (reset, faults, counters; see crates/emulator/README.md). Serves the demo \
-apps crm.contacts and logistics.orders plus any --app-schema.
+http://ADDR/_emulator/ (reset, faults, counters, users; see crates/emulator/README.md). Serves the \
+demo apps crm.companies, crm.contacts (whose Company links to crm.companies) and logistics.orders \
+plus any --app-schema.
+
+The emulator reads import cells its own way, as the platform would: in the company's --locale \
+and --time-zone (a date cell carries no offset, so it is read in that zone and stored as RFC 3339 \
+with the zone's offset). With --strict-links a SYS_USER id must be one of the emulator's users \
+(GET /_emulator/users) and a SYS_COLLECTION id an item of the linked app, or the row fails.
 
 Examples:
   elma-import emulator --addr 127.0.0.1:8365 --token T
   elma-import emulator --rows-per-sec 200 --handler-rate 50 --data-dir /tmp/emu
-  elma-import emulator --fault-503 0.1 --fault-drop-after 0.05 --seed 7")]
+  elma-import emulator --fault-503 0.1 --fault-drop-after 0.05 --seed 7
+  elma-import emulator --time-zone UTC --locale en --strict-links")]
 pub struct EmulatorArgs {
     /// Address to listen on (loopback by default; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8365")]
@@ -75,6 +83,17 @@ pub struct EmulatorArgs {
     /// How long --block-app stays blocked.
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     pub block_secs: f64,
+    /// The company's locale: how date and number cells are read (ru or en).
+    #[arg(long, default_value = "ru", value_name = "LOCALE")]
+    pub locale: Locale,
+    /// The company's time zone, as an offset (`+03:00`, `-05:30`, `UTC`): date cells
+    /// carry no offset and are read in it.
+    #[arg(long, default_value = "+03:00", value_parser = parse_time_zone, value_name = "OFFSET")]
+    pub time_zone: FixedOffset,
+    /// Fail rows whose SYS_USER ids are not emulator users or whose SYS_COLLECTION ids
+    /// are not items of the linked app.
+    #[arg(long)]
+    pub strict_links: bool,
     /// Log each request and import step to stderr.
     #[arg(long, short)]
     pub verbose: bool,
@@ -130,6 +149,9 @@ pub fn run(args: EmulatorArgs, global: &Global) -> anyhow::Result<u8> {
         handler_rate: args.handler_rate,
         faults: fault_profile(&args)?,
         verbose: args.verbose,
+        locale: args.locale,
+        time_zone: args.time_zone,
+        strict_links: args.strict_links,
     };
     let rt = runtime()?;
     rt.block_on(async {
