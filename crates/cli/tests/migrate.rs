@@ -54,17 +54,30 @@ fn setup(dir: &Path, companies: u64, contacts: u64, orders: u64, seed: u64, bad_
     let mut r = csv::Reader::from_path(&raw.path).unwrap();
     let header = r.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (company, email) = (col("Company"), col("Email"));
+    let (company, email, manager) = (col("Company"), col("Email"), col("Manager"));
+    // The emulator checks links: users must be its users.
+    let users = elma_import_emulator::seeded_users();
     let path = dir.join("contacts.csv");
     let mut w = csv::Writer::from_path(&path).unwrap();
     w.write_record(&header).unwrap();
     let mut named = HashMap::new();
     for (i, record) in r.records().enumerate() {
         let record = record.unwrap();
-        let key = if Some(i) == bad_row { "7799999999".to_string() } else { inn((i as u64 * 7 + seed) % companies) };
+        let key = if Some(i) == bad_row {
+            "7799999999".to_string()
+        } else {
+            inn((i as u64 * 7 + seed) % companies)
+        };
         named.insert(record[email].to_string(), key.clone());
-        let cells: Vec<String> =
-            record.iter().enumerate().map(|(c, v)| if c == company { key.clone() } else { v.to_string() }).collect();
+        let cells: Vec<String> = record
+            .iter()
+            .enumerate()
+            .map(|(c, v)| match c {
+                _ if c == company => key.clone(),
+                _ if c == manager => format!("[{}]", users[i % users.len()].id),
+                _ => v.to_string(),
+            })
+            .collect();
         w.write_record(&cells).unwrap();
     }
     w.flush().unwrap();
@@ -74,7 +87,30 @@ fn setup(dir: &Path, companies: u64, contacts: u64, orders: u64, seed: u64, bad_
     ))
     .unwrap();
     let options = SampleOptions { rows: orders, bad_share: 0.0, seed, locale: Locale::Ru };
-    write_csv(&orders_schema, &dir.join("orders.csv"), &options).unwrap();
+    let raw = dir.join("orders.raw.csv");
+    write_csv(&orders_schema, &raw, &options).unwrap();
+    let mut r = csv::Reader::from_path(&raw).unwrap();
+    let header = r.headers().unwrap().clone();
+    let couriers = header.iter().position(|h| h == "Couriers").unwrap();
+    let mut w = csv::Writer::from_path(dir.join("orders.csv")).unwrap();
+    w.write_record(&header).unwrap();
+    for (i, record) in r.records().enumerate() {
+        let record = record.unwrap();
+        let cells: Vec<String> =
+            record
+                .iter()
+                .enumerate()
+                .map(|(c, v)| {
+                    if c == couriers {
+                        format!("[{}]", users[(i + 3) % users.len()].id)
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect();
+        w.write_record(&cells).unwrap();
+    }
+    w.flush().unwrap();
     let toml = dir.join("migration.toml");
     std::fs::write(
         &toml,
@@ -109,6 +145,15 @@ fn migrate_args(emu: &Emulator, s: &Setup, dir: &Path, extra: &[String]) -> Vec<
     a
 }
 
+/// An item's e-mail: §7 `[{type, email}]`, or a bare string.
+fn email_of(v: &Value) -> String {
+    match v {
+        Value::Array(a) => a.first().and_then(|e| e["email"].as_str()).unwrap_or("").to_string(),
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
 fn linked_ids(v: &Value) -> Vec<String> {
     match v {
         Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
@@ -124,17 +169,29 @@ fn assert_migrated(emu: &Emulator, s: &Setup) {
     let companies = emu.items("crm.companies");
     let mut id_of = HashMap::new();
     for c in &companies {
-        let previous = id_of.insert(c["inn"].as_str().unwrap_or("").to_string(), c["__id"].as_str().unwrap_or("").to_string());
+        let previous = id_of.insert(
+            c["inn"].as_str().unwrap_or("").to_string(),
+            c["__id"].as_str().unwrap_or("").to_string(),
+        );
         assert!(previous.is_none(), "company {} landed twice", c["inn"]);
     }
     assert_eq!(companies.len() as u64, s.companies, "companies");
     let contacts = emu.items("crm.contacts");
-    assert_exactly_once(&s.contacts, &contacts);
+    let mut seen = std::collections::HashSet::new();
     for item in &contacts {
-        let email = item["email"].as_str().unwrap_or("");
-        let expected = &id_of[&s.named[email]];
-        assert_eq!(linked_ids(&item["company"]), [expected.clone()], "{email}: wrong Company");
+        let email = email_of(&item["email"]);
+        let Some(named) = s.named.get(&email) else {
+            panic!("{email:?}: an item that is no row of the file")
+        };
+        assert!(seen.insert(email.clone()), "{email}: landed twice");
+        assert_eq!(
+            item["__name"].as_str(),
+            s.contacts.expected.get(&email).map(String::as_str),
+            "{email}: name"
+        );
+        assert_eq!(linked_ids(&item["company"]), [id_of[named].clone()], "{email}: wrong Company");
     }
+    assert_eq!(seen.len(), s.contacts.expected.len(), "contacts missing");
     let orders = emu.items("logistics.orders");
     assert_eq!(orders.len() as u64, s.orders, "orders");
     let mut numbers: Vec<String> = orders.iter().map(|o| o["number"].to_string()).collect();
@@ -147,7 +204,7 @@ fn assert_migrated(emu: &Emulator, s: &Setup) {
 fn a_migration_resolves_references_and_imports_every_row_once() {
     let tmp = tempdir();
     let s = setup(tmp.path(), 30, 400, 300, 3, None);
-    let emu = Emulator::start(&args!["--rows-per-sec", "400"]);
+    let emu = Emulator::start(&args!["--rows-per-sec", "400", "--strict-links"]);
     let dir = tmp.path().join("mig");
     let out = elma(tmp.path(), &migrate_args(&emu, &s, &dir, &[]));
     out.expect_code(0);
@@ -161,18 +218,30 @@ fn a_migration_resolves_references_and_imports_every_row_once() {
     assert!(journal.contains("\"event\":\"ids\""), "{journal}");
     assert!(dir.join("steps/02-crm.contacts/resolved.csv").exists());
     assert!(dir.join("steps/01-crm.companies/journal.jsonl").exists());
-    // The orders imported while the companies and contacts did (they wait for nothing).
-    let started = |step: usize| report["steps"][step]["started_at"].as_f64().unwrap();
-    let finished = |step: usize| report["steps"][step]["finished_at"].as_f64().unwrap();
-    assert!(started(2) < finished(0) && started(0) < finished(2), "orders and companies did not overlap: {report}");
-    assert!(started(1) >= finished(0), "contacts started before the companies finished: {report}");
+    // The emulator's import intervals: the orders imported while the companies did (they
+    // wait for nothing), and the contacts only after the companies were done.
+    let counters = emu.counters();
+    let interval = |app: &str| {
+        let imports: Vec<&Value> =
+            counters["imports"].as_array().unwrap().iter().filter(|i| i["app"] == app).collect();
+        let start = imports.iter().map(|i| i["started_ms"].as_u64().unwrap()).min().unwrap();
+        let end = imports.iter().map(|i| i["finished_ms"].as_u64().unwrap()).max().unwrap();
+        (start, end)
+    };
+    let (companies, contacts, orders) =
+        (interval("crm.companies"), interval("crm.contacts"), interval("logistics.orders"));
+    assert!(orders.0 < companies.1 && companies.0 < orders.1, "no overlap: {companies:?} {orders:?}");
+    assert!(
+        contacts.0 >= companies.1,
+        "contacts began before the companies ended: {companies:?} {contacts:?}"
+    );
 }
 
 #[test]
 fn an_unknown_key_is_reported_before_anything_is_sent() {
     let tmp = tempdir();
     let s = setup(tmp.path(), 10, 50, 20, 4, Some(6));
-    let emu = Emulator::start(&[]);
+    let emu = Emulator::start(&args!["--strict-links"]);
     let dir = tmp.path().join("mig");
     let mut a = migrate_args(&emu, &s, &dir, &[]);
     a.retain(|x| x != "--json");
@@ -191,7 +260,9 @@ fn an_unknown_key_is_reported_before_anything_is_sent() {
     // With --skip-invalid the other rows go in and the bad one is listed by source row.
     let out = elma(tmp.path(), &migrate_args(&emu, &s, &dir, &args!["--skip-invalid"]));
     out.expect_code(1);
-    assert_eq!(emu.items("crm.contacts").len(), 49);
+    let contacts = emu.items("crm.contacts");
+    assert_eq!(contacts.len(), 49);
+    assert!(contacts.iter().all(|c| s.named[&email_of(&c["email"])] != "7799999999"));
     let errors = std::fs::read_to_string(dir.join("steps/02-crm.contacts/errors.csv")).unwrap();
     assert!(errors.lines().any(|l| l.starts_with("8,") && l.contains("7799999999")), "{errors}");
 }
@@ -214,14 +285,17 @@ fn a_cycle_and_the_plan_are_shown_offline() {
     )
     .unwrap();
     let out = elma(tmp.path(), &args!["migrate", p(&cyclic), "--dry-run", "--schema-dir", p(&templates)]);
-    out.expect_code(2).expect_stderr("cycle").expect_stderr("step 1 (crm.companies").expect_stderr("step 2 (crm.contacts");
+    out.expect_code(2)
+        .expect_stderr("cycle")
+        .expect_stderr("step 1 (crm.companies")
+        .expect_stderr("step 2 (crm.contacts");
 }
 
 fn killed_and_resumed(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let tmp = tempdir();
     let s = setup(tmp.path(), 40, 800, 600, seed, None);
-    let emu = Emulator::start(&args!["--rows-per-sec", "600"]);
+    let emu = Emulator::start(&args!["--rows-per-sec", "600", "--strict-links"]);
     let dir = tmp.path().join("mig");
     let mut history = String::new();
     let mut kills = 0;

@@ -216,7 +216,33 @@ app = "logistics.orders"
 key = "Number"
 "#;
 
+/// Rewrites the generated .csv `from` into `to`, cell by cell: `edit(row index, column
+/// header, cell)` returns the new text of a cell or `None` to keep it.
+fn rewrite_csv(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    mut edit: impl FnMut(usize, &str, &str) -> Option<String>,
+) -> anyhow::Result<()> {
+    let mut r = csv::Reader::from_path(from)?;
+    let header = r.headers()?.clone();
+    let mut w = csv::Writer::from_path(to)?;
+    w.write_record(&header)?;
+    for (i, record) in r.records().enumerate() {
+        let record = record?;
+        let cells: Vec<String> = record
+            .iter()
+            .zip(header.iter())
+            .map(|(v, h)| edit(i, h, v).unwrap_or_else(|| v.to_string()))
+            .collect();
+        w.write_record(&cells)?;
+    }
+    w.flush()?;
+    std::fs::remove_file(from)?;
+    Ok(())
+}
+
 /// Writes the three files of the migration demo; returns Email → INN of every contact.
+/// User columns name the emulator's users (its links are checked).
 fn write_migration_files(
     dir: &std::path::Path,
     rows: u64,
@@ -229,6 +255,8 @@ fn write_migration_files(
             .cloned()
             .ok_or_else(|| usage(format!("the demo app {id} is missing")))
     };
+    let users = elma_import_emulator::seeded_users();
+    let user = |i: usize| format!("[{}]", users[i % users.len()].id);
     let companies = (rows / 10).max(5);
     let inn = |n: u64| format!("77{:08}", 1_000 + n * 7);
     let cities = ["Moscow", "Kazan", "Tver", "Omsk", "Perm"];
@@ -238,35 +266,33 @@ fn write_migration_files(
         w.write_record([format!("Company {}", n + 1), inn(n), cities[(n % 5) as usize].to_string()])?;
     }
     w.flush()?;
+
     let raw = dir.join("contacts.generated.csv");
     let sample = SampleOptions { rows, bad_share: 0.0, seed, locale: Locale::Ru };
     write_csv(&app("crm.contacts")?, &raw, &sample).map_err(|e| exit::coded(exit::USAGE, e))?;
-    let mut r = csv::Reader::from_path(&raw)?;
-    let header = r.headers()?.clone();
-    let col =
-        |name: &str| header.iter().position(|h| h == name).ok_or_else(|| usage(format!("no column {name}")));
-    let (company, email) = (col("Company")?, col("Email")?);
-    let mut w = csv::Writer::from_path(dir.join("contacts.csv"))?;
-    w.write_record(&header)?;
     let mut named = std::collections::HashMap::new();
-    for (i, record) in r.records().enumerate() {
-        let record = record?;
-        // A spread that is not a simple round robin.
-        let n = (i as u64).wrapping_mul(2_654_435_761).wrapping_add(seed) % companies;
-        let cells: Vec<String> = record
-            .iter()
-            .enumerate()
-            .map(|(c, v)| if c == company { inn(n) } else { v.to_string() })
-            .collect();
-        named.insert(record[email].to_string(), inn(n));
-        w.write_record(&cells)?;
-    }
-    w.flush()?;
-    std::fs::remove_file(&raw)?;
+    let mut company_of = Vec::new();
+    rewrite_csv(&raw, &dir.join("contacts.csv"), |i, header, cell| match header {
+        "Company" => {
+            // A spread that is not a simple round robin.
+            let n = (i as u64).wrapping_mul(2_654_435_761).wrapping_add(seed) % companies;
+            company_of.push(inn(n));
+            Some(inn(n))
+        }
+        "Manager" => Some(user(i)),
+        "Email" => {
+            named.insert(cell.to_string(), i);
+            None
+        }
+        _ => None,
+    })?;
+    let named = named.into_iter().map(|(email, i)| (email, company_of[i].clone())).collect();
+
+    let raw = dir.join("orders.generated.csv");
     let orders =
         SampleOptions { rows: (rows / 2).max(1), bad_share: 0.0, seed: seed + 1, locale: Locale::Ru };
-    write_csv(&app("logistics.orders")?, &dir.join("orders.csv"), &orders)
-        .map_err(|e| exit::coded(exit::USAGE, e))?;
+    write_csv(&app("logistics.orders")?, &raw, &orders).map_err(|e| exit::coded(exit::USAGE, e))?;
+    rewrite_csv(&raw, &dir.join("orders.csv"), |i, header, _| (header == "Couriers").then(|| user(i + 7)))?;
     std::fs::write(dir.join("migration.toml"), MIGRATION_TOML)?;
     Ok(named)
 }
@@ -294,6 +320,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
         tokens: vec![TOKEN.to_string()],
         rows_per_sec: args.rows_per_sec,
         handler_rate: 2000.0,
+        strict_links: true,
         ..EmulatorConfig::default()
     };
     let emulator = rt
@@ -389,11 +416,34 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
     for w in wrong.iter().take(10) {
         ui::warn(w);
     }
+    let imports = emulator.emulator().counters().imports;
+    let interval = |app: &str| {
+        let of: Vec<_> = imports.iter().filter(|i| i.app == app).collect();
+        let start = of.iter().map(|i| i.started_ms).min()?;
+        let end = of.iter().map(|i| i.finished_ms).collect::<Option<Vec<u64>>>()?.into_iter().max()?;
+        Some((start, end))
+    };
+    let overlap = match (interval("crm.companies"), interval("logistics.orders")) {
+        (Some((a0, a1)), Some((b0, b1))) => {
+            let ok = a0 < b1 && b0 < a1;
+            let t0 = a0.min(b0);
+            ui::say(format!(
+                "      imports of crm.companies ran {}–{} ms, of logistics.orders {}–{} ms (emulator's clock): {}",
+                a0 - t0,
+                a1 - t0,
+                b0 - t0,
+                b1 - t0,
+                if ok { "they overlapped" } else { "NO OVERLAP" }
+            ));
+            ok
+        }
+        _ => false,
+    };
     rt.block_on(emulator.shutdown());
-    let verified = links_ok && report.exit_code == 0;
+    let verified = links_ok && overlap && report.exit_code == 0;
     if global.json {
         ui::print_json(&json!({"dir": dir, "migration": report, "contacts_checked": contacts.len(),
-            "links_wrong": wrong.len(), "verified": verified}))?;
+            "links_wrong": wrong.len(), "imports_overlapped": overlap, "verified": verified}))?;
     } else {
         ui::say("");
         crate::commands::migrate::render(&report, global)?;
