@@ -68,7 +68,7 @@ pub enum MigrateError {
         /// What was being asked.
         what: String,
         /// The cause.
-        source: ClientError,
+        source: Box<ClientError>,
     },
     /// A step's run failed.
     #[error("{step}: {source}")]
@@ -76,7 +76,7 @@ pub enum MigrateError {
         /// The step's label.
         step: String,
         /// The runner's error.
-        source: RunError,
+        source: Box<RunError>,
     },
 }
 
@@ -84,6 +84,16 @@ impl MigrateError {
     /// An I/O error while doing `what`.
     pub fn io(what: impl Into<String>, source: std::io::Error) -> MigrateError {
         MigrateError::Io { what: what.into(), source }
+    }
+
+    /// A failed call to the platform while doing `what`.
+    pub fn client(what: impl Into<String>, source: ClientError) -> MigrateError {
+        MigrateError::Client { what: what.into(), source: Box::new(source) }
+    }
+
+    /// A step's run that failed.
+    pub fn run(step: impl Into<String>, source: RunError) -> MigrateError {
+        MigrateError::Run { step: step.into(), source: Box::new(source) }
     }
 
     /// The process exit code (README "Exit codes").

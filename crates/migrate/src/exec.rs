@@ -325,7 +325,7 @@ impl Shared {
 }
 
 enum Outcome {
-    Done { totals: Totals, unresolved: u64, summary: Option<Summary> },
+    Done { totals: Totals, unresolved: u64, summary: Option<Box<Summary>> },
     Failed(MigrateError),
 }
 
@@ -430,7 +430,7 @@ async fn step_outcome(shared: Arc<Shared>, j: usize, state: crate::journal::Step
             match shared.log(&Event::StepFinished { step: j, totals, unresolved, at: now_secs() }) {
                 Ok(()) => {
                     shared.observer.step(j, &StepEvent::Done { summary: &summary });
-                    Outcome::Done { totals, unresolved, summary: Some(summary) }
+                    Outcome::Done { totals, unresolved, summary: Some(Box::new(summary)) }
                 }
                 Err(e) => Outcome::Failed(e),
             }
@@ -487,9 +487,8 @@ async fn run_step(
                             step: label.clone(),
                             message: format!("{e}"),
                         })?;
-                        let listing = |source| MigrateError::Client {
-                            what: format!("{label}: listing the items of {}", r.app),
-                            source,
+                        let listing = |source| {
+                            MigrateError::client(format!("{label}: listing the items of {}", r.app), source)
                         };
                         let count = count_items(&shared.client, &app).await.map_err(listing)?;
                         let (lookup, why) = choose_lookup(&r.by, keys.len(), count);
@@ -533,10 +532,10 @@ async fn run_step(
             import_rows_per_sec: s.import_rows_per_sec,
             temp_ttl_secs: s.temp_ttl_secs,
             ..RunSpec::new(format!("{:02}-{}", j + 1, step.app), &source, step.app.clone())
-                .map_err(|source| MigrateError::Run { step: label.clone(), source })?
+                .map_err(|source| MigrateError::run(label.clone(), source))?
         };
         let schema = shared.schemas.get(&step.app).cloned().unwrap_or_else(|| bound.schema.clone());
-        spec.create(&run_dir, &schema).map_err(|source| MigrateError::Run { step: label.clone(), source })?;
+        spec.create(&run_dir, &schema).map_err(|source| MigrateError::run(label.clone(), source))?;
         shared.log(&Event::RunCreated { step: j, run_dir: run_dir.clone(), at: now_secs() })?;
     } else {
         unresolved = count_unresolved(&run_dir);
@@ -549,7 +548,7 @@ async fn run_step(
     let summary =
         elma_import_runner::execute(&run_dir, &shared.client, &shared.exec, &observer, &shared.cancel)
             .await
-            .map_err(|source| MigrateError::Run { step: label, source })?;
+            .map_err(|source| MigrateError::run(label, source))?;
     Ok((summary, unresolved))
 }
 
@@ -601,7 +600,7 @@ fn build_report(
                 r.status = "done".into();
                 r.totals = totals;
                 r.unresolved = unresolved;
-                r.summary = summary;
+                r.summary = summary.map(|s| *s);
                 if totals.rows_invalid > 0 || totals.failed > 0 {
                     exit_code = exit_code.max(1);
                 }

@@ -85,10 +85,10 @@ pub async fn load_schemas(
                     path: migration.path.clone(),
                     message: format!("{e}"),
                 })?;
-                client.app_schema(&app_ref).await.map_err(|source| MigrateError::Client {
-                    what: format!("fetching the fields of {app}"),
-                    source,
-                })?
+                client
+                    .app_schema(&app_ref)
+                    .await
+                    .map_err(|source| MigrateError::client(format!("fetching the fields of {app}"), source))?
             }
             (None, None) => {
                 return Err(MigrateError::Spec {
@@ -135,7 +135,7 @@ pub async fn existing_keys(
             .collect();
         let app_ref: AppRef =
             app.parse().map_err(|e| MigrateError::Directory(format!("`{app}` is not an app: {e}")))?;
-        let listing = |source| MigrateError::Client { what: format!("listing the items of {app}"), source };
+        let listing = |source| MigrateError::client(format!("listing the items of {app}"), source);
         let count = resolve::count_items(client, &app_ref).await.map_err(listing)?;
         let items = if resolve::choose_lookup(&field, wanted.len(), count).0 {
             resolve::lookup_items(client, &app_ref, &field, &wanted).await.map_err(listing)?
