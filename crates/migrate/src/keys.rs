@@ -1,7 +1,8 @@
 //! Key values: how a cell's text and an item's value (API.md §7) compare.
 //!
 //! A key is compared exactly, after trimming; e-mail addresses ignore case (as mail
-//! systems do) and whole numbers compare as numbers (`007` is `7`).
+//! systems do), phone numbers compare by their digits and whole numbers as numbers
+//! (`007` is `7`): the comparison of `elma_import_contract::values::same_value`.
 
 use elma_import_contract::schema::{Field, FieldType};
 use serde_json::Value;
@@ -29,6 +30,7 @@ pub fn cell_key(field: &Field, text: &str) -> Option<String> {
     }
     Some(match field.kind {
         FieldType::Email => t.to_lowercase(),
+        FieldType::Phone => t.chars().filter(char::is_ascii_digit).collect(),
         FieldType::Integer => match t.parse::<i64>() {
             Ok(n) => n.to_string(),
             Err(_) => t.to_string(),
@@ -116,6 +118,9 @@ mod tests {
         let int = field(FieldType::Integer);
         assert_eq!(cell_key(&int, "007"), Some("7".into()));
         assert_eq!(item_keys(&int, Some(&json!(7))), ["7"]);
+        let phone = field(FieldType::Phone);
+        assert_eq!(cell_key(&phone, "+7 (912) 555-44-33"), Some("79125554433".into()));
+        assert_eq!(item_keys(&phone, Some(&json!([{"type": "main", "tel": "79125554433"}]))), ["79125554433"]);
         let text = field(FieldType::String);
         assert_eq!(cell_key(&text, "  "), None);
         assert_eq!(item_keys(&text, Some(&json!("7701234567"))), ["7701234567"]);
