@@ -120,7 +120,10 @@ mod tests {
         assert_eq!(item_keys(&int, Some(&json!(7))), ["7"]);
         let phone = field(FieldType::Phone);
         assert_eq!(cell_key(&phone, "+7 (912) 555-44-33"), Some("79125554433".into()));
-        assert_eq!(item_keys(&phone, Some(&json!([{"type": "main", "tel": "79125554433"}]))), ["79125554433"]);
+        assert_eq!(
+            item_keys(&phone, Some(&json!([{"type": "main", "tel": "79125554433"}]))),
+            ["79125554433"]
+        );
         let text = field(FieldType::String);
         assert_eq!(cell_key(&text, "  "), None);
         assert_eq!(item_keys(&text, Some(&json!("7701234567"))), ["7701234567"]);
