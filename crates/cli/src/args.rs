@@ -154,6 +154,14 @@ pub struct CheckArgs {
     /// Skip columns that name no field instead of failing.
     #[arg(long)]
     pub ignore_unknown: bool,
+    /// Time zone of date-time cells, which carry no offset: an IANA name
+    /// (`Europe/Moscow`), an offset (`+03:00`, `UTC`) or `local` (this machine's zone).
+    #[arg(long, default_value = "local", value_name = "ZONE", value_parser = parse_time_zone)]
+    pub time_zone: elma_import_validate::TimeZone,
+}
+
+fn parse_time_zone(text: &str) -> Result<elma_import_validate::TimeZone, String> {
+    text.parse().map_err(|e: elma_import_validate::UnknownTimeZone| e.to_string())
 }
 
 impl CheckArgs {
@@ -162,6 +170,7 @@ impl CheckArgs {
         elma_import_validate::Options {
             locale: self.locale.parse().unwrap_or_default(),
             ignore_unknown: self.ignore_unknown,
+            time_zone: self.time_zone.pinned(),
         }
     }
 }

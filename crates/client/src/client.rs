@@ -445,6 +445,40 @@ impl Client {
         Ok(items)
     }
 
+    /// [`Client::find_items`] for many rows at once, answers in the order of `expected`.
+    /// Rows that give a `tf` filter are looked up one by one, `in_flight` at a time; rows
+    /// that give none (a key the platform cannot filter on, such as an e-mail) share one
+    /// listing of the whole app instead of one each.
+    pub async fn find_each(
+        &self,
+        app: &AppRef,
+        fields: &[&Field],
+        expected: &[Map],
+        in_flight: usize,
+    ) -> Result<Vec<Vec<Map>>, ClientError> {
+        use futures_util::StreamExt;
+        let unfiltered = expected.iter().any(|e| values::tf_for(fields, e).is_empty());
+        let everything = if unfiltered { self.list_all(app, None).await? } else { Vec::new() };
+        let looks = futures_util::stream::iter(expected.iter().map(|e| {
+            let everything = &everything;
+            async move {
+                if values::tf_for(fields, e).is_empty() {
+                    Ok(everything
+                        .iter()
+                        .filter(|item| values::item_matches(fields, e, item))
+                        .cloned()
+                        .collect())
+                } else {
+                    self.find_items(app, fields, e).await
+                }
+            }
+        }))
+        .buffered(in_flight.max(1))
+        .collect::<Vec<_>>()
+        .await;
+        looks.into_iter().collect()
+    }
+
     /// Polls an import's status until it is `done` or `failed` (or `blocked`), calling
     /// `on_update` with every answer, no more than once per `policy.min_interval` (at least
     /// 1 s), adaptively (see [`Poller`]). Transient failures of a poll are retried by the

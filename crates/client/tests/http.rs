@@ -674,6 +674,40 @@ async fn find_items_is_exact_although_the_platform_matches_substrings() {
     assert!(client.find_items(&app(), &[&key], &missing).await.unwrap().is_empty());
 }
 
+#[tokio::test]
+async fn find_each_lists_the_app_once_for_keys_the_platform_cannot_filter() {
+    let names: Vec<String> = (0..250).map(|i| format!("Deal {i}")).collect();
+    let (base, bodies) = substring_server(names).await;
+    let client = client(&base, fast());
+    let email = Field {
+        code: "email".into(),
+        name: "Email".into(),
+        kind: FieldType::Email,
+        required: false,
+        single: true,
+        data: Default::default(),
+    };
+    let name = Field { code: "__name".into(), kind: FieldType::String, ..email.clone() };
+    // The server knows no e-mails: every row is missing, found with one listing (3 pages).
+    let rows: Vec<Map> = (0..20)
+        .map(|i| {
+            json!({"email": [{"type": "main", "email": format!("r{i}@x.ru")}]}).as_object().unwrap().clone()
+        })
+        .collect();
+    let found = client.find_each(&app(), &[&email], &rows, 8).await.unwrap();
+    assert_eq!(found.len(), 20);
+    assert!(found.iter().all(Vec::is_empty));
+    assert_eq!(taken(&bodies).len(), 3, "one listing of 250 items, not one per row");
+
+    let rows: Vec<Map> = ["Deal 1", "Deal 249", "Deal 250"]
+        .iter()
+        .map(|n| json!({"__name": n}).as_object().unwrap().clone())
+        .collect();
+    let found = client.find_each(&app(), &[&name], &rows, 2).await.unwrap();
+    let sizes: Vec<usize> = found.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [1, 1, 0], "in order, exact although `Deal 1` finds 111 items");
+}
+
 /// A status server: answers in turn from `script` (status code, body), repeating the last.
 async fn scripted_status(script: Vec<(u16, Value)>) -> (String, Log<Instant>) {
     let times: Log<Instant> = log();

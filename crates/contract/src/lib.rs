@@ -8,6 +8,7 @@
 //!   that correcting an assumption about the platform is a one-file change;
 //! - [`values`]: item values as the platform stores them (API.md §7), their exact
 //!   comparison, and the §6 `tf` conditions of a look-up;
+//! - [`zone`]: the time zone date-time cells are read in;
 //! - [`env`]: the environment variable names the binary reads.
 //!
 //! ```
@@ -23,6 +24,7 @@ pub mod locale;
 pub mod schema;
 pub mod values;
 pub mod wire;
+pub mod zone;
 
 pub use locale::{Locale, UnknownLocale};
 

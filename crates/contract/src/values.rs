@@ -97,7 +97,7 @@ pub fn ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Value {
 
 /// DATETIME and DATE: RFC 3339 with the offset, to the second (`2006-01-02T15:04:05+03:00`).
 pub fn datetime(at: &DateTime<FixedOffset>) -> Value {
-    Value::String(at.to_rfc3339_opts(SecondsFormat::Secs, true))
+    Value::String(at.to_rfc3339_opts(SecondsFormat::Secs, false))
 }
 
 /// Whether a value counts as no value: absent, `null`, blank text, an empty array or object,

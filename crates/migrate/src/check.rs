@@ -298,7 +298,7 @@ pub fn check_files(migration: &Migration, bound: &[Bound]) -> Result<Checked, Mi
             message,
         };
         let check_schema = schema_for_check(b);
-        let options = Options { locale, ignore_unknown: false };
+        let options = Options { locale, ..Options::default() };
         let validator = match Validator::new(&check_schema, &header, &options) {
             Ok(v) => v,
             Err(errors) => {

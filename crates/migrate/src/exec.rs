@@ -523,6 +523,7 @@ async fn run_step(
             delimiter: if resolved { Some(',') } else { step.delimiter },
             sheet: if resolved { None } else { step.sheet.clone() },
             locale: m.locale.clone(),
+            time_zone: m.time_zone.clone(),
             skip_invalid: s.skip_invalid,
             with_event_handlers: step.with_event_handlers,
             rows_per_chunk: step.rows_per_chunk,

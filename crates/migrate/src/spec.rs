@@ -89,6 +89,8 @@ struct FileShape {
     #[serde(default = "ru")]
     locale: String,
     #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
     step: Vec<Step>,
 }
 
@@ -103,6 +105,10 @@ pub struct Migration {
     pub path: PathBuf,
     /// Date and number formats of every file: `ru` or `en`.
     pub locale: String,
+    /// Time zone date-time cells are read in (IANA name or offset); the machine's when
+    /// left out.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// The steps, in the order the file lists them.
     pub steps: Vec<Step>,
 }
@@ -159,7 +165,7 @@ impl Migration {
                 step.schema = Some(base.join(s));
             }
         }
-        Ok(Migration { path, locale: shape.locale, steps })
+        Ok(Migration { path, locale: shape.locale, time_zone: shape.time_zone, steps })
     }
 
     /// The folder holding the migration file.

@@ -46,7 +46,13 @@ pub fn validate_options(spec: &RunSpec) -> Result<Options, RunError> {
         .locale
         .parse()
         .map_err(|e: elma_import_contract::UnknownLocale| RunError::Config(e.to_string()))?;
-    Ok(Options { locale, ignore_unknown: spec.ignore_unknown })
+    let time_zone = match spec.time_zone.as_deref() {
+        Some(zone) => zone
+            .parse()
+            .map_err(|e: elma_import_validate::UnknownTimeZone| RunError::Config(e.to_string()))?,
+        None => elma_import_validate::TimeZone::Local,
+    };
+    Ok(Options { locale, ignore_unknown: spec.ignore_unknown, time_zone })
 }
 
 /// The Excel number format for date cells of chunk files in a locale (`ru` unless `en`).

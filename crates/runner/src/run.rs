@@ -14,7 +14,6 @@ use elma_import_client::{AppRef, Client, ClientError, PollPolicy};
 use elma_import_contract::schema::{AppSchema, Field};
 use elma_import_contract::wire::{FileFormat, ImportResult, ImportStatus, RowError, StartImport};
 use elma_import_validate::Validator;
-use futures_util::StreamExt;
 use rand::Rng;
 use serde::Serialize;
 
@@ -839,17 +838,15 @@ async fn missing_rows(
         candidates.push((row, item));
     }
     // One exact look-up per row, a few in flight at once; answers come back in order.
-    let (client, app, field) = (ctx.client, ctx.app.clone(), &field);
-    let looks = futures_util::stream::iter(candidates.iter().map(|(_, item)| {
-        let (client, app) = (client, app.clone());
-        async move { client.find_items(&app, &[field], item).await.map(|found| !found.is_empty()) }
-    }))
-    .buffered(LOOKUPS_IN_FLIGHT)
-    .collect::<Vec<_>>();
-    let found = ctx.timed(looks).await;
+    let (client, app) = (ctx.client, ctx.app.clone());
+    let items: Vec<Item> = candidates.iter().map(|(_, item)| item.clone()).collect();
+    let found = ctx
+        .timed(client.find_each(&app, &[&field], &items, LOOKUPS_IN_FLIGHT))
+        .await
+        .map_err(|source| RunError::Client { chunk: chunk + 1, source })?;
     let mut missing = Vec::new();
     for ((row, _), landed) in candidates.into_iter().zip(found) {
-        if !landed.map_err(|source| RunError::Client { chunk: chunk + 1, source })? {
+        if landed.is_empty() {
             missing.push(row);
         }
     }

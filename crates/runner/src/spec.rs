@@ -61,6 +61,10 @@ pub struct RunSpec {
     /// Pause between imports asked for, seconds (else the plan's default).
     #[serde(default)]
     pub pause_secs: Option<f64>,
+    /// Time zone date-time cells are read in (IANA name or offset); the machine's when
+    /// left out.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 impl RunSpec {
@@ -95,6 +99,7 @@ impl RunSpec {
             import_rows_per_sec: 200.0,
             temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
             pause_secs: None,
+            time_zone: None,
         })
     }
 

@@ -58,7 +58,8 @@ pub use header::{HeaderError, HeaderErrors};
 pub use rules::{CellError, Fix, Rule};
 pub use summary::{RuleCount, Summary};
 
-use elma_import_contract::schema::{AppSchema, FieldType};
+use elma_import_contract::schema::{AppSchema, Field, FieldType};
+pub use elma_import_contract::zone::{TimeZone, UnknownTimeZone};
 use elma_import_sheet::Row;
 use rayon::prelude::*;
 
@@ -71,6 +72,9 @@ pub struct Options {
     pub locale: Locale,
     /// Skip columns that name no field instead of rejecting the file.
     pub ignore_unknown: bool,
+    /// The zone date-time cells are read in ([`Validator::to_item`] writes them with its
+    /// offset); the machine's zone by default.
+    pub time_zone: TimeZone,
 }
 
 /// One column of the file, as the header row names it.
@@ -95,7 +99,8 @@ pub struct Validator {
     columns: Vec<Column>,
     rules: Vec<check::ColumnRule>,
     locale: Locale,
-    field_codes: Vec<String>,
+    time_zone: TimeZone,
+    fields: Vec<Field>,
 }
 
 impl Validator {
@@ -106,7 +111,8 @@ impl Validator {
             columns,
             rules,
             locale: options.locale,
-            field_codes: schema.fields.iter().map(|f| f.code.clone()).collect(),
+            time_zone: options.time_zone,
+            fields: schema.fields.clone(),
         })
     }
 
@@ -118,6 +124,11 @@ impl Validator {
     /// The locale validation uses.
     pub fn locale(&self) -> Locale {
         self.locale
+    }
+
+    /// The zone date-time cells are read in.
+    pub fn time_zone(&self) -> TimeZone {
+        self.time_zone
     }
 
     /// Checks one row, appending its errors (by column) to `out`. A row whose cells are
@@ -202,9 +213,11 @@ impl Validator {
         Some((fixed, fixes))
     }
 
-    /// The item JSON of a row, keyed by field code (the table in the crate's interface
-    /// notes); the row's errors when it does not pass [`Validator::check_row`]. Empty
-    /// cells are left out.
+    /// The item JSON of a row, keyed by field code, in the shapes the platform stores
+    /// (API.md §7: money `{cents, currency}`, phones and e-mails arrays of `{type, …}`,
+    /// categories arrays of `{code, name}`, date-times RFC 3339 in the options' time zone,
+    /// links and files arrays of ids); the row's errors when it does not pass
+    /// [`Validator::check_row`]. Empty cells are left out.
     pub fn to_item(&self, row: &Row) -> Result<serde_json::Map<String, serde_json::Value>, Vec<CellError>> {
         let mut errors = Vec::new();
         self.check_row(row, &mut errors);
@@ -215,9 +228,10 @@ impl Validator {
         for (ci, rule) in self.rules.iter().enumerate() {
             let Some(field) = self.columns[ci].field else { continue };
             let cell = row.get(ci);
-            match item::cell_value(rule, cell, self.locale) {
+            let how = item::Reading { field: &self.fields[field], locale: self.locale, zone: self.time_zone };
+            match item::cell_value(rule, cell, how) {
                 Ok(Some(value)) => {
-                    map.insert(self.field_codes[field].clone(), value);
+                    map.insert(self.fields[field].code.clone(), value);
                 }
                 Ok(None) => {}
                 Err(message) => errors.push(self.error(row.number, ci, cell.text, rule.main_rule(), message)),

@@ -143,19 +143,6 @@ impl DateTime {
         Ok(self)
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS`.
-    pub fn iso_datetime(&self) -> String {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
-
-    /// `YYYY-MM-DD`.
-    pub fn iso_date(&self) -> String {
-        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-
     /// The date in the locale's format, with the time when `with_time`.
     pub fn format(&self, locale: Locale, with_time: bool) -> String {
         match locale {
@@ -508,8 +495,8 @@ mod tests {
         assert_eq!(parse_iso("2001-02-30"), Some(Err(DateError::Calendar)));
         assert_eq!(parse_iso("03.02.2001"), None);
         let serial = from_serial(45_322.562_5).unwrap(); // 2024-01-31 13:30
-        assert_eq!(serial.iso_datetime(), "2024-01-31T13:30:00");
-        assert_eq!(from_serial(60.0).unwrap().iso_date(), "1900-02-28");
+        assert_eq!(serial.format(Locale::Ru, true), "31.01.2024 13:30");
+        assert_eq!(from_serial(60.0).unwrap().format(Locale::Ru, false), "28.02.1900");
     }
 
     #[test]

@@ -19,7 +19,12 @@ fn one_field(kind: &str, single: bool, data: &str) -> AppSchema {
 
 fn validator(kind: &str, single: bool, data: &str, locale: Locale) -> Validator {
     let app = one_field(kind, single, data);
-    Validator::new(&app, &Row::from_texts(1, ["Field"]), &Options { locale, ignore_unknown: false }).unwrap()
+    Validator::new(
+        &app,
+        &Row::from_texts(1, ["Field"]),
+        &Options { locale, ignore_unknown: false, ..Options::default() },
+    )
+    .unwrap()
 }
 
 fn errors_of(v: &Validator, row: &Row) -> Vec<CellError> {
@@ -426,7 +431,8 @@ fn cells_beyond_the_header_are_an_error_naming_the_column() {
 fn xlsx_typed_cells() {
     let app = AppSchema::from_json(include_str!("../../../templates/logistics.orders.schema.json")).unwrap();
     let header = Row::from_texts(1, ["Order", "Number", "Ship date", "Weight", "Tags", "Contact phones"]);
-    let v = Validator::new(&app, &header, &Options::default()).unwrap();
+    let options = Options { time_zone: "Europe/Moscow".parse().unwrap(), ..Options::default() };
+    let v = Validator::new(&app, &header, &options).unwrap();
     let mut row = Row::new(2);
     row.push(CellKind::Number, "42", 42.0);
     row.push(CellKind::Number, "27", 27.0);
@@ -438,9 +444,9 @@ fn xlsx_typed_cells() {
     let item = v.to_item(&row).unwrap();
     assert_eq!(item["__name"], json!("42"));
     assert_eq!(item["number"], json!(27));
-    assert_eq!(item["ship_date"], json!("2024-01-31"));
+    assert_eq!(item["ship_date"], json!("2024-01-31T00:00:00+03:00"), "a DATE is midnight in the run's zone");
     assert_eq!(item["weight"], json!(1.5));
-    assert_eq!(item["contact_phones"], json!(["79125554433"]));
+    assert_eq!(item["contact_phones"], json!([{"type": "main", "tel": "79125554433"}]));
 
     let mut row = Row::new(3);
     row.push(CellKind::Error, "#N/A", 0.0);
@@ -463,12 +469,16 @@ fn xlsx_typed_cells() {
     assert_eq!(errors_of(&v, &row)[0].fix.as_deref(), Some("true"));
 
     let app = one_field("DATETIME", true, "{}");
-    let v = Validator::new(&app, &Row::from_texts(1, ["f"]), &Options { locale: En, ignore_unknown: false })
-        .unwrap();
+    let v = Validator::new(
+        &app,
+        &Row::from_texts(1, ["f"]),
+        &Options { locale: En, time_zone: "Asia/Yekaterinburg".parse().unwrap(), ..Options::default() },
+    )
+    .unwrap();
     let mut row = Row::new(2);
     row.push(CellKind::Date, "2024-01-31T13:27:00", 45_322.560_416_666_66);
     assert_eq!(errors_of(&v, &row), vec![], "a date cell is accepted as is in any locale");
-    assert_eq!(v.to_item(&row).unwrap()["f"], json!("2024-01-31T13:27:00"));
+    assert_eq!(v.to_item(&row).unwrap()["f"], json!("2024-01-31T13:27:00+05:00"), "read in the run's zone");
 }
 
 #[test]
@@ -572,7 +582,8 @@ fn fix_row_keeps_other_cells_and_their_kinds() {
 fn items_follow_the_item_json_table() {
     let app = AppSchema::from_json(include_str!("../../../templates/crm.contacts.schema.json")).unwrap();
     let header: Vec<&str> = app.fields.iter().map(|f| f.name.as_str()).collect();
-    let v = Validator::new(&app, &Row::from_texts(1, header), &Options::default()).unwrap();
+    let options = Options { time_zone: "+03:00".parse().unwrap(), ..Options::default() };
+    let v = Validator::new(&app, &Row::from_texts(1, header), &options).unwrap();
     let row = Row::from_texts(
         2,
         [
@@ -597,15 +608,15 @@ fn items_follow_the_item_json_table() {
         json!({
             "__name": "Anna Petrova",
             "full_name": {"lastname": "Rogers", "firstname": "Sarah", "middlename": "Jane Ann"},
-            "email": "anna@example.com",
-            "phone": "79125554433",
-            "birth_date": "1977-07-04T13:27:00",
-            "amount": 125.6,
+            "email": [{"type": "main", "email": "anna@example.com"}],
+            "phone": [{"type": "main", "tel": "79125554433"}],
+            "birth_date": "1977-07-04T13:27:00+03:00",
+            "amount": {"cents": 12560, "currency": "RUB"},
             "quantity": 27.0,
             "active": true,
-            "segment": {"code": "courier_delivery", "name": "Courier delivery"},
+            "segment": [{"code": "courier_delivery", "name": "Courier delivery"}],
             "website": "https://example.com",
-            "manager": UUID,
+            "manager": [UUID],
             "comment": "two\nlines",
         })
     );
@@ -623,8 +634,12 @@ fn items_follow_the_item_json_table() {
         "Lines",
         "Extra",
     ];
-    let v = Validator::new(&app, &Row::from_texts(1, header), &Options { locale: En, ignore_unknown: false })
-        .unwrap();
+    let v = Validator::new(
+        &app,
+        &Row::from_texts(1, header),
+        &Options { locale: En, time_zone: "America/New_York".parse().unwrap(), ..Options::default() },
+    )
+    .unwrap();
     let table = r#"[{"rows":[{"sku":"A"}],"result":{"__count":1},"view":""}]"#;
     let row = Row::from_texts(
         2,
@@ -643,17 +658,38 @@ fn items_follow_the_item_json_table() {
     );
     let item = v.to_item(&row).unwrap();
     assert_eq!(item["number"], json!(-12));
-    assert_eq!(item["ship_date"], json!("2022-04-17"));
+    assert_eq!(item["ship_date"], json!("2022-04-17T00:00:00-04:00"), "New York in summer");
     assert_eq!(item["__status"], json!({"code": "in_progress", "name": "In progress"}));
     assert_eq!(
         item["tags"],
         json!([{"code": "fragile", "name": "Fragile"}, {"code": "express", "name": "Express"}])
     );
-    assert_eq!(item["contact_phones"], json!(["79125554433", "79125554434"]));
-    assert_eq!(item["waybill"], json!({"name": "scan.pdf", "id": UUID}));
+    assert_eq!(
+        item["contact_phones"],
+        json!([{"type": "main", "tel": "79125554433"}, {"type": "main", "tel": "79125554434"}]),
+        "several values merge into one array"
+    );
+    assert_eq!(item["waybill"], json!([UUID]), "a file is its id");
     assert_eq!(item["couriers"], json!([UUID, UUID]));
     assert_eq!(item["lines"], serde_json::from_str::<serde_json::Value>(table).unwrap());
     assert_eq!(item["extra"], json!({"a": [1, 2]}));
+
+    // Money takes the field's currency and its smallest coin.
+    let yen = validator("MONEY", true, r#"{"currency":"JPY"}"#, Ru);
+    assert_eq!(
+        yen.to_item(&Row::from_texts(2, ["1500"])).unwrap()["f"],
+        json!({"cents": 1500, "currency": "JPY"})
+    );
+    let mut number = Row::new(3);
+    number.push(CellKind::Number, "0.1", 0.1);
+    let rub = validator("MONEY", true, "{}", Ru);
+    assert_eq!(rub.to_item(&number).unwrap()["f"], json!({"cents": 10, "currency": "RUB"}));
+    // A category is an array even when single.
+    let one = validator("ENUM", true, r#"{"options":[{"code":"vip","name":"VIP"}]}"#, Ru);
+    assert_eq!(
+        one.to_item(&Row::from_texts(2, ["VIP"])).unwrap()["f"],
+        json!([{"code": "vip", "name": "VIP"}])
+    );
 
     let bad = Row::from_texts(3, ["A-2", "x"]);
     let errors = v.to_item(&bad).unwrap_err();

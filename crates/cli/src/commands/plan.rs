@@ -38,6 +38,7 @@ pub struct ImportArgs {
 #[command(after_help = "Examples:
   elma-import plan contacts.csv --schema templates/crm.contacts.schema.json --with-event-handlers
   elma-import plan big.xlsx --schema S.json --json
+  elma-import plan orders.csv --schema S.json --time-zone Europe/Moscow   # date-times at +03:00
   elma-import plan migration.toml --schema templates      # a migration: order, side by side, estimate")]
 pub struct PlanArgs {
     /// The input.
@@ -118,12 +119,14 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
         pause: args.import.pause,
     })
     .map_err(|e| if valid == 0 { exit::coded(exit::DATA, e) } else { usage(e) })?;
+    let zone = args.check.time_zone.describe();
     if global.json {
         for w in &plan.warnings {
             ui::warn(w);
         }
         ui::print_json(
-            &json!({"file": args.source.file, "rows": rows, "valid_rows": valid, "invalid_rows": invalid, "plan": plan}),
+            &json!({"file": args.source.file, "rows": rows, "valid_rows": valid, "invalid_rows": invalid,
+                "time_zone": zone, "plan": plan}),
         )?;
     } else {
         if invalid > 0 {
@@ -134,6 +137,7 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
             ));
         }
         show_plan(&plan, valid);
+        ui::say(format!("date-times (no offset in a cell) are read in time zone {zone}"));
     }
     Ok(exit::OK)
 }

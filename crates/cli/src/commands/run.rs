@@ -26,7 +26,8 @@ source row), summary.json. After a crash, Ctrl-C, a network failure or a long bl
 Examples:
   elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
   elma-import run big.xlsx --schema S.json --directory 5a1b… --skip-invalid --json
-  elma-import run contacts.csv --app crm.contacts --key-column Email --run-dir runs/nightly")]
+  elma-import run contacts.csv --app crm.contacts --key-column Email --run-dir runs/nightly
+  elma-import run orders.csv --app logistics.orders --time-zone Europe/Moscow --trace trace.jsonl")]
 pub struct RunArgs {
     /// The input.
     #[command(flatten)]
@@ -314,6 +315,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         import_rows_per_sec: args.import.import_rate,
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
         pause_secs: args.import.pause.map(|d| d.as_secs_f64()),
+        time_zone: Some(args.check.time_zone.pinned().to_string()),
         ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::USAGE, e))?
     };
     if let Some(key) = &spec.key_column {
@@ -323,6 +325,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
     }
     spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(e.exit_code(), e))?;
     ui::say(format!("run directory {}", dir.display()));
+    ui::say(format!("date-times are read in time zone {}", args.check.time_zone.describe()));
     execute_dir(
         &rt,
         &dir,

@@ -357,7 +357,8 @@ pub fn assert_exactly_once(sample: &Sample, items: &[Value]) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut problems = Vec::new();
     for item in items {
-        let email = item["email"].as_str().unwrap_or("");
+        // API.md §7: an e-mail is `[{"type", "email"}]`.
+        let email = item["email"][0]["email"].as_str().or(item["email"].as_str()).unwrap_or("");
         *seen.entry(email).or_default() += 1;
         match sample.expected.get(email) {
             Some(name) if item["__name"].as_str() == Some(name.as_str()) => {}
