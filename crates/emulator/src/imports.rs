@@ -336,12 +336,8 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
                 };
                 match outcome {
                     Outcome::Item(row) => {
-                        let item_id = uuid::Uuid::new_v4().to_string();
-                        if strict {
-                            known.app_ids(&app, items).insert(item_id.clone());
-                        }
                         let mut item = Map::with_capacity(row.item.len() + 1);
-                        item.insert("__id".to_string(), Value::String(item_id));
+                        item.insert("__id".to_string(), Value::String(uuid::Uuid::new_v4().to_string()));
                         item.extend(row.item);
                         new_items.push(item);
                         import.imported += 1;
@@ -375,7 +371,7 @@ struct Known {
 }
 
 impl Known {
-    /// The `__id`s of `app`'s items (and of the rows of this batch added so far).
+    /// The `__id`s of `app`'s items.
     fn app_ids(&mut self, app: &str, items: &HashMap<String, Vec<Item>>) -> &mut HashSet<String> {
         self.apps.entry(app.to_string()).or_insert_with(|| {
             items

@@ -3,7 +3,10 @@
 //! The emulator is an axum [`Router`] serving the API under `/pub/v1` and its own control
 //! endpoints under `/_emulator/` (README.md). It keeps uploads on disk with the
 //! temporary-file TTL, runs one import per app (a second start answers `blocked`),
-//! processes imports asynchronously at a set row rate with the real validation rules,
+//! processes imports asynchronously at a set row rate, reading each file its own way
+//! (calamine, csv) and turning cells into the platform's item values (API.md §7) with a
+//! model of its own, never the client's; lists items with the §6 `tf` filter; with
+//! strict links checks user and item ids the client cannot check,
 //! feeds an event-handler queue that drains at a set rate and slows imports down while
 //! deep, injects faults deterministically from a seed, counts requests and status polls,
 //! and with a data directory survives a restart.

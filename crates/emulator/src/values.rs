@@ -6,7 +6,7 @@
 //! and one time zone (`+03:00` by default); a cell without an offset is read in that
 //! zone; a date is midnight in that zone.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone};
 use elma_import_contract::schema::{AppSchema, Field, FieldType};
 use elma_import_contract::wire::RowError;
 use elma_import_contract::Locale;
@@ -472,7 +472,7 @@ impl CellModel {
         formats
             .iter()
             .find_map(|f| NaiveDateTime::parse_from_str(&t, f).ok())
-            .filter(|d| four_digit_year(&t, d.date()))
+            .filter(|d| four_digit_year(d.date()))
             .or_else(|| self.date(&t).ok().map(|d| d.and_time(chrono::NaiveTime::MIN)))
             .ok_or_else(|| match self.locale {
                 Locale::Ru => {
@@ -489,11 +489,11 @@ impl CellModel {
             Locale::Ru => "%d.%m.%Y",
             Locale::En => "%m/%d/%Y",
         };
-        NaiveDate::parse_from_str(t, format).ok().filter(|d| four_digit_year(t, *d)).ok_or_else(|| match self
-            .locale
-        {
-            Locale::Ru => format!("`{t}` is not a date `dd.MM.yyyy` (e.g. `04.07.1977`)"),
-            Locale::En => format!("`{t}` is not a date `M/d/yyyy` (e.g. `4/17/2022`)"),
+        NaiveDate::parse_from_str(t, format).ok().filter(|d| four_digit_year(*d)).ok_or_else(|| {
+            match self.locale {
+                Locale::Ru => format!("`{t}` is not a date `dd.MM.yyyy` (e.g. `04.07.1977`)"),
+                Locale::En => format!("`{t}` is not a date `M/d/yyyy` (e.g. `4/17/2022`)"),
+            }
         })
     }
 }
@@ -520,12 +520,10 @@ pub(crate) fn is_array_type(kind: FieldType) -> bool {
     )
 }
 
-fn four_digit_year(text: &str, date: NaiveDate) -> bool {
-    (1000..=9999).contains(&date.year_ce().1)
-        && text.split(|c: char| !c.is_ascii_digit()).any(|p| p.len() == 4)
+/// Years of four digits only: `%Y` would take `77` as the year 77.
+fn four_digit_year(date: NaiveDate) -> bool {
+    (1000..=9999).contains(&date.year())
 }
-
-use chrono::Datelike as _;
 
 fn cut(t: &str) -> String {
     if t.chars().count() > 60 {

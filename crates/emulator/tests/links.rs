@@ -134,3 +134,19 @@ async fn without_strict_links_any_well_formed_id_is_stored() {
         .await;
     assert_eq!(done["imported"], 1, "{done}");
 }
+
+#[tokio::test]
+async fn an_app_linking_to_itself_may_name_its_earlier_items() {
+    let tree = r#"{"namespace":"org","code":"units","fields":[
+        {"code":"__name","name":"Name","type":"STRING","required":true},
+        {"code":"parent","name":"Parent","type":"SYS_COLLECTION","data":{"namespace":"org","code":"units"}}]}"#;
+    let app = elma_import_contract::schema::AppSchema::from_json(tree).unwrap();
+    let server = start(EmulatorConfig { apps: vec![app], ..strict() }).await;
+    let done = server.import_done("org/units", "Name\nRoot\n".into()).await;
+    assert_eq!(done["imported"], 1, "{done}");
+    let root = server.ids("org/units").await[0].1.clone();
+    let done =
+        server.import_done("org/units", format!("Name,Parent\nChild,[{root}]\nOrphan,[{STRANGER}]\n")).await;
+    assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(1), Some(1)), "{done}");
+    assert!(done["errors"][0]["message"].as_str().unwrap().contains("`org.units`"), "{done}");
+}

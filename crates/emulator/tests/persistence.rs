@@ -70,3 +70,26 @@ async fn reset_forgets_everything() {
         .unwrap();
     assert_eq!(items["total"], 0);
 }
+
+#[tokio::test]
+async fn added_users_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || EmulatorConfig { data_dir: Some(dir.path().to_path_buf()), ..config() };
+    let server = start(cfg()).await;
+    let id = "0b7ae1d4-6a45-4c51-9d3e-0a4bd3a8b1c2";
+    let resp = server
+        .http
+        .post(format!("{}/_emulator/users", server.root()))
+        .json(&json!({"__id": id, "__name": "Kept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    server.running.shutdown().await;
+
+    let server = start(cfg()).await;
+    let users = server.running.emulator().users();
+    assert_eq!(users.len(), 51);
+    assert_eq!((users[50].id.as_str(), users[50].name.as_str()), (id, "Kept"));
+    assert_eq!(users[..50], elma_import_emulator::seeded_users()[..]);
+}
