@@ -10,8 +10,23 @@ pub const USAGE: u8 = 2;
 pub const NETWORK: u8 = 3;
 /// 4: the app stayed blocked too long.
 pub const BLOCKED: u8 = 4;
+/// 5: a chunk may or may not have been imported; it needs a decision.
+pub const UNCERTAIN: u8 = 5;
 /// 130: interrupted; resumable.
 pub const INTERRUPTED: u8 = 130;
+
+/// The one table from a run's kind of stop to its exit code (README "Exit codes").
+pub fn run_code(kind: elma_import_runner::StopKind) -> u8 {
+    use elma_import_runner::StopKind;
+    match kind {
+        StopKind::Data => DATA,
+        StopKind::Usage => USAGE,
+        StopKind::Network => NETWORK,
+        StopKind::Blocked => BLOCKED,
+        StopKind::Uncertain => UNCERTAIN,
+        StopKind::Interrupted => INTERRUPTED,
+    }
+}
 
 /// An error that knows its exit code.
 #[derive(Debug)]
@@ -47,7 +62,7 @@ pub fn code_of(err: &anyhow::Error) -> u8 {
             return c.code;
         }
         if let Some(r) = cause.downcast_ref::<elma_import_runner::RunError>() {
-            return r.exit_code();
+            return run_code(r.kind());
         }
         if let Some(c) = cause.downcast_ref::<elma_import_client::ClientError>() {
             return client_code(c);

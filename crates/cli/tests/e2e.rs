@@ -175,7 +175,7 @@ fn rows_the_platform_rejects_are_listed_by_source_row_and_exit_1() {
     let mut errors = csv::Reader::from_path(run_dir.join("errors.csv")).expect("errors.csv");
     for r in errors.records() {
         let r = r.expect("record");
-        if &r[3] == "server" {
+        if &r[4] == "platform" && &r[7] == "platform" {
             server_rows.insert(r[0].parse::<u64>().expect("row"));
         }
     }
@@ -394,27 +394,22 @@ fn faults_slow_answers_past_the_timeout_are_exactly_once() {
 }
 
 #[test]
-fn a_lost_start_answer_without_key_column_exits_5_and_resume_takes_the_users_word() {
+fn a_lost_start_answer_without_key_column_is_settled_by_content_exactly_once() {
+    // Before: without --key-column it exited 5, and the user's guess either doubled or
+    // lost the rows. Now each row is looked up by its whole content.
     let tmp = tempdir();
     let s = sample(tmp.path(), "contacts.csv", 200, 0.0, 45);
     let emu = Emulator::start(&args!["--rows-per-sec", "5000"]);
     emu.faults(json!({"drop_after": 1.0, "routes": ["POST /app/{namespace}/{code}/import"]}));
     let run_dir = tmp.path().join("run");
     let out = elma(tmp.path(), &run_args(&emu, &s, &run_dir, &[]));
-    // The import started on the server but its answer was lost: never retried blindly.
-    out.expect_code(5).expect_stderr("--assume-imported");
-    emu.faults(json!({}));
-    assert!(wait_until(Duration::from_secs(10), || emu.items(APP).len() == 200), "the lost start did import");
-    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &args!["--assume-imported", "1"]));
-    out.expect_code(0);
+    out.expect_code(0).expect_stderr("by content, 200 row(s) are in the app");
     assert_eq!(num(&out.json(), "settled_chunks"), 1, "{}", out.describe());
-    assert_eq!(
-        num(&out.json(), "imported"),
-        200,
-        "a chunk settled as imported counts its rows: {}",
-        out.describe()
-    );
+    assert_eq!(num(&out.json(), "imported"), 200, "{}", out.describe());
     assert_exactly_once(&s, &emu.items(APP));
+    // A finished run resumed says so and sends nothing (no connection settings needed).
+    let out = elma(tmp.path(), &args!["resume", p(&run_dir)]);
+    out.expect_code(0).expect_stderr("already finished");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -762,9 +757,8 @@ fn a_cell_too_long_for_an_xlsx_chunk_stops_the_run_before_anything_is_sent() {
     a.extend(args!["--run-dir", "run-xlsx"]);
     let out = elma(tmp.path(), &a);
     out.expect_code(1).expect_stderr("1 of 2 rows are invalid; nothing was sent");
-    let errors =
-        std::fs::read_to_string(tmp.path().join("run-xlsx").join("validation-errors.csv")).expect("errors");
-    assert!(errors.contains("3,Comment,") && errors.contains("too_long_for_xlsx"), "{errors}");
+    let errors = std::fs::read_to_string(tmp.path().join("run-xlsx").join("errors.csv")).expect("errors");
+    assert!(errors.contains("3,B,Comment,") && errors.contains("too_long_for_xlsx"), "{errors}");
     assert!(errors.contains("--chunk-format csv"), "{errors}");
     // As .csv chunks the cell is fine: the run gets as far as the (absent) server.
     let mut a = base;

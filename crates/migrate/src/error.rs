@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use elma_import_client::ClientError;
-use elma_import_runner::RunError;
+use elma_import_runner::{RunError, StopKind};
 
 /// A migration's failure.
 #[derive(Debug, thiserror::Error)]
@@ -96,30 +96,20 @@ impl MigrateError {
         MigrateError::Run { step: step.into(), source: Box::new(source) }
     }
 
-    /// The process exit code (README "Exit codes").
-    pub fn exit_code(&self) -> u8 {
+    /// The kind of stop; the CLI maps kinds to exit codes in one table.
+    pub fn kind(&self) -> StopKind {
         match self {
-            MigrateError::Invalid(_) => 1,
-            MigrateError::Sheet { source, .. } => {
-                if source.is_setup() {
-                    2
-                } else {
-                    1
-                }
-            }
+            MigrateError::Invalid(_) => StopKind::Data,
+            MigrateError::Sheet { source, .. } if source.is_setup() => StopKind::Usage,
+            MigrateError::Sheet { .. } => StopKind::Data,
             MigrateError::Spec { .. }
             | MigrateError::Cycle { .. }
             | MigrateError::Step { .. }
-            | MigrateError::Directory(_) => 2,
-            MigrateError::Io { .. } | MigrateError::Journal { .. } => 3,
-            MigrateError::Client { source, .. } => {
-                if source.is_setup() {
-                    2
-                } else {
-                    3
-                }
-            }
-            MigrateError::Run { source, .. } => source.exit_code(),
+            | MigrateError::Directory(_) => StopKind::Usage,
+            MigrateError::Io { .. } | MigrateError::Journal { .. } => StopKind::Network,
+            MigrateError::Client { source, .. } if source.is_setup() => StopKind::Usage,
+            MigrateError::Client { .. } => StopKind::Network,
+            MigrateError::Run { source, .. } => source.kind(),
         }
     }
 }

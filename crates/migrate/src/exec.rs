@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use elma_import_client::{AppRef, Client};
 use elma_import_contract::schema::AppSchema;
-use elma_import_runner::{Cancel, ExecOptions, Observer, Progress, RunSpec, Summary};
+use elma_import_runner::{Cancel, ExecOptions, Observer, Progress, RunSpec, StopKind, Summary};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Serialize};
 
@@ -260,8 +260,10 @@ pub struct StepReport {
     pub summary: Option<Summary>,
     /// Why it stopped.
     pub error: Option<String>,
-    /// The exit code its failure maps to (0 when done).
-    pub exit_code: u8,
+    /// The kind of its stop: `None` when done with every row imported, `Data` when rows
+    /// were rejected, else its failure's kind.
+    #[serde(skip)]
+    pub stop: Option<StopKind>,
     /// When it started and finished (seconds since the epoch).
     pub started_at: Option<f64>,
     /// When it finished.
@@ -289,8 +291,11 @@ pub struct Report {
     pub unresolved: u64,
     /// Wall time of this execution.
     pub wall_secs: f64,
-    /// The exit code: 0 when every step is done with every row imported.
-    pub exit_code: u8,
+    /// How the migration stopped: `None` when every step is done with every row imported;
+    /// else the first failed step's kind (an interruption first of all), else `Data` for
+    /// rejected rows.
+    #[serde(skip)]
+    pub stop: Option<StopKind>,
 }
 
 /// How an execution goes.
@@ -437,12 +442,7 @@ async fn step_outcome(shared: Arc<Shared>, j: usize, state: crate::journal::Step
         }
         Err(e) => {
             // Best effort: the failure is reported either way, and a resume runs the step again.
-            let _ = shared.log(&Event::StepFailed {
-                step: j,
-                error: e.to_string(),
-                exit_code: e.exit_code(),
-                at: now_secs(),
-            });
+            let _ = shared.log(&Event::StepFailed { step: j, error: e.to_string(), at: now_secs() });
             shared.observer.step(j, &StepEvent::Failed { error: &e });
             Outcome::Failed(e)
         }
@@ -568,7 +568,7 @@ fn build_report(
 ) -> Report {
     let m = &shared.migration;
     let mut steps = Vec::new();
-    let mut exit_code = 0u8;
+    let mut stop: Option<StopKind> = None;
     let mut all_done = true;
     // Start and end times of this execution's steps are in the journal: read it again.
     let now = match Journal::open(&shared.dir.join("migration.jsonl")) {
@@ -588,7 +588,7 @@ fn build_report(
             unresolved: 0,
             summary: None,
             error: None,
-            exit_code: 0,
+            stop: None,
             started_at: now.steps[j].started,
             finished_at: now.steps[j].finished.map(|f| f.2),
         };
@@ -603,16 +603,19 @@ fn build_report(
                 r.unresolved = unresolved;
                 r.summary = summary.map(|s| *s);
                 if totals.rows_invalid > 0 || totals.failed > 0 {
-                    exit_code = exit_code.max(1);
+                    r.stop = Some(StopKind::Data);
+                    stop = stop.or(Some(StopKind::Data));
                 }
             }
             Some(Outcome::Failed(e)) => {
                 all_done = false;
                 r.status = "failed".into();
-                r.exit_code = e.exit_code();
+                let kind = e.kind();
+                r.stop = Some(kind);
                 r.error = Some(e.to_string());
-                if exit_code <= 1 || r.exit_code == 130 {
-                    exit_code = r.exit_code;
+                // The first failure's kind wins over rejected rows; an interruption over all.
+                if matches!(stop, None | Some(StopKind::Data)) || kind == StopKind::Interrupted {
+                    stop = Some(kind);
                 }
             }
             None => {
@@ -621,7 +624,7 @@ fn build_report(
                     r.status = "skipped".into();
                     r.error = Some(format!("waits for step {}, which did not finish", b + 1));
                 } else if shared.cancel.is_cancelled() {
-                    exit_code = 130;
+                    stop = Some(StopKind::Interrupted);
                 }
             }
         }
@@ -638,6 +641,6 @@ fn build_report(
         unresolved: steps.iter().map(|s| s.unresolved).sum(),
         steps,
         wall_secs,
-        exit_code,
+        stop,
     }
 }

@@ -76,8 +76,6 @@ pub enum Event {
         step: usize,
         /// The error.
         error: String,
-        /// Its exit code.
-        exit_code: u8,
         /// When.
         at: f64,
     },
@@ -95,7 +93,7 @@ pub struct StepState {
     /// Totals and unresolved cells, once finished.
     pub finished: Option<(Totals, u64, f64)>,
     /// The last failure of an execution.
-    pub failed: Option<(String, u8)>,
+    pub failed: Option<String>,
 }
 
 /// The replayed journal.
@@ -137,7 +135,7 @@ impl State {
                 s.finished = Some((*totals, *unresolved, *at));
                 s.failed = None;
             }
-            Event::StepFailed { error, exit_code, .. } => s.failed = Some((error.clone(), *exit_code)),
+            Event::StepFailed { error, .. } => s.failed = Some(error.clone()),
         }
     }
 }

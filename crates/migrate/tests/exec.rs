@@ -11,7 +11,7 @@ use elma_import_client::{Client, ClientConfig, RetryPolicy};
 use elma_import_contract::schema::AppSchema;
 use elma_import_emulator::{demo_apps, EmulatorConfig, RunningEmulator};
 use elma_import_migrate::{create, execute, MigrateOptions, Migration, QuietMigration, Settings};
-use elma_import_runner::{Cancel, ExecOptions};
+use elma_import_runner::{Cancel, ExecOptions, StopKind};
 use serde_json::Value;
 
 const TOKEN: &str = "exec-test";
@@ -78,7 +78,7 @@ async fn a_failed_step_stops_its_dependents_only_and_a_second_execution_finishes
     let status: Vec<&str> = report.steps.iter().map(|s| s.status.as_str()).collect();
     assert_eq!(status, ["failed", "skipped", "done"], "{report:#?}");
     assert_eq!(report.status, "incomplete");
-    assert_eq!(report.exit_code, 2, "an unknown app is a configuration error: {report:#?}");
+    assert_eq!(report.stop, Some(StopKind::Usage), "an unknown app is a configuration error: {report:#?}");
     assert!(report.steps[0].error.as_deref().unwrap_or("").contains("crm.companies"), "{report:#?}");
     assert_eq!(items(&client, "logistics.orders").await.len(), 2);
     assert!(items(&client, "crm.contacts").await.is_empty());
@@ -90,7 +90,7 @@ async fn a_failed_step_stops_its_dependents_only_and_a_second_execution_finishes
     let report = execute(&dir, &client, &options(), Arc::new(QuietMigration), &Cancel::new()).await.unwrap();
     let status: Vec<&str> = report.steps.iter().map(|s| s.status.as_str()).collect();
     assert_eq!(status, ["done", "done", "done"], "{report:#?}");
-    assert_eq!(report.exit_code, 0);
+    assert_eq!(report.stop, None);
     assert!(report.steps[2].summary.is_none(), "the orders step ran in the first execution");
     assert!(items(&client, "logistics.orders").await.is_empty(), "the orders were imported again");
     let companies = items(&client, "crm.companies").await;

@@ -81,8 +81,9 @@ pub enum RunError {
     },
     /// The app stayed blocked by another import for too long.
     #[error(
-        "chunk {chunk}: the app stayed blocked by another import for {waited:?} (limit --blocked-timeout {limit:?}); \
-         the run is saved, continue it later with `elma-import resume`"
+        "chunk {chunk}: the app stayed blocked by another import for {} (limit --blocked-timeout {}); \
+         the run is saved, continue it later with `elma-import resume RUN_DIR`",
+        crate::duration::human(*.waited), crate::duration::human(*.limit)
     )]
     BlockedTooLong {
         /// Chunk index (1-based).
@@ -92,54 +93,129 @@ pub enum RunError {
         /// The limit.
         limit: Duration,
     },
-    /// Chunks whose start may or may not have taken effect need a decision.
+    /// Chunks whose start may or may not have taken effect, and whose rows could not be
+    /// looked up among the app's items.
     #[error(
         "chunk(s) {chunks:?} may or may not have been imported (the start request went out but its answer \
-         was lost), so they are not retried blindly. Check the app, then run `elma-import resume RUN_DIR \
-         --assume-imported N` or `--assume-not-imported N`, or resume with --key-column to check the app's items"
+         was lost), and their rows could not be looked up among the app's items, so they are not retried \
+         blindly. Check the app, then run `elma-import resume {dir} --key-column COLUMN` (a column whose \
+         values identify items, e.g. Email) or settle each chunk yourself with \
+         `elma-import resume {dir} --assume-imported N` / `--assume-not-imported N`",
+        dir = .dir.display()
     )]
     Uncertain {
+        /// The run directory.
+        dir: PathBuf,
         /// Chunk numbers (1-based).
         chunks: Vec<u32>,
     },
+    /// An import's counts stood still for the stall limit.
+    #[error(
+        "chunk {chunk}: import `{import_id}` has not moved for {} (at {processed} rows processed; \
+         limit --stall-timeout {}); the run is saved, continue it with `elma-import resume {dir}`",
+        crate::duration::human(*.still), crate::duration::human(*.limit), dir = .dir.display()
+    )]
+    Stalled {
+        /// The run directory.
+        dir: PathBuf,
+        /// Chunk number (1-based).
+        chunk: u32,
+        /// The import.
+        import_id: String,
+        /// Rows processed when it stood still.
+        processed: u64,
+        /// How long it stood still.
+        still: Duration,
+        /// The limit.
+        limit: Duration,
+    },
+    /// Another process holds the run directory.
+    #[error(
+        "the run directory `{}` is in use by another elma-import process{}; wait for it to end \
+         (two processes on one run could import rows twice)",
+        .dir.display(),
+        .pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The run directory.
+        dir: PathBuf,
+        /// The holder's process id, when its lock file says.
+        pid: Option<u32>,
+    },
+    /// The disk is full.
+    #[error(
+        "{what}: the disk is full; free some space, then continue with `elma-import resume RUN_DIR` \
+         (nothing is lost: the journal holds every step up to here)"
+    )]
+    DiskFull {
+        /// What was being done.
+        what: String,
+    },
     /// Ctrl-C: the run stopped at a safe point.
-    #[error("interrupted; continue with `elma-import resume {0}`")]
+    #[error("interrupted; continue with `elma-import resume {}`", .0.display())]
     Interrupted(PathBuf),
 }
 
+/// Why a run stopped, by kind: the CLI maps kinds to exit codes in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopKind {
+    /// Data rejected: validation, a header that does not fit, an unreadable file, a full disk.
+    Data,
+    /// Usage or configuration: settings, a run directory in use, a changed source.
+    Usage,
+    /// The platform could not be reached or refused, after retries; a stalled import.
+    Network,
+    /// The app stayed blocked too long.
+    Blocked,
+    /// A chunk may or may not have been imported and needs a decision.
+    Uncertain,
+    /// Interrupted at a safe point.
+    Interrupted,
+}
+
 impl RunError {
-    /// An I/O error with what was being done.
+    /// An I/O error with what was being done; a full disk is [`RunError::DiskFull`].
     pub fn io(what: impl Into<String>, source: std::io::Error) -> RunError {
+        if source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(28) {
+            return RunError::DiskFull { what: what.into() };
+        }
         RunError::Io { what: what.into(), source }
     }
 
-    /// The process exit code for this stop (ARCHITECTURE.md "Exit codes").
-    pub fn exit_code(&self) -> u8 {
+    /// The kind of stop (ARCHITECTURE.md "Exit codes").
+    pub fn kind(&self) -> StopKind {
         match self {
-            RunError::Header { .. } | RunError::InvalidRows { .. } | RunError::Nothing(_) => 1,
-            RunError::Sheet(e) => {
-                if e.is_setup() {
-                    2
-                } else {
-                    1
-                }
-            }
+            RunError::Header { .. } | RunError::InvalidRows { .. } | RunError::Nothing(_) => StopKind::Data,
+            RunError::DiskFull { .. } => StopKind::Data,
+            RunError::Sheet(e) if e.is_setup() => StopKind::Usage,
+            RunError::Sheet(_) => StopKind::Data,
+            RunError::Chunk(elma_import_chunk::ChunkError::Sheet(e)) if is_full(e) => StopKind::Data,
             RunError::Config(_)
             | RunError::NotARun(_)
             | RunError::RunExists(_)
             | RunError::SourceChanged(_)
-            | RunError::Plan(_) => 2,
-            RunError::Client { source, .. } => {
-                if source.is_setup() {
-                    2
-                } else {
-                    3
-                }
-            }
-            RunError::Io { .. } | RunError::Journal { .. } | RunError::Chunk(_) => 3,
-            RunError::BlockedTooLong { .. } => 4,
-            RunError::Uncertain { .. } => 5,
-            RunError::Interrupted(_) => 130,
+            | RunError::Locked { .. }
+            | RunError::Plan(_) => StopKind::Usage,
+            RunError::Client { source, .. } if source.is_setup() => StopKind::Usage,
+            RunError::Client { .. } | RunError::Stalled { .. } => StopKind::Network,
+            RunError::Io { .. } | RunError::Journal { .. } | RunError::Chunk(_) => StopKind::Network,
+            RunError::BlockedTooLong { .. } => StopKind::Blocked,
+            RunError::Uncertain { .. } => StopKind::Uncertain,
+            RunError::Interrupted(_) => StopKind::Interrupted,
         }
     }
+}
+
+/// Whether a sheet error is a full disk.
+fn is_full(e: &elma_import_sheet::SheetError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }

@@ -1,166 +1,16 @@
-//! The run journal: append-only JSON lines, one per transition, fsynced as written.
+//! The run journal (append-only JSON lines, fsynced per event), its torn-tail repair, and
+//! the lock that gives one process a run directory at a time.
 //!
-//! The journal is the single source of truth for [`crate::state::RunState`]: replaying it
-//! tells, for every chunk, how far it got. A line cut short by a crash (kill -9 while
-//! writing) is ignored on replay, since the transition it describes never completed.
+//! A line cut short by a crash or a full disk is cut away before the first new append
+//! (and said so), so later events never land on a fragment. A bad line anywhere but at
+//! the end is damage, and an error.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use elma_import_chunk::UploadKind;
-use elma_import_contract::wire::{ImportStatus, RowError};
-use serde::{Deserialize, Serialize};
-
 use crate::error::RunError;
-
-/// Seconds since the Unix epoch, with milliseconds.
-pub fn now_secs() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
-
-/// One line of the journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    /// Validation and chunking finished; chunk files and manifest are on disk.
-    Prepared {
-        /// When.
-        at: f64,
-        /// Data rows read.
-        rows: u64,
-        /// Rows that passed validation (and were chunked).
-        valid: u64,
-        /// Rows rejected by validation.
-        invalid: u64,
-        /// Chunks written.
-        chunks: u32,
-    },
-    /// About to upload `chunk` under `hash` (written before any byte is sent).
-    UploadBegin {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// Client-generated upload hash.
-        hash: String,
-        /// Upload kind.
-        target: UploadKind,
-    },
-    /// The platform acknowledged the whole upload.
-    Uploaded {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// The hash uploaded.
-        hash: String,
-    },
-    /// About to send the start request (written before it is sent).
-    StartSent {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// The hash the import uses.
-        hash: String,
-    },
-    /// The start answered `blocked`: nothing was started.
-    Blocked {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-    },
-    /// The start was refused (the hash is unknown or expired, say): nothing was started.
-    StartRefused {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// The server's words.
-        reason: String,
-    },
-    /// The import was started and has this id.
-    Started {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// Import id.
-        import_id: String,
-    },
-    /// The import ended.
-    Finished {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// `done` or `failed`.
-        status: ImportStatus,
-        /// Rows imported.
-        imported: u64,
-        /// Rows failed.
-        failed: u64,
-        /// Row errors, rows as in the chunk file.
-        #[serde(default)]
-        errors: Vec<RowError>,
-    },
-    /// The start went out but its answer was lost: the chunk may or may not be imported.
-    Uncertain {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// What happened.
-        reason: String,
-    },
-    /// An uncertain chunk was settled.
-    Resolved {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// Whether it counts as imported (true) or is to be imported again (false).
-        imported: bool,
-        /// How it was settled: `key-column`, or `user`.
-        by: String,
-    },
-    /// A failed import left some rows of the chunk out: the rows still missing from the
-    /// app were written to a new file, which replaces the chunk's file from here on.
-    Replaced {
-        /// When.
-        at: f64,
-        /// Chunk index.
-        chunk: u32,
-        /// The new file, relative to `chunks/`.
-        file: String,
-        /// Rows in it.
-        rows: u64,
-        /// Its rows' source rows, as runs.
-        source_ranges: Vec<[u64; 2]>,
-        /// Rows of the chunk already in the app, over all earlier attempts.
-        imported_before: u64,
-        /// Rows of the chunk rejected by the platform in earlier attempts, by source row.
-        #[serde(default)]
-        source_errors: Vec<RowError>,
-    },
-    /// The run was interrupted (Ctrl-C); resume continues it.
-    Interrupted {
-        /// When.
-        at: f64,
-    },
-    /// Every chunk is finished.
-    Completed {
-        /// When.
-        at: f64,
-    },
-}
-
-/// Appends `event` to a journal shared between tasks.
-pub fn append_shared(journal: &std::sync::Mutex<Journal>, event: &Event) -> Result<(), RunError> {
-    journal.lock().map_err(|_| RunError::Nothing("journal lock poisoned".into()))?.append(event)
-}
+pub use crate::event::{now_secs, Event};
 
 /// The journal file of a run, open for appending.
 #[derive(Debug)]
@@ -169,15 +19,33 @@ pub struct Journal {
     file: File,
 }
 
+/// What opening a journal found.
+#[derive(Debug)]
+pub struct Opened {
+    /// The journal, ready for appends.
+    pub journal: Journal,
+    /// Every complete event, in order.
+    pub events: Vec<Event>,
+    /// Bytes of a torn last line that were cut away, if any.
+    pub torn: Option<usize>,
+}
+
 impl Journal {
-    /// Opens (creating if needed) the journal at `path` for appending.
-    pub fn open(path: &Path) -> Result<Journal, RunError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| RunError::io(format!("cannot open the journal `{}`", path.display()), e))?;
-        Ok(Journal { path: path.to_path_buf(), file })
+    /// Opens (creating if needed) the journal at `path`: reads every complete event, cuts
+    /// away a torn last line, and leaves the file ready for appends.
+    pub fn open(path: &Path) -> Result<Opened, RunError> {
+        let io = |e| RunError::io(format!("cannot open the journal `{}`", path.display()), e);
+        let mut file =
+            OpenOptions::new().create(true).read(true).write(true).truncate(false).open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        let (events, good) = parse(path, &bytes)?;
+        let torn = (good < bytes.len()).then(|| bytes.len() - good);
+        if torn.is_some() {
+            file.set_len(good as u64).and_then(|_| file.sync_all()).map_err(io)?;
+        }
+        file.seek(SeekFrom::End(0)).map_err(io)?;
+        Ok(Opened { journal: Journal { path: path.to_path_buf(), file }, events, torn })
     }
 
     /// Appends one event and fsyncs it before returning.
@@ -194,61 +62,130 @@ impl Journal {
             .map_err(|e| RunError::io(format!("cannot write the journal `{}`", self.path.display()), e))
     }
 
-    /// Reads every complete event of the journal at `path`, in order. A final line cut
-    /// short by a crash is dropped; a bad line elsewhere is an error.
+    /// Reads every complete event of the journal at `path` without changing it (a torn
+    /// last line is left out).
     pub fn read(path: &Path) -> Result<Vec<Event>, RunError> {
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(RunError::io(format!("cannot read the journal `{}`", path.display()), e)),
-        };
-        let lines: Vec<String> = BufReader::new(file)
-            .lines()
-            .collect::<Result<_, _>>()
-            .map_err(|e| RunError::io(format!("cannot read the journal `{}`", path.display()), e))?;
-        let mut events = Vec::with_capacity(lines.len());
-        let last = lines.len().saturating_sub(1);
-        for (i, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(parse(path, &bytes)?.0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(RunError::io(format!("cannot read the journal `{}`", path.display()), e)),
+        }
+    }
+}
+
+/// The events of a journal's bytes and how many bytes hold them. Only the last line may
+/// be torn: unterminated, or not an event.
+fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Event>, usize), RunError> {
+    let mut events = Vec::new();
+    let mut good = 0;
+    let mut start = 0;
+    let mut number = 0;
+    while start < bytes.len() {
+        number += 1;
+        let end = bytes[start..].iter().position(|&b| b == b'\n').map(|p| start + p);
+        let line = &bytes[start..end.unwrap_or(bytes.len())];
+        let last = end.is_none_or(|e| e + 1 >= bytes.len());
+        if line.iter().all(u8::is_ascii_whitespace) {
+            if end.is_some() {
+                good = end.map_or(bytes.len(), |e| e + 1);
             }
-            match serde_json::from_str::<Event>(line) {
-                Ok(e) => events.push(e),
-                Err(_) if i == last => break,
+        } else {
+            match serde_json::from_slice::<Event>(line) {
+                Ok(e) if end.is_some() => {
+                    events.push(e);
+                    good = end.map_or(bytes.len(), |e| e + 1);
+                }
+                Ok(_) => break,
+                Err(_) if last => break,
                 Err(e) => {
                     return Err(RunError::Journal {
                         path: path.to_path_buf(),
-                        line: i + 1,
+                        line: number,
                         message: e.to_string(),
                     })
                 }
             }
         }
-        Ok(events)
+        match end {
+            Some(e) => start = e + 1,
+            None => break,
+        }
+    }
+    Ok((events, good))
+}
+
+/// An OS lock on a run directory, held until dropped (the process ends). Its file,
+/// `lock`, holds the holder's process id.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the lock of the run directory `dir`, or says which process holds it.
+    pub fn acquire(dir: &Path) -> Result<RunLock, RunError> {
+        let path = dir.join("lock");
+        let io = |e| RunError::io(format!("cannot open the lock file `{}`", path.display()), e);
+        let mut file =
+            OpenOptions::new().create(true).read(true).write(true).truncate(false).open(&path).map_err(io)?;
+        if !fs4::fs_std::FileExt::try_lock_exclusive(&file).map_err(io)? {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let pid = text.trim().parse::<u32>().ok();
+            return Err(RunError::Locked { dir: dir.to_path_buf(), pid });
+        }
+        file.set_len(0)
+            .and_then(|_| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| writeln!(file, "{}", std::process::id()))
+            .and_then(|_| file.sync_data())
+            .map_err(io)?;
+        Ok(RunLock { _file: file })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elma_import_chunk::UploadKind;
+
+    fn two() -> (Event, Event) {
+        (
+            Event::UploadBegin { at: 1.0, chunk: 0, hash: "h".into(), target: UploadKind::Temporary },
+            Event::Uploaded { at: 2.0, chunk: 0, hash: "h".into() },
+        )
+    }
 
     #[test]
-    fn events_round_trip_and_a_torn_last_line_is_dropped() {
+    fn a_torn_last_line_is_cut_away_before_the_next_append() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
-        let mut j = Journal::open(&path).unwrap();
-        let a = Event::UploadBegin { at: 1.0, chunk: 0, hash: "h".into(), target: UploadKind::Temporary };
-        let b = Event::Uploaded { at: 2.0, chunk: 0, hash: "h".into() };
+        let (a, b) = two();
+        let mut j = Journal::open(&path).unwrap().journal;
         j.append(&a).unwrap();
+        drop(j);
+        let fragment = br#"{"event":"uploaded","at":2.0,"ch"#;
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(fragment).unwrap();
+        let opened = Journal::open(&path).unwrap();
+        assert_eq!(opened.torn, Some(fragment.len()));
+        assert_eq!(opened.events, vec![a.clone()]);
+        let mut j = opened.journal;
         j.append(&b).unwrap();
         drop(j);
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(br#"{"event":"start_sent","at":3.0,"ch"#)
+        // Before the repair, the next append landed on the fragment: every later read
+        // stopped with "journal damaged".
+        let again = Journal::open(&path).unwrap();
+        assert_eq!((again.events, again.torn), (vec![a, b], None));
+    }
+
+    #[test]
+    fn a_complete_event_without_its_newline_is_torn_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        std::fs::write(&path, "{\"event\":\"completed\",\"at\":1.0}\n{\"event\":\"completed\",\"at\":2.0}")
             .unwrap();
-        assert_eq!(Journal::read(&path).unwrap(), vec![a, b]);
+        let opened = Journal::open(&path).unwrap();
+        assert_eq!(opened.events.len(), 1);
+        assert!(opened.torn.is_some());
     }
 
     #[test]
@@ -256,7 +193,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
         std::fs::write(&path, "garbage\n{\"event\":\"completed\",\"at\":1.0}\n").unwrap();
-        let err = Journal::read(&path).unwrap_err();
+        let err = Journal::open(&path).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn a_second_lock_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = RunLock::acquire(dir.path()).unwrap();
+        let err = RunLock::acquire(dir.path()).unwrap_err();
+        assert!(err.to_string().contains(&std::process::id().to_string()), "{err}");
+        drop(held);
+        RunLock::acquire(dir.path()).unwrap();
     }
 }

@@ -1,15 +1,18 @@
 //! Paced, resumable import runs.
 //!
 //! A run lives in a directory: `run.json` (what was asked), `schema.json` (what it was
-//! validated against), `journal.jsonl` (every transition, fsynced), `chunks/` (the chunk
-//! files and `manifest.json`), `validation-errors.csv`, and at the end `errors.csv` (every
-//! rejected row, by source row) and `summary.json`.
+//! validated against), `journal.jsonl` (every transition, fsynced), `lock` (the pid of the
+//! one process that holds the directory), `chunks/` (the chunk files and `manifest.json`),
+//! `errors.csv` (every row not imported, by source row), `rejects.csv` (those rows in
+//! full) and at the end `summary.json`.
 //!
-//! [`execute`] runs the loop of ARCHITECTURE.md: validate → plan → chunk, then per chunk
-//! persist the hash, upload, start, wait out `blocked`, poll, record, pause. Called again
-//! on the same directory it continues where the journal ends and never imports a chunk
-//! twice: a chunk whose start went out unanswered is *uncertain* and is settled only by
-//! the app's items (`key_column`) or the user's word.
+//! A run is one state machine: [`event::Event`]s are journaled and fsynced by the run's
+//! context, then applied by [`state::RunState::apply`], the only code that changes state;
+//! a resume replays the journal through the same function. [`execute`] drives each chunk
+//! through small steps ([`step`]): upload, start (wait out `blocked`), wait (poll, stall
+//! limit), settle (reconcile the counts, or look the rows up among the app's items by the
+//! key column or by their whole content) and mend (import the rows that did not land once
+//! more). Timings and budgets live in [`RunPolicy`], on an injectable clock.
 //!
 //! ```no_run
 //! # async fn demo(client: elma_import_client::Client) -> Result<(), elma_import_runner::RunError> {
@@ -19,15 +22,23 @@
 //! # Ok(()) }
 //! ```
 
+pub mod duration;
 pub mod error;
+pub mod event;
 pub mod journal;
+pub mod lookup;
+pub mod policy;
 pub mod prepare;
+pub mod report;
 pub mod run;
 pub mod spec;
 pub mod state;
+mod step;
 
-pub use error::RunError;
-pub use run::{execute, Cancel, ExecOptions, Summary};
+pub use error::{RunError, StopKind};
+pub use policy::RunPolicy;
+pub use report::Summary;
+pub use run::{execute, execute_with_clock, finished, Cancel, ExecOptions};
 pub use spec::RunSpec;
 
 use std::time::Duration;

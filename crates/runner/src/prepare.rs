@@ -92,8 +92,9 @@ pub fn chunks_dir(dir: &Path) -> PathBuf {
     dir.join("chunks")
 }
 
-/// Validates, plans and chunks. Writes `validation-errors.csv`, `plan.json` and the
-/// chunk files with `chunks/manifest.json` into the run directory `dir`.
+/// Validates, plans and chunks. Writes `errors.csv` (the validation part, in the layout
+/// of [`crate::report::ERROR_COLUMNS`]), `rejects.csv` (the invalid rows in full),
+/// `plan.json` and the chunk files with `chunks/manifest.json` into the run directory `dir`.
 pub fn prepare(
     dir: &Path,
     spec: &RunSpec,
@@ -102,7 +103,7 @@ pub fn prepare(
 ) -> Result<Preparation, RunError> {
     let options = validate_options(spec)?;
     let read = read_options(spec);
-    let errors_path = dir.join("validation-errors.csv");
+    let errors_path = dir.join("errors.csv");
 
     let format = spec.chunk_format();
 
@@ -113,27 +114,34 @@ pub fn prepare(
     let mut errors_out = csv::Writer::from_path(&errors_path)
         .map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e.into()))?;
     let csv_err = |e: csv::Error| RunError::io(format!("cannot write `{}`", errors_path.display()), e.into());
-    errors_out.write_record(["row", "column", "value", "rule", "message"]).map_err(csv_err)?;
+    errors_out.write_record(crate::report::ERROR_COLUMNS).map_err(csv_err)?;
     let mut invalid_rows: Vec<u64> = Vec::new();
     let mut rows = 0u64;
     while let Some(batch) = reader.next_batch()? {
         rows += batch.iter().filter(|r| !r.is_blank()).count() as u64;
-        let mut errors: Vec<(u64, usize, String, String, &str, String)> = validator
+        let mut errors: Vec<(u64, usize, String, String, &str, String, String)> = validator
             .check_rows(&batch)
             .into_iter()
-            .map(|e| (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message))
+            .map(|e| {
+                let fix = e.fix.unwrap_or_default();
+                (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message, fix)
+            })
             .collect();
         if format == Format::Xlsx {
-            errors.extend(too_long_for_xlsx(&batch, &validator));
+            errors.extend(
+                too_long_for_xlsx(&batch, &validator)
+                    .into_iter()
+                    .map(|(r, c, h, v, rule, m)| (r, c, h, v, rule, m, String::new())),
+            );
             errors.sort_by_key(|e| (e.0, e.1));
         }
-        for (row, _, header, value, rule, message) in &errors {
+        for (row, column, header, value, rule, message, fix) in &errors {
             if invalid_rows.last() != Some(row) {
                 invalid_rows.push(*row);
             }
-            errors_out
-                .write_record([row.to_string().as_str(), header, value, rule, message])
-                .map_err(csv_err)?;
+            let letters = elma_import_sheet::column_letters(*column);
+            let record = [&row.to_string(), &letters, header, value, *rule, message, fix, "validation"];
+            errors_out.write_record(record).map_err(csv_err)?;
         }
         let (done, total) = reader.progress();
         observer.on(&Progress::Preparing { done, total });
@@ -180,6 +188,13 @@ pub fn prepare(
         WriteOptions { date_format: date_format(&spec.locale).to_string(), ..WriteOptions::default() };
     let mut writer =
         ChunkWriter::new(&out, "chunk", reader.header(), plan.rows_per_chunk, format, write_options)?;
+    let rejects_path = dir.join("rejects.csv");
+    let rejects_err =
+        |e: csv::Error| RunError::io(format!("cannot write `{}`", rejects_path.display()), e.into());
+    let mut rejects = csv::Writer::from_path(&rejects_path).map_err(rejects_err)?;
+    let mut head = vec!["row".to_string()];
+    head.extend(reader.header().iter().map(|c| c.text.to_string()));
+    rejects.write_record(&head).map_err(rejects_err)?;
     let mut skip = invalid_rows.iter().peekable();
     while let Some(batch) = reader.next_batch()? {
         for row in batch.iter().filter(|r| !r.is_blank()) {
@@ -187,6 +202,9 @@ pub fn prepare(
                 skip.next();
             }
             if skip.peek() == Some(&&row.number) {
+                let mut record = vec![row.number.to_string()];
+                record.extend(row.iter().map(|c| c.text.to_string()));
+                rejects.write_record(&record).map_err(rejects_err)?;
                 continue;
             }
             writer.push(row)?;
@@ -194,6 +212,7 @@ pub fn prepare(
         let (done, total) = reader.progress();
         observer.on(&Progress::Chunking { done, total });
     }
+    rejects.flush().map_err(|e| RunError::io(format!("cannot write `{}`", rejects_path.display()), e))?;
     let manifest = writer.finish()?;
     manifest.save(&out)?;
     Ok(Preparation { rows, valid, invalid, plan, manifest })

@@ -1,17 +1,19 @@
-//! Where each chunk of a run stands, derived by replaying the journal.
+//! Where each chunk of a run stands. [`RunState::apply`] is the only code that changes it;
+//! replaying a journal is a fold of `apply` over its events.
 
-use elma_import_contract::wire::{ImportStatus, RowError};
+use std::collections::BTreeMap;
 
 use elma_import_chunk::UploadKind;
+use elma_import_contract::wire::{ImportStatus, RowError};
 
-use crate::journal::Event;
+use crate::event::{Event, LostRow};
 
 /// How far one chunk got.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ChunkPhase {
-    /// Not uploaded (or an upload that never completed): upload under a new hash.
+pub enum Phase {
+    /// Not uploaded (or an upload that never completed or expired): upload under a new hash.
     Pending,
-    /// Uploaded and not yet imported.
+    /// Uploaded and not yet started.
     Uploaded {
         /// The hash it was uploaded under.
         hash: String,
@@ -32,46 +34,83 @@ pub enum ChunkPhase {
         /// Import id.
         import_id: String,
     },
-    /// The import ended (or an uncertain chunk was settled as imported).
-    Finished {
+    /// The platform gave its final answer; its counts are still to be checked.
+    Answered {
         /// `done` or `failed`.
         status: ImportStatus,
-        /// Rows imported.
+        /// Rows imported, as counted by the platform.
         imported: u64,
-        /// Rows failed.
+        /// Rows failed, as counted by the platform.
         failed: u64,
-        /// Row errors, rows as in the chunk file.
+        /// Row errors, rows as in the chunk's current file.
         errors: Vec<RowError>,
     },
+    /// Some rows did not land: they are to be written to a new file and imported once more.
+    Mending {
+        /// Their source rows.
+        rows: Vec<u64>,
+    },
+    /// Every row of the chunk is accounted for.
+    Done,
 }
 
-/// Everything the journal says about a run.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RunState {
-    /// Counts from preparation, once it finished.
-    pub prepared: Option<Prepared>,
-    /// One phase per chunk.
-    pub chunks: Vec<ChunkPhase>,
-    /// Whether the run completed.
-    pub completed: bool,
-    /// How many times the run was interrupted.
-    pub interruptions: u32,
-    /// Answers of `blocked` recorded.
-    pub blocked_answers: u32,
-    /// When the last import finished (seconds since the epoch), if any did.
-    pub last_finished_at: Option<f64>,
-    /// Chunks whose file was replaced by the rows a failed import left out.
-    pub replacements: std::collections::BTreeMap<u32, Replacement>,
-    /// Chunks settled as imported (by the key column or the user's word): the platform's
-    /// counts are unknown, so their rows count as imported.
-    pub settled: std::collections::BTreeSet<u32>,
-    /// Chunks settled as *not* imported because their rows were not (yet) among the
-    /// items: should their next start meet `blocked`, the lost import may be the one
-    /// running, so the items are looked at again before starting once more.
-    pub settled_absent: std::collections::BTreeSet<u32>,
+/// One chunk: its phase, its current file, what is known of its rows, and its budgets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkState {
+    /// How far it got.
+    pub phase: Phase,
+    /// The file that replaces the manifest's, when some rows are imported again.
+    pub replacement: Option<Replacement>,
+    /// Rows of the chunk known to be in the app.
+    pub landed: u64,
+    /// Rows the platform rejected, by source row.
+    pub rejected: Vec<RowError>,
+    /// Rows not imported or of unknown fate, by source row.
+    pub lost: Vec<LostRow>,
+    /// Settled as imported by the user's word: every row of the current file counts.
+    pub settled_by_user: bool,
+    /// Errors of journals written before reconciliation, rows as in the current file.
+    pub legacy_errors: Vec<RowError>,
+    /// Rows failed, from journals written before reconciliation.
+    pub legacy_failed: u64,
+    /// Uploads refused or imports failed before any row: the restart budget used.
+    pub restarts: u32,
+    /// `blocked` answers since the chunk last started.
+    pub blocked: u32,
+    /// When the first of those `blocked` answers came (seconds since the epoch).
+    pub blocked_since: Option<f64>,
+    /// Files of rows imported again.
+    pub mends: u32,
+    /// Stalls seen.
+    pub stalls: u32,
+    /// Settled from an uncertain start by looking at the items, not yet started again:
+    /// should the next start meet `blocked`, the lost import may be the one running, so
+    /// the rows are looked at again.
+    pub recheck_on_blocked: bool,
 }
 
-/// The rows of a chunk still to import after a failed import left some out.
+impl Default for ChunkState {
+    fn default() -> Self {
+        ChunkState {
+            phase: Phase::Pending,
+            replacement: None,
+            landed: 0,
+            rejected: Vec::new(),
+            lost: Vec::new(),
+            settled_by_user: false,
+            legacy_errors: Vec::new(),
+            legacy_failed: 0,
+            restarts: 0,
+            blocked: 0,
+            blocked_since: None,
+            mends: 0,
+            stalls: 0,
+            recheck_on_blocked: false,
+        }
+    }
+}
+
+/// The rows of a chunk still to import, written to a file of their own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Replacement {
     /// File name in `chunks/`.
@@ -80,10 +119,6 @@ pub struct Replacement {
     pub rows: u64,
     /// Their source rows, as runs.
     pub source_ranges: Vec<[u64; 2]>,
-    /// Rows of the chunk already imported by earlier attempts.
-    pub imported_before: u64,
-    /// Rows rejected by earlier attempts, by source row.
-    pub source_errors: Vec<RowError>,
 }
 
 /// Counts recorded when preparation finished.
@@ -97,146 +132,181 @@ pub struct Prepared {
     pub invalid: u64,
 }
 
+/// Everything the journal says about a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunState {
+    /// Counts from preparation, once it finished.
+    pub prepared: Option<Prepared>,
+    /// One entry per chunk.
+    pub chunks: Vec<ChunkState>,
+    /// Whether the run completed.
+    pub completed: bool,
+    /// How many times the run was interrupted.
+    pub interruptions: u32,
+    /// Answers of `blocked` recorded over the whole run.
+    pub blocked_answers: u32,
+    /// When the last import finished (seconds since the epoch), if any did.
+    pub last_finished_at: Option<f64>,
+    /// The hash and kind of each chunk's last upload begun.
+    targets: BTreeMap<u32, (String, UploadKind)>,
+    /// When each chunk's last upload completed.
+    uploaded_at: BTreeMap<u32, f64>,
+}
+
 impl RunState {
-    /// Replays events in order.
+    /// Replays events in order: `events.fold(apply)`.
     pub fn replay(events: &[Event]) -> RunState {
-        let mut s = RunState::default();
-        // The target of the upload in flight, per chunk, until it completes.
-        let mut targets: Vec<UploadKind> = Vec::new();
-        for event in events {
-            match event {
-                Event::Prepared { rows, valid, invalid, chunks, .. } => {
-                    s.prepared = Some(Prepared { rows: *rows, valid: *valid, invalid: *invalid });
-                    s.chunks = vec![ChunkPhase::Pending; *chunks as usize];
-                    targets = vec![UploadKind::Temporary; *chunks as usize];
-                }
-                Event::UploadBegin { chunk, target, .. } => {
-                    if let Some(t) = targets.get_mut(*chunk as usize) {
-                        *t = *target;
-                    }
-                    s.set(*chunk, ChunkPhase::Pending);
-                }
-                Event::Uploaded { chunk, hash, at } => {
-                    let target = targets.get(*chunk as usize).copied().unwrap_or(UploadKind::Temporary);
-                    s.set(*chunk, ChunkPhase::Uploaded { hash: hash.clone(), target, at: *at });
-                }
-                Event::StartSent { chunk, hash, .. } => s.set(
-                    *chunk,
-                    ChunkPhase::Uncertain {
-                        hash: hash.clone(),
-                        reason: "the start request was sent but its answer was never recorded".into(),
-                    },
-                ),
-                Event::Blocked { chunk, .. } => {
-                    s.blocked_answers += 1;
-                    // Nothing started: the upload is still there to start from.
-                    if let Some(ChunkPhase::Uncertain { hash, .. }) = s.chunks.get(*chunk as usize).cloned() {
-                        s.restore_uploaded(*chunk, hash, events);
-                    }
-                }
-                Event::StartRefused { chunk, .. } => s.set(*chunk, ChunkPhase::Pending),
-                Event::Started { chunk, import_id, .. } => {
-                    s.set(*chunk, ChunkPhase::Started { import_id: import_id.clone() })
-                }
-                Event::Finished { at, chunk, status, imported, failed, errors } => {
-                    s.last_finished_at = Some(s.last_finished_at.map_or(*at, |t| t.max(*at)));
-                    s.set(
-                        *chunk,
-                        ChunkPhase::Finished {
-                            status: status.clone(),
-                            imported: *imported,
-                            failed: *failed,
-                            errors: errors.clone(),
-                        },
-                    )
-                }
-                Event::Uncertain { chunk, reason, .. } => {
-                    let hash = match s.chunks.get(*chunk as usize) {
-                        Some(ChunkPhase::Uncertain { hash, .. }) => hash.clone(),
-                        _ => String::new(),
-                    };
-                    s.set(*chunk, ChunkPhase::Uncertain { hash, reason: reason.clone() })
-                }
-                Event::Resolved { chunk, imported, by, .. } => {
-                    if *imported {
-                        s.settled_absent.remove(chunk);
-                        s.settled.insert(*chunk);
-                        s.set(
-                            *chunk,
-                            ChunkPhase::Finished {
-                                status: ImportStatus::Done,
-                                imported: 0,
-                                failed: 0,
-                                errors: vec![],
-                            },
-                        )
-                    } else {
-                        s.settled.remove(chunk);
-                        if by == "key-column" {
-                            s.settled_absent.insert(*chunk);
-                        }
-                        s.set(*chunk, ChunkPhase::Pending)
-                    }
-                }
-                Event::Replaced {
-                    chunk, file, rows, source_ranges, imported_before, source_errors, ..
-                } => {
-                    s.replacements.insert(
-                        *chunk,
-                        Replacement {
-                            file: file.clone(),
-                            rows: *rows,
-                            source_ranges: source_ranges.clone(),
-                            imported_before: *imported_before,
-                            source_errors: source_errors.clone(),
-                        },
-                    );
-                    s.set(*chunk, ChunkPhase::Pending);
-                }
-                Event::Interrupted { .. } => s.interruptions += 1,
-                Event::Completed { .. } => s.completed = true,
+        events.iter().fold(RunState::default(), |mut s, e| {
+            s.apply(e);
+            s
+        })
+    }
+
+    /// Chunk `i`, if the run has it.
+    pub fn chunk(&self, i: u32) -> Option<&ChunkState> {
+        self.chunks.get(i as usize)
+    }
+
+    /// The phase of chunk `i` (`Done` for a chunk the run does not have).
+    pub fn phase(&self, i: u32) -> &Phase {
+        self.chunk(i).map_or(&Phase::Done, |c| &c.phase)
+    }
+
+    /// Applies one event: the only way the state changes.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Prepared { rows, valid, invalid, chunks, .. } => {
+                self.prepared = Some(Prepared { rows: *rows, valid: *valid, invalid: *invalid });
+                self.chunks = vec![ChunkState::default(); *chunks as usize];
             }
-        }
-        s
-    }
-
-    fn set(&mut self, chunk: u32, phase: ChunkPhase) {
-        if let Some(slot) = self.chunks.get_mut(chunk as usize) {
-            *slot = phase;
-        }
-    }
-
-    /// After `blocked`, the chunk goes back to the upload it was started from.
-    fn restore_uploaded(&mut self, chunk: u32, hash: String, events: &[Event]) {
-        let found = events.iter().rev().find_map(|e| match e {
-            Event::Uploaded { chunk: c, hash: h, at } if *c == chunk && *h == hash => Some(*at),
-            _ => None,
-        });
-        let target = events
-            .iter()
-            .rev()
-            .find_map(|e| match e {
-                Event::UploadBegin { chunk: c, hash: h, target, .. } if *c == chunk && *h == hash => {
-                    Some(*target)
+            Event::Interrupted { .. } => self.interruptions += 1,
+            Event::Completed { .. } => self.completed = true,
+            Event::Blocked { chunk, at } => {
+                self.blocked_answers += 1;
+                if let Some(c) = self.chunks.get_mut(*chunk as usize) {
+                    c.blocked += 1;
+                    c.blocked_since.get_or_insert(*at);
                 }
-                _ => None,
-            })
-            .unwrap_or(UploadKind::Temporary);
-        let phase = match found {
-            Some(at) => ChunkPhase::Uploaded { hash, target, at },
-            None => ChunkPhase::Pending,
-        };
-        self.set(chunk, phase);
+                self.restore_upload(*chunk);
+            }
+            Event::StartFailed { chunk, .. } => self.restore_upload(*chunk),
+            Event::Finished { at, .. } => {
+                self.last_finished_at = Some(self.last_finished_at.map_or(*at, |t| t.max(*at)));
+                self.apply_to_chunk(event);
+            }
+            other => self.apply_to_chunk(other),
+        }
     }
 
-    /// Chunks whose start may or may not have taken effect.
-    pub fn uncertain(&self) -> Vec<u32> {
-        self.chunks
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| matches!(p, ChunkPhase::Uncertain { .. }))
-            .map(|(i, _)| i as u32)
-            .collect()
+    /// Nothing started: the chunk goes back to the upload it was started from.
+    fn restore_upload(&mut self, chunk: u32) {
+        let upload = self.targets.get(&chunk).cloned();
+        let uploaded_at = self.uploaded_at.get(&chunk).copied();
+        let Some(c) = self.chunks.get_mut(chunk as usize) else { return };
+        if let Phase::Uncertain { hash, .. } = &c.phase {
+            c.phase = match (upload, uploaded_at) {
+                (Some((h, target)), Some(at)) if h == *hash => Phase::Uploaded { hash: h, target, at },
+                _ => Phase::Pending,
+            };
+        }
+    }
+
+    fn apply_to_chunk(&mut self, event: &Event) {
+        let Some(i) = event.chunk() else { return };
+        if let Event::UploadBegin { hash, target, .. } = event {
+            self.targets.insert(i, (hash.clone(), *target));
+        }
+        if let Event::Uploaded { at, .. } = event {
+            self.uploaded_at.insert(i, *at);
+        }
+        let target = self.targets.get(&i).map_or(UploadKind::Temporary, |t| t.1);
+        let Some(c) = self.chunks.get_mut(i as usize) else { return };
+        c.apply(event, target);
+    }
+}
+
+impl ChunkState {
+    fn apply(&mut self, event: &Event, target: UploadKind) {
+        match event {
+            Event::UploadBegin { .. } | Event::UploadExpired { .. } => self.phase = Phase::Pending,
+            Event::Uploaded { at, hash, .. } => {
+                self.phase = Phase::Uploaded { hash: hash.clone(), target, at: *at }
+            }
+            Event::StartSent { hash, .. } => {
+                self.phase = Phase::Uncertain {
+                    hash: hash.clone(),
+                    reason: "the start request was sent but its answer was never recorded".into(),
+                }
+            }
+            Event::StartRefused { .. } | Event::FailedEarly { .. } => {
+                self.restarts += 1;
+                self.phase = Phase::Pending;
+            }
+            Event::Started { import_id, .. } => {
+                self.recheck_on_blocked = false;
+                self.blocked = 0;
+                self.blocked_since = None;
+                self.phase = Phase::Started { import_id: import_id.clone() };
+            }
+            Event::Finished { status, imported, failed, errors, unreconciled, .. } => {
+                if *unreconciled {
+                    self.phase = Phase::Answered {
+                        status: status.clone(),
+                        imported: *imported,
+                        failed: *failed,
+                        errors: errors.clone(),
+                    };
+                } else {
+                    // A journal from before reconciliation: its counts were final.
+                    self.landed = *imported;
+                    self.legacy_failed = *failed;
+                    self.legacy_errors.clone_from(errors);
+                    self.phase = Phase::Done;
+                }
+            }
+            Event::Stalled { .. } => self.stalls += 1,
+            Event::Uncertain { reason, .. } => {
+                let hash = match &self.phase {
+                    Phase::Uncertain { hash, .. } => hash.clone(),
+                    _ => String::new(),
+                };
+                self.phase = Phase::Uncertain { hash, reason: reason.clone() };
+            }
+            Event::Resolved { imported, by, .. } => {
+                self.recheck_on_blocked = by != "user" && matches!(self.phase, Phase::Uncertain { .. });
+                self.settled_by_user = *imported;
+                self.phase = if *imported { Phase::Done } else { Phase::Pending };
+            }
+            Event::Reconciled { landed, rejected, retry, lost, by, .. } => {
+                if matches!(self.phase, Phase::Uncertain { .. }) {
+                    self.recheck_on_blocked = by != "user";
+                }
+                self.landed += landed;
+                self.rejected.extend(rejected.iter().cloned());
+                self.lost.extend(lost.iter().cloned());
+                self.phase =
+                    if retry.is_empty() { Phase::Done } else { Phase::Mending { rows: retry.clone() } };
+            }
+            Event::Replaced { file, rows, source_ranges, imported_before, source_errors, .. } => {
+                if *imported_before > 0 || !source_errors.is_empty() {
+                    // A journal from before reconciliation carried the totals here.
+                    self.landed = *imported_before;
+                    self.rejected.clone_from(source_errors);
+                }
+                self.mends += 1;
+                self.replacement = Some(Replacement {
+                    file: file.clone(),
+                    rows: *rows,
+                    source_ranges: source_ranges.clone(),
+                });
+                self.phase = Phase::Pending;
+            }
+            Event::Prepared { .. }
+            | Event::Blocked { .. }
+            | Event::StartFailed { .. }
+            | Event::Interrupted { .. }
+            | Event::Completed { .. } => {}
+        }
     }
 }
 
@@ -248,101 +318,141 @@ mod tests {
         Event::Prepared { at: 0.0, rows: 10, valid: 10, invalid: 0, chunks }
     }
 
+    fn uploaded(chunk: u32, hash: &str, target: UploadKind) -> Vec<Event> {
+        vec![
+            Event::UploadBegin { at: 1.0, chunk, hash: hash.into(), target },
+            Event::Uploaded { at: 2.0, chunk, hash: hash.into() },
+        ]
+    }
+
+    fn run(events: Vec<Vec<Event>>) -> RunState {
+        RunState::replay(&events.concat())
+    }
+
     #[test]
     fn a_start_without_an_answer_is_uncertain() {
-        let events = vec![
-            prepared(2),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
-            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
-            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
-        ];
-        let s = RunState::replay(&events);
-        assert_eq!(s.uncertain(), vec![0]);
-        assert_eq!(s.chunks[1], ChunkPhase::Pending);
+        let s = run(vec![
+            vec![prepared(2)],
+            uploaded(0, "a", UploadKind::Temporary),
+            vec![Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() }],
+        ]);
+        assert!(matches!(s.phase(0), Phase::Uncertain { hash, .. } if hash == "a"));
+        assert_eq!(*s.phase(1), Phase::Pending);
     }
 
     #[test]
-    fn blocked_returns_the_chunk_to_its_upload() {
-        let events = vec![
-            prepared(1),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Directory },
-            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
-            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
-            Event::Blocked { at: 3.5, chunk: 0 },
-        ];
-        let s = RunState::replay(&events);
-        assert_eq!(
-            s.chunks[0],
-            ChunkPhase::Uploaded { hash: "a".into(), target: UploadKind::Directory, at: 2.0 }
-        );
-        assert!(s.uncertain().is_empty());
+    fn blocked_returns_the_chunk_to_its_upload_and_the_budget_survives_replay() {
+        let s = run(vec![
+            vec![prepared(1)],
+            uploaded(0, "a", UploadKind::Directory),
+            vec![
+                Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+                Event::Blocked { at: 3.5, chunk: 0 },
+                Event::StartSent { at: 5.0, chunk: 0, hash: "a".into() },
+                Event::Blocked { at: 5.5, chunk: 0 },
+            ],
+        ]);
+        assert_eq!(*s.phase(0), Phase::Uploaded { hash: "a".into(), target: UploadKind::Directory, at: 2.0 });
+        let c = s.chunk(0).unwrap();
+        assert_eq!((c.blocked, c.blocked_since, s.blocked_answers), (2, Some(3.5), 2));
     }
 
     #[test]
-    fn an_upload_cut_short_is_pending_and_a_finished_chunk_stays_finished() {
-        let events = vec![
-            prepared(2),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
-            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
-            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
-            Event::Started { at: 3.1, chunk: 0, import_id: "i".into() },
-            Event::Finished {
-                at: 4.0,
-                chunk: 0,
-                status: ImportStatus::Done,
-                imported: 5,
-                failed: 0,
-                errors: vec![],
-            },
-            Event::UploadBegin { at: 5.0, chunk: 1, hash: "b".into(), target: UploadKind::Temporary },
-        ];
-        let s = RunState::replay(&events);
-        assert!(matches!(s.chunks[0], ChunkPhase::Finished { imported: 5, .. }));
-        assert_eq!(s.chunks[1], ChunkPhase::Pending);
+    fn expiry_and_early_failure_send_the_chunk_back_and_count_restarts() {
+        let s = run(vec![
+            vec![prepared(1)],
+            uploaded(0, "a", UploadKind::Temporary),
+            vec![Event::UploadExpired { at: 9.0, chunk: 0 }],
+        ]);
+        assert_eq!(*s.phase(0), Phase::Pending, "an expired upload is pending in the journal too");
+        let s = run(vec![
+            vec![prepared(1)],
+            uploaded(0, "a", UploadKind::Temporary),
+            vec![
+                Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+                Event::StartRefused { at: 3.1, chunk: 0, reason: "gone".into() },
+            ],
+            uploaded(0, "b", UploadKind::Temporary),
+            vec![
+                Event::StartSent { at: 4.0, chunk: 0, hash: "b".into() },
+                Event::Started { at: 4.1, chunk: 0, import_id: "i".into() },
+                Event::FailedEarly { at: 5.0, chunk: 0, reason: "expired".into() },
+            ],
+        ]);
+        assert_eq!((s.phase(0), s.chunk(0).unwrap().restarts), (&Phase::Pending, 2));
     }
 
     #[test]
-    fn resolution_settles_uncertain_chunks() {
+    fn a_final_answer_waits_for_reconciliation_and_missing_rows_are_mended() {
+        let finished = Event::Finished {
+            at: 4.0,
+            chunk: 0,
+            status: ImportStatus::Failed,
+            imported: 6,
+            failed: 0,
+            errors: vec![],
+            unreconciled: true,
+        };
         let base = vec![
-            prepared(1),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
-            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
-            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
+            vec![prepared(1)],
+            uploaded(0, "a", UploadKind::Temporary),
+            vec![Event::Started { at: 3.0, chunk: 0, import_id: "i".into() }, finished],
         ];
-        let mut yes = base.clone();
-        yes.push(Event::Resolved { at: 4.0, chunk: 0, imported: true, by: "user".into() });
-        assert!(matches!(RunState::replay(&yes).chunks[0], ChunkPhase::Finished { .. }));
-        assert!(RunState::replay(&yes).settled.contains(&0), "its rows count as imported");
-        let mut no = base.clone();
-        no.push(Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "user".into() });
-        assert_eq!(RunState::replay(&no).chunks[0], ChunkPhase::Pending);
-        assert!(RunState::replay(&no).settled_absent.is_empty(), "the user's word needs no second look");
-        let mut looked = base;
-        looked.push(Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "key-column".into() });
-        assert!(RunState::replay(&looked).settled_absent.contains(&0), "a `blocked` start looks again");
-    }
-
-    #[test]
-    fn a_replacement_sends_the_chunk_back_with_its_new_file() {
-        let events = vec![
-            prepared(1),
-            Event::UploadBegin { at: 1.0, chunk: 0, hash: "a".into(), target: UploadKind::Temporary },
-            Event::Uploaded { at: 2.0, chunk: 0, hash: "a".into() },
-            Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() },
-            Event::Started { at: 3.1, chunk: 0, import_id: "i".into() },
+        assert!(matches!(run(base.clone()).phase(0), Phase::Answered { imported: 6, .. }));
+        let mut more = base;
+        more.push(vec![
+            Event::Reconciled {
+                at: 5.0,
+                chunk: 0,
+                landed: 6,
+                rejected: vec![],
+                retry: vec![8, 9, 10, 11],
+                lost: vec![],
+                by: "key".into(),
+            },
             Event::Replaced {
-                at: 4.0,
+                at: 6.0,
                 chunk: 0,
                 file: "chunk-00001.rest-1.xlsx".into(),
-                rows: 3,
-                source_ranges: vec![[8, 10]],
-                imported_before: 7,
+                rows: 4,
+                source_ranges: vec![[8, 11]],
+                imported_before: 0,
                 source_errors: vec![],
             },
+        ]);
+        let s = run(more);
+        let c = s.chunk(0).unwrap();
+        assert_eq!((&c.phase, c.landed, c.mends), (&Phase::Pending, 6, 1));
+        assert_eq!(c.replacement.as_ref().map(|r| r.rows), Some(4));
+    }
+
+    #[test]
+    fn old_journals_replay_with_their_final_counts() {
+        let s = RunState::replay(
+            &[
+                r#"{"event":"prepared","at":0.0,"rows":5,"valid":5,"invalid":0,"chunks":1}"#,
+                r#"{"event":"started","at":1.0,"chunk":0,"import_id":"i"}"#,
+                r#"{"event":"finished","at":2.0,"chunk":0,"status":"done","imported":5,"failed":0,"errors":[]}"#,
+            ]
+            .map(|l| serde_json::from_str::<Event>(l).unwrap()),
+        );
+        let c = s.chunk(0).unwrap();
+        assert_eq!((&c.phase, c.landed), (&Phase::Done, 5));
+    }
+
+    #[test]
+    fn the_users_word_settles_an_uncertain_chunk() {
+        let base = vec![
+            vec![prepared(1)],
+            uploaded(0, "a", UploadKind::Temporary),
+            vec![Event::StartSent { at: 3.0, chunk: 0, hash: "a".into() }],
         ];
-        let s = RunState::replay(&events);
-        assert_eq!(s.chunks[0], ChunkPhase::Pending);
-        let r = &s.replacements[&0];
-        assert_eq!((r.rows, r.imported_before, r.file.as_str()), (3, 7, "chunk-00001.rest-1.xlsx"));
+        let mut yes = base.clone();
+        yes.push(vec![Event::Resolved { at: 4.0, chunk: 0, imported: true, by: "user".into() }]);
+        let s = run(yes);
+        assert!(s.chunk(0).unwrap().settled_by_user && *s.phase(0) == Phase::Done);
+        let mut no = base;
+        no.push(vec![Event::Resolved { at: 4.0, chunk: 0, imported: false, by: "user".into() }]);
+        assert_eq!(*run(no).phase(0), Phase::Pending);
     }
 }

@@ -440,7 +440,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
         _ => false,
     };
     rt.block_on(emulator.shutdown());
-    let verified = links_ok && overlap && report.exit_code == 0;
+    let verified = links_ok && overlap && report.stop.is_none();
     if global.json {
         ui::print_json(&json!({"dir": dir, "migration": report, "contacts_checked": contacts.len(),
             "links_wrong": wrong.len(), "imports_overlapped": overlap, "verified": verified}))?;

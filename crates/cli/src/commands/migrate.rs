@@ -109,7 +109,7 @@ pub fn preflight(
     settings: &Settings,
     parallel: usize,
 ) -> anyhow::Result<Preflight> {
-    let coded = |e: elma_import_migrate::MigrateError| exit::coded(e.exit_code(), e);
+    let coded = |e: elma_import_migrate::MigrateError| exit::coded(exit::run_code(e.kind()), e);
     let migration = Migration::load(file).map_err(coded)?;
     let graph = Graph::of(&migration).map_err(coded)?;
     let schemas = rt.block_on(load_schemas(&migration, schema_dir, client)).map_err(coded)?;
@@ -298,7 +298,7 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
     let dir =
         args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("migrations").join(id));
     elma_import_migrate::create(&dir, &p.migration, &settings, &p.schemas)
-        .map_err(|e| exit::coded(e.exit_code(), e))?;
+        .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     ui::say(format!("migration directory {}", dir.display()));
     let options = MigrateOptions { parallel, exec: args.exec.options(None, Vec::new()) };
     execute_dir(&rt, &dir, &client, &options, args.exec.verbose, global)
@@ -308,7 +308,7 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
 pub fn resume(dir: &Path, exec: &ExecArgs, conn: &ConnArgs, global: &Global) -> anyhow::Result<u8> {
     let rt = runtime()?;
     let client = Connection::resolve(conn)?.client()?;
-    let (saved, _) = elma_import_migrate::load(dir).map_err(|e| exit::coded(e.exit_code(), e))?;
+    let (saved, _) = elma_import_migrate::load(dir).map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     let options = MigrateOptions { parallel: saved.settings.parallel, exec: exec.options(None, Vec::new()) };
     execute_dir(&rt, dir, &client, &options, exec.verbose, global)
 }
@@ -340,7 +340,7 @@ pub fn execute_dir(
     match outcome {
         Ok(report) => render(&report, global),
         Err(e) => {
-            let code = e.exit_code();
+            let code = exit::run_code(e.kind());
             if global.json {
                 ui::print_json(&json!({"dir": dir, "error": e.to_string(), "exit_code": code}))?;
             }
@@ -351,9 +351,17 @@ pub fn execute_dir(
 
 /// Prints a migration's report; returns its exit code.
 pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
+    let code = code_of(report);
     if global.json {
-        ui::print_json(report)?;
-        return Ok(report.exit_code);
+        let mut value = serde_json::to_value(report)?;
+        value["exit_code"] = json!(code);
+        if let Some(steps) = value["steps"].as_array_mut() {
+            for (v, s) in steps.iter_mut().zip(&report.steps) {
+                v["exit_code"] = json!(s.stop.map_or(exit::OK, exit::run_code));
+            }
+        }
+        ui::print_json(&value)?;
+        return Ok(code);
     }
     for s in &report.steps {
         let t = &s.totals;
@@ -393,7 +401,12 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
     if report.status != "completed" {
         ui::out(format!("continue it with: elma-import resume {}", report.dir.display()))?;
     }
-    Ok(report.exit_code)
+    Ok(code)
+}
+
+/// The exit code of a migration's report (README "Exit codes").
+pub fn code_of(report: &Report) -> u8 {
+    report.stop.map_or(exit::OK, exit::run_code)
 }
 
 /// Draws a migration as lines on stderr: every step's waits, resolutions, chunks and end.

@@ -6,18 +6,20 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::args::{ConnArgs, Global};
-use crate::commands::run::{execute_dir, ExecArgs};
+use crate::commands::run::{execute_dir, report, ExecArgs};
 use crate::settings::{runtime, Connection};
 
 /// Arguments of `resume`.
 #[derive(Debug, Args)]
 #[command(after_help = "Finished chunks are skipped, started imports are polled, uploads older than \
 the temporary-file window are made again. A chunk whose start request went out unanswered is \
-never retried blindly: it is settled by the app's items (when the run has --key-column) or by \
-your word.
+never retried blindly: its rows are looked up among the app's items (by --key-column, else by \
+their whole content); rows found count as imported, rows absent are imported once more. When the \
+rows cannot be looked up, settle the chunk by your word. A finished run says so and sends nothing.
 
 Examples:
   elma-import resume .elma-import/runs/20261129-101500-1a2b3c4d
+  elma-import resume runs/nightly --key-column Email
   elma-import resume runs/nightly --assume-not-imported 7")]
 pub struct ResumeArgs {
     /// The run directory.
@@ -28,6 +30,10 @@ pub struct ResumeArgs {
     /// Settle uncertain chunk N (1-based) as not imported: it is uploaded and imported again.
     #[arg(long, value_name = "N")]
     pub assume_not_imported: Vec<u32>,
+    /// Column (name or code) whose values identify items, to look rows up by (default: the
+    /// run's, else each row's whole content).
+    #[arg(long, value_name = "COLUMN")]
+    pub key_column: Option<String>,
     /// Directory id for directory uploads, when the run did not name one.
     #[arg(long, value_name = "ID")]
     pub directory: Option<String>,
@@ -44,6 +50,13 @@ pub struct ResumeArgs {
 
 /// Runs `resume`.
 pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
+    // A finished run needs no connection: say so at once.
+    if let Some(summary) = elma_import_runner::finished(&args.run_dir)
+        .map_err(|e| crate::exit::coded(crate::exit::run_code(e.kind()), e))?
+    {
+        crate::ui::say(format!("the run in {} already finished; nothing to do", args.run_dir.display()));
+        return report(&summary, global);
+    }
     let conn = Connection::resolve(&args.conn)?;
     let client = conn.client()?;
     let rt = runtime()?;
@@ -55,5 +68,6 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
         .collect();
     let mut options = args.exec.options(args.pause, assume);
     options.directory_id = args.directory.clone().or(conn.directory);
+    options.key_column.clone_from(&args.key_column);
     execute_dir(&rt, &args.run_dir, &client, &options, args.exec.verbose, global)
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use elma_import_client::{Client, PollPolicy};
-use elma_import_runner::{execute, Cancel, ExecOptions, Observer, Progress, RunError, RunSpec, Summary};
+use elma_import_runner::{
+    execute, Cancel, ExecOptions, Observer, Progress, RunError, RunPolicy, RunSpec, Summary,
+};
 use indicatif::ProgressBar;
 use serde_json::json;
 
@@ -77,6 +79,9 @@ pub struct ExecArgs {
     /// Longest wait between two status polls (the shortest is always 1 s).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DUR")]
     pub max_poll_interval: Duration,
+    /// End the wait for an import whose counts have not moved this long (exit 3, resumable).
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration, value_name = "DUR")]
+    pub stall_timeout: Duration,
     /// Print a line per step even on a terminal.
     #[arg(long, short)]
     pub verbose: bool,
@@ -87,7 +92,11 @@ impl ExecArgs {
     pub fn options(&self, pause: Option<Duration>, assume: Vec<(u32, bool)>) -> ExecOptions {
         ExecOptions {
             pause,
-            blocked_timeout: self.blocked_timeout,
+            policy: RunPolicy {
+                blocked_timeout: self.blocked_timeout,
+                stall_timeout: self.stall_timeout,
+                ..RunPolicy::default()
+            },
             poll: PollPolicy { max_interval: self.max_poll_interval, ..PollPolicy::default() },
             assume,
             temp_ttl: Some(self.temp_ttl),
@@ -231,6 +240,12 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
             ui::count(s.imported),
             ui::count(s.failed)
         ))?;
+        if s.not_imported > 0 {
+            ui::out(format!(
+                "  {} row(s) sent could not be confirmed in the app (rule not_imported in errors.csv)",
+                ui::count(s.not_imported)
+            ))?;
+        }
         ui::out(format!(
             "  {} requests, {} retries, {} blocked answers, blocked {}, paused {}, wall {}",
             s.requests,
@@ -241,7 +256,8 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
             ui::duration(Duration::from_secs_f64(s.wall_secs))
         ))?;
         if !s.all_imported() {
-            ui::out(format!("  rejected rows, by source row: {}", s.errors_file.display()))?;
+            ui::out(format!("  rows not imported, by source row: {}", s.errors_file.display()))?;
+            ui::out(format!("  those rows in full: {}", s.rejects_file.display()))?;
         }
         ui::out(format!("  run directory: {}", s.run_dir.display()))?;
     }
@@ -261,11 +277,13 @@ pub fn execute_dir(
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
         let c = cancel.clone();
+        let journal = dir.join("journal.jsonl");
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\nstopping at the next safe point (Ctrl-C again to quit at once)…");
                 c.cancel();
                 if tokio::signal::ctrl_c().await.is_ok() {
+                    elma_import_runner::run::journal_interruption(&journal);
                     std::process::exit(exit::INTERRUPTED.into());
                 }
             }
@@ -277,7 +295,8 @@ pub fn execute_dir(
         Ok(summary) => report(&summary, global),
         Err(e) => {
             if global.json {
-                ui::print_json(&json!({"run_dir": dir, "error": e.to_string(), "exit_code": e.exit_code()}))?;
+                let code = exit::run_code(e.kind());
+                ui::print_json(&json!({"run_dir": dir, "error": e.to_string(), "exit_code": code}))?;
             }
             Err(anyhow::Error::new(e))
         }
@@ -323,7 +342,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
             return Err(usage(format!("--key-column `{key}` names no field of {}", schema.id())));
         }
     }
-    spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(e.exit_code(), e))?;
+    spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(exit::run_code(e.kind()), e))?;
     ui::say(format!("run directory {}", dir.display()));
     ui::say(format!("date-times are read in time zone {}", args.check.time_zone.describe()));
     execute_dir(

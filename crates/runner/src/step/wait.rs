@@ -1,0 +1,130 @@
+//! Wait: poll the import (at least a second apart) until the platform gives a final
+//! answer, uploading the next chunk meanwhile when its file cannot expire before its turn.
+//! Counts that stand still for the stall limit end the wait (resumable); Ctrl-C ends it
+//! at once. A `blocked` or unknown status is not a result: the wait goes on.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use elma_import_client::{Clock, ImportResult};
+
+use crate::error::RunError;
+use crate::event::Event;
+use crate::run::Ctx;
+use crate::state::Phase;
+use crate::Progress;
+
+/// What the wait saw of the import's counts.
+struct Watch {
+    counts: Option<(u64, u64, u64)>,
+    since: Instant,
+    processed: u64,
+}
+
+/// Waits for chunk `i`'s import `import_id` to end and journals the platform's answer.
+pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result<(), RunError> {
+    let next = i + 1;
+    let overlap = matches!(ctx.with_state(|s| s.chunk(next).map(|c| c.phase.clone())), Some(Phase::Pending))
+        && ctx.plan.pause + ctx.options.policy.overlap_margin < ctx.safe_window();
+    let ahead = async {
+        if !overlap {
+            return;
+        }
+        let entry = ctx.entry(next);
+        ctx.say(format!(
+            "chunk {}: uploading {} rows ahead, while chunk {} imports",
+            next + 1,
+            elma_import_chunk::plan::thousands(entry.rows),
+            i + 1
+        ));
+        // A failure here costs nothing: the chunk is uploaded again in its turn.
+        if let Err(e) = super::upload::send(ctx, next, ctx.plan.upload).await {
+            if !matches!(e, RunError::Interrupted(_)) {
+                ctx.say(format!("uploading chunk {} ahead failed: {e}", next + 1));
+            }
+        }
+    };
+    let (result, ()) = tokio::join!(poll(ctx, i, import_id), ahead);
+    let result = result?;
+    ctx.record(Event::Finished {
+        at: ctx.now(),
+        chunk: i,
+        status: result.status.clone(),
+        imported: result.imported,
+        failed: result.failed,
+        errors: result.errors.clone(),
+        unreconciled: true,
+    })?;
+    let rows = ctx.entry(i).rows;
+    ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows });
+    Ok(())
+}
+
+/// Polls until `done` or `failed`, a stall, or Ctrl-C.
+async fn poll<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result<ImportResult, RunError> {
+    let rows = ctx.entry(i).rows;
+    let watch = Mutex::new(Watch { counts: None, since: ctx.clock.now(), processed: 0 });
+    let stalled = tokio::sync::Notify::new();
+    let limit = ctx.options.policy.stall_timeout;
+    // The first poll comes about when the import should be done (never later than the
+    // policy's), so a small import is seen finished at once; later polls keep 1 s apart.
+    let mut policy = ctx.options.poll;
+    let expected = Duration::from_secs_f64(rows as f64 / ctx.spec.import_rows_per_sec.max(1.0));
+    policy.first_poll = policy.first_poll.min(expected.max(Duration::from_millis(200)));
+    let mut odd_answers = 0u32;
+    loop {
+        let on_update = |r: &ImportResult| {
+            ctx.observer.on(&Progress::Importing { chunk: i, result: r, rows });
+            let mut w = watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = ctx.clock.now();
+            let counts = (r.processed, r.imported, r.failed);
+            if w.counts != Some(counts) {
+                *w = Watch { counts: Some(counts), since: now, processed: r.processed };
+            } else if now.saturating_duration_since(w.since) >= limit {
+                stalled.notify_one();
+            }
+        };
+        let polling =
+            ctx.client.wait_for_import_with_clock(ctx.clock, &ctx.app, import_id, policy, on_update);
+        let answer = tokio::select! {
+            answer = polling => answer,
+            _ = stalled.notified() => return Err(stall(ctx, i, import_id, &watch)),
+            _ = ctx.cancel.cancelled() => return Err(ctx.interrupted()),
+        };
+        let result = answer.map_err(|source| RunError::Client { chunk: i + 1, source })?;
+        if result.status.is_final() {
+            return Ok(result);
+        }
+        // `blocked` (or anything not final) for a started import is not a result.
+        odd_answers += 1;
+        if odd_answers == 1 {
+            ctx.say(format!(
+                "chunk {}: the status of import `{import_id}` answered `{}`, which is not a result; polling on",
+                i + 1,
+                result.status
+            ));
+        }
+        policy.first_poll = policy.min_interval;
+    }
+}
+
+/// Journals a stall and returns the error that ends the execution.
+fn stall<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str, watch: &Mutex<Watch>) -> RunError {
+    let (processed, since) = {
+        let w = watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (w.processed, w.since)
+    };
+    let still = ctx.clock.now().saturating_duration_since(since);
+    let event = Event::Stalled { at: ctx.now(), chunk: i, processed, still_secs: still.as_secs_f64() };
+    if let Err(e) = ctx.record(event) {
+        return e;
+    }
+    RunError::Stalled {
+        dir: ctx.dir.to_path_buf(),
+        chunk: i + 1,
+        import_id: import_id.to_string(),
+        processed,
+        still,
+        limit: ctx.options.policy.stall_timeout,
+    }
+}
