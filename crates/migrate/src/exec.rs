@@ -349,6 +349,10 @@ pub async fn execute(
 ) -> Result<Report, MigrateError> {
     let t0 = Instant::now();
     let (saved, schemas) = load(dir)?;
+    // One process holds a migration directory at a time (each step's run directory has
+    // its own lock too).
+    let _lock = elma_import_runner::journal::RunLock::acquire(dir)
+        .map_err(|e| MigrateError::run(format!("the migration directory `{}`", dir.display()), e))?;
     let migration = saved.migration;
     let graph = Graph::of(&migration)?;
     let bound = bind(&migration, &schemas)?;
