@@ -114,3 +114,18 @@ async fn a_failed_step_stops_its_dependents_only_and_a_second_execution_finishes
     assert!(ids.contains(&id_of("7702")) && !ids.contains(&id_of("7703")), "{ids}");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_directory_held_by_another_process_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let migration = files(tmp.path());
+    let dir = tmp.path().join("mig");
+    create(&dir, &migration, &Settings::default(), &schemas()).unwrap();
+    let _held = elma_import_runner::journal::RunLock::acquire(&dir).unwrap();
+    let (emu, client) = emulator(&["crm.companies", "crm.contacts", "logistics.orders"]).await;
+    let err = execute(&dir, &client, &options(), Arc::new(QuietMigration), &Cancel::new()).await.unwrap_err();
+    assert_eq!(err.kind(), StopKind::Usage);
+    assert!(err.to_string().contains("the migration directory"), "{err}");
+    assert!(items(&client, "crm.companies").await.is_empty(), "something was imported");
+    emu.shutdown().await;
+}
