@@ -441,4 +441,61 @@ mod tests {
         assert_eq!(rows, [4, 5], "source row numbers");
         assert!(dir.join("unresolved.csv").exists());
     }
+
+    #[test]
+    fn an_xlsx_copy_resolves_number_key_cells_and_keeps_row_numbers_across_a_gap() {
+        use elma_import_sheet::CellKind;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let src = dir.join("contacts.xlsx");
+        let mut w = elma_import_sheet::create(&src, Format::Xlsx, &WriteOptions::default()).unwrap();
+        w.write_row(&Row::from_texts(1, ["Name", "Company", "Partners"])).unwrap();
+        let mut r = Row::new(2);
+        r.push_text("Ann");
+        r.push(CellKind::Number, "7701", 7701.0);
+        r.push_text("");
+        w.write_row(&r).unwrap();
+        w.write_row(&Row::new(3)).unwrap();
+        w.write_row(&Row::from_texts(4, ["Bob", "7702", "7701,7702"])).unwrap();
+        w.finish().unwrap();
+        let m = Migration::parse(
+            &dir.join("m.toml"),
+            "[[step]]\nfile = \"contacts.xlsx\"\napp = \"crm.contacts\"\nkey = \"Name\"\nreferences = { Company = { app = \"crm.companies\", by = \"INN\" }, Partners = { app = \"crm.companies\", by = \"INN\" } }\n",
+        )
+        .unwrap();
+        let schemas: BTreeMap<String, AppSchema> = [COMPANIES, CONTACTS]
+            .iter()
+            .map(|s| {
+                let a = AppSchema::from_json(s).unwrap();
+                (a.id(), a)
+            })
+            .collect();
+        let bound = bind(&m, &schemas).unwrap();
+        let b = &bound[0];
+        let needed = needed_keys(&m.steps[0], b).unwrap();
+        let index = IdIndex::new(&b.refs[0].by, &[item("a1", "7701"), item("a2", "7702")]);
+        let maps: Vec<IdMap> = b
+            .refs
+            .iter()
+            .zip(&needed)
+            .map(|(r, n)| IdMap::build(&r.column, &r.app, &r.by, n, &index, "scan".into()))
+            .collect();
+        let out = write_resolved(&m.steps[0], b, &maps, dir).unwrap();
+        assert_eq!(out.path, dir.join("resolved.xlsx"));
+        assert!(out.unresolved.is_empty(), "{:?}", out.unresolved);
+        let mut reader = elma_import_sheet::open(&out.path, &Default::default()).unwrap();
+        let mut rows = Vec::new();
+        while let Some(batch) = reader.next_batch().unwrap() {
+            rows.extend(batch.into_iter().filter(|r| !r.is_blank()));
+        }
+        let texts: Vec<(u64, Vec<String>)> =
+            rows.iter().map(|r| (r.number, r.iter().map(|c| c.text.to_string()).collect())).collect();
+        assert_eq!(
+            texts,
+            [
+                (2, vec!["Ann".into(), "[a1]".into()]),
+                (4, vec!["Bob".into(), "[a2]".into(), "[a1],[a2]".into()])
+            ]
+        );
+    }
 }
