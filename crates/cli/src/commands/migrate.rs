@@ -304,8 +304,26 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
     execute_dir(&rt, &dir, &client, &options, args.exec.verbose, global)
 }
 
-/// `resume DIR` of a migration directory: continues every unfinished step.
-pub fn resume(dir: &Path, exec: &ExecArgs, conn: &ConnArgs, global: &Global) -> anyhow::Result<u8> {
+/// `resume DIR` of a migration directory: continues every unfinished step. Settings of
+/// one run (`--assume-…`, `--key-column`, `--directory`, `--pause`) belong to a step's run
+/// directory, not to the migration.
+pub fn resume(args: &crate::commands::resume::ResumeArgs, global: &Global) -> anyhow::Result<u8> {
+    let (dir, exec, conn) = (&args.run_dir, &args.exec, &args.conn);
+    let per_run = [
+        (!args.assume_imported.is_empty(), "--assume-imported"),
+        (!args.assume_not_imported.is_empty(), "--assume-not-imported"),
+        (args.key_column.is_some(), "--key-column"),
+        (args.directory.is_some(), "--directory"),
+        (args.pause.is_some(), "--pause"),
+    ];
+    if let Some((_, flag)) = per_run.iter().find(|(given, _)| *given) {
+        return Err(usage(format!(
+            "`{}` is a migration directory: {flag} is for one step's run; resume that step with              `elma-import resume {} {flag} …`, then the migration with `elma-import resume {}`",
+            dir.display(),
+            dir.join("steps").join("NN-<app>").display(),
+            dir.display()
+        )));
+    }
     let rt = runtime()?;
     let client = Connection::resolve(conn)?.client()?;
     let (saved, _) = elma_import_migrate::load(dir).map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;

@@ -32,9 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(a) => status::run(a, g),
         Command::Run(a) => run::run(a, g),
         // A migration directory resumes as a whole migration; a run directory as a run.
-        Command::Resume(a) if elma_import_migrate::is_migration_dir(&a.run_dir) => {
-            migrate::resume(&a.run_dir, &a.exec, &a.conn, g)
-        }
+        Command::Resume(a) if elma_import_migrate::is_migration_dir(&a.run_dir) => migrate::resume(&a, g),
         Command::Resume(a) => resume::run(a, g),
         Command::Migrate(a) => migrate::run(a, g),
         Command::Emulator(a) => emulator::run(a, g),
