@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use elma_import_client::{AppRef, Client, ClientConfig, RetryPolicy, Secret};
+use elma_import_client::{AppRef, Client, ClientConfig, RetryObserver, RetryPolicy, Secret};
 use elma_import_contract::schema::AppSchema;
 use serde::Deserialize;
 
@@ -110,7 +110,7 @@ impl Connection {
             return Err(usage("the token is empty"));
         }
         Ok(Connection {
-            url,
+            url: complete_base_url(&url),
             token: Secret::new(token),
             directory: profile.directory,
             timeout: args.timeout,
@@ -123,10 +123,27 @@ impl Connection {
         let config = ClientConfig {
             timeout: self.timeout,
             retry: RetryPolicy { max_retries: self.retries, ..RetryPolicy::default() },
+            // Retries are shown as they happen (`retrying in 2 s (3/6): could not connect`).
+            on_retry: Some(RetryObserver::new(|notice| crate::ui::say(notice.to_string()))),
             ..ClientConfig::new(self.url.clone(), self.token.clone())
         };
         Client::new(config).map_err(usage)
     }
+}
+
+/// The Web API's base URL from what a user gives: a company address without a path
+/// (`https://acme.elma365.ru`, with or without a trailing slash) or with an on-premises
+/// prefix (`https://host/elma`) gets `/pub/v1` added; a URL whose path already names the
+/// API (`…/pub/v1`, `…/pub/v1/`, any `…/pub/…`) is kept, less a trailing slash.
+pub fn complete_base_url(url: &str) -> String {
+    let trimmed = url.trim().trim_end_matches('/');
+    let Some(scheme_end) = trimmed.find("://") else { return trimmed.to_string() };
+    let after_host = &trimmed[scheme_end + 3..];
+    let path = after_host.find('/').map_or("", |i| &after_host[i..]);
+    if after_host.contains(['?', '#']) || path.split('/').any(|segment| segment == "pub") {
+        return trimmed.to_string();
+    }
+    format!("{trimmed}/pub/v1")
 }
 
 /// Parses `namespace.code`.
@@ -199,6 +216,25 @@ token = "stage-token"
     }
 
     #[test]
+    fn a_company_url_is_completed_to_the_api_and_an_api_url_is_kept() {
+        for (given, wanted) in [
+            ("https://acme.elma365.ru", "https://acme.elma365.ru/pub/v1"),
+            ("https://acme.elma365.ru/", "https://acme.elma365.ru/pub/v1"),
+            (" https://acme.elma365.ru// ", "https://acme.elma365.ru/pub/v1"),
+            ("https://acme.elma365.ru/pub/v1", "https://acme.elma365.ru/pub/v1"),
+            ("https://acme.elma365.ru/pub/v1/", "https://acme.elma365.ru/pub/v1"),
+            ("http://127.0.0.1:8365/pub/v1", "http://127.0.0.1:8365/pub/v1"),
+            ("http://127.0.0.1:8365", "http://127.0.0.1:8365/pub/v1"),
+            ("https://intranet.local/elma", "https://intranet.local/elma/pub/v1"),
+            ("https://intranet.local/elma/pub/v1", "https://intranet.local/elma/pub/v1"),
+        ] {
+            assert_eq!(complete_base_url(given), wanted, "{given}");
+        }
+        // Not URLs: left for the client to refuse with its own message.
+        assert_eq!(complete_base_url("acme.elma365.ru"), "acme.elma365.ru");
+    }
+
+    #[test]
     fn the_default_profile_gives_url_token_and_directory() {
         let dir = tempfile::tempdir().unwrap();
         let config = write_config(dir.path());
@@ -221,6 +257,8 @@ token = "stage-token"
         args.token = Some("flag-token".into());
         let c = Connection::resolve(&args).unwrap();
         assert_eq!((c.url.as_str(), c.token.expose()), ("http://127.0.0.1:1/pub/v1", "flag-token"));
+        args.url = Some("https://acme.elma365.ru/".into());
+        assert_eq!(Connection::resolve(&args).unwrap().url, "https://acme.elma365.ru/pub/v1");
     }
 
     #[test]

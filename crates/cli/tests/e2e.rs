@@ -402,7 +402,8 @@ fn a_lost_start_answer_without_key_column_is_settled_by_content_exactly_once() {
     let emu = Emulator::start(&args!["--rows-per-sec", "5000"]);
     emu.faults(json!({"drop_after": 1.0, "routes": ["POST /app/{namespace}/{code}/import"]}));
     let run_dir = tmp.path().join("run");
-    let out = elma(tmp.path(), &run_args(&emu, &s, &run_dir, &[]));
+    // Date-time cells read in the emulator's zone, so whole rows compare equal.
+    let out = elma(tmp.path(), &run_args(&emu, &s, &run_dir, &args!["--time-zone", "+03:00"]));
     out.expect_code(0).expect_stderr("by content, 200 row(s) are in the app");
     assert_eq!(num(&out.json(), "settled_chunks"), 1, "{}", out.describe());
     assert_eq!(num(&out.json(), "imported"), 200, "{}", out.describe());
@@ -410,6 +411,47 @@ fn a_lost_start_answer_without_key_column_is_settled_by_content_exactly_once() {
     // A finished run resumed says so and sends nothing (no connection settings needed).
     let out = elma(tmp.path(), &args!["resume", p(&run_dir)]);
     out.expect_code(0).expect_stderr("already finished");
+}
+
+#[test]
+fn a_lost_start_that_content_cannot_settle_exits_5_and_resume_with_key_column_settles_it() {
+    // Date-times read in another zone than the platform's: whole rows do not compare
+    // equal, so no row is found by content. Starting again could double all 200 rows.
+    // Before: the advice named `resume --key-column`, which `resume` did not accept.
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 200, 0.0, 46);
+    let emu = Emulator::start(&args!["--rows-per-sec", "5000"]);
+    emu.faults(json!({"drop_after": 1.0, "routes": ["POST /app/{namespace}/{code}/import"]}));
+    let run_dir = tmp.path().join("run");
+    let out = elma(tmp.path(), &run_args(&emu, &s, &run_dir, &args!["--time-zone", "+00:00"]));
+    let advice = format!("elma-import resume {} --key-column COLUMN", run_dir.display());
+    out.expect_code(5).expect_stderr(&advice);
+    emu.faults(json!({}));
+    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &args!["--key-column", "Email"]));
+    out.expect_code(0);
+    assert_exactly_once(&s, &emu.items(APP));
+}
+
+#[test]
+fn a_second_process_on_a_run_directory_exits_2_naming_the_holder_and_nothing_is_doubled() {
+    // Regression: two resumes of one run at once imported the remaining rows twice, and
+    // both exited 0.
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 600, 0.0, 57);
+    let emu = Emulator::start(&args!["--rows-per-sec", "600"]);
+    let run_dir = tmp.path().join("run");
+    let run = spawn(tmp.path(), &run_args(&emu, &s, &run_dir, &args!["--rows-per-chunk", "200"]));
+    assert!(
+        wait_until(Duration::from_secs(20), || !emu.counters()["imports"]
+            .as_array()
+            .is_none_or(Vec::is_empty)),
+        "no import started"
+    );
+    let pid = run.child.id().to_string();
+    let out = elma(tmp.path(), &resume_args(&emu, &run_dir, &[]));
+    out.expect_code(2).expect_stderr(&format!("in use by another elma-import process (pid {pid})"));
+    run.wait().expect_code(0);
+    assert_exactly_once(&s, &emu.items(APP));
 }
 
 // ---------------------------------------------------------------------------------------

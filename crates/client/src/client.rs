@@ -29,8 +29,11 @@ pub type Map = serde_json::Map<String, serde_json::Value>;
 /// Default part size of parted uploads: 8 MiB.
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 
-/// Most characters of a server's body kept in an error.
+/// Most characters of a server's body shown in an error message.
 const EXCERPT_CHARS: usize = 200;
+
+/// Most bytes of an unreadable answer's body kept in [`ClientError::Decode`].
+pub const BODY_BYTES: usize = 4096;
 
 /// Settings of a [`Client`].
 #[derive(Debug, Clone)]
@@ -46,6 +49,50 @@ pub struct ClientConfig {
     /// Size of every part but the last of a parted upload; between
     /// [`wire::MIN_PART`] (5 MiB) and [`wire::MAX_PART`]. Files no larger go in one request.
     pub part_size: u64,
+    /// Told of every retry just before its wait, so a user sees retries as they happen.
+    pub on_retry: Option<RetryObserver>,
+}
+
+/// A retry about to happen: what failed, which retry this is, and how long until it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryNotice {
+    /// `METHOD /path` of the request.
+    pub request: String,
+    /// This retry's number, from 1.
+    pub attempt: u32,
+    /// Retries allowed in all.
+    pub max: u32,
+    /// The wait before it.
+    pub delay: Duration,
+    /// What went wrong: `HTTP 503`, `could not connect`, …
+    pub reason: String,
+}
+
+impl fmt::Display for RetryNotice {
+    /// `retrying in 2 s (3/6): could not connect`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.delay.as_secs_f64();
+        let wait =
+            if secs >= 10.0 || secs.fract() < 0.05 { format!("{secs:.0} s") } else { format!("{secs:.1} s") };
+        write!(f, "retrying in {wait} ({}/{}): {} ({})", self.attempt, self.max, self.reason, self.request)
+    }
+}
+
+/// A callback told of each retry ([`ClientConfig::on_retry`]).
+#[derive(Clone)]
+pub struct RetryObserver(Arc<dyn Fn(&RetryNotice) + Send + Sync>);
+
+impl RetryObserver {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(&RetryNotice) + Send + Sync + 'static) -> RetryObserver {
+        RetryObserver(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for RetryObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RetryObserver")
+    }
 }
 
 impl ClientConfig {
@@ -57,6 +104,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
             part_size: DEFAULT_PART_SIZE,
+            on_retry: None,
         }
     }
 }
@@ -97,6 +145,7 @@ struct Inner {
     retry: RetryPolicy,
     part_size: u64,
     counters: Counters,
+    on_retry: Option<RetryObserver>,
 }
 
 /// An ELMA365 Web API client. Cheap to clone (clones share connections and counters);
@@ -240,6 +289,7 @@ impl Client {
                 retry: config.retry,
                 part_size: config.part_size,
                 counters: Counters::default(),
+                on_retry: config.on_retry,
             }),
         })
     }
@@ -273,11 +323,12 @@ impl Client {
     pub async fn upload_temporary(&self, hash: &str, file: &Path) -> Result<(), ClientError> {
         let path = wire::paths::upload_temporary(hash);
         let (call, answer) = self.upload(path, file, false).await?;
-        if answer.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
+        // Only the 200 is documented; a body that is not the assumed JSON is no failure, but
+        // one that says `success: false` is.
+        match serde_json::from_slice::<UploadAnswer>(&answer.body) {
+            Ok(parsed) => self.check_success(&call, &answer, parsed.success, &parsed.error),
+            Err(_) => Ok(()),
         }
-        let parsed: UploadAnswer = self.decode(&call, &answer)?;
-        self.check_success(&call, &answer, parsed.success, &parsed.error)
     }
 
     /// Uploads `file` into directory `directory_id` under `hash` (API.md §1): multipart field
@@ -540,9 +591,29 @@ impl Client {
                 Err(Failure { error, transient, retry_after }) => {
                     failures += 1;
                     if !transient || failures > self.inner.retry.max_retries {
-                        return Err(error);
+                        // Each failed poll was one try of the same status request.
+                        return Err(error.with_tries(failures));
                     }
                     bump(&self.inner.counters.retries, 1);
+                    if let Some(observer) = &self.inner.on_retry {
+                        let reason = match error.status() {
+                            Some(status) => format!("HTTP {status}"),
+                            None => match &error {
+                                ClientError::Transport { kind, .. } => kind.to_string(),
+                                other => other.to_string(),
+                            },
+                        };
+                        (observer.0)(&RetryNotice {
+                            request: format!(
+                                "POST {}",
+                                wire::paths::import_status(&app.namespace, &app.code)
+                            ),
+                            attempt: failures,
+                            max: self.inner.retry.max_retries,
+                            delay: retry_after.unwrap_or(MIN_POLL_INTERVAL).max(MIN_POLL_INTERVAL),
+                            reason,
+                        });
+                    }
                     observation = Observation { processed: None, retry_after };
                 }
             }
@@ -647,8 +718,10 @@ impl Client {
             let decision = classify(&outcome);
             if decision.allows_retry(call.idempotent) && tries <= max_retries {
                 let delay = self.inner.retry.delay(tries, outcome.retry_after(), &mut rand::rng());
+                let delay = delay.max(call.min_retry_delay);
                 bump(&self.inner.counters.retries, 1);
-                tokio::time::sleep(delay.max(call.min_retry_delay)).await;
+                self.notify_retry(call, tries, max_retries, delay, &outcome);
+                tokio::time::sleep(delay).await;
                 continue;
             }
             if decision == Decision::RetryIdempotent && !call.idempotent {
@@ -671,6 +744,15 @@ impl Client {
                 }),
             };
         }
+    }
+
+    fn notify_retry(&self, call: &Call, attempt: u32, max: u32, delay: Duration, outcome: &Outcome) {
+        let Some(observer) = &self.inner.on_retry else { return };
+        let reason = match outcome {
+            Outcome::Answered { status, .. } => format!("HTTP {status}"),
+            Outcome::Transport(kind) => kind.to_string(),
+        };
+        (observer.0)(&RetryNotice { request: call.request.clone(), attempt, max, delay, reason });
     }
 
     /// One HTTP exchange, body read in full.
@@ -728,14 +810,17 @@ impl Client {
             .map_err(|e| ClientError::Config(format!("cannot encode a request body: {e}")))
     }
 
+    /// The start of a body for a one-line message: whitespace flattened, the token masked
+    /// before the cut.
     fn excerpt(&self, body: &[u8]) -> String {
         let text = String::from_utf8_lossy(body);
-        let mut flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some((cut, _)) = flat.char_indices().nth(EXCERPT_CHARS) {
-            flat.truncate(cut);
-            flat.push('…');
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut shown = self.inner.token.redact(&flat);
+        if let Some((cut, _)) = shown.char_indices().nth(EXCERPT_CHARS) {
+            shown.truncate(cut);
+            shown.push('…');
         }
-        self.inner.token.redact(&flat)
+        shown
     }
 
     fn uncertain(&self, call: &Call, reason: String, tries: u32) -> ClientError {
@@ -809,6 +894,7 @@ impl Client {
             status: answer.status.as_u16(),
             detail: self.inner.token.redact(&detail),
             excerpt: self.excerpt(&answer.body),
+            body: self.inner.token.excerpt(&answer.body, BODY_BYTES),
         }
     }
 }

@@ -120,8 +120,11 @@ pub enum ClientError {
         status: u16,
         /// What is wrong with it.
         detail: String,
-        /// The start of the body.
+        /// The start of the body, flattened to one line.
         excerpt: String,
+        /// The body as received, token masked, cut to [`BODY_BYTES`](crate::BODY_BYTES)
+        /// (4 KiB): for the run's journal and bug reports.
+        body: String,
     },
 
     /// The file to upload could not be read.
@@ -166,6 +169,28 @@ impl ClientError {
             self,
             ClientError::Unauthorized { .. } | ClientError::NotFound { .. } | ClientError::Config(_)
         )
+    }
+
+    /// The same error, saying it came after `tries` tries (for a request retried by a
+    /// caller, such as the status poller, one try at a time).
+    pub fn with_tries(mut self, tries: u32) -> ClientError {
+        match &mut self {
+            ClientError::Unauthorized { tries: t, .. }
+            | ClientError::NotFound { tries: t, .. }
+            | ClientError::Api { tries: t, .. }
+            | ClientError::Transport { tries: t, .. }
+            | ClientError::Uncertain { tries: t, .. } => *t = tries,
+            _ => {}
+        }
+        self
+    }
+
+    /// The raw body of an answer that could not be read (token masked, cut to 4 KiB).
+    pub fn server_body(&self) -> Option<&str> {
+        match self {
+            ClientError::Decode { body, .. } => Some(body),
+            _ => None,
+        }
     }
 
     /// The HTTP status the server answered with, when the failure carries one.

@@ -45,7 +45,9 @@ pub mod retry;
 mod secret;
 
 pub use app::{AppRef, AppRefError};
-pub use client::{Client, ClientConfig, ClientStats, Map, DEFAULT_PART_SIZE};
+pub use client::{
+    Client, ClientConfig, ClientStats, Map, RetryNotice, RetryObserver, BODY_BYTES, DEFAULT_PART_SIZE,
+};
 pub use elma_import_contract::wire::{
     FileFormat, ImportResult, ImportStatus, ItemPage, ListFilter, ListRequest, RowError, StartImport,
     StoredFile,

@@ -708,6 +708,60 @@ async fn find_each_lists_the_app_once_for_keys_the_platform_cannot_filter() {
     assert_eq!(sizes, [1, 1, 0], "in order, exact although `Deal 1` finds 111 items");
 }
 
+#[tokio::test]
+async fn answers_with_only_the_confirmed_fields_and_unknown_ones_are_read() {
+    let router = Router::new()
+        .route(
+            routes::UPLOAD_TO_DIRECTORY,
+            post(|| async { Json(json!({"file": {"__id": "f-1", "checksum": "x"}, "requestId": "r"})) }),
+        )
+        .route(routes::UPLOAD_TEMPORARY, post(|| async { "OK" }))
+        .route(
+            routes::START_IMPORT,
+            post(|| async { Json(json!({"result": {"id": "i-1", "status": "queued", "eta": 3}})) }),
+        )
+        .route(
+            routes::IMPORT_STATUS,
+            post(|| async {
+                Json(json!({"success": true, "result": {"id": "i-1", "status": "done", "imported": 2, "warnings": []}}))
+            }),
+        )
+        .route(routes::LIST_ITEMS, post(|| async { Json(json!({"result": {"result": [{"__id": "1", "x": {}}]}})) }));
+    let client = client(&serve(router).await, fast());
+    let (_dir, path) = temp_file(b"a,b\n1,2\n", "c.csv");
+    let stored = client.upload_to_directory("dir", "h-1", &path).await.unwrap();
+    assert_eq!((stored.id.as_str(), stored.name.as_str(), stored.size), ("f-1", "", 0));
+    client.upload_temporary("h-2", &path).await.unwrap();
+    let started = client.start_import(&app(), &start_body()).await.unwrap();
+    assert_eq!(started.status, ImportStatus::Other("queued".into()));
+    let status = client.import_status(&app(), "i-1").await.unwrap();
+    assert_eq!((status.status, status.imported, status.total), (ImportStatus::Done, 2, 0));
+    assert_eq!(client.list_all(&app(), None).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_keeps_4_kib_of_its_body_with_the_token_masked_before_the_cut() {
+    for pad in [4090usize, 4093, 4096] {
+        let body = format!("<html>{}{TOKEN}{}", "x".repeat(pad - 6), "y".repeat(500));
+        let router = Router::new().route(routes::UPLOAD_TO_DIRECTORY, post(move || async move { body }));
+        let client = client(&serve(router).await, fast());
+        let (_dir, path) = temp_file(b"a\n", "c.csv");
+        let err = client.upload_to_directory("dir", "h-1", &path).await.unwrap_err();
+        let kept = err.server_body().expect("the body is kept");
+        assert!(
+            kept.starts_with("<html>xxx") && kept.len() <= elma_import_client::BODY_BYTES + 3,
+            "{}",
+            kept.len()
+        );
+        for shown in [kept.to_string(), err.to_string(), format!("{err:?}")] {
+            for piece in TOKEN.as_bytes().windows(6) {
+                let piece = std::str::from_utf8(piece).unwrap();
+                assert!(!shown.contains(piece), "pad {pad}: `{piece}` leaked");
+            }
+        }
+    }
+}
+
 /// A status server: answers in turn from `script` (status code, body), repeating the last.
 async fn scripted_status(script: Vec<(u16, Value)>) -> (String, Log<Instant>) {
     let times: Log<Instant> = log();
@@ -779,13 +833,47 @@ async fn wait_for_import_gives_up_after_repeated_failures() {
     let client = client(&base, fast());
     let clock = ManualClock::new();
     let err = client.wait_for_import_with_clock(&clock, &app(), "imp-1", PollPolicy::default(), |_| {}).await;
-    assert!(matches!(err, Err(ClientError::Api { status: 502, .. })), "{err:?}");
+    assert!(matches!(err, Err(ClientError::Api { status: 502, tries: 4, .. })), "{err:?}");
+    assert!(err.unwrap_err().to_string().contains("after 4 tries"), "the true number of tries");
     assert_eq!(taken(&times).len(), 4, "1 + max_retries polls");
     let (base, times) = scripted_status(vec![(400, json!({"success": false, "error": "bad id"}))]).await;
     let client = client_for(&base);
     let err = client.wait_for_import_with_clock(&clock, &app(), "imp-1", PollPolicy::default(), |_| {}).await;
     assert!(matches!(err, Err(ClientError::Api { status: 400, .. })), "{err:?}");
     assert_eq!(taken(&times).len(), 1);
+}
+
+#[tokio::test]
+async fn each_retry_is_told_before_its_wait_with_the_true_count() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let router = Router::new().route(
+        routes::LIST_ITEMS,
+        post(move || {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 {
+                    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"success": false, "error": "busy"})))
+                        .into_response()
+                } else {
+                    Json(json!({"success": true, "result": {"result": [], "total": 0}})).into_response()
+                }
+            }
+        }),
+    );
+    let notices: Log<elma_import_client::RetryNotice> = log();
+    let n = notices.clone();
+    let mut config = ClientConfig::new(serve(router).await, TOKEN);
+    config.retry = fast();
+    config.on_retry =
+        Some(elma_import_client::RetryObserver::new(move |notice| n.lock().unwrap().push(notice.clone())));
+    let client = Client::new(config).unwrap();
+    client.list_all(&app(), None).await.unwrap();
+    let notices = taken(&notices);
+    assert_eq!(notices.iter().map(|n| (n.attempt, n.max)).collect::<Vec<_>>(), [(1, 3), (2, 3)]);
+    assert!(notices.iter().all(|n| n.reason == "HTTP 503" && n.request == "POST /app/crm/contacts/list"));
+    let line = notices[0].to_string();
+    assert!(line.starts_with("retrying in ") && line.contains("(1/3): HTTP 503"), "{line}");
 }
 
 fn client_for(base: &str) -> Client {

@@ -93,12 +93,12 @@ pub enum RunError {
         /// The limit.
         limit: Duration,
     },
-    /// Chunks whose start may or may not have taken effect, and whose rows could not be
-    /// looked up among the app's items.
+    /// Chunks whose start may or may not have taken effect, which the app's items cannot
+    /// settle.
     #[error(
         "chunk(s) {chunks:?} may or may not have been imported (the start request went out but its answer \
-         was lost), and their rows could not be looked up among the app's items, so they are not retried \
-         blindly. Check the app, then run `elma-import resume {dir} --key-column COLUMN` (a column whose \
+         was lost), and the app's items cannot tell (none of the rows is found by its content, or the rows \
+         cannot be told apart), so they are not retried blindly. Check the app, then run `elma-import resume {dir} --key-column COLUMN` (a column whose \
          values identify items, e.g. Email) or settle each chunk yourself with \
          `elma-import resume {dir} --assume-imported N` / `--assume-not-imported N`",
         dir = .dir.display()
@@ -218,4 +218,32 @@ fn is_full(e: &elma_import_sheet::SheetError) -> bool {
         cause = c.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_its_own_error_not_a_network_failure() {
+        // Regression: a full disk exited 3 ("network").
+        let full = RunError::io("cannot write the journal `j`", std::io::Error::from_raw_os_error(28));
+        assert!(matches!(full, RunError::DiskFull { .. }), "{full:?}");
+        assert_eq!(full.kind(), StopKind::Data);
+        assert!(
+            full.to_string().contains("the disk is full") && full.to_string().contains("resume"),
+            "{full}"
+        );
+        let other =
+            RunError::io("cannot write `x`", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(matches!(other, RunError::Io { .. }));
+    }
+
+    #[test]
+    fn the_uncertain_advice_is_a_command_resume_accepts() {
+        let e = RunError::Uncertain { dir: PathBuf::from("runs/r1"), chunks: vec![3] };
+        let text = e.to_string();
+        assert!(text.contains("elma-import resume runs/r1 --key-column COLUMN"), "{text}");
+        assert!(text.contains("elma-import resume runs/r1 --assume-imported N"), "{text}");
+    }
 }

@@ -1,12 +1,12 @@
 //! Looking a chunk's rows up among the app's items: by the key column, or, without one,
 //! by every imported field of the row (its whole content).
 //!
-//! Every look-up goes through [`Client::find_items`]: a §6 `tf` look-up paged through all
-//! matches, kept where every compared field equals exactly by §7 rules.
+//! Every look-up goes through [`Client::find_each`]: a §6 `tf` look-up per row paged
+//! through all matches (or one listing of the app shared by rows the platform cannot
+//! filter on), kept where every compared field equals exactly by §7 rules.
 
 use elma_import_client::{AppRef, Client, ClientError};
 use elma_import_contract::schema::Field;
-use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 /// An item, or a row as an item: field code → value in the platform's shapes (API.md §7).
@@ -30,16 +30,17 @@ impl Matcher {
         }
     }
 
-    /// The fields compared for `item`, or `None` when the row cannot be told apart (its
-    /// key cell is empty, or it has no value at all).
-    fn fields<'a>(&'a self, item: &Item) -> Option<Vec<&'a Field>> {
+    /// The fields compared: the key, or every imported field.
+    fn fields(&self) -> Vec<&Field> {
         match self {
-            Matcher::Key(k) => item.contains_key(&k.code).then(|| vec![k]),
-            Matcher::Content(all) => {
-                let present: Vec<&Field> = all.iter().filter(|f| item.contains_key(&f.code)).collect();
-                (!present.is_empty()).then_some(present)
-            }
+            Matcher::Key(k) => vec![k],
+            Matcher::Content(all) => all.iter().collect(),
         }
+    }
+
+    /// Whether `item` can be told apart: its key cell, or any cell, holds a value.
+    fn tells(&self, item: &Item) -> bool {
+        self.fields().iter().any(|f| item.contains_key(&f.code))
     }
 }
 
@@ -53,14 +54,12 @@ pub async fn present(
     rows: &[&Item],
     in_flight: usize,
 ) -> Result<Vec<Option<bool>>, ClientError> {
-    let looks = futures_util::stream::iter(rows.iter().map(|item| async move {
-        match matcher.fields(item) {
-            None => Ok(None),
-            Some(fields) => client.find_items(app, &fields, item).await.map(|found| Some(!found.is_empty())),
-        }
-    }))
-    .buffered(in_flight.max(1))
-    .collect::<Vec<_>>()
-    .await;
-    looks.into_iter().collect()
+    let fields = matcher.fields();
+    let tellable: Vec<Item> =
+        rows.iter().filter(|item| matcher.tells(item)).map(|item| (*item).clone()).collect();
+    let mut found = client.find_each(app, &fields, &tellable, in_flight).await?.into_iter();
+    Ok(rows
+        .iter()
+        .map(|item| if matcher.tells(item) { found.next().map(|items| !items.is_empty()) } else { None })
+        .collect())
 }

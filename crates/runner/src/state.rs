@@ -274,6 +274,10 @@ impl ChunkState {
             }
             Event::Resolved { imported, by, .. } => {
                 self.recheck_on_blocked = by != "user" && matches!(self.phase, Phase::Uncertain { .. });
+                if !imported && by != "user" {
+                    // Started again on the items' word: counts against the restart budget.
+                    self.restarts += 1;
+                }
                 self.settled_by_user = *imported;
                 self.phase = if *imported { Phase::Done } else { Phase::Pending };
             }

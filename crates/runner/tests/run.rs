@@ -423,6 +423,22 @@ async fn an_uncertain_start_that_did_nothing_starts_the_same_file_again() {
 }
 
 #[tokio::test]
+async fn an_uncertain_start_with_no_row_found_by_content_asks_the_user() {
+    // By content alone, no row found may mean values that read differently on the
+    // platform: starting again could double every row, so the user decides (exit 5).
+    let h = setup(10, 10, None).await;
+    h.script(vec![Start::Lose(Land::None)]);
+    let err = h.execute(&ExecOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), StopKind::Uncertain, "{err}");
+    assert!(err.to_string().contains("--key-column COLUMN"), "{err}");
+    assert_eq!(h.platform.lock().unwrap().starts, 1);
+    // The user's word: not imported. It is started again, once.
+    let options = ExecOptions { assume: vec![(1, false)], ..ExecOptions::default() };
+    assert!(h.execute(&options).await.unwrap().all_imported());
+    h.assert_exactly_once();
+}
+
+#[tokio::test]
 async fn an_uncertain_start_that_imported_everything_is_done() {
     let h = setup(10, 10, None).await;
     h.script(vec![Start::Lose(Land::All)]);

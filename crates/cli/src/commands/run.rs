@@ -21,9 +21,12 @@ use crate::ui;
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 #[command(after_help = "The run lives in --run-dir (default .elma-import/runs/<id>): run.json, \
-schema.json, journal.jsonl (every step, fsynced), chunks/, errors.csv (every rejected row by \
-source row), summary.json. After a crash, Ctrl-C, a network failure or a long block, \
-`elma-import resume RUN_DIR` continues without importing any chunk twice.
+schema.json, journal.jsonl (every step, fsynced), lock (one process at a time), chunks/, \
+errors.csv (every row not imported, by source row: row,column,header,value,rule,message,fix,source), \
+rejects.csv (those rows in full), summary.json. Counts that do not add up are checked row by row \
+among the app's items (by --key-column, else by each row's whole content); rows that did not land \
+are imported once more. After a crash, Ctrl-C, a network failure, a stall or a long block, \
+`elma-import resume RUN_DIR` continues without importing any row twice.
 
 Examples:
   elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
@@ -207,11 +210,12 @@ impl Observer for CliObserver {
                 };
                 self.set_bar(|b| b.set_position(done));
                 self.step(format!(
-                    "chunk {}: {} — {} imported, {} failed",
+                    "chunk {}: the platform answered {}: {} imported, {} failed of {} sent",
                     chunk + 1,
                     result.status,
                     ui::count(result.imported),
-                    ui::count(result.failed)
+                    ui::count(result.failed),
+                    ui::count(*rows)
                 ));
             }
             Progress::Pausing { pause, .. } => {
@@ -280,7 +284,7 @@ pub fn execute_dir(
         let journal = dir.join("journal.jsonl");
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping at the next safe point (Ctrl-C again to quit at once)…");
+                eprintln!("\nstopping (Ctrl-C again to quit at once)…");
                 c.cancel();
                 if tokio::signal::ctrl_c().await.is_ok() {
                     elma_import_runner::run::journal_interruption(&journal);

@@ -81,7 +81,7 @@ pub async fn reconcile<C: Clock>(ctx: &Ctx<'_, C>, i: u32, answer: &Answer) -> R
         ctx.say(format!("chunk {}: {reason}; trying again", i + 1));
         return ctx.record(Event::FailedEarly { at: ctx.now(), chunk: i, reason });
     }
-    if (looked.landed.len() as u64) < answer.imported {
+    if (looked.landed.len() as u64) < answer.imported || !trusted(&matcher, &looked) {
         // The look-up finds fewer rows than the platform counted: it cannot be trusted to
         // tell the rows that did not land, so none is sent again.
         looked.unknown.append(&mut looked.absent);
@@ -106,15 +106,17 @@ pub async fn settle_uncertain<C: Clock>(ctx: &Ctx<'_, C>, i: u32, reason: &str) 
     let all: Vec<&(u64, Item)> = rows.iter().collect();
     let mut looked = look(ctx, i, &matcher, &all).await?;
     if looked.unknown.len() == rows.len() {
-        let chunks = ctx.with_state(|s| {
-            (0..s.chunks.len() as u32)
-                .filter(|c| matches!(s.phase(*c), crate::state::Phase::Uncertain { .. }))
-                .map(|c| c + 1)
-                .collect()
-        });
-        return Err(RunError::Uncertain { dir: ctx.dir.to_path_buf(), chunks });
+        return Err(uncertain(ctx));
     }
     wait_until_quiet(ctx, i, &matcher, &rows, &mut looked).await?;
+    if !trusted(&matcher, &looked) {
+        ctx.say(format!(
+            "chunk {}: by content, the rows found are not the first rows of the chunk (an import lands rows \
+             in order): their values may read differently on the platform, so the rest are not sent again",
+            i + 1
+        ));
+        return Err(uncertain(ctx));
+    }
     ctx.account(|a| a.settled += 1);
     ctx.say(format!(
         "chunk {}: by {}, {} row(s) are in the app, {} are not, {} cannot be told",
@@ -125,17 +127,61 @@ pub async fn settle_uncertain<C: Clock>(ctx: &Ctx<'_, C>, i: u32, reason: &str) 
         looked.unknown.len()
     ));
     if looked.landed.is_empty() && looked.unknown.is_empty() {
-        // Nothing ran: the chunk's file is started again as it is.
-        return ctx.record(Event::Resolved {
-            at: ctx.now(),
-            chunk: i,
-            imported: false,
-            by: matcher.name().into(),
-        });
+        return nothing_found(ctx, i, &matcher);
     }
     let note =
         "the start's answer was lost, and this row could not be told apart among the app's items".to_string();
     record_looked(ctx, i, looked, Vec::new(), matcher.name(), &note)
+}
+
+/// No row of an uncertain chunk is among the items. By the key that means nothing ran:
+/// the chunk's file is started again as it is (counted against the restart budget). By
+/// content it may also mean values that read differently on the platform, and starting
+/// again could double every row: that needs the user's word, or a key.
+fn nothing_found<C: Clock>(ctx: &Ctx<'_, C>, i: u32, matcher: &Matcher) -> Result<(), RunError> {
+    let by_content = matches!(matcher, Matcher::Content(_));
+    if by_content || ctx.chunk(i).restarts >= ctx.options.policy.max_restarts {
+        ctx.say(format!(
+            "chunk {}: none of its rows is among the app's items{}",
+            i + 1,
+            if by_content {
+                "; by content alone that does not prove the import did not run"
+            } else {
+                ", after as many starts as allowed"
+            }
+        ));
+        return Err(uncertain(ctx));
+    }
+    ctx.record(Event::Resolved { at: ctx.now(), chunk: i, imported: false, by: matcher.name().into() })
+}
+
+/// Whether the look-up can tell which rows did not land. A key is trusted row by row. By
+/// content, a row that reads differently on the platform (a date-time in another time
+/// zone, say) is never found, so the rows found must be the first rows of the chunk, as an
+/// import that stopped part way leaves them; found rows after an absent one mean the
+/// matching, not the import, missed some.
+fn trusted(matcher: &Matcher, looked: &Looked) -> bool {
+    match matcher {
+        Matcher::Key(_) => true,
+        Matcher::Content(_) => {
+            let last_found = looked.landed.iter().max();
+            let first_absent = looked.absent.iter().min();
+            matches!((last_found, first_absent), (Some(f), Some(a)) if f < a)
+                || looked.absent.is_empty()
+                || looked.landed.is_empty()
+        }
+    }
+}
+
+/// The error that asks the user to settle the uncertain chunks.
+fn uncertain<C: Clock>(ctx: &Ctx<'_, C>) -> RunError {
+    let chunks = ctx.with_state(|s| {
+        (0..s.chunks.len() as u32)
+            .filter(|c| matches!(s.phase(*c), crate::state::Phase::Uncertain { .. }))
+            .map(|c| c + 1)
+            .collect()
+    });
+    RunError::Uncertain { dir: ctx.dir.to_path_buf(), chunks }
 }
 
 /// While rows are absent, the lost import may still be running: look at the first absent
