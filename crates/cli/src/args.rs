@@ -16,6 +16,7 @@ Quick start:
   elma-import template --schema templates/crm.contacts.schema.json -o contacts.xlsx
   elma-import validate contacts.csv --schema templates/crm.contacts.schema.json --errors errors.csv
   elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
+  elma-import check --url https://acme.elma365.ru --token TOKEN --app crm.contacts
 
 Exit codes: 0 ok · 1 data rejected · 2 usage/configuration · 3 network/API failure ·
 4 blocked too long · 5 uncertain chunk needs a decision · 130 interrupted (resumable).
@@ -75,6 +76,8 @@ pub enum Command {
     Emulator(commands::emulator::EmulatorArgs),
     /// Run the whole pipeline on generated data against an in-process emulator.
     Demo(commands::demo::DemoArgs),
+    /// Check the address, token, app and directory step by step; read-only.
+    Check(commands::check::CheckArgs),
 }
 
 /// How to read the input file.
@@ -196,4 +199,8 @@ pub struct ConnArgs {
     /// Retries of a failed request (retried statuses: 408 429 500 502 503 504, network errors).
     #[arg(long, default_value_t = 6, value_name = "N")]
     pub retries: u32,
+    /// Append a JSON line per HTTP exchange to FILE (method, path, status, duration, headers
+    /// and bodies; never the token), to attach to a bug report.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }

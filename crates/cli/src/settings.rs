@@ -13,9 +13,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
-use elma_import_client::{AppRef, Client, ClientConfig, RetryObserver, RetryPolicy, Secret};
+use elma_import_client::{AppRef, Client, ClientConfig, RetryObserver, RetryPolicy, Secret, Trace};
 use elma_import_contract::schema::AppSchema;
 use serde::Deserialize;
 
@@ -53,6 +54,8 @@ pub struct Connection {
     pub timeout: std::time::Duration,
     /// Retries.
     pub retries: u32,
+    /// Transcript file of every exchange (`--trace`).
+    pub trace: Option<PathBuf>,
 }
 
 fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
@@ -115,12 +118,21 @@ impl Connection {
             directory: profile.directory,
             timeout: args.timeout,
             retries: args.retries,
+            trace: args.trace.clone(),
         })
     }
 
     /// A client for this connection.
     pub fn client(&self) -> anyhow::Result<Client> {
+        let trace = match &self.trace {
+            Some(path) => Some(Arc::new(
+                Trace::create(path)
+                    .map_err(|e| usage(format!("cannot open the trace file `{}`: {e}", path.display())))?,
+            )),
+            None => None,
+        };
         let config = ClientConfig {
+            trace,
             timeout: self.timeout,
             retry: RetryPolicy { max_retries: self.retries, ..RetryPolicy::default() },
             // Retries are shown as they happen (`retrying in 2 s (3/6): could not connect`).
@@ -194,6 +206,7 @@ mod tests {
             config: Some(config.to_path_buf()),
             timeout: std::time::Duration::from_secs(5),
             retries: 1,
+            trace: None,
         }
     }
 

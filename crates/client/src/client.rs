@@ -21,6 +21,7 @@ use tokio::io::AsyncReadExt;
 use crate::error::ClientError;
 use crate::poll::{Clock, Observation, PollDecision, PollPolicy, Poller, TokioClock, MIN_POLL_INTERVAL};
 use crate::retry::{classify, parse_retry_after, Decision, Outcome, RetryPolicy, TransportKind};
+use crate::trace::{Exchange, Trace, TracedBody};
 use crate::{AppRef, Secret};
 
 /// Items of an app: field code → value, plus `__id`.
@@ -51,6 +52,25 @@ pub struct ClientConfig {
     pub part_size: u64,
     /// Told of every retry just before its wait, so a user sees retries as they happen.
     pub on_retry: Option<RetryObserver>,
+    /// Where to write a line per HTTP exchange ([`Trace`]), if anywhere.
+    pub trace: Option<Arc<Trace>>,
+}
+
+/// What [`Client::probe_schema`] saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// `METHOD /path`.
+    pub request: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// Whether the body is the API's JSON wrapper (an object with `success`).
+    pub wrapper: bool,
+    /// The wrapper's `error` text, token masked; empty when none.
+    pub error: String,
+    /// The start of the body, token masked.
+    pub excerpt: String,
+    /// Attempts made.
+    pub tries: u32,
 }
 
 /// A retry about to happen: what failed, which retry this is, and how long until it.
@@ -69,11 +89,17 @@ pub struct RetryNotice {
 }
 
 impl fmt::Display for RetryNotice {
-    /// `retrying in 2 s (3/6): could not connect`.
+    /// `retrying in 2 s (3/6): could not connect (POST /app/crm/contacts/list)`; under a
+    /// second in milliseconds.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.delay.as_secs_f64();
-        let wait =
-            if secs >= 10.0 || secs.fract() < 0.05 { format!("{secs:.0} s") } else { format!("{secs:.1} s") };
+        let wait = if secs < 1.0 {
+            format!("{} ms", self.delay.as_millis())
+        } else if secs >= 10.0 || secs.fract() < 0.05 {
+            format!("{secs:.0} s")
+        } else {
+            format!("{secs:.1} s")
+        };
         write!(f, "retrying in {wait} ({}/{}): {} ({})", self.attempt, self.max, self.reason, self.request)
     }
 }
@@ -105,6 +131,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             part_size: DEFAULT_PART_SIZE,
             on_retry: None,
+            trace: None,
         }
     }
 }
@@ -146,6 +173,7 @@ struct Inner {
     part_size: u64,
     counters: Counters,
     on_retry: Option<RetryObserver>,
+    trace: Option<Arc<Trace>>,
 }
 
 /// An ELMA365 Web API client. Cheap to clone (clones share connections and counters);
@@ -290,6 +318,7 @@ impl Client {
                 part_size: config.part_size,
                 counters: Counters::default(),
                 on_retry: config.on_retry,
+                trace: config.trace,
             }),
         })
     }
@@ -410,6 +439,32 @@ impl Client {
                 tries: answer.tries,
             },
             other => self.decode_error(&call, &answer, other.to_string()),
+        })
+    }
+
+    /// Asks for an app's schema (API.md §5) and reports what came back without judging it,
+    /// for a doctor that must tell a refused token, an unknown app and a base URL that is
+    /// not the Web API apart: a 404 from the API carries its `{"success": false, …}`
+    /// wrapper, a web server's 404 for a wrong path does not. Read-only; retried like any
+    /// GET. No answer at all is [`ClientError::Transport`].
+    pub async fn probe_schema(&self, app: &AppRef) -> Result<Probe, ClientError> {
+        let path = wire::paths::app_schema(&app.namespace, &app.code);
+        let call = Call::new(Method::GET, path, Payload::Empty);
+        let answer = self.exchange(&call, self.inner.retry.max_retries).await?;
+        let wrapper = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.contains_key("success")))
+            .unwrap_or(false);
+        let error = serde_json::from_slice::<wire::ErrorAnswer>(&answer.body)
+            .map(|a| self.inner.token.redact(a.error.trim()))
+            .unwrap_or_default();
+        Ok(Probe {
+            request: call.request,
+            status: answer.status.as_u16(),
+            wrapper,
+            error,
+            excerpt: self.excerpt(&answer.body),
+            tries: answer.tries,
         })
     }
 
@@ -755,7 +810,7 @@ impl Client {
         (observer.0)(&RetryNotice { request: call.request.clone(), attempt, max, delay, reason });
     }
 
-    /// One HTTP exchange, body read in full.
+    /// One HTTP exchange, body read in full; recorded in the trace when there is one.
     async fn attempt(&self, call: &Call) -> Attempt {
         let url = format!("{}{}", self.inner.base_url, call.path.trim_start_matches('/'));
         let mut request = self
@@ -763,7 +818,13 @@ impl Client {
             .http
             .request(call.method.clone(), url)
             .header(wire::AUTHORIZATION, self.inner.auth.clone());
-        request = match call.payload.clone() {
+        let payload = call.payload.clone();
+        let traced = match &payload {
+            Payload::Empty => TracedBody::None,
+            Payload::Json(data) => TracedBody::Json(data),
+            Payload::Octet { data, .. } | Payload::Multipart { data, .. } => TracedBody::File(data),
+        };
+        request = match payload.clone() {
             Payload::Empty => request,
             Payload::Json(data) => request.header(CONTENT_TYPE, "application/json").body(data),
             Payload::Octet { data, range } => request
@@ -780,18 +841,46 @@ impl Client {
                 request.header(wire::CONTENT_RANGE, range).multipart(form)
             }
         };
-        let response = request.send().await.map_err(|e| (transport_kind(&e), self.detail(&e)))?;
+        let request = request.build().map_err(|e| (TransportKind::Interrupted, self.detail(&e)))?;
+        let request_headers = request.headers().clone();
+        let started = std::time::Instant::now();
+        let result = self.send(request).await;
+        if let Some(trace) = &self.inner.trace {
+            let method = call.method.as_str();
+            let answer = match &result {
+                Ok((status, headers, body)) => Ok((status.as_u16(), headers, body.as_ref())),
+                Err((kind, detail)) => Err(format!("{kind} ({detail})")),
+            };
+            let exchange = Exchange {
+                method,
+                path: &call.path,
+                request_headers: &request_headers,
+                request_body: traced,
+                answer,
+                elapsed: started.elapsed(),
+            };
+            trace.record(&self.inner.token, &exchange);
+        }
+        let (status, headers, body) = result?;
+        let retry_after =
+            headers.get(wire::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        Ok((status, retry_after, body))
+    }
+
+    /// Sends a built request and reads its answer in full.
+    async fn send(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Bytes), (TransportKind, String)> {
+        let response =
+            self.inner.http.execute(request).await.map_err(|e| (transport_kind(&e), self.detail(&e)))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(wire::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+        let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| {
             let kind = if e.is_timeout() { TransportKind::Timeout } else { TransportKind::Body };
             (kind, self.detail(&e))
         })?;
-        Ok((status, retry_after, body))
+        Ok((status, headers, body))
     }
 
     /// The causes of a reqwest error (its own text repeats the URL, which the error

@@ -10,7 +10,8 @@
 //! - The status [`Poller`] is a pure state machine (never two polls less than a second
 //!   apart, adaptive, with a deadline) driven by a [`Clock`]; [`Client::wait_for_import`]
 //!   runs it on the real clock.
-//! - The token is a [`Secret`]: it appears in no error, `Debug` output or log.
+//! - The token is a [`Secret`]: it appears in no error, `Debug` output, log or [`Trace`]
+//!   (a JSONL transcript of every exchange, for bug reports).
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -43,10 +44,11 @@ mod error;
 pub mod poll;
 pub mod retry;
 mod secret;
+mod trace;
 
 pub use app::{AppRef, AppRefError};
 pub use client::{
-    Client, ClientConfig, ClientStats, Map, RetryNotice, RetryObserver, BODY_BYTES, DEFAULT_PART_SIZE,
+    Client, ClientConfig, ClientStats, Map, Probe, RetryNotice, RetryObserver, BODY_BYTES, DEFAULT_PART_SIZE,
 };
 pub use elma_import_contract::wire::{
     FileFormat, ImportResult, ImportStatus, ItemPage, ListFilter, ListRequest, RowError, StartImport,
@@ -56,3 +58,4 @@ pub use error::ClientError;
 pub use poll::{Clock, ManualClock, Observation, PollDecision, PollPolicy, Poller, TokioClock};
 pub use retry::{Decision, Outcome, RetryPolicy, TransportKind};
 pub use secret::Secret;
+pub use trace::{Trace, TRACE_BODY_BYTES};

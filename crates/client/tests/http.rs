@@ -762,6 +762,66 @@ async fn an_unreadable_answer_keeps_4_kib_of_its_body_with_the_token_masked_befo
     }
 }
 
+#[tokio::test]
+async fn the_trace_has_a_line_per_exchange_and_never_the_token() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let router = Router::new()
+        .route(
+            routes::LIST_ITEMS,
+            post(move || {
+                let n = c.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        // A server echoing the token, and failing once.
+                        (StatusCode::BAD_GATEWAY, format!("bad gateway for Bearer {TOKEN}")).into_response()
+                    } else {
+                        Json(json!({"success": true, "result": {"result": [{"__id": "1"}], "total": 1}}))
+                            .into_response()
+                    }
+                }
+            }),
+        )
+        .route(routes::UPLOAD_TEMPORARY, post(|| async { Json(json!({"success": true, "error": ""})) }));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.jsonl");
+    let mut config = ClientConfig::new(serve(router).await, TOKEN);
+    config.retry = fast();
+    config.trace = Some(Arc::new(elma_import_client::Trace::create(&path).unwrap()));
+    let client = Client::new(config).unwrap();
+    client.list_all(&app(), None).await.unwrap();
+    let (_file_dir, file) = temp_file(b"Name\nAnna\n", "c.csv");
+    client.upload_temporary("h-1", &file).await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    for piece in TOKEN.as_bytes().windows(6) {
+        assert!(!text.contains(std::str::from_utf8(piece).unwrap()), "the token leaked:\n{text}");
+    }
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "502, 200, upload:\n{text}");
+    assert_eq!(client.stats().requests, 3);
+    let statuses: Vec<&Value> = lines.iter().map(|l| &l["status"]).collect();
+    assert_eq!(statuses, [&json!(502), &json!(200), &json!(200)]);
+    assert_eq!(lines[0]["method"], "POST");
+    assert_eq!(lines[0]["path"], "/app/crm/contacts/list");
+    assert_eq!(lines[0]["response_body"], "bad gateway for Bearer ***");
+    assert_eq!(lines[1]["request_body"], json!({"active": true, "from": 0, "size": 100}));
+    assert_eq!(lines[1]["response_body"]["result"]["total"], 1);
+    assert!(lines[1]["ms"].is_u64() && lines[1]["time"].as_str().unwrap().ends_with('Z'));
+    assert!(lines.iter().all(|l| l["request_headers"].get("authorization").is_none()));
+    assert_eq!(lines[1]["request_headers"]["content-type"], "application/json");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"Name\nAnna\n"))
+    };
+    assert_eq!(
+        lines[2]["request_body"],
+        json!({"bytes": 10, "sha256": sha}),
+        "a file body is its size and hash"
+    );
+    assert_eq!(lines[2]["request_headers"]["content-range"], "bytes 0-10/10");
+}
+
 /// A status server: answers in turn from `script` (status code, body), repeating the last.
 async fn scripted_status(script: Vec<(u16, Value)>) -> (String, Log<Instant>) {
     let times: Log<Instant> = log();
@@ -874,6 +934,11 @@ async fn each_retry_is_told_before_its_wait_with_the_true_count() {
     assert!(notices.iter().all(|n| n.reason == "HTTP 503" && n.request == "POST /app/crm/contacts/list"));
     let line = notices[0].to_string();
     assert!(line.starts_with("retrying in ") && line.contains("(1/3): HTTP 503"), "{line}");
+    let mut notice = notices[0].clone();
+    notice.delay = Duration::from_millis(250);
+    assert!(notice.to_string().starts_with("retrying in 250 ms (1/3)"), "{notice}");
+    notice.delay = Duration::from_secs(2);
+    assert!(notice.to_string().starts_with("retrying in 2 s (1/3)"), "{notice}");
 }
 
 fn client_for(base: &str) -> Client {

@@ -2,6 +2,7 @@
 //! crate for .csv. Nothing here is shared with the client's reader, so a file the
 //! client writes and the platform cannot read shows up in tests.
 
+use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::Path;
 
@@ -98,26 +99,40 @@ pub(crate) fn read(path: &Path, format: FileFormat) -> Result<Sheet, ReadError> 
     }
 }
 
+/// Streams the first worksheet's cells (calamine's cell reader), keeping only the cells
+/// that hold something: a stray cell far away costs one cell, not a dense range.
 fn read_xlsx(path: &Path) -> Result<Sheet, ReadError> {
     let file = BufReader::new(std::fs::File::open(path)?);
     let mut workbook: Xlsx<_> = Xlsx::new(file).map_err(|e| ReadError::Xlsx(e.to_string()))?;
-    let range = match workbook.worksheet_range_at(0) {
-        None => return Err(ReadError::NoSheet),
-        Some(r) => r.map_err(|e| ReadError::Xlsx(e.to_string()))?,
+    let name = workbook.sheet_names().first().cloned().ok_or(ReadError::NoSheet)?;
+    let mut reader = workbook.worksheet_cells_reader(&name).map_err(|e| ReadError::Xlsx(e.to_string()))?;
+    // Row index → its non-empty cells (column, value); rows come in order in practice,
+    // but a map does not rely on it.
+    let mut sparse: BTreeMap<u32, Vec<(u32, Raw)>> = BTreeMap::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| ReadError::Xlsx(e.to_string()))? {
+        let raw = raw_of(&Data::from(cell.get_value().clone()));
+        if raw != Raw::Empty {
+            let (row, col) = cell.get_position();
+            sparse.entry(row).or_default().push((col, raw));
+        }
+    }
+    let dense = |cells: Vec<(u32, Raw)>, width: usize| {
+        let len = cells.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0).max(width);
+        let mut out = vec![Raw::Empty; len];
+        for (c, raw) in cells {
+            out[c as usize] = raw;
+        }
+        out
     };
-    let Some((_, end_col)) = range.end() else { return Err(ReadError::Empty) };
-    let end_row = range.end().map_or(0, |(r, _)| r);
-    let width = end_col as usize + 1;
-    let cell = |r: u32, c: u32| -> Raw { range.get_value((r, c)).map_or(Raw::Empty, raw_of) };
-    let header: Vec<String> = (0..width as u32).map(|c| cell(0, c).header_text()).collect();
+    let header: Vec<String> =
+        dense(sparse.remove(&0).unwrap_or_default(), 0).iter().map(Raw::header_text).collect();
     if header.iter().all(String::is_empty) {
         return Err(ReadError::Empty);
     }
-    let rows = (1..=end_row)
-        .map(|r| SheetRow {
-            number: u64::from(r) + 1,
-            cells: (0..width as u32).map(|c| cell(r, c)).collect(),
-        })
+    let width = header.len();
+    let rows = sparse
+        .into_iter()
+        .map(|(r, cells)| SheetRow { number: u64::from(r) + 1, cells: dense(cells, width) })
         .collect();
     Ok(Sheet { header, rows })
 }

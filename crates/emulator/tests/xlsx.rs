@@ -95,3 +95,27 @@ async fn a_file_that_is_not_what_the_start_says_fails_the_import_at_row_0() {
         assert!(done["errors"][0]["message"].as_str().unwrap().contains(says), "{done}");
     }
 }
+
+#[tokio::test]
+async fn a_stray_cell_at_xfd1048576_fails_its_row_only_and_memory_stays_flat() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "Name").unwrap();
+    sheet.write_string(1, 0, "Kept").unwrap();
+    sheet.write_string(1_048_575, 0, "Far").unwrap();
+    sheet.write_string(1_048_575, 16_383, "stray").unwrap();
+    let server = start(config()).await;
+    let hash = common::hash();
+    server.upload_temp(&hash, book.save_to_buffer().unwrap(), None).await;
+    let (_, body) = server
+        .post(
+            "/app/crm/contacts/import",
+            json!({"fileHash": hash, "format": "xlsx", "withEventHandlers": false}),
+        )
+        .await;
+    let id = body["result"]["id"].as_str().unwrap().to_string();
+    let done = server.wait_final("crm/contacts", &id, Duration::from_secs(10)).await;
+    assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(1), Some(1)), "{done}");
+    assert_eq!(done["errors"][0]["row"], 1_048_576, "{done}");
+    assert!(done["errors"][0]["message"].as_str().unwrap().contains("column XFD"), "{done}");
+}

@@ -68,6 +68,10 @@ pub(crate) fn cell_value(
             if !cents.is_finite() || cents.abs() >= 9.0e18 {
                 return Err(format!("`{}` is too large an amount of money", cell.text));
             }
+            // Off by more than the float's own error: finer than a coin.
+            if ((cell.number * scale) - cents).abs() > (cents.abs() * f64::EPSILON * 8.0).max(1e-6) {
+                return Err(format!("`{}` is finer than the smallest coin of {currency}", cell.text));
+            }
             return Ok(Some(shape::money(cents as i64, currency)));
         }
         (CellKind::Bool, Kind::Boolean) => {
@@ -154,8 +158,8 @@ fn date_value(rule: &ColumnRule, dt: &values::DateTime, how: Reading<'_>) -> Opt
 }
 
 /// The amount of a decimal text (`125.6`, `-3,05`) in the smallest coin, `minor` digits after
-/// the point, rounding half away from zero; exact, without floating point. `None` when it
-/// is no decimal or too large.
+/// the point; exact, without floating point. `None` when it is no decimal, too large, or
+/// finer than the coin (`1.005` roubles): an amount is never rounded silently.
 pub(crate) fn cents(text: &str, minor: u32) -> Option<i64> {
     let t = text.trim();
     let (negative, body) = match t.as_bytes().first()? {
@@ -173,12 +177,12 @@ pub(crate) fn cents(text: &str, minor: u32) -> Option<i64> {
     {
         return None;
     }
+    if fraction.bytes().skip(minor as usize).any(|b| b != b'0') {
+        return None;
+    }
     let mut amount: i64 = 0;
     for b in whole.bytes().chain(fraction.bytes().chain(std::iter::repeat(b'0')).take(minor as usize)) {
         amount = amount.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
-    }
-    if fraction.as_bytes().get(minor as usize).is_some_and(|&b| b >= b'5') {
-        amount = amount.checked_add(1)?;
     }
     Some(if negative { -amount } else { amount })
 }
@@ -188,12 +192,13 @@ mod tests {
     use super::cents;
 
     #[test]
-    fn cents_are_exact_and_round_half_away_from_zero() {
+    fn cents_are_exact_and_never_rounded() {
         assert_eq!(cents("125.6", 2), Some(12560));
         assert_eq!(cents("125,60", 2), Some(12560));
         assert_eq!(cents("-3.05", 2), Some(-305));
-        assert_eq!(cents("0.005", 2), Some(1));
-        assert_eq!(cents("-0.004", 2), Some(0));
+        assert_eq!(cents("1.000", 2), Some(100));
+        assert_eq!(cents("0.005", 2), None, "finer than a kopeck");
+        assert_eq!(cents("1.5", 0), None, "finer than a yen");
         assert_eq!(cents("1234567.891", 3), Some(1_234_567_891));
         assert_eq!(cents("12", 0), Some(12));
         assert_eq!(cents("0.1", 2), Some(10), "no binary rounding: 0.1 × 100 is 10");

@@ -684,6 +684,10 @@ fn items_follow_the_item_json_table() {
     number.push(CellKind::Number, "0.1", 0.1);
     let rub = validator("MONEY", true, "{}", Ru);
     assert_eq!(rub.to_item(&number).unwrap()["f"], json!({"cents": 10, "currency": "RUB"}));
+    let mut fine = Row::new(4);
+    fine.push(CellKind::Number, "1.005", 1.005);
+    assert!(rub.to_item(&fine).is_err(), "an amount finer than a kopeck is not rounded");
+    assert!(rub.to_item(&Row::from_texts(5, ["1.005"])).is_err());
     // A category is an array even when single.
     let one = validator("ENUM", true, r#"{"options":[{"code":"vip","name":"VIP"}]}"#, Ru);
     assert_eq!(

@@ -1,5 +1,6 @@
 //! One module per subcommand: resolve settings → call a library → render.
 
+pub mod check;
 pub mod demo;
 pub mod emulator;
 pub mod fix;
@@ -37,5 +38,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Migrate(a) => migrate::run(a, g),
         Command::Emulator(a) => emulator::run(a, g),
         Command::Demo(a) => demo::run(a, g),
+        Command::Check(a) => check::run(a, g),
     }
 }
