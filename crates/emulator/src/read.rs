@@ -25,6 +25,8 @@ pub(crate) enum Raw {
     Date(NaiveDateTime),
     /// An .xlsx error cell such as `#N/A`.
     Error(String),
+    /// An .xlsx formula without a cached value: the formula text.
+    Formula(String),
 }
 
 impl Raw {
@@ -42,6 +44,7 @@ impl Raw {
         match self {
             Raw::Empty => String::new(),
             Raw::Text(t) | Raw::Error(t) => t.trim().to_string(),
+            Raw::Formula(f) => format!("={f}"),
             Raw::Number(n) => format!("{n}"),
             Raw::Bool(b) => b.to_string(),
             Raw::Date(d) => d.format("%Y-%m-%dT%H:%M:%S").to_string(),
@@ -109,10 +112,13 @@ fn read_xlsx(path: &Path) -> Result<Sheet, ReadError> {
     // Row index → its non-empty cells (column, value); rows come in order in practice,
     // but a map does not rely on it.
     let mut sparse: BTreeMap<u32, Vec<(u32, Raw)>> = BTreeMap::new();
-    while let Some(cell) = reader.next_cell().map_err(|e| ReadError::Xlsx(e.to_string()))? {
-        let raw = raw_of(&Data::from(cell.get_value().clone()));
+    while let Some(cell) = reader.next_cell_with_formula().map_err(|e| ReadError::Xlsx(e.to_string()))? {
+        let raw = match (raw_of(&Data::from(cell.value)), cell.formula) {
+            (Raw::Empty, Some(formula)) => Raw::Formula(formula),
+            (raw, _) => raw,
+        };
         if raw != Raw::Empty {
-            let (row, col) = cell.get_position();
+            let (row, col) = cell.pos;
             sparse.entry(row).or_default().push((col, raw));
         }
     }

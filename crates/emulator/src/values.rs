@@ -258,6 +258,11 @@ impl CellModel {
         let text = match raw {
             Raw::Empty => return Ok(None),
             Raw::Error(e) => return Err(format!("the cell holds the spreadsheet error `{e}`")),
+            Raw::Formula(f) => {
+                return Err(format!(
+                    "the formula `={f}` has no saved value: save the file in a program that computes formulas"
+                ))
+            }
             Raw::Text(t) => {
                 let t = t.trim();
                 if t.is_empty() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{config, start};
 use reqwest::StatusCode;
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
 use serde_json::json;
 
 fn workbook() -> Vec<u8> {
@@ -118,4 +118,62 @@ async fn a_stray_cell_at_xfd1048576_fails_its_row_only_and_memory_stays_flat() {
     assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(1), Some(1)), "{done}");
     assert_eq!(done["errors"][0]["row"], 1_048_576, "{done}");
     assert!(done["errors"][0]["message"].as_str().unwrap().contains("column XFD"), "{done}");
+}
+
+#[tokio::test]
+async fn formulas_give_their_cached_value_and_fail_without_one() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Name", "Quantity", "Email"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    sheet.write_string(1, 0, "Cached").unwrap();
+    sheet.write_formula(1, 1, Formula::new("=2*1.25").set_result("2.5")).unwrap();
+    sheet.write_string(2, 0, "Not computed").unwrap();
+    sheet.write_formula(2, 1, Formula::new("=2*3").set_result("")).unwrap();
+    sheet.write_string(3, 0, "Error").unwrap();
+    sheet.write_formula(3, 2, Formula::new("=NA()").set_result("#N/A")).unwrap();
+    // rust_xlsxwriter always saves a value (`<v>0</v>`); drop it, as a program that
+    // writes formulas without computing them does.
+    let book = without_cached_value(&book.save_to_buffer().unwrap(), "<f>2*3</f><v>0</v>", "<f>2*3</f>");
+    let server = start(config()).await;
+    let hash = common::hash();
+    server.upload_temp(&hash, book, None).await;
+    let (_, body) = server
+        .post(
+            "/app/crm/contacts/import",
+            json!({"fileHash": hash, "format": "xlsx", "withEventHandlers": false}),
+        )
+        .await;
+    let id = body["result"]["id"].as_str().unwrap().to_string();
+    let done = server.wait_final("crm/contacts", &id, Duration::from_secs(10)).await;
+    assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(1), Some(2)), "{done}");
+    let errors = done["errors"].as_array().unwrap();
+    assert_eq!((errors[0]["row"].as_u64(), errors[0]["column"].as_str()), (Some(3), Some("Quantity")));
+    assert!(errors[0]["message"].as_str().unwrap().contains("`=2*3` has no saved value"), "{done}");
+    assert_eq!((errors[1]["row"].as_u64(), errors[1]["column"].as_str()), (Some(4), Some("Email")));
+    assert!(errors[1]["message"].as_str().unwrap().contains("`#N/A`"), "{done}");
+    let (_, body) = server.list("crm/contacts", json!({"active": true, "from": 0, "size": 10})).await;
+    assert_eq!(body["result"]["result"][0]["quantity"], 2.5);
+}
+
+/// The workbook with `from` replaced by `to` in its first worksheet's XML.
+fn without_cached_value(xlsx: &[u8], from: &str, to: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let xml = String::from_utf8(bytes).unwrap();
+            assert!(xml.contains(from), "{xml}");
+            bytes = xml.replace(from, to).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
 }
