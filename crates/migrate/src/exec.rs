@@ -40,6 +40,10 @@ pub struct Settings {
     /// Steps at once, at most (a resume keeps it).
     #[serde(default = "four")]
     pub parallel: usize,
+    /// Pause between imports of a step, seconds (else the plan's); kept in each step's
+    /// `run.json`, so resumes keep it.
+    #[serde(default)]
+    pub pause_secs: Option<f64>,
 }
 
 fn four() -> usize {
@@ -55,6 +59,7 @@ impl Default for Settings {
             directory_id: None,
             temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
             parallel: 4,
+            pause_secs: None,
         }
     }
 }
@@ -536,6 +541,7 @@ async fn run_step(
             key_column: Some(step.key.clone()),
             import_rows_per_sec: s.import_rows_per_sec,
             temp_ttl_secs: s.temp_ttl_secs,
+            pause_secs: s.pause_secs,
             ..RunSpec::new(format!("{:02}-{}", j + 1, step.app), &source, step.app.clone())
                 .map_err(|source| MigrateError::run(label.clone(), source))?
         };

@@ -335,6 +335,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
     step(3, "checking every file and every reference before anything is sent".into());
     let settings = elma_import_migrate::Settings {
         import_rows_per_sec: args.rows_per_sec,
+        pause_secs: Some(args.pause.as_secs_f64()),
         ..elma_import_migrate::Settings::default()
     };
     let p = crate::commands::migrate::preflight(

@@ -78,6 +78,10 @@ pub struct MigrateArgs {
     /// Directory id for directory uploads (big imports without handlers).
     #[arg(long, value_name = "ID")]
     pub directory: Option<String>,
+    /// Pause between imports of a step with event handlers (default: the plan's, sized
+    /// for the handler queue to drain).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    pub pause: Option<Duration>,
     /// Execution settings.
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -268,6 +272,7 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
         directory_id: args.directory.clone().or(conn.as_ref().and_then(|c| c.directory.clone())),
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
         parallel: usize::from(args.parallel),
+        pause_secs: args.pause.map(|d| d.as_secs_f64()),
     };
     let parallel = settings.parallel;
     let p = preflight(&rt, &args.file, args.schema_dir.as_deref(), client.as_ref(), &settings, parallel)?;
@@ -300,7 +305,7 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
     elma_import_migrate::create(&dir, &p.migration, &settings, &p.schemas)
         .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     ui::say(format!("migration directory {}", dir.display()));
-    let options = MigrateOptions { parallel, exec: args.exec.options(None, Vec::new()) };
+    let options = MigrateOptions { parallel, exec: args.exec.options(args.pause, Vec::new()) };
     execute_dir(&rt, &dir, &client, &options, args.exec.verbose, global)
 }
 
