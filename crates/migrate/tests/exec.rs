@@ -129,3 +129,21 @@ async fn a_migration_directory_held_by_another_process_is_refused() {
     assert!(items(&client, "crm.companies").await.is_empty(), "something was imported");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_parallel_one_the_steps_run_one_at_a_time_in_wave_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let migration = files(tmp.path());
+    let dir = tmp.path().join("mig");
+    create(&dir, &migration, &Settings::default(), &schemas()).unwrap();
+    let (emu, client) = emulator(&["crm.companies", "crm.contacts", "logistics.orders"]).await;
+    let one = MigrateOptions { parallel: 1, ..options() };
+    let report = execute(&dir, &client, &one, Arc::new(QuietMigration), &Cancel::new()).await.unwrap();
+    assert_eq!(report.stop, None, "{report:#?}");
+    let span = |i: usize| (report.steps[i].started_at.unwrap(), report.steps[i].finished_at.unwrap());
+    // Wave 1 (companies, orders) in file order, then wave 2 (contacts).
+    let (companies, contacts, orders) = (span(0), span(1), span(2));
+    assert!(companies.1 <= orders.0, "{companies:?} {orders:?}");
+    assert!(orders.1 <= contacts.0, "{orders:?} {contacts:?}");
+    emu.shutdown().await;
+}
