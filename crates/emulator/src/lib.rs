@@ -46,12 +46,13 @@ mod report;
 mod state;
 mod uploads;
 mod values;
+mod zone;
 
 pub use faults::{Fault, FaultProfile};
 pub use imports::effective_rate;
 pub use report::{CountersReport, FaultEvent, ImportSummary, PollStats, QueueReport, QueueSample};
 pub use state::{seeded_users, User, SEEDED_USERS};
-pub use values::parse_time_zone;
+pub use zone::{parse_time_zone, Zone};
 
 /// The locale of import cells (re-exported from the contract).
 pub use elma_import_contract::Locale;
@@ -132,16 +133,11 @@ pub struct EmulatorConfig {
     /// The company's locale: how date and number cells are read (default `ru`).
     pub locale: Locale,
     /// The company's time zone: date cells carry no offset and are read in it
-    /// (default `+03:00`, Moscow, the zone of ELMA365's cloud).
-    pub time_zone: chrono::FixedOffset,
+    /// (default `+03:00`, Moscow, the zone of ELMA365's cloud; see [`parse_time_zone`]).
+    pub time_zone: Zone,
     /// Reject rows whose SYS_USER ids are not users of the emulator, or whose
     /// SYS_COLLECTION ids are not items of the linked app (default off).
     pub strict_links: bool,
-}
-
-/// The default [`EmulatorConfig::time_zone`]: `+03:00`.
-pub fn default_time_zone() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(3 * 3600).expect("+03:00 is a valid offset")
 }
 
 impl Default for EmulatorConfig {
@@ -157,7 +153,7 @@ impl Default for EmulatorConfig {
             faults: FaultProfile::default(),
             verbose: false,
             locale: Locale::Ru,
-            time_zone: default_time_zone(),
+            time_zone: Zone::moscow(),
             strict_links: false,
         }
     }

@@ -244,7 +244,7 @@ pub(crate) struct Settings {
     pub verbose: bool,
     /// How cells are read.
     pub locale: elma_import_contract::Locale,
-    pub time_zone: chrono::FixedOffset,
+    pub time_zone: crate::zone::Zone,
     /// Whether SYS_USER / SYS_COLLECTION ids must exist.
     pub strict_links: bool,
 }

@@ -3,10 +3,10 @@
 //! from the client's validation, so the two can disagree and tests show it.
 //!
 //! Assumptions (README.md, "Value model"): the company has one locale (`ru` by default)
-//! and one time zone (`+03:00` by default); a cell without an offset is read in that
-//! zone; a date is midnight in that zone.
+//! and one time zone (`+03:00` by default, see `zone`); a cell without an offset is read
+//! in that zone; a date is midnight in that zone.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, SecondsFormat};
 use elma_import_contract::schema::{AppSchema, Field, FieldType};
 use elma_import_contract::wire::RowError;
 use elma_import_contract::Locale;
@@ -14,47 +14,15 @@ use serde_json::{json, Map, Value};
 
 use crate::read::{Raw, SheetRow};
 use crate::state::Item;
+#[cfg(test)]
+use crate::zone::parse_time_zone;
+use crate::zone::Zone;
 
 /// Type of a phone or e-mail entry written by an import (API.md §7's example).
 pub(crate) const CONTACT_TYPE: &str = "home";
 
 /// Largest integer a JSON number holds exactly (2^53).
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
-
-/// A time zone as `+03:00`, `-05:30`, `+0300`, `UTC` or `Z`.
-///
-/// ```
-/// let zone = elma_import_emulator::parse_time_zone("+03:00").unwrap();
-/// assert_eq!(zone.local_minus_utc(), 3 * 3600);
-/// assert_eq!(elma_import_emulator::parse_time_zone("utc").unwrap().local_minus_utc(), 0);
-/// assert!(elma_import_emulator::parse_time_zone("Europe/Moscow").is_err());
-/// ```
-pub fn parse_time_zone(text: &str) -> Result<FixedOffset, String> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") {
-        return Ok(FixedOffset::east_opt(0).expect("zero offset"));
-    }
-    let bad = || format!("`{text}` is not a time zone offset: expected e.g. `+03:00`, `-05:30` or `UTC`");
-    let (sign, rest) = match t.as_bytes().first() {
-        Some(b'+') => (1, &t[1..]),
-        Some(b'-') => (-1, &t[1..]),
-        _ => return Err(bad()),
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h, m),
-        None if rest.len() == 4 => rest.split_at(2),
-        None => (rest, "0"),
-    };
-    let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(h) || !digits(m) {
-        return Err(bad());
-    }
-    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 14 || m > 59 {
-        return Err(bad());
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
-}
 
 /// A reference to another record that `--strict-links` checks when the row is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +49,7 @@ pub(crate) struct RowItem {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CellModel {
     pub locale: Locale,
-    pub zone: FixedOffset,
+    pub zone: Zone,
 }
 
 /// The columns of a file matched to an app's fields.
@@ -300,8 +268,8 @@ impl CellModel {
                 money(field, cents_of_number(*n).ok_or_else(|| bad_money(&shown))?)
             }
             (FieldType::Boolean, Raw::Bool(b)) => Value::Bool(*b),
-            (FieldType::Datetime, Raw::Date(d)) => self.instant(*d),
-            (FieldType::Date, Raw::Date(d)) => self.instant(d.date().and_time(chrono::NaiveTime::MIN)),
+            (FieldType::Datetime, Raw::Date(d)) => self.instant(*d)?,
+            (FieldType::Date, Raw::Date(d)) => self.instant(d.date().and_time(chrono::NaiveTime::MIN))?,
             (FieldType::Phone, Raw::Number(n)) => match integer_of(*n) {
                 Some(_) if *n >= 0.0 => return self.text_value(field, &format!("{}", *n as u64)),
                 _ => return Err(bad_phone(&shown)),
@@ -392,8 +360,8 @@ impl CellModel {
                 "false" => Ok(Value::Bool(false)),
                 _ => Err(format!("`{t}` is not a boolean: write `true` or `false`")),
             },
-            FieldType::Datetime => self.datetime(t).map(|d| self.instant(d)),
-            FieldType::Date => self.date(t).map(|d| self.instant(d.and_time(chrono::NaiveTime::MIN))),
+            FieldType::Datetime => self.instant(self.datetime(t)?),
+            FieldType::Date => self.instant(self.date(t)?.and_time(chrono::NaiveTime::MIN)),
             FieldType::Enum => {
                 let option = choice(&field.data.options, t, "an option", &field.name)?;
                 Ok(json!([{"code": option.code, "name": option.name}]))
@@ -462,10 +430,10 @@ impl CellModel {
         }
     }
 
-    /// The company's local time `local` as RFC 3339 with the zone's offset.
-    fn instant(&self, local: NaiveDateTime) -> Value {
-        let at: DateTime<FixedOffset> = self.zone.from_utc_datetime(&(local - self.zone));
-        Value::String(at.to_rfc3339_opts(SecondsFormat::Secs, false))
+    /// The company's local time `local` as RFC 3339 with the zone's offset there.
+    fn instant(&self, local: NaiveDateTime) -> Result<Value, String> {
+        let at = self.zone.resolve(local)?;
+        Ok(Value::String(at.to_rfc3339_opts(SecondsFormat::Secs, false)))
     }
 
     fn datetime(&self, t: &str) -> Result<NaiveDateTime, String> {
@@ -697,16 +665,6 @@ mod tests {
 
     fn text(model: &CellModel, f: &Field, t: &str) -> Result<Option<Value>, String> {
         model.value(f, &Raw::Text(t.to_string()))
-    }
-
-    #[test]
-    fn time_zones_parse_and_refuse_names() {
-        assert_eq!(parse_time_zone("-05:30").unwrap().local_minus_utc(), -(5 * 3600 + 1800));
-        assert_eq!(parse_time_zone("+0300").unwrap().local_minus_utc(), 3 * 3600);
-        assert_eq!(parse_time_zone("Z").unwrap().local_minus_utc(), 0);
-        for bad in ["03:00", "+25:00", "Europe/Moscow", ""] {
-            assert!(parse_time_zone(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

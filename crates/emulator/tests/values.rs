@@ -128,3 +128,19 @@ async fn a_bad_cell_fails_its_row_with_the_column_and_value_and_others_import() 
     assert!(at(5, "Order").unwrap().contains("limit of 64"), "{errors:?}");
     assert_eq!(errors.len(), 4, "{errors:?}");
 }
+
+#[tokio::test]
+async fn a_named_zone_applies_its_clock_changes_and_a_skipped_local_time_fails_its_row() {
+    let config = EmulatorConfig { time_zone: parse_time_zone("Europe/Berlin").unwrap(), ..config() };
+    let csv = "Name,Birth date\nWinter,15.01.2024 12:00\nSummer,15.07.2024 12:00\nGap,31.03.2024 02:30\n";
+    let (result, items) = import_and_list(config, "crm/contacts", csv.into()).await;
+    assert_eq!(result["imported"], 2, "{result}");
+    assert_eq!(items[0]["birth_date"], "2024-01-15T12:00:00+01:00");
+    assert_eq!(items[1]["birth_date"], "2024-07-15T12:00:00+02:00");
+    let error = &result["errors"][0];
+    assert_eq!((error["row"].as_u64(), error["column"].as_str()), (Some(4), Some("Birth date")), "{result}");
+    assert!(
+        error["message"].as_str().unwrap().contains("does not exist in the time zone `Europe/Berlin`"),
+        "{result}"
+    );
+}

@@ -501,6 +501,32 @@ async fn ctrl_c_while_polling_stops_at_once_journaled() {
     h.assert_exactly_once();
 }
 
+/// Cancels the run when the app is reported blocked.
+struct CtrlCWhenBlocked(Cancel);
+
+impl Observer for CtrlCWhenBlocked {
+    fn on(&self, p: &Progress<'_>) {
+        if matches!(p, Progress::Blocked { .. }) {
+            self.0.cancel();
+        }
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_while_waiting_out_blocked_stops_at_once_journaled() {
+    let h = setup(10, 10, None).await;
+    h.script(vec![Start::Blocked; 50]);
+    let cancel = Cancel::new();
+    let observer = CtrlCWhenBlocked(cancel.clone());
+    let err =
+        execute_with_clock(&h.run_dir(), &h.client, &h.clock, &ExecOptions::default(), &observer, &cancel)
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), StopKind::Interrupted);
+    assert_eq!(h.platform.lock().unwrap().starts, 1, "no second start after Ctrl-C");
+    assert!(matches!(h.events().last(), Some(Event::Interrupted { .. })));
+}
+
 #[tokio::test]
 async fn a_temporary_file_past_its_safe_window_is_uploaded_again() {
     let h = setup(10, 10, None).await;

@@ -4,9 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::FixedOffset;
 use clap::Args;
-use elma_import_emulator::{demo_apps, parse_time_zone, EmulatorConfig, FaultProfile, Locale};
+use elma_import_emulator::{demo_apps, parse_time_zone, EmulatorConfig, FaultProfile, Locale, Zone};
 use serde_json::json;
 
 use crate::args::Global;
@@ -30,7 +29,8 @@ Examples:
   elma-import emulator --addr 127.0.0.1:8365 --token T
   elma-import emulator --rows-per-sec 200 --handler-rate 50 --data-dir /tmp/emu
   elma-import emulator --fault-503 0.1 --fault-drop-after 0.05 --seed 7
-  elma-import emulator --time-zone UTC --locale en --strict-links")]
+  elma-import emulator --time-zone UTC --locale en --strict-links
+  elma-import emulator --time-zone Europe/Berlin")]
 pub struct EmulatorArgs {
     /// Address to listen on (loopback by default; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8365")]
@@ -86,10 +86,11 @@ pub struct EmulatorArgs {
     /// The company's locale: how date and number cells are read (ru or en).
     #[arg(long, default_value = "ru", value_name = "LOCALE")]
     pub locale: Locale,
-    /// The company's time zone, as an offset (`+03:00`, `-05:30`, `UTC`): date cells
-    /// carry no offset and are read in it.
-    #[arg(long, default_value = "+03:00", value_parser = parse_time_zone, value_name = "OFFSET")]
-    pub time_zone: FixedOffset,
+    /// The company's time zone: an offset (`+03:00`, `-05:30`, `UTC`) or an IANA name
+    /// (`Europe/Berlin`, with its clock changes). Date cells carry no offset and are read
+    /// in it.
+    #[arg(long, default_value = "+03:00", value_parser = parse_time_zone, value_name = "ZONE")]
+    pub time_zone: Zone,
     /// Fail rows whose SYS_USER ids are not emulator users or whose SYS_COLLECTION ids
     /// are not items of the linked app.
     #[arg(long)]
