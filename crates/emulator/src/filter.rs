@@ -2,7 +2,7 @@
 //!
 //! - text fields (STRING, TEXT, LINK, and the text inside EMAIL, PHONE, FULL_NAME): a
 //!   string the value must contain, case-insensitively;
-//! - numbers (INTEGER, FLOAT, MONEY in currency units): `{"min":…, "max":…}`, inclusive,
+//! - numbers (INTEGER, FLOAT, MONEY in currency units, not coins): `{"min":…, "max":…}`, inclusive,
 //!   `null` or absent for an open end;
 //! - date-times (DATETIME, DATE): `{"min":…, "max":…}` of RFC 3339 instants with an
 //!   offset, inclusive, compared as instants;
@@ -20,6 +20,7 @@ use elma_import_contract::schema::{AppSchema, FieldType};
 use serde_json::{Map, Value};
 
 use crate::state::Item;
+use crate::values::minor_units;
 
 /// The documented key of field conditions.
 pub(crate) const TF: &str = "tf";
@@ -180,7 +181,10 @@ fn matches(kind: FieldType, c: &Condition, v: &Value) -> bool {
         }),
         Condition::Range { min, max } => each(v).into_iter().any(|v| {
             let n = match kind {
-                FieldType::Money => v.get("cents").and_then(Value::as_f64).map(|c| c / 100.0),
+                FieldType::Money => {
+                    let digits = minor_units(v.get("currency").and_then(Value::as_str).unwrap_or("RUB"));
+                    v.get("cents").and_then(Value::as_f64).map(|c| c / 10f64.powi(digits as i32))
+                }
                 _ => v.as_f64(),
             };
             n.is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
@@ -245,6 +249,7 @@ mod tests {
         let f = filter(json!({"amount": {"min": 10, "max": 10}})).unwrap();
         assert!(f.matches(&item(json!({"amount": {"cents": 1000, "currency": "RUB"}}))));
         assert!(!f.matches(&item(json!({"amount": {"cents": 1001, "currency": "RUB"}}))));
+        assert!(f.matches(&item(json!({"amount": {"cents": 10, "currency": "JPY"}}))), "yen have no coins");
         let f = filter(
             json!({"birth_date": {"min": "2006-01-02T12:00:00Z", "max": "2006-01-02T12:05:00+00:00"}}),
         )

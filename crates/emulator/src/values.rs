@@ -265,7 +265,9 @@ impl CellModel {
             (FieldType::Integer, Raw::Number(n)) => integer_of(*n).ok_or_else(|| not_integer(&shown))?,
             (FieldType::Float, Raw::Number(n)) => finite(*n, &shown)?,
             (FieldType::Money, Raw::Number(n)) => {
-                money(field, cents_of_number(*n).ok_or_else(|| bad_money(&shown))?)
+                let digits = minor_units(field.data.currency());
+                let cents = cents_of_number(*n, digits).ok_or_else(|| too_fine(&shown, field, digits))?;
+                money(field, cents)
             }
             (FieldType::Boolean, Raw::Bool(b)) => Value::Bool(*b),
             (FieldType::Datetime, Raw::Date(d)) => self.instant(*d)?,
@@ -343,14 +345,18 @@ impl CellModel {
             FieldType::Money => {
                 let (negative, int, frac) = decimal(t, self.locale).ok_or_else(|| bad_money(t))?;
                 let frac = frac.trim_end_matches('0');
-                if frac.len() > 2 {
-                    return Err(format!("`{t}` has more than 2 decimals: money is kept in whole cents"));
+                let digits = minor_units(field.data.currency());
+                if frac.len() > digits as usize {
+                    return Err(too_fine(t, field, digits));
                 }
+                let coins = format!("{frac:0<width$}", width = digits as usize);
                 let cents = int
                     .parse::<i64>()
                     .ok()
-                    .and_then(|units| units.checked_mul(100))
-                    .and_then(|c| c.checked_add(format!("{frac:0<2}").parse::<i64>().ok()?))
+                    .and_then(|units| units.checked_mul(10i64.pow(digits)))
+                    .and_then(|c| {
+                        c.checked_add(if coins.is_empty() { 0 } else { coins.parse::<i64>().ok()? })
+                    })
                     .filter(|c| c.unsigned_abs() <= MAX_EXACT as u64)
                     .ok_or_else(|| format!("`{t}` is too large an amount"))?;
                 Ok(money(field, if negative { -cents } else { cents }))
@@ -539,8 +545,33 @@ fn finite(n: f64, shown: &str) -> Result<Value, String> {
     }
 }
 
-fn cents_of_number(n: f64) -> Option<i64> {
-    let scaled = n * 100.0;
+/// Digits after the point of a currency's smallest coin (ISO 4217): the amount a MONEY
+/// value's `cents` counts. 2 unless the currency is known to differ.
+pub(crate) fn minor_units(currency: &str) -> u32 {
+    const NONE: [&str; 16] = [
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
+        "XOF", "XPF",
+    ];
+    const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+    let code = currency.trim().to_ascii_uppercase();
+    if NONE.contains(&code.as_str()) {
+        0
+    } else if THREE.contains(&code.as_str()) {
+        3
+    } else {
+        2
+    }
+}
+
+fn too_fine(t: &str, field: &Field, digits: u32) -> String {
+    format!(
+        "`{t}` is finer than the smallest coin of `{}` ({digits} decimals): money is kept in whole coins",
+        field.data.currency()
+    )
+}
+
+fn cents_of_number(n: f64, digits: u32) -> Option<i64> {
+    let scaled = n * 10f64.powi(digits as i32);
     let cents = scaled.round();
     (n.is_finite() && (scaled - cents).abs() < 1e-6 && cents.abs() <= MAX_EXACT).then_some(cents as i64)
 }
@@ -700,6 +731,15 @@ mod tests {
         for bad in ["$125.60", "125,6 руб.", "1.005"] {
             assert!(text(&m, &f, bad).is_err(), "{bad}");
         }
+        f.data.currency = Some("JPY".into());
+        assert_eq!(text(&m, &f, "1500").unwrap(), Some(json!({"cents": 1500, "currency": "JPY"})));
+        assert!(text(&m, &f, "1500.5").unwrap_err().contains("`JPY` (0 decimals)"));
+        assert_eq!(
+            m.value(&f, &Raw::Number(1500.0)).unwrap(),
+            Some(json!({"cents": 1500, "currency": "JPY"}))
+        );
+        f.data.currency = Some("kwd".into());
+        assert_eq!(text(&m, &f, "1.005").unwrap(), Some(json!({"cents": 1005, "currency": "kwd"})));
     }
 
     #[test]
