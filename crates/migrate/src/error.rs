@@ -30,9 +30,6 @@ pub enum MigrateError {
         /// What is wrong.
         message: String,
     },
-    /// The checks before sending found problems (listed in the report).
-    #[error("{0}")]
-    Invalid(String),
     /// A file could not be read.
     #[error("`{}`: {source}", path.display())]
     Sheet {
@@ -99,7 +96,6 @@ impl MigrateError {
     /// The kind of stop; the CLI maps kinds to exit codes in one table.
     pub fn kind(&self) -> StopKind {
         match self {
-            MigrateError::Invalid(_) => StopKind::Data,
             MigrateError::Sheet { source, .. } if source.is_setup() => StopKind::Usage,
             MigrateError::Sheet { .. } => StopKind::Data,
             MigrateError::Spec { .. }

@@ -70,9 +70,9 @@ impl Graph {
             return Err(MigrateError::Cycle { cycle: text });
         }
         let mut level = vec![0usize; steps.len()];
-        let mut placed_order = Vec::with_capacity(steps.len());
+        let mut count = 0;
         let mut placed = vec![false; steps.len()];
-        while placed_order.len() < steps.len() {
+        while count < steps.len() {
             // Acyclic: some unplaced step has all its dependencies placed.
             let Some(next) = (0..steps.len()).find(|&j| !placed[j] && deps[j].iter().all(|&i| placed[i]))
             else {
@@ -80,7 +80,7 @@ impl Graph {
             };
             level[next] = deps[next].iter().map(|&i| level[i] + 1).max().unwrap_or(0);
             placed[next] = true;
-            placed_order.push(next);
+            count += 1;
         }
         let depth = level.iter().max().map_or(0, |m| m + 1);
         let mut waves = vec![Vec::new(); depth];

@@ -90,10 +90,8 @@ pub struct StepState {
     pub ids: BTreeMap<String, IdMap>,
     /// Its run directory, once created.
     pub run_dir: Option<PathBuf>,
-    /// Totals and unresolved cells, once finished.
+    /// Totals, unresolved cells and the time, once finished.
     pub finished: Option<(Totals, u64, f64)>,
-    /// The last failure of an execution.
-    pub failed: Option<String>,
 }
 
 /// The replayed journal.
@@ -132,10 +130,10 @@ impl State {
             }
             Event::RunCreated { run_dir, .. } => s.run_dir = Some(run_dir.clone()),
             Event::StepFinished { totals, unresolved, at, .. } => {
-                s.finished = Some((*totals, *unresolved, *at));
-                s.failed = None;
+                s.finished = Some((*totals, *unresolved, *at))
             }
-            Event::StepFailed { error, .. } => s.failed = Some(error.clone()),
+            // Kept for people reading the journal; a resume runs the step again.
+            Event::StepFailed { .. } => {}
         }
     }
 }

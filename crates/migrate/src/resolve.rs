@@ -117,11 +117,6 @@ impl IdIndex {
         }
         IdIndex { ids }
     }
-
-    /// The keys of the indexed items.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.ids.keys()
-    }
 }
 
 /// The resolution of one reference column: the keys its cells name → item ids.

@@ -168,11 +168,6 @@ impl Migration {
         Ok(Migration { path, locale: shape.locale, time_zone: shape.time_zone, steps })
     }
 
-    /// The folder holding the migration file.
-    pub fn base_dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
-    }
-
     /// Indexes of the steps importing into `app`, in file order.
     pub fn steps_of(&self, app: &str) -> Vec<usize> {
         self.steps.iter().enumerate().filter(|(_, s)| s.app == app).map(|(i, _)| i).collect()

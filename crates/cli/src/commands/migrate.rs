@@ -225,8 +225,7 @@ fn preflight_json(p: &Preflight) -> serde_json::Value {
                    "invalid_rows": f.invalid, "top": f.top(5)})
         })
         .collect();
-    json!({"file": p.migration.path, "valid": p.checked.problems.is_empty()
-        && p.checked.files.iter().all(|f| f.summary.invalid == 0),
+    json!({"file": p.migration.path, "valid": p.checked.is_clean(),
         "items_checked": p.online, "steps": steps, "problems": p.checked.problems, "plan": p.plan})
 }
 
@@ -276,17 +275,16 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
     };
     let parallel = settings.parallel;
     let p = preflight(&rt, &args.file, args.schema_dir.as_deref(), client.as_ref(), &settings, parallel)?;
-    let problems = !p.checked.problems.is_empty();
-    let invalid = p.checked.files.iter().any(|f| f.summary.invalid > 0);
+    let clean = p.checked.is_clean();
     if !global.json {
         show_checks(&p);
         show_plan(&p.plan);
     }
-    if args.dry_run || ((problems || invalid) && !args.skip_invalid) {
+    if args.dry_run || (!clean && !args.skip_invalid) {
         if global.json {
             ui::print_json(&preflight_json(&p))?;
         }
-        if problems || invalid {
+        if !clean {
             if !args.dry_run {
                 ui::warn("nothing was sent: fix the files, or pass --skip-invalid to import the rows without problems");
             }
