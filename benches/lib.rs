@@ -227,6 +227,24 @@ pub fn read_all(path: &Path) -> BenchResult<(Row, Vec<Row>)> {
     Ok((header, rows))
 }
 
+/// The parsing limit: the csv crate alone on one thread, reading raw records
+/// (`ByteRecord`) and counting them, no decoding, no rows.
+pub fn csv_bare(path: &Path) -> BenchResult<Counts> {
+    let file = std::fs::File::open(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(64 * 1024)
+        .from_reader(file);
+    let mut record = csv::ByteRecord::new();
+    let mut counts = Counts::default();
+    while reader.read_byte_record(&mut record)? {
+        counts.rows += 1;
+        counts.cells += record.len() as u64;
+    }
+    Ok(counts)
+}
+
 /// Reads every row (`open` + `next_batch` loop) and drops it.
 pub fn read_only(path: &Path) -> BenchResult<Counts> {
     let mut reader = elma_import_sheet::open(path, &ReadOptions::default())?;

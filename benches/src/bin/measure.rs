@@ -12,9 +12,10 @@
 //! measure gen --rows N [--bad-percent P] [--planted FILE.csv] [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
 //!     write the sample files (for benches/compare.sh); the .xlsx is typed with shared
 //!     strings as Excel saves it, or all text in inline strings with --inline.
-//! measure read FILE [--validate [--sequential]] [--bare]
+//! measure read FILE [--validate [--sequential]] [--bare] [--bare-csv]
 //!     time one pass of the sheet reader (or read+validate, with check_rows or a
-//!     sequential check_row loop, or bare calamine).
+//!     sequential check_row loop, or bare calamine, or the bare csv crate on one thread:
+//!     the parsing limit `validate` is measured against).
 //! measure peak-rss FILE [--bare]
 //!     read+validate FILE (or only run the bare calamine reader) and print this
 //!     process's peak RSS (VmHWM).
@@ -27,9 +28,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use elma_import_benches::{
-    calamine_cells, contacts_schema, convert, cpu_seconds, peak_rss_bytes, read_only, read_validate,
-    read_validate_sequential, sample_csv, sample_xlsx, sample_xlsx_typed, write_chunks, write_sample_csv,
-    write_typed_xlsx, BenchResult, Counts,
+    calamine_cells, contacts_schema, convert, cpu_seconds, csv_bare, peak_rss_bytes, read_only,
+    read_validate, read_validate_sequential, sample_csv, sample_xlsx, sample_xlsx_typed, write_chunks,
+    write_sample_csv, write_typed_xlsx, BenchResult, Counts,
 };
 use elma_import_contract::schema::AppSchema;
 use elma_import_sheet::{Format, ReadOptions};
@@ -68,7 +69,7 @@ impl Args {
         let mut i = skip;
         while i < self.words.len() {
             let w = &self.words[i];
-            if ["--validate", "--bare", "--inline", "--sequential"].contains(&w.as_str()) {
+            if ["--validate", "--bare", "--bare-csv", "--inline", "--sequential"].contains(&w.as_str()) {
                 i += 1;
             } else if w.starts_with("--") {
                 i += 2;
@@ -269,7 +270,9 @@ fn read(args: &Args) -> BenchResult<Value> {
     let file = PathBuf::from(args.positional(1).ok_or("read: name the FILE")?);
     let cpu0 = cpu_seconds().unwrap_or(0.0);
     let started = Instant::now();
-    let (what, counts) = if args.flag("--bare") {
+    let (what, counts) = if args.flag("--bare-csv") {
+        ("bare csv crate, one thread, ByteRecord", csv_bare(&file)?)
+    } else if args.flag("--bare") {
         ("bare calamine cell reader", calamine_cells(&file)?)
     } else if args.flag("--validate") && args.flag("--sequential") {
         ("sheet reader + sequential check_row", read_validate_sequential(&file, &contacts_schema()?)?)
@@ -326,7 +329,7 @@ const HELP: &str = "measure: performance figures of elma-import as JSON
 
   measure [report] [--rows N] [--chunk-rows M] [--repeat R]   (defaults 1000000, 200000, 3)
   measure gen --rows N [--bad-percent P] [--planted FILE.csv] [--csv FILE.csv] [--xlsx FILE.xlsx [--inline]]
-  measure read FILE [--validate [--sequential] | --bare]
+  measure read FILE [--validate [--sequential] | --bare | --bare-csv]
   measure peak-rss FILE [--bare]
 
 Samples are cached in benches/out/data (or $ELMA_BENCH_DATA).";

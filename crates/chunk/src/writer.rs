@@ -3,8 +3,10 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
 
-use elma_import_sheet::{Format, Row, SheetError, WriteOptions, Writer};
+use elma_import_sheet::{Format, Row, SheetError, WriteOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -123,8 +125,9 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Writes `dir/manifest.json` (through a temporary file and a rename, so a crash
-    /// never leaves half a manifest). Returns its path.
+    /// Writes `dir/manifest.json` (through a temporary file, fsynced, and a rename, then
+    /// the directory fsynced, so a crash never leaves half a manifest or loses it).
+    /// Returns its path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, ChunkError> {
         let path = dir.join(MANIFEST_FILE);
         let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
@@ -136,6 +139,7 @@ impl Manifest {
         file.sync_all().map_err(io_err("write", &tmp))?;
         drop(file);
         std::fs::rename(&tmp, &path).map_err(io_err("replace", &path))?;
+        sync_dir(dir)?;
         Ok(path)
     }
 
@@ -172,11 +176,21 @@ mod format_str {
     }
 }
 
+/// The chunk being filled.
 struct Open {
-    writer: Writer,
-    path: PathBuf,
     entry: ChunkEntry,
+    body: Body,
 }
+
+/// A chunk's content as it is gathered: .csv records are encoded at once (fields that
+/// need no quotes are copied as they are), .xlsx rows are kept for the worker.
+enum Body {
+    Csv(Box<csv::Writer<Vec<u8>>>),
+    Xlsx(Vec<Row>),
+}
+
+/// A finished chunk's file: its position in `ChunkWriter::done`, then size and hash.
+type Written = (usize, Result<(u64, String), ChunkError>);
 
 /// Splits rows into chunk files `{stem}-{index:05}.{csv|xlsx}` of at most
 /// `rows_per_chunk` rows each, every one starting with the header row.
@@ -184,6 +198,13 @@ struct Open {
 /// Rows are written in the order pushed; a chunk file is opened at its first row, so
 /// there is never an empty chunk. [`ChunkWriter::finish`] returns the [`Manifest`]; save
 /// it with [`Manifest::save`].
+///
+/// Each full chunk is written on a worker of rayon's pool while the next one fills, so
+/// .xlsx chunks (CPU-bound: XML and deflate) are written on every core; a few chunks are
+/// in flight at most, so memory stays flat. A .csv chunk is encoded as its rows arrive
+/// and written in one piece, its SHA-256 taken from memory. Files are not fsynced one by
+/// one: with [`ChunkWriter::durable`] (the default) `finish` syncs them all at the end,
+/// many at once so the file system commits them together, then the directory.
 pub struct ChunkWriter {
     dir: PathBuf,
     stem: String,
@@ -191,9 +212,15 @@ pub struct ChunkWriter {
     rows_per_chunk: u64,
     format: Format,
     options: WriteOptions,
+    durable: bool,
     open: Option<Open>,
+    /// Every chunk started, in order; `bytes` and `sha256` are filled in as workers finish.
     done: Vec<ChunkEntry>,
     rows: u64,
+    results: (mpsc::Sender<Written>, mpsc::Receiver<Written>),
+    in_flight: usize,
+    /// The most bytes a .csv chunk has taken so far (plus an eighth).
+    csv_bytes: usize,
 }
 
 impl ChunkWriter {
@@ -221,23 +248,47 @@ impl ChunkWriter {
             rows_per_chunk,
             format,
             options,
+            durable: true,
             open: None,
             done: Vec::new(),
             rows: 0,
+            results: mpsc::channel(),
+            in_flight: 0,
+            csv_bytes: 0,
         })
+    }
+
+    /// Whether [`ChunkWriter::finish`] makes the files durable (fsyncs every chunk file
+    /// and the directory) before it returns; `true` unless turned off. Keep it on when
+    /// the manifest is about to be relied on after a crash (a run's journal); a plain
+    /// `split` may turn it off.
+    pub fn durable(mut self, durable: bool) -> ChunkWriter {
+        self.durable = durable;
+        self
     }
 
     /// Appends a row; its `number` is its source row. Starts a new chunk file when the
     /// current one is full.
+    ///
+    /// # Errors
+    /// A chunk could not be encoded or written (possibly an earlier chunk, written in
+    /// the background).
     pub fn push(&mut self, row: &Row) -> Result<(), ChunkError> {
+        let width = self.header.len();
         let open = match &mut self.open {
             Some(open) => open,
             None => {
                 let index = u32::try_from(self.done.len() + 1).unwrap_or(u32::MAX);
                 let file = format!("{}-{index:05}.{}", self.stem, self.format.as_str());
-                let path = self.dir.join(&file);
-                let mut writer = elma_import_sheet::create(&path, self.format, &self.options)?;
-                writer.write_row(&self.header)?;
+                let body = match self.format {
+                    Format::Csv => {
+                        // Room for a chunk as big as the biggest yet, so the buffer never grows.
+                        let mut csv = csv_encoder(&self.options, self.rows_per_chunk, self.csv_bytes);
+                        write_record(&mut csv, &self.header, self.header.len(), &self.dir.join(&file))?;
+                        Body::Csv(Box::new(csv))
+                    }
+                    Format::Xlsx => Body::Xlsx(Vec::with_capacity(self.rows_per_chunk.min(4096) as usize)),
+                };
                 let entry = ChunkEntry {
                     index,
                     file,
@@ -248,12 +299,12 @@ impl ChunkWriter {
                     sha256: String::new(),
                     source_ranges: Vec::new(),
                 };
-                self.open.insert(Open { writer, path, entry })
+                self.open.insert(Open { entry, body })
             }
         };
-        match fit(row, self.header.len()) {
-            Some(fitted) => open.writer.write_row(&fitted)?,
-            None => open.writer.write_row(row)?,
+        match &mut open.body {
+            Body::Csv(csv) => write_record(csv, row, width, &self.dir.join(&open.entry.file))?,
+            Body::Xlsx(rows) => rows.push(fit(row, width).unwrap_or_else(|| row.clone())),
         }
         open.entry.add_source_row(row.number);
         self.rows += 1;
@@ -268,20 +319,70 @@ impl ChunkWriter {
         self.rows
     }
 
+    /// Hands the open chunk to a worker, first waiting for one when enough are in flight.
     fn close(&mut self) -> Result<(), ChunkError> {
-        if let Some(Open { writer, path, mut entry }) = self.open.take() {
-            writer.finish()?;
-            let (bytes, sha256) = hash_file(&path)?;
-            entry.bytes = bytes;
-            entry.sha256 = sha256;
-            self.done.push(entry);
+        let Some(Open { entry, body }) = self.open.take() else { return Ok(()) };
+        if let Body::Csv(csv) = &body {
+            let len = csv.get_ref().len();
+            self.csv_bytes = self.csv_bytes.max(len + len / 8);
         }
+        let limit = rayon::current_num_threads() + 2;
+        while self.in_flight >= limit {
+            self.collect_one()?;
+        }
+        let path = self.dir.join(&entry.file);
+        let slot = self.done.len();
+        self.done.push(entry);
+        let job = Job { path, body, header: self.header.clone(), options: self.options.clone() };
+        let sender = self.results.0.clone();
+        self.in_flight += 1;
+        rayon::spawn(move || {
+            // The receiver lives as long as the writer; a writer dropped without
+            // `finish` no longer wants the answer.
+            let _ = sender.send((slot, job.write()));
+        });
         Ok(())
     }
 
-    /// Finishes the last chunk and returns the manifest (not yet saved).
+    /// Waits for one worker and records its file's size and hash.
+    fn collect_one(&mut self) -> Result<(), ChunkError> {
+        let Ok((slot, result)) = self.results.1.recv() else {
+            // Unreachable while `self` holds a sender; treat it as nothing in flight.
+            self.in_flight = 0;
+            return Ok(());
+        };
+        self.in_flight -= 1;
+        let (bytes, sha256) = result?;
+        let entry = &mut self.done[slot];
+        entry.bytes = bytes;
+        entry.sha256 = sha256;
+        Ok(())
+    }
+
+    /// Finishes the last chunk, waits for every file (and makes them durable, see
+    /// [`ChunkWriter::durable`]) and returns the manifest (not yet saved).
+    ///
+    /// # Errors
+    /// The first chunk that could not be written, or a failed sync.
     pub fn finish(mut self) -> Result<Manifest, ChunkError> {
-        self.close()?;
+        if let Err(e) = self.close() {
+            self.wait_all();
+            return Err(e);
+        }
+        let mut first_error = None;
+        while self.in_flight > 0 {
+            if let Err(e) = self.collect_one() {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if self.durable {
+            let paths: Vec<PathBuf> = self.done.iter().map(|c| self.dir.join(&c.file)).collect();
+            sync_all(&paths)?;
+            sync_dir(&self.dir)?;
+        }
         Ok(Manifest {
             format: self.format,
             rows_per_chunk: self.rows_per_chunk,
@@ -289,6 +390,112 @@ impl ChunkWriter {
             chunks: std::mem::take(&mut self.done),
         })
     }
+
+    /// Waits for the workers still writing, ignoring their results (after an error).
+    fn wait_all(&mut self) {
+        while self.in_flight > 0 {
+            let _ = self.collect_one();
+        }
+    }
+}
+
+/// One chunk file to write on a worker.
+struct Job {
+    path: PathBuf,
+    body: Body,
+    header: Row,
+    options: WriteOptions,
+}
+
+impl Job {
+    /// Writes the file; its size and SHA-256.
+    fn write(self) -> Result<(u64, String), ChunkError> {
+        match self.body {
+            Body::Csv(csv) => {
+                let bytes = csv.into_inner().map_err(|e| ChunkError::Io {
+                    action: "write",
+                    path: self.path.clone(),
+                    source: e.into_error(),
+                })?;
+                let sha256 = hex::encode(Sha256::digest(&bytes));
+                std::fs::write(&self.path, &bytes).map_err(io_err("write", &self.path))?;
+                Ok((bytes.len() as u64, sha256))
+            }
+            Body::Xlsx(rows) => {
+                let mut writer = elma_import_sheet::create(&self.path, Format::Xlsx, &self.options)?;
+                writer.write_row(&self.header)?;
+                for row in &rows {
+                    writer.write_row(row)?;
+                }
+                drop(rows);
+                writer.finish()?;
+                hash_file(&self.path)
+            }
+        }
+    }
+}
+
+/// A .csv encoder into memory, as the sheet crate's .csv writer writes: quotes only
+/// where needed, records of any width.
+fn csv_encoder(options: &WriteOptions, rows: u64, bytes: usize) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .delimiter(options.delimiter)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .flexible(true)
+        .from_writer(Vec::with_capacity(bytes.max((rows.min(4096) as usize) * 128)))
+}
+
+/// Encodes `row` with exactly `width` fields when it has fewer (padded with empty ones)
+/// or more but blank ones past `width`; a row holding data past `width` keeps all of it.
+/// An empty record is written as `""` so the row is not lost.
+fn write_record(
+    csv: &mut csv::Writer<Vec<u8>>,
+    row: &Row,
+    width: usize,
+    path: &Path,
+) -> Result<(), ChunkError> {
+    let fields = if row.len() > width && row.width() > width { row.len() } else { width };
+    let result = if fields == 0 {
+        csv.write_record([""])
+    } else {
+        csv.write_record((0..fields).map(|i| row.get(i).text.as_bytes()))
+    };
+    result.map_err(|e| ChunkError::Io { action: "write", path: path.to_path_buf(), source: e.into() })
+}
+
+/// Fsyncs every file, many at once: the file system commits concurrent syncs together,
+/// so a thousand files cost about what a few do one after another.
+fn sync_all(paths: &[PathBuf]) -> Result<(), ChunkError> {
+    const THREADS: usize = 32;
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<ChunkError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS.min(paths.len()) {
+            scope.spawn(|| {
+                while let Some(path) = paths.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let synced = File::open(path).and_then(|f| f.sync_all());
+                    if let Err(e) = synced {
+                        let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+                        slot.get_or_insert(io_err("sync", path)(e));
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Fsyncs a directory, so the names of the files in it survive a crash (Unix; elsewhere
+/// directories cannot be opened for it and this does nothing).
+fn sync_dir(dir: &Path) -> Result<(), ChunkError> {
+    if cfg!(unix) {
+        File::open(dir).and_then(|f| f.sync_all()).map_err(io_err("sync", dir))?;
+    }
+    Ok(())
 }
 
 /// `row` with exactly `width` cells when it has fewer (padded with empty cells) or

@@ -217,3 +217,63 @@ fn writer_rejects_bad_settings_and_writes_nothing_for_no_rows() {
     assert!(m.chunks.is_empty());
     assert_eq!(std::fs::read_dir(dir.path().join("new")).unwrap().count(), 0);
 }
+
+#[test]
+fn a_chunk_that_cannot_be_written_is_an_error_naming_the_file() {
+    for format in [Format::Csv, Format::Xlsx] {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the second chunk file should go.
+        let blocked = format!("a-00002.{}", format.as_str());
+        std::fs::create_dir(dir.path().join(&blocked)).unwrap();
+        let header = Row::from_texts(1, ["Name"]);
+        let mut w = ChunkWriter::new(dir.path(), "a", &header, 2, format, WriteOptions::default()).unwrap();
+        let mut pushed = Ok(());
+        for n in 2..40 {
+            pushed = pushed.and_then(|()| w.push(&Row::from_texts(n, [format!("r{n}")])));
+        }
+        let err = match pushed {
+            Err(e) => e,
+            Ok(()) => w.finish().expect_err("the second chunk cannot be written"),
+        };
+        let message = format!("{err}: {:?}", std::error::Error::source(&err));
+        assert!(message.contains(&blocked), "{format}: {message}");
+    }
+}
+
+/// Chunks are encoded straight into memory: byte for byte what the sheet crate's .csv
+/// writer makes of the same rows (quotes only where needed, CRLF, short rows padded).
+#[test]
+fn csv_chunks_are_what_the_sheet_writer_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = Row::from_texts(1, ["Name", "Comment", "Amount"]);
+    let rows = [
+        Row::from_texts(2, ["Anna", "plain", "1"]),
+        Row::from_texts(3, ["Boris", "a, \"quoted\"\nbreak", ""]),
+        Row::from_texts(4, ["Vera"]),
+        Row::from_texts(5, ["", "", "", "", ""]),
+        Row::from_texts(6, ["Gleb", "x", "2", "", "past the header"]),
+    ];
+    let mut w = ChunkWriter::new(dir.path(), "c", &header, 100, Format::Csv, WriteOptions::default())
+        .unwrap()
+        .durable(false);
+    for row in &rows {
+        w.push(row).unwrap();
+    }
+    let manifest = w.finish().unwrap();
+    let ours = std::fs::read(dir.path().join(&manifest.chunks[0].file)).unwrap();
+
+    let reference = dir.path().join("reference.csv");
+    let mut sheet = elma_import_sheet::create(&reference, Format::Csv, &WriteOptions::default()).unwrap();
+    sheet.write_row(&header).unwrap();
+    for texts in [
+        vec!["Anna", "plain", "1"],
+        vec!["Boris", "a, \"quoted\"\nbreak", ""],
+        vec!["Vera", "", ""],
+        vec!["", "", ""],
+        vec!["Gleb", "x", "2", "", "past the header"],
+    ] {
+        sheet.write_row(&Row::from_texts(0, texts)).unwrap();
+    }
+    sheet.finish().unwrap();
+    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&std::fs::read(&reference).unwrap()));
+}

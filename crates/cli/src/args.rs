@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use elma_import_validate::ColumnMap;
 
 use crate::commands;
 
@@ -12,10 +13,14 @@ resumably, and see every rejected cell by row and column.";
 
 const AFTER: &str = "\
 Quick start:
-  elma-import demo                                  # the whole pipeline against a built-in emulator
-  elma-import template --schema templates/crm.contacts.schema.json -o contacts.xlsx
-  elma-import validate contacts.csv --schema templates/crm.contacts.schema.json --errors errors.csv
-  elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
+  elma-import demo  # the whole pipeline against a built-in emulator
+  elma-import template --schema templates/crm.contacts.schema.json \\
+      -o contacts.xlsx
+  elma-import validate contacts.csv \\
+      --schema templates/crm.contacts.schema.json --errors errors.csv
+  elma-import run contacts.csv --app crm.contacts --with-event-handlers \\
+      --url URL --token TOKEN
+  elma-import runs  # the runs so far; `resume --last` continues one
   elma-import check --url https://acme.elma365.ru --token TOKEN --app crm.contacts
 
 Exit codes: 0 ok · 1 data rejected · 2 usage/configuration · 3 network/API failure ·
@@ -37,7 +42,8 @@ pub struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// Print the command's summary as one JSON object on stdout (fields in the README).
+    /// Print the outcome as one JSON object on stdout, failures included
+    /// (`{"error", "exit_code", …}`); talk and progress stay on stderr.
     #[arg(long, global = true)]
     pub json: bool,
     /// No progress bars or talk on stderr; errors are still printed.
@@ -78,6 +84,10 @@ pub enum Command {
     Demo(commands::demo::DemoArgs),
     /// Check the address, token, app and directory step by step; read-only.
     Check(commands::check::CheckArgs),
+    /// List the runs in a runs folder: id, app, file, status, rows, started.
+    Runs(commands::runs::RunsArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(commands::completions::CompletionsArgs),
 }
 
 /// How to read the input file.
@@ -161,6 +171,60 @@ pub struct CheckArgs {
     /// (`Europe/Moscow`), an offset (`+03:00`, `UTC`) or `local` (this machine's zone).
     #[arg(long, default_value = "local", value_name = "ZONE", value_parser = parse_time_zone)]
     pub time_zone: elma_import_validate::TimeZone,
+    /// Column mapping.
+    #[command(flatten)]
+    pub map: MapArgs,
+}
+
+/// Renaming the file's columns to the app's fields.
+#[derive(Debug, Clone, Args)]
+pub struct MapArgs {
+    /// Read the column headed HEADER as the field FIELD (its name or code), e.g.
+    /// --map 'Телефон=Phone'; repeatable. Files written carry the mapped header.
+    #[arg(long = "map", value_name = "HEADER=FIELD", value_parser = ColumnMap::parse_entry)]
+    pub entries: Vec<(String, String)>,
+    /// A .csv of mappings, one `HEADER,FIELD` per line (a first line `header,field` is
+    /// skipped); --map entries come after it.
+    #[arg(long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
+}
+
+impl MapArgs {
+    /// The mapping of --map-file then --map.
+    pub fn column_map(&self) -> anyhow::Result<ColumnMap> {
+        let mut pairs = Vec::new();
+        if let Some(path) = &self.map_file {
+            let cannot = |e: &dyn std::fmt::Display| {
+                crate::exit::usage(format!("cannot read the map file `{}`: {e}", path.display()))
+            };
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_path(path)
+                .map_err(|e| cannot(&e))?;
+            for (i, record) in reader.records().enumerate() {
+                let record = record.map_err(|e| cannot(&e))?;
+                let from = record.get(0).unwrap_or("").trim_start_matches('\u{feff}').trim();
+                let to = record.get(1).unwrap_or("").trim();
+                if i == 0 && from.eq_ignore_ascii_case("header") && to.eq_ignore_ascii_case("field") {
+                    continue;
+                }
+                if from.is_empty() && to.is_empty() {
+                    continue;
+                }
+                if from.is_empty() || to.is_empty() || record.len() > 2 {
+                    return Err(crate::exit::usage(format!(
+                        "`{}` line {}: write each mapping as two cells, HEADER,FIELD",
+                        path.display(),
+                        i + 1
+                    )));
+                }
+                pairs.push((from.to_string(), to.to_string()));
+            }
+        }
+        pairs.extend(self.entries.iter().cloned());
+        Ok(ColumnMap::new(pairs))
+    }
 }
 
 fn parse_time_zone(text: &str) -> Result<elma_import_validate::TimeZone, String> {
@@ -168,6 +232,21 @@ fn parse_time_zone(text: &str) -> Result<elma_import_validate::TimeZone, String>
 }
 
 impl CheckArgs {
+    /// The column mapping of --map-file and --map.
+    pub fn column_map(&self) -> anyhow::Result<ColumnMap> {
+        self.map.column_map()
+    }
+
+    /// The header row as the mapping renames it; an entry that matches no column is a
+    /// usage error.
+    pub fn mapped_header(
+        &self,
+        map: &ColumnMap,
+        header: &elma_import_sheet::Row,
+    ) -> anyhow::Result<elma_import_sheet::Row> {
+        map.apply(header).map_err(crate::exit::usage)
+    }
+
     /// Validation options.
     pub fn options(&self) -> elma_import_validate::Options {
         elma_import_validate::Options {
@@ -182,19 +261,19 @@ impl CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConnArgs {
     /// Base URL of the Web API, e.g. https://acme.elma365.ru/pub/v1
-    #[arg(long, env = "ELMA365_URL", value_name = "URL")]
+    #[arg(long, env = "ELMA365_URL", hide_env_values = true, value_name = "URL")]
     pub url: Option<String>,
     /// API token (a secret: never printed or saved; prefer the environment variable).
     #[arg(long, env = "ELMA365_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Profile of the config file to use.
-    #[arg(long, env = "ELMA365_PROFILE", value_name = "NAME")]
+    #[arg(long, env = "ELMA365_PROFILE", hide_env_values = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Config file (default: $XDG_CONFIG_HOME/elma-import/config.toml).
-    #[arg(long, env = "ELMA_IMPORT_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "ELMA_IMPORT_CONFIG", hide_env_values = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Request timeout.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DUR")]
     pub timeout: std::time::Duration,
     /// Retries of a failed request (retried statuses: 408 429 500 502 503 504, network errors).
     #[arg(long, default_value_t = 6, value_name = "N")]
@@ -203,4 +282,31 @@ pub struct ConnArgs {
     /// and bodies; never the token), to attach to a bug report.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+}
+
+/// Parses a duration flag: `90s`, `5m`, `1h 30m`, `500ms`, or a bare number of seconds
+/// (`5`, `2.5`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return std::time::Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("`{s}` is not a duration: give seconds ≥ 0 or e.g. `90s`, `5m`, `1h`"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("`{s}` is not a duration ({e}): give seconds (`5`) or e.g. `90s`, `5m`, `1h`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn a_bare_number_in_a_duration_is_seconds() {
+        assert_eq!(super::parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(super::parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(super::parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(super::parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(super::parse_duration("-1").unwrap_err().contains("`-1`"));
+        assert!(super::parse_duration("soon").unwrap_err().contains("`soon`"));
+    }
 }

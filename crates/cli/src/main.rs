@@ -1,11 +1,14 @@
 //! `elma-import`: move spreadsheet data into ELMA365 apps through the Web API.
 //!
 //! `main` is thin and total: it runs the command and maps any error to an exit code
-//! (ARCHITECTURE.md "Exit codes"); a closed stdout (`| head`) exits 0.
+//! (ARCHITECTURE.md "Exit codes"); a closed stdout (`| head`) exits 0. With `--json`
+//! every outcome, failures included, is one JSON object on stdout.
 
+mod annotated;
 mod args;
 mod commands;
 mod exit;
+mod runs;
 mod settings;
 mod ui;
 
@@ -14,7 +17,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return ui::usage_error(err),
+    };
     ui::init(&cli.global);
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -23,7 +29,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let code = exit::code_of(&err);
-            ui::error(&err);
+            ui::error(&err, code);
             ExitCode::from(code)
         }
     }

@@ -50,6 +50,8 @@ pub struct Connection {
     pub token: Secret,
     /// Directory id for directory uploads, from the profile.
     pub directory: Option<String>,
+    /// The profile in force, if any.
+    pub profile: Option<String>,
     /// Request timeout.
     pub timeout: std::time::Duration,
     /// Retries.
@@ -116,10 +118,26 @@ impl Connection {
             url: complete_base_url(&url),
             token: Secret::new(token),
             directory: profile.directory,
+            profile: profile_name,
             timeout: args.timeout,
             retries: args.retries,
             trace: args.trace.clone(),
         })
+    }
+
+    /// The connection of an existing run: flags and environment first, then the
+    /// profile or base URL kept in its `run.json` (the token comes from a flag, the
+    /// environment or the profile, never from the run).
+    pub fn resolve_for_run(
+        args: &ConnArgs,
+        spec: &elma_import_runner::RunSpec,
+    ) -> anyhow::Result<Connection> {
+        let mut args = args.clone();
+        if args.url.is_none() && args.profile.is_none() {
+            args.profile.clone_from(&spec.profile);
+            args.url.clone_from(&spec.url);
+        }
+        Connection::resolve(&args)
     }
 
     /// A client for this connection.
@@ -272,6 +290,31 @@ token = "stage-token"
         assert_eq!((c.url.as_str(), c.token.expose()), ("http://127.0.0.1:1/pub/v1", "flag-token"));
         args.url = Some("https://acme.elma365.ru/".into());
         assert_eq!(Connection::resolve(&args).unwrap().url, "https://acme.elma365.ru/pub/v1");
+    }
+
+    #[test]
+    fn a_run_comes_back_to_its_profile_or_url_unless_flags_say_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path());
+        let source = dir.path().join("f.csv");
+        std::fs::write(&source, "Name\nA\n").unwrap();
+        let mut spec = elma_import_runner::RunSpec::new("r1", &source, "crm.contacts").unwrap();
+        spec.profile = Some("stage".into());
+        let c = Connection::resolve_for_run(&conn(&config), &spec).unwrap();
+        assert_eq!((c.url.as_str(), c.profile.as_deref()), ("https://stage.example/pub/v1", Some("stage")));
+
+        spec.profile = None;
+        spec.url = Some("http://127.0.0.1:9/pub/v1".into());
+        let empty = dir.path().join("empty.toml");
+        std::fs::write(&empty, "").unwrap();
+        let mut args = conn(&empty);
+        args.token = Some("t".into());
+        let c = Connection::resolve_for_run(&args, &spec).unwrap();
+        assert_eq!(c.url, "http://127.0.0.1:9/pub/v1");
+
+        args.url = Some("http://127.0.0.1:10/pub/v1".into());
+        let c = Connection::resolve_for_run(&args, &spec).unwrap();
+        assert_eq!(c.url, "http://127.0.0.1:10/pub/v1");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Talk on stderr, data on stdout: progress bars, messages, JSON output.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -9,12 +12,17 @@ use serde::Serialize;
 
 use crate::args::Global;
 
+pub mod progress;
+
 static QUIET: AtomicBool = AtomicBool::new(false);
 static COLOR: AtomicBool = AtomicBool::new(false);
+static JSON: AtomicBool = AtomicBool::new(false);
+static RUN_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Applies the global flags.
 pub fn init(global: &Global) {
     QUIET.store(global.quiet, Ordering::Relaxed);
+    JSON.store(global.json, Ordering::Relaxed);
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal();
     COLOR.store(color, Ordering::Relaxed);
 }
@@ -44,9 +52,46 @@ pub fn warn(line: impl AsRef<str>) {
     eprintln!("{} {}", paint("warning:", "33;1"), line.as_ref());
 }
 
-/// The final error of a command.
-pub fn error(err: &anyhow::Error) {
-    eprintln!("{} {}", paint("error:", "31;1"), crate::exit::message(err));
+/// Remembers the run directory of the command, so a failure's `--json` names it.
+pub fn set_run_dir(dir: &Path) {
+    if let Ok(mut d) = RUN_DIR.lock() {
+        *d = Some(dir.to_path_buf());
+    }
+}
+
+/// The JSON object of a failure: `error`, `exit_code`, and `run_dir` when a run
+/// directory exists.
+pub fn error_json(message: &str, code: u8, run_dir: Option<&Path>) -> serde_json::Value {
+    let mut v = serde_json::json!({"error": message, "exit_code": code});
+    if let Some(dir) = run_dir {
+        v["run_dir"] = serde_json::json!(dir);
+    }
+    v
+}
+
+/// The final error of a command: on stderr, and with `--json` as one object on stdout.
+pub fn error(err: &anyhow::Error, code: u8) {
+    let message = crate::exit::message(err);
+    eprintln!("{} {message}", paint("error:", "31;1"));
+    if JSON.load(Ordering::Relaxed) {
+        let dir = RUN_DIR.lock().ok().and_then(|d| d.clone());
+        // Stdout may be closed; the message is on stderr already.
+        let _ = print_json(&error_json(&message, code, dir.as_deref()));
+    }
+}
+
+/// A command line clap refused (or `--help`/`--version`): printed as clap prints it,
+/// and with `--json` among the arguments also as a JSON object on stdout.
+pub fn usage_error(err: clap::Error) -> ExitCode {
+    let informational = !err.use_stderr();
+    let wants_json = std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--json");
+    if wants_json && !informational {
+        let rendered = err.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+        let _ = print_json(&error_json(&first, crate::exit::USAGE, None));
+    }
+    let _ = err.print();
+    ExitCode::from(if informational { crate::exit::OK } else { crate::exit::USAGE })
 }
 
 /// Prints `value` as one line of JSON on stdout.

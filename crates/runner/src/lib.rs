@@ -27,6 +27,7 @@ pub mod error;
 pub mod event;
 pub mod journal;
 pub mod lookup;
+pub mod pace;
 pub mod policy;
 pub mod prepare;
 pub mod report;

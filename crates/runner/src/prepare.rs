@@ -60,6 +60,16 @@ pub fn date_format(locale: &str) -> &'static str {
     locale.parse::<elma_import_contract::Locale>().unwrap_or_default().excel_datetime_format()
 }
 
+/// The source's header as the run's column map (`--map`) renames it; the chunks carry it.
+pub fn mapped_header(
+    spec: &RunSpec,
+    header: &elma_import_sheet::Row,
+) -> Result<elma_import_sheet::Row, RunError> {
+    elma_import_validate::ColumnMap::new(spec.column_map.clone())
+        .apply(header)
+        .map_err(|e| RunError::Config(e.to_string()))
+}
+
 /// Most characters an .xlsx cell holds.
 const XLSX_CELL_LIMIT: usize = 32_767;
 
@@ -109,7 +119,8 @@ pub fn prepare(
 
     // Pass 1: validate and count.
     let mut reader = elma_import_sheet::open(&spec.source, &read)?;
-    let validator = Validator::new(schema, reader.header(), &options)
+    let header = mapped_header(spec, reader.header())?;
+    let validator = Validator::new(schema, &header, &options)
         .map_err(|errors| RunError::Header { file: spec.source.clone(), errors })?;
     let mut errors_out = csv::Writer::from_path(&errors_path)
         .map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e.into()))?;
@@ -117,11 +128,20 @@ pub fn prepare(
     errors_out.write_record(crate::report::ERROR_COLUMNS).map_err(csv_err)?;
     let mut invalid_rows: Vec<u64> = Vec::new();
     let mut rows = 0u64;
+    let example =
+        if spec.keep_example_row { None } else { elma_import_template::ExampleRow::new(schema, &header) };
+    let mut example_rows: Vec<u64> = Vec::new();
     while let Some(batch) = reader.next_batch()? {
         rows += batch.iter().filter(|r| !r.is_blank()).count() as u64;
+        let before = example_rows.len();
+        if let Some(example) = &example {
+            example_rows.extend(batch.iter().filter(|r| example.matches(r)).map(|r| r.number));
+        }
+        let skipped = &example_rows[before..];
         let mut errors: Vec<(u64, usize, String, String, &str, String, String)> = validator
             .check_rows(&batch)
             .into_iter()
+            .filter(|e| !skipped.contains(&e.row))
             .map(|e| {
                 let fix = e.fix.unwrap_or_default();
                 (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message, fix)
@@ -147,8 +167,15 @@ pub fn prepare(
         observer.on(&Progress::Preparing { done, total });
     }
     errors_out.flush().map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e))?;
+    for row in &example_rows {
+        observer.on(&Progress::Message(format!(
+            "row {row} is the template's example row: skipped (pass --keep-example-row to import it)"
+        )));
+    }
     let invalid = invalid_rows.len() as u64;
-    let valid = rows - invalid;
+    let valid = rows - invalid - example_rows.len() as u64;
+    invalid_rows.extend(&example_rows);
+    invalid_rows.sort_unstable();
     if invalid > 0 && !spec.skip_invalid {
         return Err(RunError::InvalidRows { invalid, rows, errors: errors_path });
     }
@@ -186,14 +213,13 @@ pub fn prepare(
     let mut reader = elma_import_sheet::open(&spec.source, &read)?;
     let write_options =
         WriteOptions { date_format: date_format(&spec.locale).to_string(), ..WriteOptions::default() };
-    let mut writer =
-        ChunkWriter::new(&out, "chunk", reader.header(), plan.rows_per_chunk, format, write_options)?;
+    let mut writer = ChunkWriter::new(&out, "chunk", &header, plan.rows_per_chunk, format, write_options)?;
     let rejects_path = dir.join("rejects.csv");
     let rejects_err =
         |e: csv::Error| RunError::io(format!("cannot write `{}`", rejects_path.display()), e.into());
     let mut rejects = csv::Writer::from_path(&rejects_path).map_err(rejects_err)?;
     let mut head = vec!["row".to_string()];
-    head.extend(reader.header().iter().map(|c| c.text.to_string()));
+    head.extend(header.iter().map(|c| c.text.to_string()));
     rejects.write_record(&head).map_err(rejects_err)?;
     let mut skip = invalid_rows.iter().peekable();
     while let Some(batch) = reader.next_batch()? {

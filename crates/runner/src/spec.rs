@@ -1,5 +1,6 @@
 //! What a run was asked to do, saved as `run.json` in its directory so `resume` does the
-//! same work. Connection settings (URL, token) are never saved.
+//! same work. The base URL or the profile name is kept, so `resume DIR` finds the server
+//! again; the token never is.
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,24 @@ pub struct RunSpec {
     /// left out.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Base URL of the Web API the run talks to (never the token), so `resume DIR` works
+    /// with the token from the environment, a flag or the profile.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Profile of the config file the run's connection came from.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// sha256 of the source file when the run began (lowercase hex), to tell a second
+    /// import of the same file into the same app.
+    #[serde(default)]
+    pub source_sha256: Option<String>,
+    /// Import a row equal to the template's example row instead of skipping it.
+    #[serde(default)]
+    pub keep_example_row: bool,
+    /// Columns renamed before the header is matched to fields: (header in the file,
+    /// field name or code), as `--map` gives them.
+    #[serde(default)]
+    pub column_map: Vec<(String, String)>,
 }
 
 impl RunSpec {
@@ -100,6 +119,11 @@ impl RunSpec {
             temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
             pause_secs: None,
             time_zone: None,
+            url: None,
+            profile: None,
+            source_sha256: None,
+            keep_example_row: false,
+            column_map: Vec::new(),
         })
     }
 

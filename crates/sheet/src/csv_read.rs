@@ -12,7 +12,35 @@ use crate::{ReadOptions, Row, SheetError};
 const PREFIX: usize = 64 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-type Source = std::io::Chain<Cursor<Vec<u8>>, File>;
+/// What the parser reads: the detection sample then the rest of the file, or a byte
+/// range of the file held in memory (see `csv_par`).
+pub(crate) enum Source {
+    File(std::io::Chain<Cursor<Vec<u8>>, File>),
+    Memory(Cursor<Vec<u8>>),
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::File(r) => r.read(buf),
+            Source::Memory(r) => r.read(buf),
+        }
+    }
+}
+
+/// How a file was found to be written, for parsing byte ranges of it.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub(crate) path: PathBuf,
+    pub(crate) encoding: &'static Encoding,
+    pub(crate) delimiter: u8,
+    pub(crate) crlf: bool,
+    /// Where the header starts (after a BOM).
+    pub(crate) start: u64,
+    pub(crate) total: u64,
+    pub(crate) ends_with_newline: bool,
+    pub(crate) batch_rows: usize,
+}
 
 pub(crate) struct CsvReader {
     path: PathBuf,
@@ -32,6 +60,8 @@ pub(crate) struct CsvReader {
     total: u64,
     first_record: bool,
     done: bool,
+    /// An error met after some rows of a batch, returned by the next call.
+    failed: Option<SheetError>,
 }
 
 impl CsvReader {
@@ -82,7 +112,7 @@ impl CsvReader {
             .flexible(true)
             .delimiter(delimiter)
             .buffer_capacity(PREFIX)
-            .from_reader(Cursor::new(prefix).chain(file));
+            .from_reader(Source::File(Cursor::new(prefix).chain(file)));
         let mut reader = CsvReader {
             path: path.to_path_buf(),
             rdr,
@@ -98,6 +128,7 @@ impl CsvReader {
             total,
             first_record: true,
             done: false,
+            failed: None,
         };
         let mut header = Row::new(1);
         if reader.read_row(&mut header)? {
@@ -106,24 +137,125 @@ impl CsvReader {
         Ok(reader)
     }
 
+    /// A parser of `bytes`, the file's bytes from offset `start`: the whole of a range
+    /// that starts at a record boundary. Its first record gets number `first_number`
+    /// (blank lines before it counting), so numbers are relative unless `start` is where
+    /// the header starts and `first_number` is 1.
+    pub(crate) fn range(layout: &Layout, bytes: Vec<u8>, start: u64, first_number: u64) -> CsvReader {
+        let end = start + bytes.len() as u64;
+        let ends_with_newline = bytes.last() == Some(&b'\n');
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(layout.delimiter)
+            .buffer_capacity(PREFIX)
+            .from_reader(Source::Memory(Cursor::new(bytes)));
+        CsvReader {
+            path: layout.path.clone(),
+            rdr,
+            record: csv::ByteRecord::new(),
+            header: Row::new(1),
+            encoding: layout.encoding,
+            delimiter: layout.delimiter,
+            bom_len: start,
+            batch_rows: layout.batch_rows,
+            next_row: first_number,
+            crlf: layout.crlf,
+            ends_with_newline,
+            total: end,
+            first_record: true,
+            done: false,
+            failed: None,
+        }
+    }
+
+    /// How the file is written, for [`CsvReader::range`].
+    pub(crate) fn layout(&self) -> Layout {
+        Layout {
+            path: self.path.clone(),
+            encoding: self.encoding,
+            delimiter: self.delimiter,
+            crlf: self.crlf,
+            start: self.bom_len,
+            total: self.total,
+            ends_with_newline: self.ends_with_newline,
+            batch_rows: self.batch_rows,
+        }
+    }
+
+    /// A parser of the file from offset `start` (a record boundary) to its end, read as
+    /// it goes; its first record gets number `first_number`.
+    /// `after_record`: a record ends right before `start` (with `\r\n` line ends the
+    /// parser then stands on that record's `\n`).
+    pub(crate) fn rest(
+        layout: &Layout,
+        start: u64,
+        first_number: u64,
+        after_record: bool,
+    ) -> Result<CsvReader, SheetError> {
+        let io = |source| SheetError::Io { path: layout.path.clone(), source };
+        let mut file = File::open(&layout.path).map_err(io)?;
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        let mut reader = CsvReader::range(layout, Vec::new(), start, first_number);
+        reader.total = layout.total;
+        reader.ends_with_newline = layout.ends_with_newline;
+        reader.first_record = !after_record;
+        reader.rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(layout.delimiter)
+            .buffer_capacity(PREFIX)
+            .from_reader(Source::File(Cursor::new(Vec::new()).chain(file)));
+        Ok(reader)
+    }
+
+    /// Reads the next record into `row`, returning the offset in the parser's input
+    /// where it started; `None` at the end.
+    pub(crate) fn read_row_at(&mut self, row: &mut Row) -> Result<Option<u64>, SheetError> {
+        let start = self.rdr.position().byte();
+        Ok(self.read_row(row)?.then_some(start))
+    }
+
+    /// The input of a parser made by [`CsvReader::range`].
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        match self.rdr.into_inner() {
+            Source::Memory(bytes) => bytes.into_inner(),
+            Source::File(_) => Vec::new(),
+        }
+    }
+
+    /// The number the next record gets if no blank line precedes it.
+    pub(crate) fn next_number(&self) -> u64 {
+        self.next_row
+    }
+
     pub(crate) fn header(&self) -> &Row {
         &self.header
     }
 
     pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if self.done {
             return Ok(None);
         }
         let mut rows = Vec::with_capacity(self.batch_rows.min(1 << 16));
         let width = self.header.len().max(1);
         while rows.len() < self.batch_rows {
-            let mut row = Row::with_capacity(0, width, self.record.as_slice().len().max(64));
+            let len = self.record.as_slice().len();
+            let mut row = Row::with_capacity(0, width, (len + len / 4).max(64));
             match self.read_row(&mut row) {
                 Ok(true) => rows.push(row),
                 Ok(false) => break,
                 Err(e) => {
                     self.done = true;
-                    return Err(e);
+                    if rows.is_empty() {
+                        return Err(e);
+                    }
+                    // The rows before the bad one first; the error comes next.
+                    self.failed = Some(e);
+                    break;
                 }
             }
         }
@@ -247,13 +379,47 @@ impl CsvReader {
 }
 
 /// UTF-8 when `prefix` is valid UTF-8 (allowing a character cut at its end when the
-/// file goes on), else Windows-1251.
+/// file goes on), or when it holds more well-formed multi-byte UTF-8 characters than
+/// bytes that are not UTF-8: such a file is UTF-8 with a few bad bytes, which reading then
+/// reports by row and offset, rather than Windows-1251 read as mojibake. Else
+/// Windows-1251, where only the odd pair (an upper-case letter before `»` or `ё`) looks
+/// like UTF-8 while almost every letter does not.
 fn detect(prefix: &[u8], truncated: bool) -> &'static Encoding {
-    match std::str::from_utf8(prefix) {
-        Ok(_) => UTF_8,
-        Err(e) if truncated && e.error_len().is_none() => UTF_8,
-        Err(_) => WINDOWS_1251,
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    let mut rest = prefix;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                valid += multi_byte_chars(text);
+                break;
+            }
+            Err(e) => {
+                let (good, after) = rest.split_at(e.valid_up_to());
+                valid += std::str::from_utf8(good).map_or(0, multi_byte_chars);
+                match e.error_len() {
+                    Some(bad) => {
+                        invalid += 1;
+                        rest = &after[bad..];
+                    }
+                    // A character cut at the end of the sample is not a bad byte when
+                    // the file goes on.
+                    None => {
+                        invalid += usize::from(!truncated);
+                        break;
+                    }
+                }
+            }
+        }
     }
+    if invalid == 0 || valid > invalid {
+        UTF_8
+    } else {
+        WINDOWS_1251
+    }
+}
+
+fn multi_byte_chars(text: &str) -> usize {
+    text.bytes().filter(|&b| b >= 0xC0).count()
 }
 
 /// The most frequent of `,` `;` tab outside quotes on the first line (`,` wins ties,
@@ -321,6 +487,18 @@ mod tests {
         assert_eq!(detect("Привет".as_bytes(), false), UTF_8);
         // A character cut at the end of the sample is not a reason to switch.
         assert_eq!(detect(&"Привет".as_bytes()[..3], true), UTF_8);
+        // A cut at the very end of a whole file is a bad byte, and nothing else is UTF-8.
+        assert_eq!(detect(b"abc\xd0", false), WINDOWS_1251);
+        // Regression (issue 7): UTF-8 Cyrillic with one bad byte stays UTF-8, so the bad
+        // byte is reported instead of every letter turning to mojibake.
+        let mut text = "Имя;Почта\nАнна;a@example.com\n".as_bytes().to_vec();
+        text.extend_from_slice(b"\xff;x\n");
+        assert_eq!(detect(&text, false), UTF_8);
+        // Windows-1251 with an accidental UTF-8 pair (`О»` is CE BB, a valid `λ`) stays
+        // Windows-1251: its other letters are not UTF-8.
+        let cp1251 = WINDOWS_1251.encode("Заказчик «ООО», Москва\n").0;
+        assert!(std::str::from_utf8(&cp1251).is_err());
+        assert_eq!(detect(&cp1251, false), WINDOWS_1251);
         // Every byte decodes in Windows-1251 (0x98 is mapped by the WHATWG table), so
         // a file detected as Windows-1251 never fails to decode.
         let all: Vec<u8> = (0x00..=0xFF).collect();

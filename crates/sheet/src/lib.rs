@@ -4,10 +4,13 @@
 //! memory flat in the file's size. Writers keep text exact and numbers and dates typed.
 //!
 //! * **.csv**: UTF-8 with or without BOM, or Windows-1251 (detected when the start of
-//!   the file is not valid UTF-8, or chosen with [`ReadOptions::encoding`]); delimiter
+//!   the file is not valid UTF-8 and holds fewer well-formed multi-byte UTF-8 characters
+//!   than bad bytes, or chosen with [`ReadOptions::encoding`]); delimiter
 //!   `,` `;` or tab detected from the header line; RFC 4180 quoting. Every cell is
 //!   [`CellKind::Text`] (or [`CellKind::Empty`]). Undecodable bytes are an error naming
-//!   the byte offset and row, never replaced.
+//!   the byte offset and row, never replaced. A file over 4 MiB is parsed on every core
+//!   in byte ranges cut at verified record boundaries (quoted line breaks are safe); the
+//!   rows and their numbers are exactly those one parser gives.
 //! * **.xlsx**: cells are streamed on a background thread, so a stray cell at
 //!   `XFD1048576` costs one wide row, not a 17-billion-cell range. Most workbooks are
 //!   read with calamine's cell reader; one whose shared-strings table is large (over
@@ -47,6 +50,7 @@
 //! # }
 //! ```
 
+mod csv_par;
 mod csv_read;
 mod error;
 mod number;
@@ -109,7 +113,9 @@ impl fmt::Display for Format {
 pub struct ReadOptions {
     /// .csv encoding as an encoding_rs label (`"utf-8"`, `"windows-1251"`, `"cp1251"`);
     /// `None` detects it: a BOM means UTF-8, else the start of the file is tried as
-    /// UTF-8 and, failing that, read as Windows-1251.
+    /// UTF-8 and read as Windows-1251 only when it is not UTF-8 and holds fewer
+    /// well-formed multi-byte UTF-8 characters than bad bytes (a UTF-8 file with a stray
+    /// bad byte stays UTF-8, and the byte is an error).
     pub encoding: Option<String>,
     /// .csv delimiter; `None` picks the most frequent of `,` `;` tab outside quotes
     /// in the header line (`,` when there is none).
@@ -158,6 +164,7 @@ pub struct Reader {
 
 enum Inner {
     Csv(read_ahead::ReadAhead),
+    CsvParallel(Box<csv_par::ParCsv>),
     Xlsx(xlsx_read::XlsxReader),
 }
 
@@ -171,11 +178,30 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Reader, SheetError> {
         Format::from_path(path).ok_or_else(|| SheetError::UnknownFormat { path: path.to_path_buf() })?;
     let inner = match format {
         Format::Csv => {
-            Inner::Csv(read_ahead::ReadAhead::spawn(csv_read::CsvReader::open(path, options)?, path)?)
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            open_csv(path, options, csv_par::RANGE_BYTES, csv_par::PARALLEL_ABOVE, workers)?
         }
         Format::Xlsx => Inner::Xlsx(xlsx_read::XlsxReader::open(path, options)?),
     };
     Ok(Reader { inner })
+}
+
+/// A .csv reader: in ranges on `workers` threads when the file is over `parallel_above`
+/// bytes and can be cut, else one parser on a thread of its own.
+fn open_csv(
+    path: &Path,
+    options: &ReadOptions,
+    range_bytes: u64,
+    parallel_above: u64,
+    workers: usize,
+) -> Result<Inner, SheetError> {
+    let reader = csv_read::CsvReader::open(path, options)?;
+    if workers > 1 && reader.progress().1 > parallel_above {
+        if let Some(starts) = csv_par::ParCsv::plan(&reader, range_bytes)? {
+            return Ok(Inner::CsvParallel(Box::new(csv_par::ParCsv::spawn(reader, starts, workers)?)));
+        }
+    }
+    Ok(Inner::Csv(read_ahead::ReadAhead::spawn(reader, path)?))
 }
 
 /// Hooks for tests and benchmarks; not part of the API.
@@ -184,6 +210,20 @@ pub mod testing {
     use std::path::Path;
 
     use crate::{xlsx_read, ReadOptions, Reader, SheetError};
+
+    /// Opens a .csv read in ranges of about `range_bytes` on `workers` threads (when it
+    /// can be cut; `workers` 1 reads it with one parser), whatever its size.
+    ///
+    /// # Errors
+    /// As [`crate::open`].
+    pub fn open_csv_in_ranges(
+        path: &Path,
+        options: &ReadOptions,
+        range_bytes: u64,
+        workers: usize,
+    ) -> Result<Reader, SheetError> {
+        Ok(Reader { inner: crate::open_csv(path, options, range_bytes.max(1), 0, workers)? })
+    }
 
     /// Which .xlsx engine [`open_xlsx_with`] uses.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +255,7 @@ impl Reader {
     /// The file's format.
     pub fn format(&self) -> Format {
         match self.inner {
-            Inner::Csv(_) => Format::Csv,
+            Inner::Csv(_) | Inner::CsvParallel(_) => Format::Csv,
             Inner::Xlsx(_) => Format::Xlsx,
         }
     }
@@ -224,6 +264,7 @@ impl Reader {
     pub fn header(&self) -> &Row {
         match &self.inner {
             Inner::Csv(r) => r.header(),
+            Inner::CsvParallel(r) => r.header(),
             Inner::Xlsx(r) => r.header(),
         }
     }
@@ -237,6 +278,7 @@ impl Reader {
     pub fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
         match &mut self.inner {
             Inner::Csv(r) => r.next_batch(),
+            Inner::CsvParallel(r) => r.next_batch(),
             Inner::Xlsx(r) => r.next_batch(),
         }
     }
@@ -246,6 +288,7 @@ impl Reader {
     pub fn progress(&self) -> (u64, u64) {
         match &self.inner {
             Inner::Csv(r) => r.progress(),
+            Inner::CsvParallel(r) => r.progress(),
             Inner::Xlsx(r) => r.progress(),
         }
     }
@@ -255,6 +298,7 @@ impl Reader {
     pub fn describe(&self) -> String {
         match &self.inner {
             Inner::Csv(r) => r.describe(),
+            Inner::CsvParallel(r) => r.describe(),
             Inner::Xlsx(r) => r.describe(),
         }
     }

@@ -1,7 +1,7 @@
 //! Writers of .csv and .xlsx files.
 
 use std::fs::File;
-use std::io::{BufWriter, Write as _};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format as XlsxFormat, FormatPattern, Note, Workbook};
@@ -131,12 +131,57 @@ impl Writer {
                 file.sync_all().map_err(io)?;
             }
             Inner::Xlsx(mut out) => {
-                out.workbook
-                    .save(&self.path)
-                    .map_err(|source| SheetError::XlsxWrite { path: self.path.clone(), source })?;
+                let file = File::create(&self.path).map_err(io)?;
+                let mut sink = Latch { inner: BufWriter::with_capacity(256 * 1024, file), error: None };
+                let saved = out.workbook.save_to_writer(&mut sink);
+                // The first I/O error is the cause (a full disk, say), whatever rust_xlsxwriter
+                // made of it; by then the zip writer inside has been dropped quietly.
+                if let Some(source) = sink.error.take() {
+                    return Err(io(source));
+                }
+                saved.map_err(|source| SheetError::XlsxWrite { path: self.path.clone(), source })?;
+                sink.inner.into_inner().map_err(|e| io(e.into_error()))?;
             }
         }
         Ok(std::fs::metadata(&self.path).map_err(io)?.len())
+    }
+}
+
+/// A sink that, after its first error, keeps that error and takes every later write
+/// without doing it. rust_xlsxwriter's zip writer, dropped after a failed write, tries
+/// to finish the archive and prints `ZipWriter::drop: failed to finalize archive` to
+/// stderr when that fails too; through this sink it does not fail, so nothing is printed
+/// in front of the real error.
+struct Latch<W: Write> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> Write for Latch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.error.is_some() {
+            return Ok(buf.len());
+        }
+        self.inner.write(buf).map_err(|e| self.keep(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        self.inner.flush().map_err(|e| self.keep(e))
+    }
+}
+
+impl<W: Write> Latch<W> {
+    /// Keeps `e` and returns an error of the same kind for the caller.
+    fn keep(&mut self, e: std::io::Error) -> std::io::Error {
+        let kind = e.kind();
+        let message = e.to_string();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            self.error = Some(e);
+        }
+        std::io::Error::new(kind, message)
     }
 }
 

@@ -91,6 +91,38 @@ fn bad_utf8_after_the_detection_sample_is_an_error_not_a_replacement() {
     assert!(r.next_batch().expect("ends after the error").is_none());
 }
 
+/// Regression (issue 7): valid Cyrillic UTF-8 and one bad byte in the detection sample
+/// was read as Windows-1251, every letter turned to mojibake and `validate` said "valid".
+#[test]
+fn utf8_with_a_bad_byte_in_the_sample_is_utf8_and_the_byte_is_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mixed.csv");
+    let mut data = "Имя;Комментарий\nАнна;Привет\nБорис;Пока\n".as_bytes().to_vec();
+    let offset = data.len() + "Вера;x".len();
+    data.extend_from_slice("Вера;x".as_bytes());
+    data.push(0xFF);
+    data.extend_from_slice("\nГлеб;ok\n".as_bytes());
+    std::fs::write(&path, &data).expect("write");
+
+    let mut r = open(&path, &ReadOptions::default()).expect("open");
+    assert_eq!(r.describe(), "CSV, utf-8, delimiter ';'");
+    assert_eq!(cells(r.header()), texts(&["Имя", "Комментарий"]));
+    let err = loop {
+        match r.next_batch() {
+            Ok(Some(rows)) => assert!(rows.iter().all(|row| row.number < 4), "row 4 is bad"),
+            Ok(None) => panic!("the bad byte went unnoticed"),
+            Err(e) => break e,
+        }
+    };
+    match &err {
+        SheetError::Undecodable { row, offset: at, .. } => assert_eq!((*row, *at), (4, offset as u64)),
+        other => panic!("unexpected error {other:?}"),
+    }
+    let message = chain(&err);
+    assert!(message.contains("row 4") && message.contains(&format!("byte offset {offset}")), "{message}");
+    assert!(message.contains("--encoding windows-1251"), "{message}");
+}
+
 #[test]
 fn characters_split_by_a_delimiter_are_not_glued_back_together() {
     let dir = tempfile::tempdir().expect("temp dir");

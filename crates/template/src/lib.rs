@@ -21,7 +21,7 @@
 //!             {"code":"owner","name":"Owner","type":"ACCOUNT"}]}"#).unwrap();
 //! let dir = std::env::temp_dir().join(format!("elma-template-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
-//! let options = TemplateOptions { locale: Locale::En, example_rows: true };
+//! let options = TemplateOptions { locale: Locale::En, example_rows: true, language: None };
 //! let info = write_xlsx(&app, &dir.join("contacts.xlsx"), &options).unwrap();
 //! assert_eq!(info.headers, ["Name", "Segment"]);
 //! assert_eq!(info.skipped[0].code, "owner");
@@ -31,6 +31,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+mod example;
 pub mod sample;
 mod spec;
 mod xlsx;
@@ -39,8 +40,10 @@ use std::path::{Path, PathBuf};
 
 use elma_import_contract::schema::AppSchema;
 
+pub use example::ExampleRow;
 pub use spec::{
-    column_specs, skipped_fields, ColumnSpec, Locale, SkippedField, TemplateOptions, UnknownLocale,
+    column_specs, names_language, skipped_fields, ColumnSpec, Locale, SkippedField, TemplateOptions,
+    UnknownLocale,
 };
 pub use xlsx::write_xlsx;
 

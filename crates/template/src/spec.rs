@@ -15,16 +15,50 @@ fn pick(locale: Locale, en: &'static str, ru: &'static str) -> &'static str {
 /// How a template is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateOptions {
-    /// Formats and language of notes and examples.
+    /// Date and number formats of the example row and the notes (FORMATS.md).
     pub locale: Locale,
     /// Whether to add the example row under the header.
     pub example_rows: bool,
+    /// Language of the notes, drop-down messages and example texts; `None`: the
+    /// language of the app's field names ([`names_language`]), so headers and notes
+    /// read in one language.
+    pub language: Option<Locale>,
 }
 
 impl Default for TemplateOptions {
-    /// Russian locale, with the example row.
+    /// Russian formats, notes in the field names' language, with the example row.
     fn default() -> TemplateOptions {
-        TemplateOptions { locale: Locale::Ru, example_rows: true }
+        TemplateOptions { locale: Locale::Ru, example_rows: true, language: None }
+    }
+}
+
+impl TemplateOptions {
+    /// The language notes are written in for `schema`.
+    pub fn language_for(&self, schema: &AppSchema) -> Locale {
+        self.language.unwrap_or_else(|| names_language(schema))
+    }
+}
+
+/// The language of an app's field names: Russian when any importable field's name holds
+/// Cyrillic letters, else English.
+///
+/// ```
+/// use elma_import_contract::schema::AppSchema;
+/// use elma_import_template::{names_language, Locale};
+/// let ru = AppSchema::from_json(r#"{"namespace":"crm","code":"c","fields":[
+///   {"code":"__name","name":"Название","type":"STRING"}]}"#).unwrap();
+/// assert_eq!(names_language(&ru), Locale::Ru);
+/// ```
+pub fn names_language(schema: &AppSchema) -> Locale {
+    let cyrillic = schema
+        .fields
+        .iter()
+        .filter(|f| f.kind != FieldType::Account)
+        .any(|f| f.name.chars().any(|c| matches!(c, '\u{0400}'..='\u{04FF}')));
+    if cyrillic {
+        Locale::Ru
+    } else {
+        Locale::En
     }
 }
 
@@ -97,7 +131,7 @@ const FILE_UUID_2: &str = "0c9d8e7f-6a5b-4c3d-9e2f-1a0b9c8d7e6f";
 /// use elma_import_template::{column_specs, Locale, TemplateOptions};
 /// let app = AppSchema::from_json(r#"{"namespace":"crm","code":"contacts","fields":[
 ///   {"code":"birth","name":"Birth date","type":"DATETIME"}]}"#).unwrap();
-/// let en = TemplateOptions { locale: Locale::En, example_rows: true };
+/// let en = TemplateOptions { locale: Locale::En, example_rows: true, language: None };
 /// assert_eq!(column_specs(&app, &en)[0].example, "7/4/1977 1:27 PM");
 /// assert_eq!(column_specs(&app, &TemplateOptions::default())[0].example, "04.07.1977 13:27");
 /// ```
@@ -107,11 +141,12 @@ pub fn column_specs(schema: &AppSchema, options: &TemplateOptions) -> Vec<Column
         .iter()
         .enumerate()
         .filter(|(_, f)| f.kind != FieldType::Account)
-        .map(|(i, f)| spec(i, f, options.locale))
+        .map(|(i, f)| spec(i, f, options.locale, options.language_for(schema)))
         .collect()
 }
 
-fn spec(index: usize, field: &Field, l: Locale) -> ColumnSpec {
+/// One column: `f` gives the formats, `l` the language.
+fn spec(index: usize, field: &Field, f: Locale, l: Locale) -> ColumnSpec {
     let allowed: Vec<String> = match field.kind {
         T::Enum => field.data.options.iter().map(|c| c.name.clone()).collect(),
         T::Status => field.data.statuses.iter().map(|c| c.name.clone()).collect(),
@@ -131,8 +166,8 @@ fn spec(index: usize, field: &Field, l: Locale) -> ColumnSpec {
         T::Float => ("27.37".into(), Some("3.5".into())),
         T::Money => ("125.60".into(), Some("99.90".into())),
         T::Boolean => ("true".into(), Some("false".into())),
-        T::Datetime => (pick(l, "7/4/1977 1:27 PM", "04.07.1977 13:27").into(), None),
-        T::Date => (pick(l, "7/4/1977", "04.07.1977").into(), None),
+        T::Datetime => (pick(f, "7/4/1977 1:27 PM", "04.07.1977 13:27").into(), None),
+        T::Date => (pick(f, "7/4/1977", "04.07.1977").into(), None),
         T::Enum | T::Status => (allowed.first().cloned().unwrap_or_default(), allowed.get(1).cloned()),
         T::Phone => ("79125554433".into(), Some("79125554434".into())),
         T::Email => ("name@example.com".into(), Some("sales@example.com".into())),
@@ -155,7 +190,7 @@ fn spec(index: usize, field: &Field, l: Locale) -> ColumnSpec {
         T::Integer | T::Float | T::Money if !multi => one.parse::<f64>().ok(),
         _ => None,
     };
-    let format = format_sentence(field, l);
+    let format = format_sentence(field, f, l);
     let text_format = !matches!(field.kind, T::Integer | T::Float | T::Money | T::Datetime | T::Date);
     let note = note_text(field, l, &format, &example, &allowed);
     ColumnSpec {
@@ -174,7 +209,8 @@ fn spec(index: usize, field: &Field, l: Locale) -> ColumnSpec {
     }
 }
 
-fn format_sentence(field: &Field, l: Locale) -> String {
+/// The accepted format in one sentence: formats of `f`, words of `l`.
+fn format_sentence(field: &Field, f: Locale, l: Locale) -> String {
     let s = match field.kind {
         T::String => {
             let base = pick(l, "Any text on one line", "Любой текст в одну строку");
@@ -201,27 +237,38 @@ fn format_sentence(field: &Field, l: Locale) -> String {
             "A whole number, optional sign, no spaces or fraction: 27.",
             "Целое число, можно со знаком, без пробелов и дробной части: 27.",
         ),
-        T::Float => pick(
-            l,
-            "A number with `.` as the decimal separator: 27.37.",
-            "Число; дробная часть через `.` или `,`: 27.37.",
-        ),
+        T::Float => match (f, l) {
+            (Locale::En, Locale::En) => "A number with `.` as the decimal separator: 27.37.",
+            (Locale::Ru, Locale::En) => "A number with `.` or `,` as the decimal separator: 27.37.",
+            (Locale::En, Locale::Ru) => "Число с `.` как десятичным разделителем: 27.37.",
+            (Locale::Ru, Locale::Ru) => "Число; дробная часть через `.` или `,`: 27.37.",
+        },
         T::Money => pick(
             l,
             "An amount without a currency sign, `.` as the decimal separator: 125.60.",
             "Сумма без знака валюты, дробная часть через `.`: 125.60.",
         ),
         T::Boolean => pick(l, "`true` or `false`.", "`true` или `false`."),
-        T::Datetime => pick(
-            l,
-            "Date and time as M/d/yyyy h:mm AM/PM, e.g. 7/4/1977 1:27 PM, or an Excel date cell.",
-            "Дата и время в виде дд.ММ.гггг чч:мм, например 04.07.1977 13:27, или ячейка с датой Excel.",
-        ),
-        T::Date => pick(
-            l,
-            "A date as M/d/yyyy, e.g. 7/4/1977, or an Excel date cell.",
-            "Дата в виде дд.ММ.гггг, например 04.07.1977, или ячейка с датой Excel.",
-        ),
+        T::Datetime => match (f, l) {
+            (Locale::En, Locale::En) => {
+                "Date and time as M/d/yyyy h:mm AM/PM, e.g. 7/4/1977 1:27 PM, or an Excel date cell."
+            }
+            (Locale::Ru, Locale::En) => {
+                "Date and time as dd.MM.yyyy HH:mm, e.g. 04.07.1977 13:27, or an Excel date cell."
+            }
+            (Locale::En, Locale::Ru) => {
+                "Дата и время в виде M/d/yyyy h:mm AM/PM, например 7/4/1977 1:27 PM, или ячейка с датой Excel."
+            }
+            (Locale::Ru, Locale::Ru) => {
+                "Дата и время в виде дд.ММ.гггг чч:мм, например 04.07.1977 13:27, или ячейка с датой Excel."
+            }
+        },
+        T::Date => match (f, l) {
+            (Locale::En, Locale::En) => "A date as M/d/yyyy, e.g. 7/4/1977, or an Excel date cell.",
+            (Locale::Ru, Locale::En) => "A date as dd.MM.yyyy, e.g. 04.07.1977, or an Excel date cell.",
+            (Locale::En, Locale::Ru) => "Дата в виде M/d/yyyy, например 7/4/1977, или ячейка с датой Excel.",
+            (Locale::Ru, Locale::Ru) => "Дата в виде дд.ММ.гггг, например 04.07.1977, или ячейка с датой Excel.",
+        },
         T::Enum => pick(
             l,
             "The name (not the code) of one of the options listed below.",

@@ -37,6 +37,7 @@ pub fn write_xlsx(
     options: &TemplateOptions,
 ) -> Result<TemplateInfo, TemplateError> {
     let specs = importable_specs(schema, options)?;
+    let language = options.language_for(schema);
     let xl = |source: XlsxError| TemplateError::Xlsx { path: path.to_path_buf(), source };
     let mut workbook = Workbook::new();
     let created = ExcelDateTime::from_ymd(2024, 1, 1).map_err(xl)?;
@@ -103,7 +104,7 @@ pub fn write_xlsx(
                 let formula = format!("='{lists_name}'!${letter}$1:${letter}${}", spec.allowed.len());
                 DataValidation::new().allow_list_formula(Formula::new(formula))
             };
-            validation = error_message(validation, spec, options.locale).map_err(xl)?;
+            validation = error_message(validation, spec, language).map_err(xl)?;
             sheet.add_data_validation(1, col, LAST_ROW, col, &validation).map_err(xl)?;
             drop_downs += 1;
         }

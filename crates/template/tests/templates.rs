@@ -20,7 +20,7 @@ fn schema(id: &str) -> AppSchema {
 }
 
 fn en() -> TemplateOptions {
-    TemplateOptions { locale: Locale::En, example_rows: true }
+    TemplateOptions { locale: Locale::En, example_rows: true, language: None }
 }
 
 /// Every cell of every sheet, as (sheet name, visible, rows).
@@ -254,7 +254,7 @@ fn csv_template_is_utf8_with_bom_header_and_example() {
 fn example_rows_can_be_left_out() {
     let app = schema("crm.contacts");
     let dir = tempfile::tempdir().unwrap();
-    let options = TemplateOptions { locale: Locale::En, example_rows: false };
+    let options = TemplateOptions { locale: Locale::En, example_rows: false, language: None };
     let info = write_xlsx(&app, &dir.path().join("t.xlsx"), &options).unwrap();
     assert_eq!(info.example_rows, 0);
     assert_eq!(read_cells(&dir.path().join("t.xlsx"))[0].2.len(), 1);
@@ -325,4 +325,38 @@ fn locales_parse() {
     assert_eq!(err.to_string(), "unknown locale `de`: expected `ru` or `en`");
     assert_eq!(Locale::default(), Locale::Ru);
     assert_eq!(Locale::En.to_string(), "en");
+}
+
+#[test]
+fn notes_follow_the_language_of_the_field_names_and_formats_follow_the_locale() {
+    let en_names = schema("crm.contacts");
+    let specs = column_specs(&en_names, &TemplateOptions::default());
+    let birth = specs.iter().find(|s| s.header == "Birth date").unwrap();
+    assert_eq!(birth.example, "04.07.1977 13:27", "ru formats by default");
+    assert!(birth.note.contains("Code: "), "{}", birth.note);
+    assert!(
+        birth.format.starts_with("Date and time as dd.MM.yyyy HH:mm"),
+        "English words, ru formats: {}",
+        birth.format
+    );
+    assert!(
+        specs.iter().all(|s| !s.note.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c))),
+        "no Russian in notes"
+    );
+
+    let ru_names = AppSchema::from_json(
+        r#"{"namespace":"crm","code":"c","fields":[
+            {"code":"__name","name":"Название","type":"STRING","required":true},
+            {"code":"born","name":"Дата рождения","type":"DATETIME"}]}"#,
+    )
+    .unwrap();
+    let en_formats = TemplateOptions { locale: Locale::En, example_rows: true, language: None };
+    let specs = column_specs(&ru_names, &en_formats);
+    assert_eq!(specs[0].example, "Пример текста");
+    assert!(specs[0].note.contains("Код: __name"), "{}", specs[0].note);
+    assert_eq!(specs[1].example, "7/4/1977 1:27 PM", "en formats as asked");
+    assert!(specs[1].format.starts_with("Дата и время в виде M/d/yyyy"), "{}", specs[1].format);
+
+    let forced = TemplateOptions { language: Some(Locale::En), ..en_formats };
+    assert!(column_specs(&ru_names, &forced)[0].note.contains("Code: __name"));
 }

@@ -20,9 +20,14 @@ pub enum HeaderError {
     },
     /// A column names no field of the app.
     #[error(
-        "column {} `{header}` names no field of the app `{app}`: use a field's name or code \
-         (as the template writes it), or pass --ignore-unknown to skip the column",
-        ColumnName(*.column)
+        "column {} `{header}` names no field of the app `{app}`{}",
+        ColumnName(*.column),
+        match closest {
+            Some((name, code)) => format!(
+                "; closest: `{name}` (code `{code}`): if that is it, map it with --map '{header}={name}'"
+            ),
+            None => format!(": map it to a field with --map '{header}=FIELD'"),
+        }
     )]
     UnknownColumn {
         /// 0-based column index.
@@ -31,6 +36,9 @@ pub enum HeaderError {
         header: String,
         /// `namespace.code` of the app.
         app: String,
+        /// The field whose name or code is closest to the header (edit distance), as
+        /// (name, code), when one is close enough to be worth naming.
+        closest: Option<(String, String)>,
     },
     /// Two columns name the same field.
     #[error(
@@ -108,6 +116,7 @@ pub(crate) fn compile(
                     column: index,
                     header: text.to_string(),
                     app: schema.id(),
+                    closest: closest_field(schema, text),
                 }),
                 Some(f) => {
                     let field = &schema.fields[f];
@@ -145,5 +154,182 @@ pub(crate) fn compile(
         Ok((columns, rules))
     } else {
         Err(HeaderErrors(errors))
+    }
+}
+
+/// The headers an app expects, for a message: `Name (__name)*, Phone (phone), …`
+/// (field code in brackets, `*` when required), in the schema's order.
+///
+/// ```
+/// use elma_import_contract::schema::AppSchema;
+/// let app = AppSchema::from_json(r#"{"namespace":"crm","code":"c","fields":[
+///   {"code":"__name","name":"Name","type":"STRING","required":true},
+///   {"code":"phone","name":"Phone","type":"PHONE"}]}"#).unwrap();
+/// assert_eq!(elma_import_validate::expected_headers(&app), "Name (__name)*, Phone (phone)");
+/// ```
+pub fn expected_headers(schema: &AppSchema) -> String {
+    schema
+        .fields
+        .iter()
+        .filter(|f| importable(f.kind))
+        .map(|f| format!("{} ({}){}", f.name, f.code, if f.required { "*" } else { "" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A `--map` entry that names a header no column has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--map '{from}={to}': no column is headed `{from}` (the headers are: {headers})")]
+pub struct MapUnused {
+    /// The header the entry renames.
+    pub from: String,
+    /// What it renames it to.
+    pub to: String,
+    /// The file's headers, in backticks, `, `-separated.
+    pub headers: String,
+}
+
+/// The importable field whose name or code is closest to `header`, when close enough to
+/// be a likely typo or variant (normalised Damerau–Levenshtein similarity ≥ 0.6, case
+/// and surrounding space ignored).
+fn closest_field(schema: &AppSchema, header: &str) -> Option<(String, String)> {
+    let h = header.trim().to_lowercase();
+    schema
+        .fields
+        .iter()
+        .filter(|f| importable(f.kind))
+        .map(|f| {
+            let by_name = strsim::normalized_damerau_levenshtein(&h, &f.name.trim().to_lowercase());
+            let by_code = strsim::normalized_damerau_levenshtein(&h, &f.code.trim().to_lowercase());
+            (by_name.max(by_code), f)
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, f)| (f.name.clone(), f.code.clone()))
+}
+
+/// Column renames given by the user (`--map 'Телефон=Phone'`): each header equal to a
+/// `from` (case and surrounding space ignored) is read as its `to`, a field's name or
+/// code, before the header is matched to the app's fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnMap {
+    pairs: Vec<(String, String)>,
+}
+
+impl ColumnMap {
+    /// A map of (header in the file, field name or code) pairs.
+    pub fn new(pairs: Vec<(String, String)>) -> ColumnMap {
+        ColumnMap { pairs }
+    }
+
+    /// Parses one `HEADER=FIELD` entry (the last `=` separates, so a header may hold `=`).
+    ///
+    /// ```
+    /// use elma_import_validate::ColumnMap;
+    /// assert_eq!(ColumnMap::parse_entry("Телефон=Phone"), Ok(("Телефон".into(), "Phone".into())));
+    /// assert!(ColumnMap::parse_entry("Phone").is_err());
+    /// ```
+    pub fn parse_entry(entry: &str) -> Result<(String, String), String> {
+        match entry.rsplit_once('=') {
+            Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+                Ok((from.trim().to_string(), to.trim().to_string()))
+            }
+            _ => Err(format!(
+                "`{entry}` is not a column mapping: write it as 'HEADER IN THE FILE=FIELD NAME OR CODE'"
+            )),
+        }
+    }
+
+    /// The pairs, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// Whether the map renames nothing.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The header row as the map renames it; an entry that matches no column is an error
+    /// (a typo in a mapping must not pass unnoticed).
+    ///
+    /// ```
+    /// use elma_import_sheet::Row;
+    /// use elma_import_validate::ColumnMap;
+    /// let map = ColumnMap::new(vec![("Телефон".into(), "Phone".into())]);
+    /// let header = map.apply(&Row::from_texts(1, ["Name", "телефон "])).unwrap();
+    /// assert_eq!(header.get(1).text, "Phone");
+    /// ```
+    pub fn apply(&self, header: &Row) -> Result<Row, MapUnused> {
+        let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
+        let mut out = Row::new(header.number);
+        for cell in header.iter() {
+            match self.pairs.iter().find(|(from, _)| same(from, cell.text)) {
+                Some((_, to)) => out.push_text(to),
+                None => out.push(cell.kind, cell.text, cell.number),
+            }
+        }
+        match self.pairs.iter().find(|(from, _)| !header.iter().any(|c| same(from, c.text))) {
+            None => Ok(out),
+            Some((from, to)) => Err(MapUnused {
+                from: from.clone(),
+                to: to.clone(),
+                headers: header.iter().map(|c| format!("`{}`", c.text.trim())).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> AppSchema {
+        AppSchema::from_json(
+            r#"{"namespace":"crm","code":"contacts","fields":[
+                {"code":"__name","name":"Name","type":"STRING","required":true},
+                {"code":"phone","name":"Phone","type":"PHONE"},
+                {"code":"email","name":"Email","type":"EMAIL"}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn errors(headers: &[&str]) -> Vec<HeaderError> {
+        header_errors(&Row::from_texts(1, headers))
+    }
+
+    fn header_errors(header: &Row) -> Vec<HeaderError> {
+        match compile(&app(), header, &Options::default()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn an_unknown_column_names_its_closest_field_and_a_mapping_that_would_fix_it() {
+        let all = errors(&["Name", "Phnoe", "Телефон"]);
+        let text: Vec<String> = all.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(
+            text[0].contains("`Phnoe`") && text[0].contains("closest: `Phone` (code `phone`)"),
+            "{}",
+            text[0]
+        );
+        assert!(text[0].contains("--map 'Phnoe=Phone'"), "{}", text[0]);
+        assert!(!text[1].contains("closest") && text[1].contains("--map 'Телефон=FIELD'"), "{}", text[1]);
+        assert!(!text[0].contains("--ignore-unknown"), "not recommended per column: {}", text[0]);
+        assert_eq!(expected_headers(&app()), "Name (__name)*, Phone (phone), Email (email)");
+        assert!(errors(&["Name", "email"]).is_empty());
+    }
+
+    #[test]
+    fn a_column_map_renames_headers_and_refuses_an_entry_that_matches_no_column() {
+        let map = ColumnMap::new(vec![("Имя".into(), "Name".into()), ("Телефон".into(), "phone".into())]);
+        let header = map.apply(&Row::from_texts(1, ["имя", "Телефон", "Email"])).unwrap();
+        assert!(header_errors(&header).is_empty());
+        let text = map.apply(&Row::from_texts(1, ["Имя", "Email"])).unwrap_err().to_string();
+        assert!(text.contains("--map 'Телефон=phone'") && text.contains("`Имя`, `Email`"), "{text}");
+        assert!(ColumnMap::parse_entry("a=b=c").is_ok_and(|(f, t)| f == "a=b" && t == "c"));
+        assert!(ColumnMap::parse_entry("=Phone").is_err());
     }
 }

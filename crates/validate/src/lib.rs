@@ -54,7 +54,7 @@ mod rules;
 mod summary;
 mod values;
 
-pub use header::{HeaderError, HeaderErrors};
+pub use header::{expected_headers, ColumnMap, HeaderError, HeaderErrors, MapUnused};
 pub use rules::{CellError, Fix, Rule};
 pub use summary::{RuleCount, Summary};
 

@@ -96,8 +96,12 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
 
     step(2, "writing the import template the platform expects".into());
     let template = dir.join("crm.contacts.template.xlsx");
-    write_template(&schema, &template, &TemplateOptions { locale: Locale::Ru, example_rows: true })
-        .map_err(|e| exit::coded(exit::USAGE, e))?;
+    write_template(
+        &schema,
+        &template,
+        &TemplateOptions { locale: Locale::Ru, example_rows: true, language: None },
+    )
+    .map_err(|e| exit::coded(exit::USAGE, e))?;
     ui::say(format!("      {}", template.display()));
 
     step(3, "validating every cell against the app's fields".into());

@@ -22,7 +22,8 @@ phone numbers with + ( ) - and spaces, bare UUIDs in user/app-link columns. Neve
 
 Examples:
   elma-import fix contacts.csv --schema S.json -o contacts.fixed.csv
-  elma-import fix contacts.xlsx --schema S.json -o fixed.xlsx --changes changes.csv --json")]
+  elma-import fix contacts.xlsx --schema S.json -o fixed.xlsx \\
+      --changes changes.csv --json")]
 pub struct FixArgs {
     /// The input.
     #[command(flatten)]
@@ -51,10 +52,10 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
     }
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let mut reader = args.source.open()?;
-    let header = reader.header().clone();
+    let header = args.check.mapped_header(&args.check.column_map()?, reader.header())?;
     let validator = match Validator::new(&schema, &header, &args.check.options()) {
         Ok(v) => v,
-        Err(errors) => return report_header_errors(&args.source.file, &errors, global),
+        Err(errors) => return report_header_errors(&args.source.file, &errors, &schema, global),
     };
     let format = Format::from_path(&args.output)
         .ok_or_else(|| usage(format!("`{}`: name the output .csv or .xlsx", args.output.display())))?;

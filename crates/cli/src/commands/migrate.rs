@@ -80,7 +80,7 @@ pub struct MigrateArgs {
     pub directory: Option<String>,
     /// Pause between imports of a step with event handlers (default: the plan's, sized
     /// for the handler queue to drain).
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub pause: Option<Duration>,
     /// Execution settings.
     #[command(flatten)]
@@ -167,14 +167,15 @@ fn show_checks(p: &Preflight) {
     }
 }
 
-/// Prints the plan for people.
-pub fn show_plan(plan: &MigrationPlan) {
-    ui::say(format!("order ({} at most at once):", plan.parallel));
+/// The plan for people, as lines: the waves, each step, the estimate.
+pub fn plan_lines(plan: &MigrationPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(format!("order ({} at most at once):", plan.parallel));
     for (w, wave) in plan.waves.iter().enumerate() {
         let names: Vec<String> =
             wave.iter().map(|&s| format!("step {s} {}", plan.steps[s - 1].app)).collect();
         let together = if wave.len() > 1 { " side by side" } else { "" };
-        ui::say(format!("  wave {}: {}{together}", w + 1, names.join(", ")));
+        lines.push(format!("  wave {}: {}{together}", w + 1, names.join(", ")));
     }
     for s in &plan.steps {
         let waits = if s.waits_for.is_empty() {
@@ -197,7 +198,7 @@ pub fn show_plan(plan: &MigrationPlan) {
                 )
             },
         );
-        ui::say(format!(
+        lines.push(format!(
             "  step {} {} ({} rows): {waits}; {how}; from {} to {}",
             s.step,
             s.app,
@@ -206,11 +207,19 @@ pub fn show_plan(plan: &MigrationPlan) {
             ui::duration(Duration::from_secs_f64(s.end_secs))
         ));
     }
-    ui::say(format!(
+    lines.push(format!(
         "estimate: {} (one after another: {})",
         ui::duration(Duration::from_secs_f64(plan.estimate_secs)),
         ui::duration(Duration::from_secs_f64(plan.sequential_secs))
     ));
+    lines
+}
+
+/// Prints the plan for people on stderr (as talk, before a migration).
+pub fn show_plan(plan: &MigrationPlan) {
+    for line in plan_lines(plan) {
+        ui::say(line);
+    }
 }
 
 fn preflight_json(p: &Preflight) -> serde_json::Value {
@@ -247,7 +256,9 @@ pub fn plan(
         ui::print_json(&preflight_json(&p))?;
     } else {
         show_checks(&p);
-        show_plan(&p.plan);
+        for line in plan_lines(&p.plan) {
+            ui::out(line)?;
+        }
     }
     Ok(if clean { exit::OK } else { exit::DATA })
 }
@@ -310,8 +321,8 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
 /// `resume DIR` of a migration directory: continues every unfinished step. Settings of
 /// one run (`--assume-…`, `--key-column`, `--directory`, `--pause`) belong to a step's run
 /// directory, not to the migration.
-pub fn resume(args: &crate::commands::resume::ResumeArgs, global: &Global) -> anyhow::Result<u8> {
-    let (dir, exec, conn) = (&args.run_dir, &args.exec, &args.conn);
+pub fn resume(dir: &Path, args: &crate::commands::resume::ResumeArgs, global: &Global) -> anyhow::Result<u8> {
+    let (exec, conn) = (&args.exec, &args.conn);
     let per_run = [
         (!args.assume_imported.is_empty(), "--assume-imported"),
         (!args.assume_not_imported.is_empty(), "--assume-not-imported"),

@@ -1,6 +1,7 @@
 //! One module per subcommand: resolve settings → call a library → render.
 
 pub mod check;
+pub mod completions;
 pub mod demo;
 pub mod emulator;
 pub mod fix;
@@ -8,6 +9,7 @@ pub mod migrate;
 pub mod plan;
 pub mod resume;
 pub mod run;
+pub mod runs;
 pub mod schema;
 pub mod split;
 pub mod start;
@@ -33,11 +35,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(a) => status::run(a, g),
         Command::Run(a) => run::run(a, g),
         // A migration directory resumes as a whole migration; a run directory as a run.
-        Command::Resume(a) if elma_import_migrate::is_migration_dir(&a.run_dir) => migrate::resume(&a, g),
-        Command::Resume(a) => resume::run(a, g),
+        Command::Resume(a) => match a.run_dir.clone().filter(|d| elma_import_migrate::is_migration_dir(d)) {
+            Some(dir) => migrate::resume(&dir, &a, g),
+            None => resume::run(a, g),
+        },
         Command::Migrate(a) => migrate::run(a, g),
         Command::Emulator(a) => emulator::run(a, g),
         Command::Demo(a) => demo::run(a, g),
         Command::Check(a) => check::run(a, g),
+        Command::Runs(a) => runs::run(a, g),
+        Command::Completions(a) => completions::run(a, g),
     }
 }

@@ -29,17 +29,21 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 200.0, value_name = "R")]
     pub import_rate: f64,
     /// Pause between imports (default: the plan's, sized for the handler queue to drain).
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub pause: Option<Duration>,
 }
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  elma-import plan contacts.csv --schema templates/crm.contacts.schema.json --with-event-handlers
-  elma-import plan big.xlsx --schema S.json --json
-  elma-import plan orders.csv --schema S.json --time-zone Europe/Moscow   # date-times at +03:00
-  elma-import plan migration.toml --schema templates      # a migration: order, side by side, estimate")]
+#[command(after_help = "The plan is written to stdout (`plan … > plan.txt` keeps it); warnings go to stderr.
+
+Examples:
+  elma-import plan contacts.csv \\
+      --schema templates/crm.contacts.schema.json --with-event-handlers
+  elma-import plan big.xlsx --schema S.json --pause 5 --json
+  elma-import plan orders.csv --schema S.json \\
+      --time-zone Europe/Moscow   # date-times at +03:00
+  elma-import plan migration.toml --schema templates   # a migration: order, side by side, estimate")]
 pub struct PlanArgs {
     /// The input.
     #[command(flatten)]
@@ -58,13 +62,13 @@ pub struct PlanArgs {
     pub conn: ConnArgs,
 }
 
-/// Prints a plan for people.
-pub fn show_plan(plan: &Plan, rows: u64) {
+/// A plan for people, as lines: the summary, then one `because …` line per reason.
+pub fn plan_lines(plan: &Plan, rows: u64) -> Vec<String> {
     let upload = match plan.upload {
         elma_import_chunk::UploadKind::Temporary => "temporary file(s)",
         elma_import_chunk::UploadKind::Directory => "a directory (kept)",
     };
-    ui::say(format!(
+    let mut lines = vec![format!(
         "plan: {} rows in {} chunk(s) of up to {} rows, uploaded as {upload}; event handlers {}; \
          pause {} between imports; estimate {}",
         ui::count(rows),
@@ -73,9 +77,15 @@ pub fn show_plan(plan: &Plan, rows: u64) {
         if plan.with_event_handlers { "on" } else { "off" },
         ui::duration(plan.pause),
         ui::duration(plan.estimate),
-    ));
-    for r in &plan.reasons {
-        ui::say(format!("  because {r}"));
+    )];
+    lines.extend(plan.reasons.iter().map(|r| format!("  because {r}")));
+    lines
+}
+
+/// Prints a plan for people on stderr (as talk, during a run), warnings included.
+pub fn show_plan(plan: &Plan, rows: u64) {
+    for line in plan_lines(plan, rows) {
+        ui::say(line);
     }
     for w in &plan.warnings {
         ui::warn(w);
@@ -94,11 +104,13 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
             global,
         );
     }
+    let map = args.check.column_map()?;
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let mut reader = args.source.open()?;
-    let validator = match Validator::new(&schema, reader.header(), &args.check.options()) {
+    let header = args.check.mapped_header(&map, reader.header())?;
+    let validator = match Validator::new(&schema, &header, &args.check.options()) {
         Ok(v) => v,
-        Err(errors) => return report_header_errors(&args.source.file, &errors, global),
+        Err(errors) => return report_header_errors(&args.source.file, &errors, &schema, global),
     };
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "counting", true);
@@ -136,8 +148,13 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
                 ui::count(rows)
             ));
         }
-        show_plan(&plan, valid);
-        ui::say(format!("date-times (no offset in a cell) are read in time zone {zone}"));
+        for line in plan_lines(&plan, valid) {
+            ui::out(line)?;
+        }
+        ui::out(format!("date-times (no offset in a cell) are read in time zone {zone}"))?;
+        for w in &plan.warnings {
+            ui::warn(w);
+        }
     }
     Ok(exit::OK)
 }

@@ -19,11 +19,16 @@ rows cannot be looked up, settle the chunk by your word. A finished run says so 
 
 Examples:
   elma-import resume .elma-import/runs/20261129-101500-1a2b3c4d
+  elma-import resume --last
   elma-import resume runs/nightly --key-column Email
   elma-import resume runs/nightly --assume-not-imported 7")]
 pub struct ResumeArgs {
-    /// The run directory.
-    pub run_dir: PathBuf,
+    /// The run directory (`elma-import runs` lists them).
+    #[arg(required_unless_present = "last")]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the newest unfinished run of .elma-import/runs.
+    #[arg(long, conflicts_with = "run_dir")]
+    pub last: bool,
     /// Settle uncertain chunk N (1-based) as imported.
     #[arg(long, value_name = "N")]
     pub assume_imported: Vec<u32>,
@@ -38,7 +43,7 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "ID")]
     pub directory: Option<String>,
     /// Pause between imports (default: the plan's).
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub pause: Option<Duration>,
     /// Execution settings.
     #[command(flatten)]
@@ -50,14 +55,18 @@ pub struct ResumeArgs {
 
 /// Runs `resume`.
 pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
+    let dir = crate::runs::resume_dir(args.run_dir.as_deref(), args.last)?;
+    crate::ui::set_run_dir(&dir);
     // A finished run needs no connection: say so at once.
-    if let Some(summary) = elma_import_runner::finished(&args.run_dir)
+    if let Some(summary) = elma_import_runner::finished(&dir)
         .map_err(|e| crate::exit::coded(crate::exit::run_code(e.kind()), e))?
     {
-        crate::ui::say(format!("the run in {} already finished; nothing to do", args.run_dir.display()));
+        crate::ui::say(format!("the run in {} already finished; nothing to do", dir.display()));
         return report(&summary, global);
     }
-    let conn = Connection::resolve(&args.conn)?;
+    let spec = elma_import_runner::RunSpec::load(&dir)
+        .map_err(|e| crate::exit::coded(crate::exit::run_code(e.kind()), e))?;
+    let conn = Connection::resolve_for_run(&args.conn, &spec)?;
     let client = conn.client()?;
     let rt = runtime()?;
     let assume: Vec<(u32, bool)> = args
@@ -69,5 +78,5 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
     let mut options = args.exec.options(args.pause, assume);
     options.directory_id = args.directory.clone().or(conn.directory);
     options.key_column.clone_from(&args.key_column);
-    execute_dir(&rt, &args.run_dir, &client, &options, args.exec.verbose, global)
+    execute_dir(&rt, &dir, &client, &options, &args.exec, global)
 }

@@ -1,19 +1,14 @@
 //! `elma-import run`: validate → plan → chunk → upload → import → poll → report.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use elma_import_client::{Client, PollPolicy};
-use elma_import_runner::{
-    execute, Cancel, ExecOptions, Observer, Progress, RunError, RunPolicy, RunSpec, Summary,
-};
-use indicatif::ProgressBar;
-use serde_json::json;
+use elma_import_runner::{execute, Cancel, ExecOptions, RunError, RunPolicy, RunSpec, Summary};
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
-use crate::commands::plan::{show_plan, ImportArgs};
+use crate::commands::plan::ImportArgs;
 use crate::exit::{self, usage};
 use crate::settings::{load_schema, runtime, Connection};
 use crate::ui;
@@ -29,10 +24,14 @@ are imported once more. After a crash, Ctrl-C, a network failure, a stall or a l
 `elma-import resume RUN_DIR` continues without importing any row twice.
 
 Examples:
-  elma-import run contacts.csv --app crm.contacts --with-event-handlers --url URL --token TOKEN
-  elma-import run big.xlsx --schema S.json --directory 5a1b… --skip-invalid --json
-  elma-import run contacts.csv --app crm.contacts --key-column Email --run-dir runs/nightly
-  elma-import run orders.csv --app logistics.orders --time-zone Europe/Moscow --trace trace.jsonl")]
+  elma-import run contacts.csv --app crm.contacts --with-event-handlers \\
+      --url URL --token TOKEN
+  elma-import run big.xlsx --schema S.json --directory 5a1b… \\
+      --skip-invalid --json
+  elma-import run contacts.csv --app crm.contacts --key-column Email \\
+      --run-dir runs/nightly
+  elma-import run orders.csv --app logistics.orders \\
+      --time-zone Europe/Moscow --trace trace.jsonl")]
 pub struct RunArgs {
     /// The input.
     #[command(flatten)]
@@ -62,6 +61,13 @@ pub struct RunArgs {
     /// lost be settled by looking at the app's items.
     #[arg(long, value_name = "COLUMN")]
     pub key_column: Option<String>,
+    /// Import the file even though an earlier completed run imported the same file
+    /// (same sha256) into the same app.
+    #[arg(long)]
+    pub again: bool,
+    /// Import a row equal to the template's example row (by default it is skipped with a warning).
+    #[arg(long)]
+    pub keep_example_row: bool,
     /// Execution settings.
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -74,20 +80,24 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
     /// Give up (exit 4, resumable) when the app stays blocked by another import this long.
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "30m", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub blocked_timeout: Duration,
     /// Lifetime of the platform's temporary files.
-    #[arg(long, default_value = "60m", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "60m", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub temp_ttl: Duration,
     /// Longest wait between two status polls (the shortest is always 1 s).
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "10s", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub max_poll_interval: Duration,
     /// End the wait for an import whose counts have not moved this long (exit 3, resumable).
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "30m", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub stall_timeout: Duration,
     /// Print a line per step even on a terminal.
     #[arg(long, short)]
     pub verbose: bool,
+    /// How progress is shown on stderr: `auto` (a bar on a terminal, a line per event
+    /// otherwise), `bar`, `lines`, `jsonl` (one JSON object per event, for programs) or `none`.
+    #[arg(long, value_enum, default_value = "auto", value_name = "HOW")]
+    pub progress: crate::ui::progress::Mode,
 }
 
 impl ExecArgs {
@@ -108,125 +118,8 @@ impl ExecArgs {
     }
 }
 
-/// Draws a run: a bar over rows, a line per step in logs (or with --verbose).
-pub struct CliObserver {
-    bar: Mutex<Option<ProgressBar>>,
-    lines: bool,
-    done_rows: Mutex<u64>,
-    started: Instant,
-}
-
-impl CliObserver {
-    /// An observer; `lines` prints a line per step.
-    pub fn new(verbose: bool) -> CliObserver {
-        use std::io::IsTerminal;
-        CliObserver {
-            bar: Mutex::new(None),
-            lines: !ui::quiet() && (verbose || !std::io::stderr().is_terminal()),
-            done_rows: Mutex::new(0),
-            started: Instant::now(),
-        }
-    }
-
-    fn line(&self, text: String) {
-        if ui::quiet() {
-            return;
-        }
-        let stamp = format!("[{:>7}]", ui::duration(self.started.elapsed()));
-        match self.bar.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) if !bar.is_hidden() => bar.println(format!("{stamp} {text}")),
-            _ => eprintln!("{stamp} {text}"),
-        }
-    }
-
-    fn step(&self, text: String) {
-        if self.lines {
-            self.line(text);
-        }
-    }
-
-    fn set_bar(&self, f: impl FnOnce(&ProgressBar)) {
-        if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
-            f(&bar);
-        }
-    }
-
-    /// Clears the bar.
-    pub fn finish(&self) {
-        self.set_bar(|b| b.finish_and_clear());
-    }
-}
-
-impl Observer for CliObserver {
-    fn on(&self, p: &Progress<'_>) {
-        match p {
-            Progress::Preparing { .. } | Progress::Chunking { .. } => {}
-            Progress::Planned { rows, valid, invalid, plan, already_imported } => {
-                self.line(format!(
-                    "validated: {} rows, {} valid, {} invalid{}",
-                    ui::count(*rows),
-                    ui::count(*valid),
-                    ui::count(*invalid),
-                    if *invalid > 0 { " (left out; listed in errors.csv)" } else { "" }
-                ));
-                show_plan(plan, *valid);
-                let bar = ui::bar(*valid, "importing", false);
-                bar.set_position(*already_imported);
-                if let Ok(mut d) = self.done_rows.lock() {
-                    *d = *already_imported;
-                }
-                if let Ok(mut b) = self.bar.lock() {
-                    *b = Some(bar);
-                }
-            }
-            Progress::Uploading { chunk, rows } => {
-                self.step(format!("chunk {}: uploading {} rows", chunk + 1, ui::count(*rows)));
-                self.set_bar(|b| b.set_message(format!("chunk {} upload", chunk + 1)));
-            }
-            Progress::Started { chunk, import_id } => {
-                self.step(format!("chunk {}: import {import_id} started", chunk + 1));
-                self.set_bar(|b| b.set_message(format!("chunk {} import", chunk + 1)));
-            }
-            Progress::Blocked { chunk, waited } => {
-                self.line(format!(
-                    "chunk {}: the app is blocked by another import (waiting {}); trying again",
-                    chunk + 1,
-                    ui::duration(*waited)
-                ));
-                self.set_bar(|b| b.set_message(format!("blocked {}", ui::duration(*waited))));
-            }
-            Progress::Importing { result, .. } => {
-                let done = self.done_rows.lock().map(|d| *d).unwrap_or(0);
-                self.set_bar(|b| b.set_position(done + result.processed));
-            }
-            Progress::ChunkFinished { chunk, result, rows } => {
-                let done = {
-                    let mut d = match self.done_rows.lock() {
-                        Ok(d) => d,
-                        Err(p) => p.into_inner(),
-                    };
-                    *d += rows;
-                    *d
-                };
-                self.set_bar(|b| b.set_position(done));
-                self.step(format!(
-                    "chunk {}: the platform answered {}: {} imported, {} failed of {} sent",
-                    chunk + 1,
-                    result.status,
-                    ui::count(result.imported),
-                    ui::count(result.failed),
-                    ui::count(*rows)
-                ));
-            }
-            Progress::Pausing { pause, .. } => {
-                self.step(format!("pausing {} so the event handlers drain", ui::duration(*pause)));
-                self.set_bar(|b| b.set_message("pause"));
-            }
-            Progress::Message(m) => self.line(m.clone()),
-            Progress::Completed { .. } => self.finish(),
-        }
-    }
-}
+/// The observer `run`, `resume` and `demo` draw progress with.
+pub use crate::ui::progress::RunObserver as CliObserver;
 
 /// Prints a summary; returns the exit code.
 pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
@@ -274,10 +167,10 @@ pub fn execute_dir(
     dir: &Path,
     client: &Client,
     options: &ExecOptions,
-    verbose: bool,
+    exec: &ExecArgs,
     global: &Global,
 ) -> anyhow::Result<u8> {
-    let observer = CliObserver::new(verbose);
+    let observer = CliObserver::with_mode(exec.progress, exec.verbose, options.policy.blocked_timeout);
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
         let c = cancel.clone();
@@ -298,13 +191,62 @@ pub fn execute_dir(
     match outcome {
         Ok(summary) => report(&summary, global),
         Err(e) => {
-            if global.json {
-                let code = exit::run_code(e.kind());
-                ui::print_json(&json!({"run_dir": dir, "error": e.to_string(), "exit_code": code}))?;
+            if matches!(e, RunError::Header { .. }) {
+                if let Ok(schema) = RunSpec::load_schema(dir) {
+                    ui::say(format!(
+                        "the app expects these headers (field code in brackets, * required): {}; \
+                         map columns with --map 'HEADER=FIELD' or --map-file map.csv",
+                        elma_import_validate::expected_headers(&schema)
+                    ));
+                }
             }
             Err(anyhow::Error::new(e))
         }
     }
+}
+
+/// Refuses a second import of the same file (by sha256) into the same app, naming the
+/// earlier completed run, unless `again`; returns the file's sha256.
+fn guard_against_a_second_import(
+    source: &Path,
+    app: &str,
+    roots: &[&Path],
+    again: bool,
+) -> anyhow::Result<String> {
+    let sha = crate::runs::sha256_file(source)?;
+    if again {
+        return Ok(sha);
+    }
+    for root in roots {
+        // An unfinished run that got past preparation can be continued rather than restarted.
+        let same_file =
+            |r: &crate::runs::RunInfo| r.app == app && r.source_sha256.as_deref() == Some(sha.as_str());
+        if let Some(open) = crate::runs::list(root)
+            .into_iter()
+            .rev()
+            .find(|r| !r.completed() && r.rows.is_some() && same_file(r))
+        {
+            ui::warn(format!(
+                "the unfinished run `{}` imports the same file into `{app}`: `elma-import resume {}` continues it \
+                 instead of starting over",
+                open.id,
+                open.dir.display()
+            ));
+        }
+        if let Some(earlier) = crate::runs::completed_import_of(root, app, &sha) {
+            return Err(usage(format!(
+                "`{}` was already imported into `{app}` by the run `{}` ({}, started {}, {} rows imported; \
+                 the file's sha256 {} is the same): pass --again to import it a second time",
+                source.display(),
+                earlier.id,
+                earlier.dir.display(),
+                earlier.started,
+                earlier.imported.map_or_else(|| "?".into(), ui::count),
+                &sha[..12],
+            )));
+        }
+    }
+    Ok(sha)
 }
 
 /// Runs `run`.
@@ -320,8 +262,11 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let dir =
-        args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("runs").join(&run_id));
+    let dir = args.run_dir.clone().unwrap_or_else(|| PathBuf::from(crate::runs::DEFAULT_ROOT).join(&run_id));
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let default_root = Path::new(crate::runs::DEFAULT_ROOT);
+    let roots: Vec<&Path> = if parent == default_root { vec![parent] } else { vec![parent, default_root] };
+    let sha = guard_against_a_second_import(&args.source.file, &app, &roots, args.again)?;
     let spec = RunSpec {
         encoding: args.source.encoding.clone(),
         delimiter: args.source.delimiter.map(char::from),
@@ -339,6 +284,11 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
         pause_secs: args.import.pause.map(|d| d.as_secs_f64()),
         time_zone: Some(args.check.time_zone.pinned().to_string()),
+        url: if conn.profile.is_some() && args.conn.url.is_none() { None } else { Some(conn.url.clone()) },
+        profile: conn.profile.clone(),
+        source_sha256: Some(sha),
+        keep_example_row: args.keep_example_row,
+        column_map: args.check.column_map()?.pairs().to_vec(),
         ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::USAGE, e))?
     };
     if let Some(key) = &spec.key_column {
@@ -347,14 +297,10 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         }
     }
     spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(exit::run_code(e.kind()), e))?;
-    ui::say(format!("run directory {}", dir.display()));
-    ui::say(format!("date-times are read in time zone {}", args.check.time_zone.describe()));
-    execute_dir(
-        &rt,
-        &dir,
-        &client,
-        &args.exec.options(args.import.pause, Vec::new()),
-        args.exec.verbose,
-        global,
-    )
+    if args.exec.progress != crate::ui::progress::Mode::Jsonl {
+        ui::say(format!("run directory {}", dir.display()));
+        ui::say(format!("date-times are read in time zone {}", args.check.time_zone.describe()));
+    }
+    ui::set_run_dir(&dir);
+    execute_dir(&rt, &dir, &client, &args.exec.options(args.import.pause, Vec::new()), &args.exec, global)
 }

@@ -13,7 +13,8 @@ use crate::ui;
 /// Arguments of `schema`.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:
-  elma-import schema --app crm.contacts -o crm.contacts.schema.json --url URL --token TOKEN")]
+  elma-import schema --app crm.contacts -o crm.contacts.schema.json \\
+      --url URL --token TOKEN")]
 pub struct SchemaArgs {
     /// App as `namespace.code`.
     #[arg(long, value_name = "NS.CODE")]

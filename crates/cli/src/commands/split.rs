@@ -7,7 +7,7 @@ use elma_import_chunk::ChunkWriter;
 use elma_import_sheet::{Format, WriteOptions};
 use serde_json::json;
 
-use crate::args::{Global, SourceArgs};
+use crate::args::{Global, MapArgs, SourceArgs};
 use crate::exit::{self, usage};
 use crate::ui;
 
@@ -18,7 +18,8 @@ manifest.json lists each chunk's file, first and last source row, rows, bytes an
 
 Examples:
   elma-import split contacts.csv -o chunks/ --rows 1000
-  elma-import split contacts.xlsx -o chunks/ --rows 1000 --format csv --json")]
+  elma-import split contacts.xlsx -o chunks/ --rows 1000 --format csv \\
+      --json")]
 pub struct SplitArgs {
     /// The input.
     #[command(flatten)]
@@ -35,6 +36,9 @@ pub struct SplitArgs {
     /// Date format for date cells of .xlsx chunks: `ru` or `en`.
     #[arg(long, default_value = "ru", value_parser = ["ru", "en"])]
     pub locale: String,
+    /// Column mapping: the chunks carry the mapped header.
+    #[command(flatten)]
+    pub map: MapArgs,
 }
 
 /// Runs `split`.
@@ -42,7 +46,9 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
     if args.rows == 0 {
         return Err(usage("--rows must be at least 1"));
     }
+    let map = args.map.column_map()?;
     let mut reader = args.source.open()?;
+    let header = map.apply(reader.header()).map_err(usage)?;
     let format = match args.format.as_deref() {
         Some("csv") => Format::Csv,
         Some(_) => Format::Xlsx,
@@ -55,7 +61,7 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
         date_format: elma_import_runner::prepare::date_format(&args.locale).to_string(),
         ..WriteOptions::default()
     };
-    let mut writer = ChunkWriter::new(&args.output, &stem, reader.header(), args.rows, format, options)?;
+    let mut writer = ChunkWriter::new(&args.output, &stem, &header, args.rows, format, options)?;
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "splitting", true);
     while let Some(batch) = reader.next_batch()? {

@@ -16,7 +16,8 @@ use crate::settings::{app_ref, runtime, Connection};
 
 Examples:
   elma-import start --app crm.contacts --hash 0f8c… --format xlsx --wait
-  elma-import start --app crm.contacts --hash 0f8c… --with-event-handlers --json")]
+  elma-import start --app crm.contacts --hash 0f8c… \\
+      --with-event-handlers --json")]
 pub struct StartArgs {
     /// App as `namespace.code`.
     #[arg(long, value_name = "NS.CODE")]

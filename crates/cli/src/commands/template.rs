@@ -13,10 +13,17 @@ use crate::ui;
 
 /// Arguments of `template`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  elma-import template --schema templates/crm.contacts.schema.json -o contacts.xlsx
-  elma-import template --schema templates/crm.contacts.schema.json -o contacts.csv --locale en
-  elma-import template --app crm.contacts -o contacts.xlsx --url URL --token TOKEN")]
+#[command(after_help = "Headers are the app's field names; notes and example texts are written in \
+their language (--language to choose), dates and numbers in the --locale's formats.
+
+Examples:
+  elma-import template --schema templates/crm.contacts.schema.json \\
+      -o contacts.xlsx
+  elma-import template --schema templates/crm.contacts.schema.json \\
+      -o contacts.csv --locale en
+  elma-import template --app crm.contacts -o contacts.xlsx --url URL \\
+      --token TOKEN
+  elma-import template --schema S.json -o contacts.xlsx --language ru")]
 pub struct TemplateArgs {
     /// Where the app's fields come from.
     #[command(flatten)]
@@ -24,9 +31,14 @@ pub struct TemplateArgs {
     /// Output file: .xlsx (header, example row, notes, drop-downs) or .csv.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
-    /// Date formats of the example row: `ru` or `en`.
+    /// Date and number formats of the example row and the notes: `ru` (dd.MM.yyyy HH:mm)
+    /// or `en` (M/d/yyyy h:mm AM/PM).
     #[arg(long, default_value = "ru", value_parser = ["ru", "en"])]
     pub locale: String,
+    /// Language of the notes and example texts: `ru` or `en` (default: the language of
+    /// the app's field names, so headers and notes read in one language).
+    #[arg(long, value_parser = ["ru", "en"])]
+    pub language: Option<String>,
     /// Leave out the example row.
     #[arg(long)]
     pub no_example: bool,
@@ -41,6 +53,7 @@ pub fn run(args: TemplateArgs, global: &Global) -> anyhow::Result<u8> {
     let options = TemplateOptions {
         locale: args.locale.parse().map_err(|_| usage(format!("unknown locale `{}`", args.locale)))?,
         example_rows: !args.no_example,
+        language: args.language.as_deref().map(str::parse).transpose().map_err(|e| usage(format!("{e}")))?,
     };
     let info = write_template(&schema, &args.output, &options).map_err(|e| exit::coded(exit::USAGE, e))?;
     if global.json {

@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use elma_import_contract::schema::AppSchema;
 use elma_import_sheet::{column_letters, Format, Row, WriteOptions, Writer};
-use elma_import_validate::{CellError, HeaderErrors, Summary, Validator};
+use elma_import_template::ExampleRow;
+use elma_import_validate::{expected_headers, CellError, HeaderError, HeaderErrors, Summary, Validator};
 use serde_json::json;
 
+use crate::annotated::Annotated;
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::exit::{self, usage};
 use crate::settings::{load_schema, runtime};
@@ -17,10 +20,16 @@ use crate::ui;
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  elma-import validate contacts.csv --schema templates/crm.contacts.schema.json
-  elma-import validate contacts.xlsx --schema S.json --errors errors.csv --annotated contacts.checked.xlsx
-  elma-import validate contacts.csv --schema S.json --valid-out ok.csv --rejects-out bad.csv --json
-  elma-import validate old.csv --schema S.json --encoding windows-1251 --delimiter ';' --locale ru
+  elma-import validate contacts.csv \\
+      --schema templates/crm.contacts.schema.json
+  elma-import validate contacts.xlsx --schema S.json \\
+      --errors errors.csv --annotated contacts.checked.xlsx
+  elma-import validate contacts.csv --schema S.json --valid-out ok.csv \\
+      --rejects-out bad.csv --json
+  elma-import validate export.csv --schema S.json --map 'Телефон=Phone' \\
+      --map 'Эл. почта=Email'
+  elma-import validate old.csv --schema S.json --encoding windows-1251 \\
+      --delimiter ';' --locale ru
 
 Exit 0 when every row is valid, 1 when not (or the header does not fit the app).")]
 pub struct ValidateArgs {
@@ -33,12 +42,19 @@ pub struct ValidateArgs {
     /// Validation settings.
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Write every error (row, column, value, rule, message) to a .csv or .jsonl file.
+    /// Write every error to a .csv (columns row,column,header,value,rule,message,fix,source)
+    /// or a .jsonl file (the same keys).
     #[arg(long, value_name = "FILE")]
     pub errors: Option<PathBuf>,
-    /// Write the input as .xlsx with bad cells highlighted and commented.
+    /// Write the input as an .xlsx workbook to work through: bad cells pink with a note,
+    /// header frozen with a filter, numbers and dates typed, and an "Errors" sheet whose
+    /// lines link to their cells.
     #[arg(long, value_name = "FILE.xlsx")]
     pub annotated: Option<PathBuf>,
+    /// Check a row equal to the template's example row like any other (by default it is
+    /// reported and left out, as `run` leaves it out).
+    #[arg(long)]
+    pub keep_example_row: bool,
     /// Write the valid rows (with the header) to this .csv or .xlsx.
     #[arg(long, value_name = "FILE")]
     pub valid_out: Option<PathBuf>,
@@ -55,6 +71,12 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
 }
+
+/// The columns of every errors.csv (validate's and a run's): `row` is the source row,
+/// `column` the column letter(s), `header` the header text, `source` is `validation` or
+/// `platform`.
+pub const ERRORS_COLUMNS: [&str; 8] =
+    ["row", "column", "header", "value", "rule", "message", "fix", "source"];
 
 /// Where the errors go.
 enum ErrorSink {
@@ -73,7 +95,7 @@ impl ErrorSink {
             ErrorSink::Jsonl(std::io::BufWriter::new(file))
         } else {
             let mut w = csv::Writer::from_writer(file);
-            w.write_record(["row", "column", "header", "value", "rule", "message", "fix"])?;
+            w.write_record(ERRORS_COLUMNS)?;
             ErrorSink::Csv(Box::new(w))
         })
     }
@@ -108,12 +130,13 @@ impl ErrorSink {
                 rule,
                 message,
                 fix.unwrap_or(""),
+                "validation",
             ])?,
             ErrorSink::Jsonl(w) => {
                 serde_json::to_writer(
                     &mut *w,
                     &json!({"row": row, "column": column, "header": header, "value": value,
-                            "rule": rule, "message": message, "fix": fix}),
+                            "rule": rule, "message": message, "fix": fix, "source": "validation"}),
                 )?;
                 w.write_all(b"\n")?;
             }
@@ -141,17 +164,39 @@ fn create_writer(path: &Path, locale: &str) -> anyhow::Result<Writer> {
         .with_context(|| format!("creating `{}`", path.display()))
 }
 
-/// Prints header errors and returns exit 1.
-pub fn report_header_errors(file: &Path, errors: &HeaderErrors, global: &Global) -> anyhow::Result<u8> {
+/// Prints header errors, then the headers the app expects, and returns exit 1.
+pub fn report_header_errors(
+    file: &Path,
+    errors: &HeaderErrors,
+    schema: &AppSchema,
+    global: &Global,
+) -> anyhow::Result<u8> {
+    let unknown = errors.0.iter().any(|e| matches!(e, HeaderError::UnknownColumn { .. }));
     if global.json {
         ui::print_json(&json!({
             "file": file, "valid": false,
+            "error": format!("the header row of `{}` does not fit the app `{}`", file.display(), schema.id()),
+            "exit_code": exit::DATA,
             "header_errors": errors.0.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "expected_headers": schema.fields.iter()
+                .filter(|f| f.kind != elma_import_contract::schema::FieldType::Account)
+                .map(|f| json!({"name": f.name, "code": f.code, "required": f.required}))
+                .collect::<Vec<_>>(),
         }))?;
     } else {
-        eprintln!("`{}`: the header row does not fit the app:", file.display());
+        eprintln!("`{}`: the header row does not fit the app `{}`:", file.display(), schema.id());
         for e in &errors.0 {
             eprintln!("  - {e}");
+        }
+        eprintln!(
+            "the app expects these headers (field code in brackets, * required): {}",
+            expected_headers(schema)
+        );
+        if unknown {
+            eprintln!(
+                "map columns with --map 'HEADER=FIELD' (repeatable) or --map-file map.csv; \
+                 --ignore-unknown skips every column that names no field"
+            );
         }
     }
     Ok(exit::DATA)
@@ -159,10 +204,19 @@ pub fn report_header_errors(file: &Path, errors: &HeaderErrors, global: &Global)
 
 /// Runs `validate`.
 pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
+    if let Some(path) = &args.annotated {
+        if Format::from_path(path) != Some(Format::Xlsx) {
+            return Err(usage(format!(
+                "--annotated `{}`: the annotated file is a workbook; name it .xlsx",
+                path.display()
+            )));
+        }
+    }
+    let map = args.check.column_map()?;
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let started = std::time::Instant::now();
     let mut reader = args.source.open()?;
-    let header = reader.header().clone();
+    let header = args.check.mapped_header(&map, reader.header())?;
     let validator = match Validator::new(&schema, &header, &args.check.options()) {
         Ok(v) => v,
         Err(errors) => {
@@ -174,17 +228,20 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
                 }
                 sink.finish()?;
             }
-            return report_header_errors(&args.source.file, &errors, global);
+            return report_header_errors(&args.source.file, &errors, &schema, global);
         }
     };
     let mut errors_out = args.errors.as_deref().map(ErrorSink::create).transpose()?;
-    let mut annotated =
-        args.annotated.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    let mut annotated = args
+        .annotated
+        .as_deref()
+        .map(|p| Annotated::create(p, &header, &validator, &schema, &args.check.locale))
+        .transpose()?;
     let mut valid_out =
         args.valid_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
     let mut rejects_out =
         args.rejects_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
-    for w in [&mut annotated, &mut valid_out].into_iter().flatten() {
+    if let Some(w) = valid_out.as_mut() {
         w.write_row(&header)?;
     }
     if let Some(w) = rejects_out.as_mut() {
@@ -203,7 +260,17 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
     let mut reported = 0u64;
     let mut stopped_early = false;
     let width = validator.columns().len();
-    'batches: while let Some(batch) = reader.next_batch()? {
+    let example = if args.keep_example_row { None } else { ExampleRow::new(&schema, &header) };
+    let mut example_rows: Vec<u64> = Vec::new();
+    'batches: while let Some(mut batch) = reader.next_batch()? {
+        if let Some(example) = &example {
+            let before = example_rows.len();
+            example_rows.extend(batch.iter().filter(|r| example.matches(r)).map(|r| r.number));
+            if example_rows.len() > before {
+                let skipped = &example_rows[before..];
+                batch.retain(|r| !skipped.contains(&r.number));
+            }
+        }
         let errors = validator.check_rows(&batch);
         summary.add(&batch, &errors);
         if let Some(sink) = errors_out.as_mut() {
@@ -239,10 +306,20 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
     if let Some(sink) = errors_out {
         sink.finish()?;
     }
-    for w in [annotated, valid_out, rejects_out].into_iter().flatten() {
+    if let Some(w) = annotated {
+        w.finish(&summary, args.top)?;
+    }
+    for w in [valid_out, rejects_out].into_iter().flatten() {
         w.finish()?;
     }
-    render(&args, &summary, stopped_early, started.elapsed(), reader.describe(), global)?;
+    for row in &example_rows {
+        ui::warn(format!(
+            "row {row} is the template's example row: left out, as `run` leaves it out (--keep-example-row checks it)"
+        ));
+    }
+    let outcome =
+        Outcome { stopped_early, took: started.elapsed(), describe: reader.describe(), example_rows };
+    render(&args, &summary, &outcome, global)?;
     Ok(if summary.is_valid() && !stopped_early { exit::OK } else { exit::DATA })
 }
 
@@ -250,23 +327,18 @@ fn write_row(
     row: &Row,
     errors: &[CellError],
     width: usize,
-    annotated: &mut Option<Writer>,
+    annotated: &mut Option<Annotated>,
     valid_out: &mut Option<Writer>,
     rejects_out: &mut Option<Writer>,
 ) -> anyhow::Result<()> {
+    if let Some(w) = annotated.as_mut() {
+        w.write(row, errors)?;
+    }
     if errors.is_empty() {
-        if let Some(w) = annotated.as_mut() {
-            w.write_row(row)?;
-        }
         if let Some(w) = valid_out.as_mut() {
             w.write_row(row)?;
         }
         return Ok(());
-    }
-    if let Some(w) = annotated.as_mut() {
-        let notes: Vec<(usize, String)> =
-            errors.iter().map(|e| (e.column.unwrap_or(0), e.message.clone())).collect();
-        w.write_row_with_notes(row, &notes)?;
     }
     if let Some(w) = rejects_out.as_mut() {
         let mut r = row.clone();
@@ -280,14 +352,16 @@ fn write_row(
     Ok(())
 }
 
-fn render(
-    args: &ValidateArgs,
-    s: &Summary,
+/// How a check went, beyond the counts.
+struct Outcome {
     stopped_early: bool,
     took: std::time::Duration,
     describe: String,
-    global: &Global,
-) -> anyhow::Result<()> {
+    example_rows: Vec<u64>,
+}
+
+fn render(args: &ValidateArgs, s: &Summary, o: &Outcome, global: &Global) -> anyhow::Result<()> {
+    let (stopped_early, took, describe) = (o.stopped_early, o.took, &o.describe);
     let rate = s.rows as f64 / took.as_secs_f64().max(1e-9);
     if global.json {
         return ui::print_json(&json!({
@@ -300,6 +374,7 @@ fn render(
             "errors": s.errors,
             "fixable": s.fixable,
             "stopped_early": stopped_early,
+            "example_rows": o.example_rows,
             "top": s.top(args.top),
             "seconds": took.as_secs_f64(),
             "outputs": {"errors": args.errors, "annotated": args.annotated,

@@ -1,0 +1,129 @@
+//! The pacing benchmark: the fixed default pause against `--pause auto` at several
+//! handler rates, with imports at 2,000 rows/s and 1,000-row chunks.
+//!
+//! ```text
+//! cargo run --release -p elma-import-benches --bin bench-pace -- [--rows N] [--emulator]
+//! ```
+//!
+//! Without `--emulator` it runs the pacing simulation
+//! (`elma_import_runner::pace::simulate`, the emulator's queue model: imports at
+//! `rows_per_sec / (1 + queue/1000)`, handlers draining at their rate) for the fixed
+//! default and for the auto pacer: one Markdown table row per rate with the wall time,
+//! the ideal (`rows / handler rate`), their ratio and the queue's peak in chunks.
+//!
+//! With `--emulator` it also runs the real runner against the in-process emulator
+//! (`--handler-rate R --rows-per-sec 2000`) with the plan's fixed pause, reading the
+//! queue's peak from the emulator's counters. This takes real time: about
+//! `rows / 1000 × 20 s` per rate.
+
+use std::time::Duration;
+
+use elma_import_client::{Client, ClientConfig};
+use elma_import_contract::schema::AppSchema;
+use elma_import_emulator::EmulatorConfig;
+use elma_import_runner::pace::{simulate, Pacer, Pacing, Platform, Seen};
+use elma_import_runner::{execute, Cancel, ExecOptions, Quiet, RunSpec};
+use elma_import_template::sample::{write_csv, SampleOptions};
+use elma_import_template::Locale;
+
+const TOKEN: &str = "bench";
+const RATES: [f64; 3] = [25.0, 100.0, 400.0];
+const IMPORT_ROWS_PER_SEC: f64 = 2000.0;
+const CHUNK: u64 = 1000;
+/// The plan's default pause for 1,000-row chunks (1,000 rows at 50 handler jobs/s).
+const FIXED: Duration = Duration::from_secs(20);
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut rows = 100_000u64;
+    let mut emulator = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rows" => rows = args.next().ok_or("--rows needs a number")?.parse()?,
+            "--emulator" => emulator = true,
+            other => return Err(format!("unknown argument `{other}`").into()),
+        }
+    }
+    let cases = [
+        (Seen::Exactly, "throughput measured exactly"),
+        (
+            Seen::FirstPoll { first: 0.6, every: 1.0 },
+            "throughput from the first poll, placed by the pacer just before the expected end",
+        ),
+        (
+            Seen::Polled { first: 0.6, every: 1.0 },
+            "throughput from the poll that saw the end (0.6 s, then every 1 s): too coarse",
+        ),
+    ];
+    for (seen, how) in cases {
+        println!("simulation, {rows} rows in {CHUNK}-row chunks, imports at {IMPORT_ROWS_PER_SEC} rows/s, {how}:\n");
+        println!("| handler rate | ideal | fixed 20 s: wall | ratio | queue peak | auto: wall | ratio | queue peak | last pause |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for rate in RATES {
+            let platform = Platform::emulator(IMPORT_ROWS_PER_SEC, rate);
+            let fixed = simulate(&platform, rows, CHUNK, seen, Pacing::Fixed(FIXED));
+            let pacer = Pacer::new(FIXED, Duration::from_secs(1), Duration::from_secs(600));
+            let auto = simulate(&platform, rows, CHUNK, seen, Pacing::Auto(pacer));
+            println!(
+                "| {rate} jobs/s | {:.0} s | {:.0} s | {:.2}× | {:.2} chunks | {:.0} s | {:.2}× | {:.2} chunks | {:.1} s |",
+                fixed.ideal_secs,
+                fixed.wall_secs,
+                fixed.wall_secs / fixed.ideal_secs,
+                fixed.peak_queue / CHUNK as f64,
+                auto.wall_secs,
+                auto.wall_secs / auto.ideal_secs,
+                auto.peak_queue / CHUNK as f64,
+                auto.last_pause_secs,
+            );
+        }
+        println!();
+    }
+    if emulator {
+        println!("emulator, the real runner with the fixed default pause:\n");
+        println!("| handler rate | rows | ideal | wall | ratio | queue peak |");
+        println!("|---|---|---|---|---|---|");
+        for rate in RATES {
+            let (wall, peak) = run_emulator(rows, rate)?;
+            let ideal = rows as f64 / rate;
+            println!(
+                "| {rate} jobs/s | {rows} | {ideal:.0} s | {wall:.0} s | {:.2}× | {:.2} chunks |",
+                wall / ideal,
+                peak as f64 / CHUNK as f64
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One real run against the in-process emulator: (wall seconds, the queue's peak).
+fn run_emulator(rows: u64, handler_rate: f64) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let schema = AppSchema::from_json(include_str!("../../../templates/crm.contacts.schema.json"))?;
+    let source = dir.path().join("contacts.csv");
+    let sample = SampleOptions { rows, bad_share: 0.0, seed: 1, locale: Locale::Ru };
+    write_csv(&schema, &source, &sample)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let config = EmulatorConfig {
+            tokens: vec![TOKEN.into()],
+            rows_per_sec: IMPORT_ROWS_PER_SEC,
+            handler_rate,
+            ..EmulatorConfig::default()
+        };
+        let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?).await?;
+        let client = Client::new(ClientConfig::new(emulator.base_url(), TOKEN))?;
+        let run_dir = dir.path().join("run");
+        let spec = RunSpec {
+            with_event_handlers: true,
+            rows_per_chunk: Some(CHUNK),
+            import_rows_per_sec: IMPORT_ROWS_PER_SEC,
+            ..RunSpec::new("bench-pace", &source, schema.id())?
+        };
+        spec.create(&run_dir, &schema)?;
+        let summary = execute(&run_dir, &client, &ExecOptions::default(), &Quiet, &Cancel::new()).await?;
+        let counters = emulator.emulator().counters();
+        let peak = counters.queue.samples.iter().map(|s| s.depth).max().unwrap_or(0);
+        emulator.shutdown().await;
+        Ok::<_, Box<dyn std::error::Error>>((summary.wall_secs, peak))
+    })
+}

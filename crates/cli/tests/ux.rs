@@ -1,0 +1,392 @@
+//! What a user meets around the core (issue 8): `--json` on every outcome, runs that can
+//! be listed and resumed as printed, guards against importing junk or the same file
+//! twice, one errors.csv layout, and workbooks worth opening.
+
+#![allow(clippy::useless_vec)]
+
+mod util;
+
+use std::path::Path;
+
+use serde_json::Value;
+use util::*;
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("elma-ux-").tempdir().expect("tempdir")
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn schema_path() -> String {
+    p(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/crm.contacts.schema.json"))
+}
+
+/// Asserts stdout is exactly one JSON object describing a failure with `code`.
+#[track_caller]
+fn failure_json(out: &Output, code: i32) -> Value {
+    out.expect_code(code);
+    assert_eq!(out.stdout.trim().lines().count(), 1, "one line of JSON\n{}", out.describe());
+    let v = out.json();
+    assert_eq!(v["exit_code"].as_i64(), Some(i64::from(code)), "{}", out.describe());
+    assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", out.describe());
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// --json on failures before any work starts.
+
+#[test]
+fn json_failures_before_work_starts_are_one_object_on_stdout() {
+    let tmp = tempdir();
+    // A missing input file.
+    let out = elma(tmp.path(), &args!["validate", "nope.csv", "--schema", schema_path(), "--json"]);
+    let v = failure_json(&out, 2);
+    assert!(v["error"].as_str().unwrap().contains("nope.csv"), "{}", out.describe());
+    assert!(v.get("run_dir").is_none(), "no run directory exists yet: {v}");
+
+    // No token for a run.
+    let s = sample(tmp.path(), "contacts.csv", 5, 0.0, 1);
+    let out = elma(
+        tmp.path(),
+        &args!["--json", "run", p(&s.path), "--app", APP, "--url", "http://127.0.0.1:9/pub/v1"],
+    );
+    let v = failure_json(&out, 2);
+    assert!(v["error"].as_str().unwrap().contains("no token"), "{}", out.describe());
+
+    // A flag clap refuses, with --json anywhere on the line.
+    let out =
+        elma(tmp.path(), &args!["plan", p(&s.path), "--schema", schema_path(), "--pause", "soon", "--json"]);
+    let v = failure_json(&out, 2);
+    assert!(v["error"].as_str().unwrap().contains("soon"), "{}", out.describe());
+}
+
+#[test]
+fn json_failure_for_an_unknown_app_names_it() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 5, 0.0, 2);
+    let emu = Emulator::start(&[]);
+    let mut a = args!["--json", "run", p(&s.path), "--app", "crm.nope"];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    let v = failure_json(&out, 2);
+    assert!(v["error"].as_str().unwrap().contains("crm.nope"), "{}", out.describe());
+}
+
+#[test]
+fn plan_writes_its_report_to_stdout_and_takes_a_bare_number_of_seconds_as_pause() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 2_500, 0.0, 3);
+    let out = elma(
+        tmp.path(),
+        &args!["plan", p(&s.path), "--schema", schema_path(), "--with-event-handlers", "--pause", "5"],
+    );
+    out.expect_code(0);
+    assert!(out.stdout.contains("3 chunk(s)"), "{}", out.describe());
+    assert!(out.stdout.contains("pause 5.0s"), "{}", out.describe());
+    assert!(out.stdout.contains("because"), "{}", out.describe());
+}
+
+#[test]
+fn completions_are_printed_for_bash_zsh_and_fish() {
+    let tmp = tempdir();
+    for (shell, marker) in
+        [("bash", "complete -F"), ("zsh", "#compdef elma-import"), ("fish", "complete -c elma-import")]
+    {
+        let out = elma(tmp.path(), &args!["completions", shell]);
+        out.expect_code(0);
+        assert!(out.stdout.contains(marker), "{shell}\n{}", out.describe());
+        assert!(out.stdout.contains("resume"), "{shell}\n{}", out.describe());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Runs you can come back to.
+
+#[test]
+fn a_run_stopped_early_resumes_as_printed_with_the_token_from_the_environment() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 40, 0.0, 4);
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--handler-rate", "100000"]);
+    // The first run stops before anything lands: nothing listens at its URL.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead_url = format!("http://127.0.0.1:{dead}/pub/v1");
+    let run_dir = tmp.path().join(".elma-import/runs/first");
+    let schema = schema_path();
+    let out = elma(
+        tmp.path(),
+        &args![
+            "--json",
+            "run",
+            p(&s.path),
+            "--schema",
+            schema,
+            "--run-dir",
+            p(&run_dir),
+            "--url",
+            dead_url,
+            "--token",
+            TOKEN,
+            "--retries",
+            "0"
+        ],
+    );
+    let v = failure_json(&out, 3);
+    assert_eq!(v["run_dir"].as_str(), Some(p(&run_dir).as_str()), "{}", out.describe());
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(spec["url"].as_str(), Some(dead_url.as_str()));
+    assert!(
+        !std::fs::read_to_string(run_dir.join("run.json")).unwrap().contains(TOKEN),
+        "the token is never saved"
+    );
+
+    // `runs` lists it as unfinished.
+    let out = elma(tmp.path(), &args!["runs", "--json"]);
+    out.expect_code(0);
+    let runs = out.json()["runs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), 1, "{}", out.describe());
+    assert_eq!(runs[0]["status"], "unfinished");
+    assert_eq!(runs[0]["app"], APP);
+
+    // The server moved: rewrite the kept URL the way a user would fix a typo, then
+    // `resume --last` with the token only in the environment.
+    let mut spec = spec;
+    spec["url"] = Value::String(emu.url.clone());
+    std::fs::write(run_dir.join("run.json"), serde_json::to_string_pretty(&spec).unwrap()).unwrap();
+    let mut cmd = command(tmp.path(), &args!["--json", "resume", "--last"]);
+    cmd.env("ELMA365_TOKEN", TOKEN);
+    let o = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["imported"].as_u64(), Some(40));
+    assert_eq!(emu.items(APP).len(), 40);
+
+    let out = elma(tmp.path(), &args!["runs", "--json"]);
+    assert_eq!(out.json()["runs"][0]["status"], "completed", "{}", out.describe());
+    let out = elma(tmp.path(), &args!["--json", "resume", "--last", "--token", TOKEN]);
+    let v = failure_json(&out, 2);
+    assert!(v["error"].as_str().unwrap().contains("no unfinished run"), "{}", out.describe());
+}
+
+#[test]
+fn the_same_file_into_the_same_app_is_refused_naming_the_earlier_run_unless_again() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 30, 0.0, 5);
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--handler-rate", "100000"]);
+    let run = |dir: &str, extra: &[&str]| {
+        let mut a = args!["--json", "run", p(&s.path), "--app", APP, "--run-dir", p(&tmp.path().join(dir))];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a.extend(conn(&emu));
+        elma(tmp.path(), &a)
+    };
+    run("runs/first", &[]).expect_code(0);
+    let out = run("runs/second", &[]);
+    let v = failure_json(&out, 2);
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("first") && e.contains("--again"), "{}", out.describe());
+    assert_eq!(emu.items(APP).len(), 30, "nothing sent the second time");
+    assert!(!tmp.path().join("runs/second").exists(), "no run directory for a refused run");
+
+    run("runs/third", &["--again"]).expect_code(0);
+    assert_eq!(emu.items(APP).len(), 60);
+}
+
+// ---------------------------------------------------------------------------------------
+// Files people open: one errors.csv layout, the annotated workbook, the example row.
+
+fn template_and_rows(dir: &Path, extra_rows: &[&str]) -> std::path::PathBuf {
+    let tpl = dir.join("t.csv");
+    elma(dir, &args!["template", "--schema", schema_path(), "-o", p(&tpl)]).expect_code(0);
+    let mut text = std::fs::read_to_string(&tpl).unwrap();
+    for r in extra_rows {
+        text.push_str(r);
+        text.push_str("\r\n");
+    }
+    let path = dir.join("filled.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_template_example_row_is_reported_by_validate_and_skipped_by_run() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "rows.csv", 3, 0.0, 6);
+    let data: Vec<String> =
+        std::fs::read_to_string(&s.path).unwrap().lines().skip(1).map(str::to_string).collect();
+    let header = std::fs::read_to_string(&s.path).unwrap().lines().next().unwrap().to_string();
+    let tpl = std::fs::read_to_string(template_and_rows(tmp.path(), &[])).unwrap();
+    assert_eq!(
+        tpl.trim_start_matches('\u{feff}').lines().next().unwrap(),
+        header,
+        "the sample and the template share the header"
+    );
+    let refs: Vec<&str> = data.iter().map(String::as_str).collect();
+    let file = template_and_rows(tmp.path(), &refs);
+
+    let out = elma(tmp.path(), &args!["--json", "validate", p(&file), "--schema", schema_path()]);
+    out.expect_code(0).expect_stderr("row 2 is the template's example row");
+    let v = out.json();
+    assert_eq!(v["example_rows"], serde_json::json!([2]));
+    assert_eq!(v["rows"].as_u64(), Some(3), "the example row is not counted as data");
+
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--handler-rate", "100000"]);
+    let mut a = args!["--json", "run", p(&file), "--app", APP, "--run-dir", p(&tmp.path().join("r1"))];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(0).expect_stderr("the template's example row");
+    let items = emu.items(APP);
+    assert_eq!(items.len(), 3, "{}", out.describe());
+    assert!(items.iter().all(|i| i["__name"] != "Example text"), "the example was not imported");
+
+    let mut a = args!["--json", "run", p(&file), "--app", APP, "--run-dir", p(&tmp.path().join("r2"))];
+    a.extend(args!["--again", "--keep-example-row"]);
+    a.extend(conn(&emu));
+    elma(tmp.path(), &a).expect_code(0);
+    assert_eq!(emu.items(APP).len(), 3 + 4, "kept when asked");
+}
+
+#[test]
+fn mapped_columns_validate_and_unknown_ones_name_the_closest_field_and_the_expected_headers() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "rows.csv", 5, 0.0, 7);
+    let text = std::fs::read_to_string(&s.path).unwrap();
+    let renamed = text.replacen("Phone", "Телефон", 1).replacen("Email", "Emial", 1);
+    let file = tmp.path().join("renamed.csv");
+    std::fs::write(&file, renamed).unwrap();
+
+    let out = elma(tmp.path(), &args!["validate", p(&file), "--schema", schema_path()]);
+    out.expect_code(1)
+        .expect_stderr("`Emial`")
+        .expect_stderr("closest: `Email`")
+        .expect_stderr("--map 'Телефон=FIELD'")
+        .expect_stderr("the app expects these headers")
+        .expect_stderr("Phone (phone)");
+
+    let out = elma(tmp.path(), &args!["--json", "validate", p(&file), "--schema", schema_path()]);
+    let v = failure_json(&out, 1);
+    assert_eq!(v["valid"], false);
+    let expected = v["expected_headers"].as_array().cloned().unwrap_or_default();
+    assert!(expected.iter().any(|f| f["name"] == "Phone" && f["code"] == "phone"), "{v}");
+
+    let map = tmp.path().join("map.csv");
+    std::fs::write(&map, "header,field\nТелефон,Phone\n").unwrap();
+    let out = elma(
+        tmp.path(),
+        &args![
+            "validate",
+            p(&file),
+            "--schema",
+            schema_path(),
+            "--map-file",
+            p(&map),
+            "--map",
+            "Emial=email"
+        ],
+    );
+    out.expect_code(0);
+    let out = elma(
+        tmp.path(),
+        &args!["--json", "validate", p(&file), "--schema", schema_path(), "--map", "Tel=Phone"],
+    );
+    let v = failure_json(&out, 2);
+    assert!(v["error"].as_str().unwrap().contains("no column is headed `Tel`"), "{}", out.describe());
+}
+
+#[test]
+fn the_annotated_workbook_has_typed_cells_and_an_errors_sheet_that_matches_errors_csv() {
+    use calamine::{Data, Reader};
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 400, 0.05, 8);
+    assert!(!s.info.planted.is_empty());
+    let (a, e) = (tmp.path().join("a.xlsx"), tmp.path().join("e.csv"));
+    let out = elma(
+        tmp.path(),
+        &args!["validate", p(&s.path), "--schema", schema_path(), "--annotated", p(&a), "--errors", p(&e)],
+    );
+    out.expect_code(1);
+
+    let mut csv = csv::Reader::from_path(&e).unwrap();
+    assert_eq!(
+        csv.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["row", "column", "header", "value", "rule", "message", "fix", "source"]
+    );
+    let lines: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(lines.len(), s.info.planted.len());
+
+    let mut book = calamine::open_workbook_auto(&a).unwrap();
+    assert_eq!(book.sheet_names(), ["Data", "Errors"]);
+    let data = book.worksheet_range("Data").unwrap();
+    assert_eq!(data.height(), 401);
+    let header: Vec<String> = data.rows().next().unwrap().iter().map(ToString::to_string).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let bad_rows: std::collections::BTreeSet<u64> = s.info.planted.iter().map(|p| p.row).collect();
+    let good = (2..=401u64).find(|r| !bad_rows.contains(r)).unwrap() as usize;
+    let row = &data.rows().nth(good - 1).unwrap();
+    assert!(matches!(row[col("Quantity")], Data::Float(_)), "Quantity typed: {:?}", row[col("Quantity")]);
+    assert!(
+        matches!(row[col("Birth date")], Data::DateTime(_)),
+        "Birth date typed: {:?}",
+        row[col("Birth date")]
+    );
+    assert!(matches!(row[col("Name")], Data::String(_)));
+
+    let errors = book.worksheet_range("Errors").unwrap();
+    let rows: Vec<Vec<String>> = errors.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect();
+    assert_eq!(rows[0][0], "Summary");
+    assert!(rows[1][0].contains("400 rows checked"), "{:?}", rows[1]);
+    let table = rows.iter().position(|r| r[..5] == ["row", "column", "header", "value", "message"]).unwrap();
+    let listed = &rows[table + 1..];
+    assert_eq!(listed.len(), lines.len());
+    for (got, want) in listed.iter().zip(&lines) {
+        assert_eq!(
+            [&got[0], &got[1], &got[2], &got[3], &got[4]],
+            [&want[0], &want[1], &want[2], &want[3], &want[5]].map(|s| s.to_string()).each_ref()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Progress without a terminal: plain lines, or JSON lines for programs.
+
+#[test]
+fn progress_is_one_plain_line_per_event_without_a_terminal_and_json_lines_on_request() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 250, 0.0, 9);
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--handler-rate", "100000"]);
+    let run = |dir: &str, extra: &[&str]| {
+        let mut a = args!["run", p(&s.path), "--app", APP, "--run-dir", p(&tmp.path().join(dir))];
+        a.extend(args!["--with-event-handlers", "--rows-per-chunk", "100", "--pause", "0.2", "--again"]);
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a.extend(conn(&emu));
+        elma(tmp.path(), &a)
+    };
+    let out = run("lines", &[]);
+    out.expect_code(0);
+    for text in [
+        "chunk 1/3 done: 100 imported, 0 failed",
+        "chunk 3/3 done: 50 imported",
+        "rows/s",
+        "eta",
+        "pausing 0.2s",
+    ] {
+        out.expect_stderr(text);
+    }
+
+    let out = run("jsonl", &["--progress", "jsonl", "--json"]);
+    out.expect_code(0);
+    let events: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", out.describe()))
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(names.contains(&"planned") && names.contains(&"pausing"), "{names:?}");
+    assert_eq!(names.iter().filter(|n| **n == "chunk_finished").count(), 3, "{names:?}");
+    assert!(events.iter().all(|e| e["t"].is_number() && e["eta_secs"].is_number()), "{}", out.stderr);
+    assert_eq!(out.json()["imported"].as_u64(), Some(250), "the summary is still the one object on stdout");
+}
