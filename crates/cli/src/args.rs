@@ -76,6 +76,8 @@ pub enum Command {
     Run(commands::run::RunArgs),
     /// Continue a run after a crash, Ctrl-C, a network failure or a blocked app.
     Resume(commands::resume::ResumeArgs),
+    /// Several files into several apps in dependency order, references resolved by key.
+    Migrate(commands::migrate::MigrateArgs),
     /// Serve a local emulator of the platform's import API.
     Emulator(commands::emulator::EmulatorArgs),
     /// Run the whole pipeline on generated data against an in-process emulator.

@@ -28,9 +28,12 @@ loopback port, and runs the whole job with event handlers on: validate, plan, 1,
 uploaded as temporary files, imports paced with pauses, status polled at most once a second, \
 and a final report checked against the app's items.
 
+With --migration: a three-app migration instead. Companies, contacts whose Company column holds a company's INN (not its id), and logistics orders alongside; the emulator enforces links (a link must be an existing item's id). The contacts wait for the companies and have their INNs resolved to ids; the orders import while the companies do. At the end every contact's Company is checked against the company its source row named, and the import intervals of orders and companies are checked to overlap.
+
 Examples:
   elma-import demo
-  elma-import demo --rows 10000 --dir /tmp/demo --json")]
+  elma-import demo --rows 10000 --dir /tmp/demo --json
+  elma-import demo --migration --rows 2000")]
 pub struct DemoArgs {
     /// Rows of the generated contacts file.
     #[arg(long, default_value_t = 3000)]
@@ -50,6 +53,9 @@ pub struct DemoArgs {
     /// Pause between imports.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub pause: Duration,
+    /// Run a three-app migration (companies → contacts, orders alongside) instead.
+    #[arg(long)]
+    pub migration: bool,
 }
 
 /// Runs `demo`.
@@ -60,6 +66,9 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             .join(format!("elma-import-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])),
     };
     std::fs::create_dir_all(&dir).map_err(|e| usage(format!("cannot create `{}`: {e}", dir.display())))?;
+    if args.migration {
+        return migration_demo(&args, &dir, global);
+    }
     let schema = demo_apps()
         .into_iter()
         .find(|a| a.id() == "crm.contacts")
@@ -190,4 +199,259 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         }
         anyhow::Ok(if verified && summary.failed == 0 { exit::OK } else { exit::DATA })
     })
+}
+
+const MIGRATION_TOML: &str = r#"# companies first; contacts name their company by INN; orders alongside
+[[step]]
+file = "companies.csv"
+app = "crm.companies"
+key = "INN"
+
+[[step]]
+file = "contacts.csv"
+app = "crm.contacts"
+key = "Email"
+with_event_handlers = true
+references = { Company = { app = "crm.companies", by = "INN" } }
+
+[[step]]
+file = "orders.csv"
+app = "logistics.orders"
+key = "Number"
+"#;
+
+/// Rewrites the generated .csv `from` into `to`, cell by cell: `edit(row index, column
+/// header, cell)` returns the new text of a cell or `None` to keep it.
+fn rewrite_csv(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    mut edit: impl FnMut(usize, &str, &str) -> Option<String>,
+) -> anyhow::Result<()> {
+    let mut r = csv::Reader::from_path(from)?;
+    let header = r.headers()?.clone();
+    let mut w = csv::Writer::from_path(to)?;
+    w.write_record(&header)?;
+    for (i, record) in r.records().enumerate() {
+        let record = record?;
+        let cells: Vec<String> = record
+            .iter()
+            .zip(header.iter())
+            .map(|(v, h)| edit(i, h, v).unwrap_or_else(|| v.to_string()))
+            .collect();
+        w.write_record(&cells)?;
+    }
+    w.flush()?;
+    std::fs::remove_file(from)?;
+    Ok(())
+}
+
+/// Writes the three files of the migration demo; returns Email → INN of every contact.
+/// User columns name the emulator's users (its links are checked).
+fn write_migration_files(
+    dir: &std::path::Path,
+    rows: u64,
+    seed: u64,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let apps = demo_apps();
+    let app = |id: &str| {
+        apps.iter()
+            .find(|a| a.id() == id)
+            .cloned()
+            .ok_or_else(|| usage(format!("the demo app {id} is missing")))
+    };
+    let users = elma_import_emulator::seeded_users();
+    let user = |i: usize| format!("[{}]", users[i % users.len()].id);
+    let companies = (rows / 10).max(5);
+    let inn = |n: u64| format!("77{:08}", 1_000 + n * 7);
+    let cities = ["Moscow", "Kazan", "Tver", "Omsk", "Perm"];
+    let mut w = csv::Writer::from_path(dir.join("companies.csv"))?;
+    w.write_record(["Name", "INN", "City"])?;
+    for n in 0..companies {
+        w.write_record([format!("Company {}", n + 1), inn(n), cities[(n % 5) as usize].to_string()])?;
+    }
+    w.flush()?;
+
+    let raw = dir.join("contacts.generated.csv");
+    let sample = SampleOptions { rows, bad_share: 0.0, seed, locale: Locale::Ru };
+    write_csv(&app("crm.contacts")?, &raw, &sample).map_err(|e| exit::coded(exit::USAGE, e))?;
+    let mut named = std::collections::HashMap::new();
+    let mut company_of = Vec::new();
+    rewrite_csv(&raw, &dir.join("contacts.csv"), |i, header, cell| match header {
+        "Company" => {
+            // A spread that is not a simple round robin.
+            let n = (i as u64).wrapping_mul(2_654_435_761).wrapping_add(seed) % companies;
+            company_of.push(inn(n));
+            Some(inn(n))
+        }
+        "Manager" => Some(user(i)),
+        "Email" => {
+            named.insert(cell.to_string(), i);
+            None
+        }
+        _ => None,
+    })?;
+    let named = named.into_iter().map(|(email, i)| (email, company_of[i].clone())).collect();
+
+    let raw = dir.join("orders.generated.csv");
+    let orders =
+        SampleOptions { rows: (rows / 2).max(1), bad_share: 0.0, seed: seed + 1, locale: Locale::Ru };
+    write_csv(&app("logistics.orders")?, &raw, &orders).map_err(|e| exit::coded(exit::USAGE, e))?;
+    rewrite_csv(&raw, &dir.join("orders.csv"), |i, header, _| (header == "Couriers").then(|| user(i + 7)))?;
+    std::fs::write(dir.join("migration.toml"), MIGRATION_TOML)?;
+    Ok(named)
+}
+
+/// `demo --migration`: companies → contacts with INNs resolved to ids, orders alongside.
+fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> anyhow::Result<u8> {
+    use elma_import_migrate::keys::item_keys;
+    let step = |n: u32, text: String| ui::say(format!("\n[{n}/5] {text}"));
+    step(
+        1,
+        format!(
+            "generating companies, {} contacts naming their company by INN, and orders",
+            ui::count(args.rows)
+        ),
+    );
+    let named = write_migration_files(dir, args.rows, args.seed)?;
+    ui::say(format!("      {}", dir.join("migration.toml").display()));
+    let mig_dir = dir.join("migration");
+    if mig_dir.exists() {
+        std::fs::remove_dir_all(&mig_dir)?;
+    }
+    let rt = runtime()?;
+    step(2, "starting the emulator (a link must name an existing item) on a free loopback port".into());
+    let config = EmulatorConfig {
+        tokens: vec![TOKEN.to_string()],
+        rows_per_sec: args.rows_per_sec,
+        handler_rate: 2000.0,
+        strict_links: true,
+        ..EmulatorConfig::default()
+    };
+    let emulator = rt
+        .block_on(elma_import_emulator::serve(config, "127.0.0.1:0".parse()?))
+        .map_err(|e| exit::coded(exit::USAGE, e))?;
+    ui::say(format!("      {}", emulator.base_url()));
+    let client = elma_import_client::Client::new(ClientConfig {
+        retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
+        ..ClientConfig::new(emulator.base_url(), TOKEN)
+    })?;
+
+    step(3, "checking every file and every reference before anything is sent".into());
+    let settings = elma_import_migrate::Settings {
+        import_rows_per_sec: args.rows_per_sec,
+        pause_secs: Some(args.pause.as_secs_f64()),
+        ..elma_import_migrate::Settings::default()
+    };
+    let p = crate::commands::migrate::preflight(
+        &rt,
+        &dir.join("migration.toml"),
+        None,
+        Some(&client),
+        &settings,
+        4,
+    )?;
+    if !p.checked.problems.is_empty() {
+        for problem in &p.checked.problems {
+            ui::warn(problem.to_string());
+        }
+        return Ok(exit::DATA);
+    }
+    crate::commands::migrate::show_plan(&p.plan);
+
+    step(4, "migrating: steps in dependency order, independent ones side by side".into());
+    elma_import_migrate::create(&mig_dir, &p.migration, &settings, &p.schemas)?;
+    let options = elma_import_migrate::MigrateOptions {
+        parallel: 4,
+        exec: elma_import_runner::ExecOptions { pause: Some(args.pause), ..Default::default() },
+    };
+    let observer = std::sync::Arc::new(crate::commands::migrate::Lines::new(&mig_dir, true));
+    let report = rt.block_on(elma_import_migrate::execute(
+        &mig_dir,
+        &client,
+        &options,
+        observer,
+        &elma_import_runner::Cancel::new(),
+    ))?;
+
+    step(5, "checking every contact's Company against the company its source row named".into());
+    let (companies, contacts) = rt.block_on(async {
+        let companies = client.list_all(&"crm.companies".parse()?, None).await?;
+        let contacts = client.list_all(&"crm.contacts".parse()?, None).await?;
+        anyhow::Ok((companies, contacts))
+    })?;
+    let schema_field = |app: &str, code: &str| {
+        p.schemas.get(app).and_then(|s| s.fields.iter().find(|f| f.code == code).cloned())
+    };
+    let (inn_field, email_field) = (
+        schema_field("crm.companies", "inn").ok_or_else(|| usage("no INN field"))?,
+        schema_field("crm.contacts", "email").ok_or_else(|| usage("no Email field"))?,
+    );
+    let mut id_of_inn = std::collections::HashMap::new();
+    for c in &companies {
+        for k in item_keys(&inn_field, c.get("inn")) {
+            id_of_inn.insert(k, c.get("__id").and_then(|v| v.as_str()).unwrap_or("").to_string());
+        }
+    }
+    let mut wrong = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for item in &contacts {
+        let email = item_keys(&email_field, item.get("email")).pop().unwrap_or_default();
+        // §7: an array of ids; read a bare id as well.
+        let linked: Vec<&str> = match item.get("company") {
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
+            Some(serde_json::Value::String(id)) => vec![id.as_str()],
+            _ => Vec::new(),
+        };
+        let expected = named.get(&email).and_then(|inn| id_of_inn.get(inn));
+        if !seen.insert(email.clone())
+            || expected.is_none()
+            || linked != [expected.map_or("", String::as_str)]
+        {
+            wrong.push(format!("{email}: Company {linked:?}, expected {expected:?}"));
+        }
+    }
+    let links_ok = wrong.is_empty() && contacts.len() == named.len();
+    ui::say(format!(
+        "      {} contacts, {} with the right company; {} companies; {}",
+        ui::count(contacts.len() as u64),
+        ui::count((contacts.len() - wrong.len()) as u64),
+        ui::count(companies.len() as u64),
+        if links_ok { "every link is right" } else { "WRONG LINKS" }
+    ));
+    for w in wrong.iter().take(10) {
+        ui::warn(w);
+    }
+    let imports = emulator.emulator().counters().imports;
+    let interval = |app: &str| {
+        let of: Vec<_> = imports.iter().filter(|i| i.app == app).collect();
+        let start = of.iter().map(|i| i.started_ms).min()?;
+        let end = of.iter().map(|i| i.finished_ms).collect::<Option<Vec<u64>>>()?.into_iter().max()?;
+        Some((start, end))
+    };
+    let overlap = match (interval("crm.companies"), interval("logistics.orders")) {
+        (Some((a0, a1)), Some((b0, b1))) => {
+            let ok = a0 < b1 && b0 < a1;
+            let t0 = a0.min(b0);
+            ui::say(format!(
+                "      imports of crm.companies ran {}–{} ms, of logistics.orders {}–{} ms (emulator's clock): {}",
+                a0 - t0,
+                a1 - t0,
+                b0 - t0,
+                b1 - t0,
+                if ok { "they overlapped" } else { "NO OVERLAP" }
+            ));
+            ok
+        }
+        _ => false,
+    };
+    rt.block_on(emulator.shutdown());
+    let verified = links_ok && overlap && report.stop.is_none();
+    if global.json {
+        ui::print_json(&json!({"dir": dir, "migration": report, "contacts_checked": contacts.len(),
+            "links_wrong": wrong.len(), "imports_overlapped": overlap, "verified": verified}))?;
+    } else {
+        ui::say("");
+        crate::commands::migrate::render(&report, global)?;
+    }
+    Ok(if verified { exit::OK } else { exit::DATA })
 }

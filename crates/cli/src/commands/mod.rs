@@ -5,6 +5,7 @@ pub mod completions;
 pub mod demo;
 pub mod emulator;
 pub mod fix;
+pub mod migrate;
 pub mod plan;
 pub mod resume;
 pub mod run;
@@ -33,7 +34,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Start(a) => start::run(a, g),
         Command::Status(a) => status::run(a, g),
         Command::Run(a) => run::run(a, g),
-        Command::Resume(a) => resume::run(a, g),
+        // A migration directory resumes as a whole migration; a run directory as a run.
+        Command::Resume(a) => match a.run_dir.clone().filter(|d| elma_import_migrate::is_migration_dir(d)) {
+            Some(dir) => migrate::resume(&dir, &a, g),
+            None => resume::run(a, g),
+        },
+        Command::Migrate(a) => migrate::run(a, g),
         Command::Emulator(a) => emulator::run(a, g),
         Command::Demo(a) => demo::run(a, g),
         Command::Check(a) => check::run(a, g),

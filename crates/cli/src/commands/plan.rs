@@ -42,7 +42,8 @@ Examples:
       --schema templates/crm.contacts.schema.json --with-event-handlers
   elma-import plan big.xlsx --schema S.json --pause 5 --json
   elma-import plan orders.csv --schema S.json \\
-      --time-zone Europe/Moscow   # date-times at +03:00")]
+      --time-zone Europe/Moscow   # date-times at +03:00
+  elma-import plan migration.toml --schema templates   # a migration: order, side by side, estimate")]
 pub struct PlanArgs {
     /// The input.
     #[command(flatten)]
@@ -93,6 +94,16 @@ pub fn show_plan(plan: &Plan, rows: u64) {
 
 /// Runs `plan`.
 pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
+    if args.source.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+        let schema_dir = args.schema.schema.as_deref();
+        return crate::commands::migrate::plan(
+            &args.source.file,
+            schema_dir,
+            &args.conn,
+            args.import.import_rate,
+            global,
+        );
+    }
     let map = args.check.column_map()?;
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let mut reader = args.source.open()?;
