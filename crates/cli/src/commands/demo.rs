@@ -51,7 +51,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 2500.0)]
     pub rows_per_sec: f64,
     /// Pause between imports.
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1s", value_parser = crate::args::parse_duration)]
     pub pause: Duration,
     /// Run a three-app migration (companies → contacts, orders alongside) instead.
     #[arg(long)]
@@ -150,6 +150,9 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             key_column: Some("Email".into()),
             import_rows_per_sec: args.rows_per_sec,
             pause_secs: Some(args.pause.as_secs_f64()),
+            // The emulator reads date-time cells in the demo company's zone (+03:00, its
+            // default); the run reads them the same way, whatever this machine's zone.
+            time_zone: Some(DEMO_TIME_ZONE.into()),
             ..RunSpec::new("demo", &source, schema.id())?
         };
         if run_dir.join("run.json").exists() {
@@ -201,7 +204,13 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
     })
 }
 
+/// The demo company's time zone: the emulator's default (ELMA365's cloud, Moscow).
+const DEMO_TIME_ZONE: &str = "+03:00";
+
 const MIGRATION_TOML: &str = r#"# companies first; contacts name their company by INN; orders alongside
+# date-times without an offset are read in the demo company's zone, as the platform reads them
+time_zone = "+03:00"
+
 [[step]]
 file = "companies.csv"
 app = "crm.companies"

@@ -48,7 +48,7 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Lifetime of temporary files.
-    #[arg(long, default_value = "60m", value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "60m", value_parser = crate::args::parse_duration, value_name = "DUR")]
     pub temp_ttl: Duration,
     /// Rows an import processes per second.
     #[arg(long, default_value_t = 1000.0, value_name = "R")]
