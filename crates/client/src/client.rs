@@ -928,7 +928,11 @@ impl Client {
         match answer.status {
             StatusCode::FORBIDDEN => ClientError::Unauthorized { request, tries },
             StatusCode::NOT_FOUND => {
-                ClientError::NotFound { request, base_url: self.inner.base_url.clone(), tries }
+                let platform = serde_json::from_slice::<serde_json::Value>(&answer.body)
+                    .ok()
+                    .filter(|v| v.get("success").is_some())
+                    .map(|v| self.inner.token.redact(v["error"].as_str().unwrap_or("").trim()));
+                ClientError::NotFound { request, base_url: self.inner.base_url.clone(), tries, platform }
             }
             status => {
                 let message = match serde_json::from_slice::<wire::ErrorAnswer>(&answer.body) {

@@ -6,6 +6,24 @@ use std::time::Duration;
 use crate::retry::TransportKind;
 
 /// `1 try`, `3 tries`.
+fn not_found(request: &str, base_url: &str, tries: u32, platform: Option<&str>) -> String {
+    let tries = count_tries(&tries);
+    match platform {
+        Some(said) => {
+            let said = if said.is_empty() { String::new() } else { format!(" (it said: {said})") };
+            format!(
+                "`{request}` answered HTTP 404 after {tries}: the Web API at `{base_url}` has no such \
+                 app or directory{said}; check the app's `namespace.code` or the directory id"
+            )
+        }
+        None => format!(
+            "`{request}` answered HTTP 404 after {tries}, and not in the Web API's answer format: \
+             `{base_url}` is probably not the Web API; check the base URL (a company address such \
+             as https://acme.elma365.ru, with or without /pub/v1)"
+        ),
+    }
+}
+
 fn count_tries(n: &u32) -> String {
     if *n == 1 {
         "1 try".to_string()
@@ -47,12 +65,10 @@ pub enum ClientError {
         tries: u32,
     },
 
-    /// HTTP 404: nothing at that address (an unknown app or directory, or a wrong base URL).
-    #[error(
-        "`{request}` answered HTTP 404 after {}: nothing there; check the app or directory in \
-         the path and the base URL `{base_url}`",
-        count_tries(.tries)
-    )]
+    /// HTTP 404: nothing at that address. With the API's `{"success": false, …}` wrapper
+    /// the Web API itself answered (an unknown app or directory); without it the address
+    /// is not the Web API (a wrong base URL).
+    #[error("{}", not_found(.request, .base_url, *.tries, .platform.as_deref()))]
     NotFound {
         /// `METHOD /path`.
         request: String,
@@ -60,6 +76,9 @@ pub enum ClientError {
         base_url: String,
         /// Attempts made.
         tries: u32,
+        /// The platform's own words when the 404 came in the API's wrapper (token-free);
+        /// `None` when the answer was not the Web API's.
+        platform: Option<String>,
     },
 
     /// The server answered with an error: a non-2xx status (after any retries) or

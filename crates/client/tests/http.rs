@@ -554,13 +554,22 @@ async fn forbidden_and_not_found_say_what_to_check() {
             }
         }),
     );
-    let client = client(&serve(router).await, fast());
+    let base = serve(router).await;
+    let client = client(&base, fast());
     let schema = client.app_schema(&app()).await.unwrap();
     assert_eq!(schema.id(), "crm.contacts");
     assert_eq!(schema.fields[0].code, "email");
+    // The Web API's own 404 (in its wrapper) names an unknown app, with its words.
     let err = client.app_schema(&"crm.nope".parse().unwrap()).await.unwrap_err();
-    assert!(matches!(err, ClientError::NotFound { .. }), "{err:?}");
-    assert!(err.to_string().contains("GET /scheme/namespaces/crm/apps/nope"), "{err}");
+    assert!(matches!(err, ClientError::NotFound { platform: Some(_), .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("GET /scheme/namespaces/crm/apps/nope"), "{text}");
+    assert!(text.contains("has no such app") && text.contains("no such app)"), "{text}");
+    // A 404 from a server that is not the Web API (a wrong base URL) says so instead.
+    let wrong = client_for(&base.replace("/pub/v1", "/elsewhere/pub/v1"));
+    let err = wrong.app_schema(&app()).await.unwrap_err();
+    assert!(matches!(err, ClientError::NotFound { platform: None, .. }), "{err:?}");
+    assert!(err.to_string().contains("check the base URL"), "{err}");
 }
 
 #[tokio::test]
