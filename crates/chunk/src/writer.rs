@@ -132,6 +132,13 @@ impl Manifest {
     /// the directory fsynced, so a crash never leaves half a manifest or loses it).
     /// Returns its path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, ChunkError> {
+        self.save_durable(dir, true)
+    }
+
+    /// As [`Manifest::save`]; with `durable` false nothing is fsynced (the rename still
+    /// keeps a reader from seeing half a manifest), for a plain `split` whose chunks
+    /// are not synced either ([`ChunkWriter::durable`]).
+    pub fn save_durable(&self, dir: &Path, durable: bool) -> Result<PathBuf, ChunkError> {
         let path = dir.join(MANIFEST_FILE);
         let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
         let mut text = serde_json::to_vec_pretty(self)
@@ -139,10 +146,14 @@ impl Manifest {
         text.push(b'\n');
         let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
         file.write_all(&text).map_err(io_err("write", &tmp))?;
-        file.sync_all().map_err(io_err("write", &tmp))?;
+        if durable {
+            file.sync_all().map_err(io_err("write", &tmp))?;
+        }
         drop(file);
         std::fs::rename(&tmp, &path).map_err(io_err("replace", &path))?;
-        sync_dir(dir)?;
+        if durable {
+            sync_dir(dir)?;
+        }
         Ok(path)
     }
 

@@ -345,8 +345,9 @@ impl CsvReader {
             let end = self.rdr.position().byte();
             let encoding = self.encoding;
             let blank = self.record.iter().all(|field| {
-                field.iter().all(u8::is_ascii_whitespace)
-                    || encoding
+                // An ASCII byte other than white space settles it without decoding.
+                !field.iter().any(|b| b.is_ascii() && !b.is_ascii_whitespace())
+                    && encoding
                         .decode_without_bom_handling_and_without_replacement(field)
                         .is_some_and(|text| text.trim().is_empty())
             });
@@ -449,7 +450,6 @@ impl CsvReader {
     /// before reading it: blank lines skipped by the parser still count as rows.
     fn number_record(&mut self, line_before: u64) -> u64 {
         let delta = self.rdr.position().line().saturating_sub(line_before);
-        let inside = self.record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
         // Line ends counted in `delta` besides blank lines: with `\r\n` the previous
         // record's `\n` (not for the first record); with `\n` this record's own end
         // (unless it is the last record of a file without a final line end).
@@ -460,7 +460,14 @@ impl CsvReader {
             u64::from(!at_end || self.ends_with_newline)
         };
         self.first_record = false;
-        let blank = delta.saturating_sub(inside + own_ends);
+        // Line breaks inside quoted fields; counted only when there are lines to
+        // explain (most records have none, and counting costs a pass over the record).
+        let blank = if delta > own_ends {
+            let inside = self.record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+            delta.saturating_sub(inside + own_ends)
+        } else {
+            0
+        };
         let number = self.next_row + blank;
         self.next_row = number + 1;
         number

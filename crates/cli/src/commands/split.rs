@@ -140,7 +140,8 @@ fn stem(args: &SplitArgs) -> String {
 /// Finishes the chunks, saves the manifest and says what was written.
 fn report(args: &SplitArgs, global: &Global, writer: ChunkWriter, format: Format) -> anyhow::Result<u8> {
     let manifest = writer.finish()?;
-    let path = manifest.save(&args.output)?;
+    // Like the chunks, the manifest is not fsynced: a split cut short is run again.
+    let path = manifest.save_durable(&args.output, false)?;
     if global.json {
         ui::print_json(&json!({
             "file": args.source.file, "output": args.output, "manifest": path,
