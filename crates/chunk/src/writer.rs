@@ -35,6 +35,9 @@ pub enum ChunkError {
         /// The cause.
         source: io::Error,
     },
+    /// A raw .csv record was pushed into .xlsx chunks.
+    #[error("raw .csv records cannot go into `{0}` chunks")]
+    RawIntoXlsx(&'static str),
     /// `manifest.json` is not a manifest.
     #[error("`{path}` is not a chunk manifest: {source}")]
     Manifest {
@@ -129,6 +132,13 @@ impl Manifest {
     /// the directory fsynced, so a crash never leaves half a manifest or loses it).
     /// Returns its path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, ChunkError> {
+        self.save_durable(dir, true)
+    }
+
+    /// As [`Manifest::save`]; with `durable` false nothing is fsynced (the rename still
+    /// keeps a reader from seeing half a manifest), for a plain `split` whose chunks
+    /// are not synced either ([`ChunkWriter::durable`]).
+    pub fn save_durable(&self, dir: &Path, durable: bool) -> Result<PathBuf, ChunkError> {
         let path = dir.join(MANIFEST_FILE);
         let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
         let mut text = serde_json::to_vec_pretty(self)
@@ -136,10 +146,14 @@ impl Manifest {
         text.push(b'\n');
         let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
         file.write_all(&text).map_err(io_err("write", &tmp))?;
-        file.sync_all().map_err(io_err("write", &tmp))?;
+        if durable {
+            file.sync_all().map_err(io_err("write", &tmp))?;
+        }
         drop(file);
         std::fs::rename(&tmp, &path).map_err(io_err("replace", &path))?;
-        sync_dir(dir)?;
+        if durable {
+            sync_dir(dir)?;
+        }
         Ok(path)
     }
 
@@ -186,6 +200,8 @@ struct Open {
 /// need no quotes are copied as they are), .xlsx rows are kept for the worker.
 enum Body {
     Csv(Box<csv::Writer<Vec<u8>>>),
+    /// .csv bytes gathered as they are (from [`ChunkWriter::push_raw`]).
+    Raw(Vec<u8>),
     Xlsx(Vec<Row>),
 }
 
@@ -275,40 +291,96 @@ impl ChunkWriter {
     /// the background).
     pub fn push(&mut self, row: &Row) -> Result<(), ChunkError> {
         let width = self.header.len();
-        let open = match &mut self.open {
-            Some(open) => open,
-            None => {
-                let index = u32::try_from(self.done.len() + 1).unwrap_or(u32::MAX);
-                let file = format!("{}-{index:05}.{}", self.stem, self.format.as_str());
-                let body = match self.format {
-                    Format::Csv => {
-                        // Room for a chunk as big as the biggest yet, so the buffer never grows.
-                        let mut csv = csv_encoder(&self.options, self.rows_per_chunk, self.csv_bytes);
-                        write_record(&mut csv, &self.header, self.header.len(), &self.dir.join(&file))?;
-                        Body::Csv(Box::new(csv))
-                    }
-                    Format::Xlsx => Body::Xlsx(Vec::with_capacity(self.rows_per_chunk.min(4096) as usize)),
-                };
-                let entry = ChunkEntry {
-                    index,
-                    file,
-                    first_row: 0,
-                    last_row: 0,
-                    rows: 0,
-                    bytes: 0,
-                    sha256: String::new(),
-                    source_ranges: Vec::new(),
-                };
-                self.open.insert(Open { entry, body })
-            }
-        };
+        let mut open = self.take_open()?;
+        let path = || self.dir.join(&open.entry.file);
         match &mut open.body {
-            Body::Csv(csv) => write_record(csv, row, width, &self.dir.join(&open.entry.file))?,
+            Body::Csv(csv) => write_record(csv, row, width, &path())?,
+            Body::Raw(bytes) => {
+                let mut csv = csv_encoder(&self.options, 1, 256);
+                write_record(&mut csv, row, width, &path())?;
+                let encoded = csv.into_inner().map_err(|e| ChunkError::Io {
+                    action: "write",
+                    path: path(),
+                    source: e.into_error(),
+                })?;
+                bytes.extend_from_slice(&encoded);
+            }
             Body::Xlsx(rows) => rows.push(fit(row, width).unwrap_or_else(|| row.clone())),
         }
         open.entry.add_source_row(row.number);
         self.rows += 1;
-        if open.entry.rows >= self.rows_per_chunk {
+        self.put_back(open)
+    }
+
+    /// Appends one .csv record as it is: `record` holds its encoded fields (any
+    /// quoting kept) and its line end, in the chunk's encoding and with its delimiter,
+    /// as [`elma_import_sheet::RawCsv::next_record`] gives them; `number` is its source
+    /// row. Nothing is decoded or re-quoted, and the record keeps its own width (unlike
+    /// [`ChunkWriter::push`], which pads a short row to the header's width). Starts a
+    /// new chunk file when the current one is full.
+    ///
+    /// # Errors
+    /// The chunks are .xlsx ([`ChunkError::RawIntoXlsx`]), or a chunk could not be
+    /// written (possibly an earlier one, written in the background).
+    pub fn push_raw(&mut self, number: u64, record: &[u8]) -> Result<(), ChunkError> {
+        if self.format == Format::Xlsx {
+            return Err(ChunkError::RawIntoXlsx(self.format.as_str()));
+        }
+        let mut open = self.take_open()?;
+        match &mut open.body {
+            Body::Raw(bytes) => bytes.extend_from_slice(record),
+            Body::Csv(csv) => {
+                let csv = std::mem::replace(csv, Box::new(csv_encoder(&self.options, 1, 0)));
+                let mut bytes = csv.into_inner().map_err(|e| ChunkError::Io {
+                    action: "write",
+                    path: self.dir.join(&open.entry.file),
+                    source: e.into_error(),
+                })?;
+                bytes.extend_from_slice(record);
+                open.body = Body::Raw(bytes);
+            }
+            Body::Xlsx(_) => return Err(ChunkError::RawIntoXlsx(self.format.as_str())),
+        }
+        open.entry.add_source_row(number);
+        self.rows += 1;
+        self.put_back(open)
+    }
+
+    /// The chunk being filled, taken out of `self`; a new one (its header written)
+    /// when there is none.
+    fn take_open(&mut self) -> Result<Open, ChunkError> {
+        if let Some(open) = self.open.take() {
+            return Ok(open);
+        }
+        let index = u32::try_from(self.done.len() + 1).unwrap_or(u32::MAX);
+        let file = format!("{}-{index:05}.{}", self.stem, self.format.as_str());
+        let body = match self.format {
+            Format::Csv => {
+                // Room for a chunk as big as the biggest yet, so the buffer never grows.
+                let mut csv = csv_encoder(&self.options, self.rows_per_chunk, self.csv_bytes);
+                write_record(&mut csv, &self.header, self.header.len(), &self.dir.join(&file))?;
+                Body::Csv(Box::new(csv))
+            }
+            Format::Xlsx => Body::Xlsx(Vec::with_capacity(self.rows_per_chunk.min(4096) as usize)),
+        };
+        let entry = ChunkEntry {
+            index,
+            file,
+            first_row: 0,
+            last_row: 0,
+            rows: 0,
+            bytes: 0,
+            sha256: String::new(),
+            source_ranges: Vec::new(),
+        };
+        Ok(Open { entry, body })
+    }
+
+    /// Puts the chunk being filled back, or hands it to a worker when it is full.
+    fn put_back(&mut self, open: Open) -> Result<(), ChunkError> {
+        let full = open.entry.rows >= self.rows_per_chunk;
+        self.open = Some(open);
+        if full {
             self.close()?;
         }
         Ok(())
@@ -322,10 +394,12 @@ impl ChunkWriter {
     /// Hands the open chunk to a worker, first waiting for one when enough are in flight.
     fn close(&mut self) -> Result<(), ChunkError> {
         let Some(Open { entry, body }) = self.open.take() else { return Ok(()) };
-        if let Body::Csv(csv) = &body {
-            let len = csv.get_ref().len();
-            self.csv_bytes = self.csv_bytes.max(len + len / 8);
-        }
+        let len = match &body {
+            Body::Csv(csv) => csv.get_ref().len(),
+            Body::Raw(bytes) => bytes.len(),
+            Body::Xlsx(_) => 0,
+        };
+        self.csv_bytes = self.csv_bytes.max(len + len / 8);
         let limit = rayon::current_num_threads() + 2;
         while self.in_flight >= limit {
             self.collect_one()?;
@@ -417,10 +491,9 @@ impl Job {
                     path: self.path.clone(),
                     source: e.into_error(),
                 })?;
-                let sha256 = hex::encode(Sha256::digest(&bytes));
-                std::fs::write(&self.path, &bytes).map_err(io_err("write", &self.path))?;
-                Ok((bytes.len() as u64, sha256))
+                write_bytes(&self.path, &bytes)
             }
+            Body::Raw(bytes) => write_bytes(&self.path, &bytes),
             Body::Xlsx(rows) => {
                 let mut writer = elma_import_sheet::create(&self.path, Format::Xlsx, &self.options)?;
                 writer.write_row(&self.header)?;
@@ -433,6 +506,13 @@ impl Job {
             }
         }
     }
+}
+
+/// Writes `bytes` to `path` in one piece; their size and SHA-256.
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(u64, String), ChunkError> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    std::fs::write(path, bytes).map_err(io_err("write", path))?;
+    Ok((bytes.len() as u64, sha256))
 }
 
 /// A .csv encoder into memory, as the sheet crate's .csv writer writes: quotes only

@@ -277,3 +277,106 @@ fn csv_chunks_are_what_the_sheet_writer_writes() {
     sheet.finish().unwrap();
     assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&std::fs::read(&reference).unwrap()));
 }
+
+/// A source .csv as producers write it: quoted fields with delimiters, quotes and line
+/// breaks, blank lines, rows of blank cells, short rows, `\r\n` or `\n`.
+fn source_csv() -> impl Strategy<Value = (String, u64)> {
+    let field = prop_oneof![
+        6 => "[a-zа-я0-9 ]{0,8}",
+        3 => "[a-z,;\n\"]{0,10}".prop_map(|t| format!("\"{}\"", t.replace('"', "\"\""))),
+        1 => "[a-z\r\n]{1,6}".prop_map(|t| format!("\"{t}\"")),
+        1 => Just(" ".to_string()),
+    ];
+    let line = prop_oneof![
+        8 => prop::collection::vec(field, 1..5).prop_map(|f| f.join(",")),
+        1 => Just(String::new()),
+    ];
+    (prop::collection::vec(line, 0..60), any::<bool>(), any::<bool>(), 1u64..9).prop_map(
+        |(lines, crlf, last_end, rpc)| {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut text = String::from("Name,Comment,Amount");
+            for l in lines {
+                text.push_str(end);
+                text.push_str(&l);
+            }
+            if last_end {
+                text.push_str(end);
+            }
+            (text, rpc)
+        },
+    )
+}
+
+/// Splits `source` with raw records into `dir`; the manifest.
+fn split_raw(source: &Path, dir: &Path, rows_per_chunk: u64) -> Manifest {
+    let mut raw = elma_import_sheet::open_raw_csv(source, &ReadOptions::default()).unwrap();
+    let header = raw.header().clone();
+    let mut w = ChunkWriter::new(dir, "part", &header, rows_per_chunk, Format::Csv, WriteOptions::default())
+        .unwrap()
+        .durable(false);
+    let mut record = Vec::new();
+    while let Some(number) = raw.next_record(&mut record).unwrap() {
+        w.push_raw(number, &record).unwrap();
+        record.clear();
+    }
+    w.finish().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    /// Split-then-concatenate with raw records gives the rows the reader reads from the
+    /// source (blank ones left out), each mapped back to its source row.
+    #[test]
+    fn raw_csv_chunks_concatenate_to_the_input_rows((text, rpc) in source_csv()) {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("in.csv");
+        std::fs::write(&source, &text).unwrap();
+        let (head, rows) = read_chunk(&source);
+        let want: Vec<(u64, Vec<String>)> =
+            rows.iter().filter(|r| !r.is_blank()).map(|r| (r.number, texts(r))).collect();
+
+        let out = dir.path().join("chunks");
+        let manifest = split_raw(&source, &out, rpc);
+        prop_assert_eq!(manifest.rows, want.len() as u64);
+        prop_assert_eq!(manifest.chunks.len() as u64, (want.len() as u64).div_ceil(rpc));
+        let mut got = Vec::new();
+        for entry in &manifest.chunks {
+            let path = out.join(&entry.file);
+            let bytes = std::fs::read(&path).unwrap();
+            prop_assert_eq!(entry.bytes, bytes.len() as u64);
+            prop_assert_eq!(&entry.sha256, &hex::encode(Sha256::digest(&bytes)));
+            let (chunk_head, chunk_rows) = read_chunk(&path);
+            prop_assert_eq!(&chunk_head, &head, "{} repeats the header", entry.file);
+            prop_assert_eq!(chunk_rows.len() as u64, entry.rows);
+            for row in &chunk_rows {
+                got.push((entry.source_row(row.number).unwrap(), texts(row)));
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn raw_records_keep_their_quotes_and_mix_with_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = Row::from_texts(1, ["Name", "Note"]);
+    let mut w = ChunkWriter::new(dir.path(), "p", &header, 3, Format::Csv, WriteOptions::default()).unwrap();
+    w.push(&Row::from_texts(2, ["Anna", "a,b"])).unwrap();
+    w.push_raw(3, b"\"Bob\",\"x\"\"y\"\n").unwrap();
+    w.push(&Row::from_texts(4, ["Cleo"])).unwrap();
+    w.push_raw(7, b"\"Dan\",\n").unwrap();
+    let manifest = w.finish().unwrap();
+    assert_eq!(manifest.rows, 4);
+    let first = std::fs::read_to_string(dir.path().join("p-00001.csv")).unwrap();
+    assert_eq!(first, "Name,Note\nAnna,\"a,b\"\n\"Bob\",\"x\"\"y\"\nCleo,\n");
+    let second = std::fs::read_to_string(dir.path().join("p-00002.csv")).unwrap();
+    assert_eq!(second, "Name,Note\n\"Dan\",\n");
+    assert_eq!(manifest.chunks[0].source_ranges, vec![[2, 4]]);
+    assert_eq!(manifest.chunks[1].source_ranges, vec![[7, 7]]);
+
+    let mut x = ChunkWriter::new(dir.path(), "x", &header, 3, Format::Xlsx, WriteOptions::default()).unwrap();
+    let e = x.push_raw(2, b"a,b\n").unwrap_err();
+    assert!(matches!(e, ChunkError::RawIntoXlsx("xlsx")), "{e}");
+    assert_eq!(x.finish().unwrap().chunks.len(), 0, "no chunk was started");
+}

@@ -17,13 +17,33 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(crate) enum Source {
     File(std::io::Chain<Cursor<Vec<u8>>, File>),
     Memory(Cursor<Vec<u8>>),
+    /// The file, every byte handed to the parser also kept in a window, so a record's
+    /// raw bytes can be copied out (see [`CsvReader::read_raw`]).
+    Tee(Box<Tee>),
 }
+
+/// The bytes the parser has read and not yet given away.
+pub(crate) struct Tee {
+    inner: std::io::Chain<Cursor<Vec<u8>>, File>,
+    /// Bytes from parser offset `base` on.
+    window: Vec<u8>,
+    base: u64,
+}
+
+/// The window is cut from its front once this many bytes before the current record
+/// are no longer needed (cutting after every record would move the rest each time).
+const TEE_KEEP: usize = 1 << 20;
 
 impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
             Source::File(r) => r.read(buf),
             Source::Memory(r) => r.read(buf),
+            Source::Tee(t) => {
+                let n = t.inner.read(buf)?;
+                t.window.extend_from_slice(&buf[..n]);
+                Ok(n)
+            }
         }
     }
 }
@@ -66,6 +86,15 @@ pub(crate) struct CsvReader {
 
 impl CsvReader {
     pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<CsvReader, SheetError> {
+        CsvReader::open_with(path, options, false)
+    }
+
+    /// As [`CsvReader::open`], keeping the bytes read for [`CsvReader::read_raw`].
+    pub(crate) fn open_raw(path: &Path, options: &ReadOptions) -> Result<CsvReader, SheetError> {
+        CsvReader::open_with(path, options, true)
+    }
+
+    fn open_with(path: &Path, options: &ReadOptions, raw: bool) -> Result<CsvReader, SheetError> {
         let io = |source| SheetError::Io { path: path.to_path_buf(), source };
         let mut file = File::open(path).map_err(io)?;
         let total = file.metadata().map_err(io)?.len();
@@ -107,12 +136,18 @@ impl CsvReader {
         let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(&prefix));
         let crlf = first_line_ends_with_crlf(&prefix);
 
+        let chain = Cursor::new(prefix).chain(file);
+        let source = if raw {
+            Source::Tee(Box::new(Tee { inner: chain, window: Vec::with_capacity(2 * TEE_KEEP), base: 0 }))
+        } else {
+            Source::File(chain)
+        };
         let rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
             .buffer_capacity(PREFIX)
-            .from_reader(Source::File(Cursor::new(prefix).chain(file)));
+            .from_reader(source);
         let mut reader = CsvReader {
             path: path.to_path_buf(),
             rdr,
@@ -220,7 +255,7 @@ impl CsvReader {
     pub(crate) fn into_bytes(self) -> Vec<u8> {
         match self.rdr.into_inner() {
             Source::Memory(bytes) => bytes.into_inner(),
-            Source::File(_) => Vec::new(),
+            Source::File(_) | Source::Tee(_) => Vec::new(),
         }
     }
 
@@ -277,6 +312,97 @@ impl CsvReader {
         format!("CSV, {name}, delimiter '{delimiter}'{bom}")
     }
 
+    /// The encoding the file is read in.
+    pub(crate) fn encoding(&self) -> &'static Encoding {
+        self.encoding
+    }
+
+    /// The field delimiter.
+    pub(crate) fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// Appends the next record that is not blank to `out` as the file holds it (quotes
+    /// and all), without the blank lines and line end around it and followed by `\n`,
+    /// converted to UTF-8 when the file is in another encoding; returns its row number
+    /// (the number [`CsvReader::next_batch`] gives it), or `None` at the end. Only for a
+    /// reader made by [`CsvReader::open_raw`] (any other has no bytes to copy: `None`).
+    pub(crate) fn read_raw(&mut self, out: &mut Vec<u8>) -> Result<Option<u64>, SheetError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let start = self.rdr.position().clone();
+            let more = self.rdr.read_byte_record(&mut self.record).map_err(|source| {
+                self.done = true;
+                SheetError::Csv { path: self.path.clone(), row: self.next_row, source }
+            })?;
+            if !more {
+                self.done = true;
+                return Ok(None);
+            }
+            let number = self.number_record(start.line());
+            let end = self.rdr.position().byte();
+            let encoding = self.encoding;
+            let blank = self.record.iter().all(|field| {
+                // An ASCII byte other than white space settles it without decoding.
+                !field.iter().any(|b| b.is_ascii() && !b.is_ascii_whitespace())
+                    && encoding
+                        .decode_without_bom_handling_and_without_replacement(field)
+                        .is_some_and(|text| text.trim().is_empty())
+            });
+            let Source::Tee(tee) = self.rdr.get_mut() else {
+                self.done = true;
+                return Ok(None);
+            };
+            let from = usize::try_from(start.byte().saturating_sub(tee.base)).unwrap_or(usize::MAX);
+            let to = usize::try_from(end.saturating_sub(tee.base)).unwrap_or(usize::MAX);
+            let Some(bytes) = tee.window.get(from..to) else {
+                self.done = true;
+                return Err(SheetError::Io {
+                    path: self.path.clone(),
+                    source: std::io::Error::other(format!(
+                        "row {number}: bytes {}..{end} of the record are no longer held",
+                        start.byte()
+                    )),
+                });
+            };
+            let first = bytes.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(bytes.len());
+            let last = bytes.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(first, |i| i + 1);
+            let record = &bytes[first..last.max(first)];
+            let copied = if blank {
+                true
+            } else if encoding == UTF_8 {
+                let ok = std::str::from_utf8(record).is_ok();
+                if ok {
+                    out.extend_from_slice(record);
+                    out.push(b'\n');
+                }
+                ok
+            } else {
+                match encoding.decode_without_bom_handling_and_without_replacement(record) {
+                    Some(text) => {
+                        out.extend_from_slice(text.as_bytes());
+                        out.push(b'\n');
+                        true
+                    }
+                    None => false,
+                }
+            };
+            if to > TEE_KEEP {
+                tee.window.drain(..to);
+                tee.base += to as u64;
+            }
+            if !copied {
+                self.done = true;
+                return Err(self.undecodable(number, start.byte()));
+            }
+            if !blank {
+                return Ok(Some(number));
+            }
+        }
+    }
+
     /// Reads the next record into `row`; `false` at the end.
     fn read_row(&mut self, row: &mut Row) -> Result<bool, SheetError> {
         if self.done {
@@ -324,7 +450,6 @@ impl CsvReader {
     /// before reading it: blank lines skipped by the parser still count as rows.
     fn number_record(&mut self, line_before: u64) -> u64 {
         let delta = self.rdr.position().line().saturating_sub(line_before);
-        let inside = self.record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
         // Line ends counted in `delta` besides blank lines: with `\r\n` the previous
         // record's `\n` (not for the first record); with `\n` this record's own end
         // (unless it is the last record of a file without a final line end).
@@ -335,7 +460,14 @@ impl CsvReader {
             u64::from(!at_end || self.ends_with_newline)
         };
         self.first_record = false;
-        let blank = delta.saturating_sub(inside + own_ends);
+        // Line breaks inside quoted fields; counted only when there are lines to
+        // explain (most records have none, and counting costs a pass over the record).
+        let blank = if delta > own_ends {
+            let inside = self.record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+            delta.saturating_sub(inside + own_ends)
+        } else {
+            0
+        };
         let number = self.next_row + blank;
         self.next_row = number + 1;
         number

@@ -304,6 +304,84 @@ impl Reader {
     }
 }
 
+/// A .csv read record by record as raw bytes, for copying records into other .csv
+/// files without decoding them into [`Row`]s and encoding them again (as `split` does):
+/// quotes stay as the file has them. See [`open_raw_csv`].
+pub struct RawCsv {
+    reader: csv_read::CsvReader,
+}
+
+/// Opens a .csv for [`RawCsv::next_record`], detecting its encoding and delimiter as
+/// [`open`] does, and reads its header. One parser reads it, on the calling thread.
+///
+/// # Errors
+/// As [`open`] for a .csv.
+pub fn open_raw_csv(path: &Path, options: &ReadOptions) -> Result<RawCsv, SheetError> {
+    Ok(RawCsv { reader: csv_read::CsvReader::open_raw(path, options)? })
+}
+
+impl RawCsv {
+    /// The header row (row 1).
+    pub fn header(&self) -> &Row {
+        self.reader.header()
+    }
+
+    /// The field delimiter the records are written with.
+    pub fn delimiter(&self) -> u8 {
+        self.reader.delimiter()
+    }
+
+    /// Whether the file is UTF-8 (records are then copied byte for byte; from another
+    /// encoding they are converted to UTF-8).
+    pub fn is_utf8(&self) -> bool {
+        self.reader.encoding() == encoding_rs::UTF_8
+    }
+
+    /// Appends the next record that is not blank to `out`, as the file writes it (its
+    /// quoting kept), followed by `\n` (the blank lines and line end around it left
+    /// out), in UTF-8; returns its row number, the one [`Reader::next_batch`] gives the
+    /// same record, or `None` at the end. Records whose every field is blank are skipped.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = std::env::temp_dir().join(format!("sheet-raw-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("a.csv");
+    /// std::fs::write(&path, "Name,Note\r\n\"Anna\",\"two\r\nlines\"\r\n\r\n , \r\nBob,x")?;
+    /// let mut raw = elma_import_sheet::open_raw_csv(&path, &Default::default())?;
+    /// let mut out = Vec::new();
+    /// assert_eq!(raw.next_record(&mut out)?, Some(2));
+    /// assert_eq!(raw.next_record(&mut out)?, Some(5));
+    /// assert_eq!(raw.next_record(&mut out)?, None);
+    /// assert_eq!(out, b"\"Anna\",\"two\r\nlines\"\nBob,x\n");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// A record the parser rejects or that does not decode, naming its row.
+    pub fn next_record(&mut self, out: &mut Vec<u8>) -> Result<Option<u64>, SheetError> {
+        self.reader.read_raw(out)
+    }
+
+    /// `(bytes consumed, total bytes)` of the file, for progress bars.
+    pub fn progress(&self) -> (u64, u64) {
+        self.reader.progress()
+    }
+
+    /// What was detected, as [`Reader::describe`] says it.
+    pub fn describe(&self) -> String {
+        self.reader.describe()
+    }
+}
+
+impl fmt::Debug for RawCsv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawCsv").field("describe", &self.describe()).finish()
+    }
+}
+
 impl fmt::Debug for Reader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reader").field("describe", &self.describe()).finish()

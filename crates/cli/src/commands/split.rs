@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use elma_import_chunk::ChunkWriter;
-use elma_import_sheet::{Format, WriteOptions};
+use elma_import_sheet::{Format, RawCsv, WriteOptions};
+use elma_import_validate::ColumnMap;
 use serde_json::json;
 
 use crate::args::{Global, MapArgs, SourceArgs};
@@ -14,6 +15,8 @@ use crate::ui;
 /// Arguments of `split`.
 #[derive(Debug, Args)]
 #[command(after_help = "Chunks never break a record; concatenating them gives back the input's rows. \
+A .csv split into .csv chunks copies each record as the file writes it (its quotes kept, \
+converted to UTF-8 from another encoding) when its delimiter is `,`; blank rows are left out. \
 manifest.json lists each chunk's file, first and last source row, rows, bytes and sha256.
 
 Examples:
@@ -47,21 +50,31 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
         return Err(usage("--rows must be at least 1"));
     }
     let map = args.map.column_map()?;
-    let mut reader = args.source.open()?;
-    let header = map.apply(reader.header()).map_err(usage)?;
+    let input = Format::from_path(&args.source.file);
     let format = match args.format.as_deref() {
         Some("csv") => Format::Csv,
         Some(_) => Format::Xlsx,
-        None => reader.format(),
+        None => input.unwrap_or(Format::Xlsx),
     };
+    if format == Format::Csv && input == Some(Format::Csv) {
+        let raw = elma_import_sheet::open_raw_csv(&args.source.file, &args.source.read_options())?;
+        // Records are copied as they are only when they already use the chunks'
+        // delimiter; else they are decoded and written again.
+        if raw.delimiter() == WriteOptions::default().delimiter {
+            return split_raw(&args, global, raw, &map);
+        }
+    }
+    let mut reader = args.source.open()?;
+    let header = map.apply(reader.header()).map_err(usage)?;
     std::fs::create_dir_all(&args.output)
         .map_err(|e| usage(format!("cannot create `{}`: {e}", args.output.display())))?;
-    let stem = args.source.file.file_stem().and_then(|s| s.to_str()).unwrap_or("chunk").to_string();
+    let stem = stem(&args);
     let options = WriteOptions {
         date_format: elma_import_runner::prepare::date_format(&args.locale).to_string(),
         ..WriteOptions::default()
     };
-    let mut writer = ChunkWriter::new(&args.output, &stem, &header, args.rows, format, options)?;
+    let mut writer =
+        ChunkWriter::new(&args.output, &stem, &header, args.rows, format, options)?.durable(false);
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "splitting", true);
     while let Some(batch) = reader.next_batch()? {
@@ -71,8 +84,64 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
         bar.set_position(reader.progress().0);
     }
     bar.finish_and_clear();
+    report(&args, global, writer, format)
+}
+
+/// `split` of a .csv into .csv chunks: each record's bytes copied as the file holds
+/// them (converted to UTF-8 from another encoding), the header written once per chunk.
+fn split_raw(args: &SplitArgs, global: &Global, mut raw: RawCsv, map: &ColumnMap) -> anyhow::Result<u8> {
+    if raw.header().is_blank() {
+        let file = args.source.file.display();
+        let what = if raw.progress().1 == 0 {
+            format!("`{file}` is empty (0 bytes): there is no header row")
+        } else {
+            format!("`{file}`: row 1 is empty: there is no header row")
+        };
+        return Err(exit::coded(
+            exit::DATA,
+            anyhow::anyhow!(
+                "{what}; row 1 must name the app's fields, as `elma-import template` writes them"
+            ),
+        ));
+    }
+    let header = map.apply(raw.header()).map_err(usage)?;
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| usage(format!("cannot create `{}`: {e}", args.output.display())))?;
+    let mut writer = ChunkWriter::new(
+        &args.output,
+        &stem(args),
+        &header,
+        args.rows,
+        Format::Csv,
+        WriteOptions::default(),
+    )?
+    .durable(false);
+    let (_, total) = raw.progress();
+    let bar = ui::bar(total, "splitting", true);
+    let mut record = Vec::with_capacity(4096);
+    let mut count = 0u32;
+    while let Some(number) = raw.next_record(&mut record)? {
+        writer.push_raw(number, &record)?;
+        record.clear();
+        count = count.wrapping_add(1);
+        if count % 8192 == 0 {
+            bar.set_position(raw.progress().0);
+        }
+    }
+    bar.finish_and_clear();
+    report(args, global, writer, Format::Csv)
+}
+
+/// The chunk files' name stem: the input's.
+fn stem(args: &SplitArgs) -> String {
+    args.source.file.file_stem().and_then(|s| s.to_str()).unwrap_or("chunk").to_string()
+}
+
+/// Finishes the chunks, saves the manifest and says what was written.
+fn report(args: &SplitArgs, global: &Global, writer: ChunkWriter, format: Format) -> anyhow::Result<u8> {
     let manifest = writer.finish()?;
-    let path = manifest.save(&args.output)?;
+    // Like the chunks, the manifest is not fsynced: a split cut short is run again.
+    let path = manifest.save_durable(&args.output, false)?;
     if global.json {
         ui::print_json(&json!({
             "file": args.source.file, "output": args.output, "manifest": path,
