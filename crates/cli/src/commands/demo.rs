@@ -30,7 +30,8 @@ and a final report checked against the app's items.
 
 Examples:
   elma-import demo
-  elma-import demo --rows 10000 --dir /tmp/demo --json")]
+  elma-import demo --rows 10000 --dir /tmp/demo --json
+  elma-import demo --rows 20000 --pause auto --min-pause 0.5")]
 pub struct DemoArgs {
     /// Rows of the generated contacts file.
     #[arg(long, default_value_t = 3000)]
@@ -47,13 +48,16 @@ pub struct DemoArgs {
     /// Rows the emulator imports per second.
     #[arg(long, default_value_t = 2500.0)]
     pub rows_per_sec: f64,
-    /// Pause between imports.
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
-    pub pause: Duration,
+    /// Pause between imports: a duration (default 1 s), or `auto` (learned from the
+    /// imports' throughput, within --min-pause and --max-pause).
+    #[command(flatten)]
+    pub pause: crate::commands::plan::PauseArgs,
 }
 
 /// Runs `demo`.
 pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
+    let pause = args.pause.fixed().unwrap_or(Duration::from_secs(1));
+    let pause_mode = args.pause.mode()?.unwrap_or_default();
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir()
@@ -140,7 +144,8 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             with_event_handlers: true,
             key_column: Some("Email".into()),
             import_rows_per_sec: args.rows_per_sec,
-            pause_secs: Some(args.pause.as_secs_f64()),
+            pause_secs: Some(pause.as_secs_f64()),
+            pause_mode,
             ..RunSpec::new("demo", &source, schema.id())?
         };
         if run_dir.join("run.json").exists() {
@@ -148,7 +153,7 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         }
         spec.create(&run_dir, &schema)?;
         let observer = CliObserver::new(true);
-        let options = elma_import_runner::ExecOptions { pause: Some(args.pause), ..Default::default() };
+        let options = elma_import_runner::ExecOptions { pause: Some(pause), ..Default::default() };
         let outcome = elma_import_runner::execute(
             &run_dir,
             &client,
