@@ -7,7 +7,8 @@
 //! round-trip times into a congestion window:
 //!
 //! * After each chunk, the runner reports the chunk's rows and its import throughput
-//!   (rows per second between the start and the poll that saw it finish). The pacer keeps
+//!   (the rows processed by the first status poll, placed by [`Pacer::first_poll`], over
+//!   the time since the start request; see `step::wait`). The pacer keeps
 //!   the **best** throughput the app has shown and computes the **congestion**
 //!   `c = best / throughput − 1`: 0 when the import ran at full speed, growing with the
 //!   backlog it ran into.
