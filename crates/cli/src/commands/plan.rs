@@ -80,10 +80,17 @@ impl PauseArgs {
     /// The pause mode asked for (`None`: none was; the run's or the default stays).
     /// Bounds without `--pause auto` are a usage error.
     pub fn mode(&self) -> anyhow::Result<Option<PauseMode>> {
+        self.mode_over(PauseMode::Fixed)
+    }
+
+    /// [`PauseArgs::mode`] for a run whose mode was `base`: `--pause auto` keeps the
+    /// bounds of an auto run that it does not name anew.
+    pub fn mode_over(&self, base: PauseMode) -> anyhow::Result<Option<PauseMode>> {
         match self.pause {
             Some(PauseArg::Auto) => {
-                let min = self.min_pause.unwrap_or(PauseMode::DEFAULT_MIN);
-                let max = self.max_pause.unwrap_or(PauseMode::DEFAULT_MAX);
+                let (min, max) = base.bounds().unwrap_or((PauseMode::DEFAULT_MIN, PauseMode::DEFAULT_MAX));
+                let min = self.min_pause.unwrap_or(min);
+                let max = self.max_pause.unwrap_or(max);
                 if max < min {
                     return Err(usage(format!(
                         "--max-pause `{}` is shorter than --min-pause `{}`",
@@ -283,5 +290,12 @@ mod pause_tests {
         );
         assert!(args(None, Some(s(2)), None).mode().unwrap_err().to_string().contains("--pause auto"));
         assert!(args(Some(PauseArg::Auto), Some(s(9)), Some(s(2))).mode().is_err());
+        // A resume of an auto run keeps the bounds it does not name anew.
+        let run = PauseMode::auto(s(3), s(60));
+        assert_eq!(args(Some(PauseArg::Auto), None, None).mode_over(run).unwrap(), Some(run));
+        assert_eq!(
+            args(Some(PauseArg::Auto), None, Some(s(30))).mode_over(run).unwrap(),
+            Some(PauseMode::auto(s(3), s(30)))
+        );
     }
 }

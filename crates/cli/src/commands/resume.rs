@@ -76,7 +76,7 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
         .chain(args.assume_not_imported.iter().map(|&n| (n, false)))
         .collect();
     let mut options = args.exec.options(args.pause.fixed(), assume);
-    options.pause_mode = args.pause.mode()?;
+    options.pause_mode = args.pause.mode_over(spec.pause_mode)?;
     options.directory_id = args.directory.clone().or(conn.directory);
     options.key_column.clone_from(&args.key_column);
     execute_dir(&rt, &dir, &client, &options, &args.exec, global)
