@@ -44,9 +44,16 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result
     let next = i + 1;
     let overlap = matches!(ctx.with_state(|s| s.chunk(next).map(|c| c.phase.clone())), Some(Phase::Pending))
         && ctx.plan.pause + ctx.options.policy.overlap_margin < ctx.safe_window();
+    // With `--pause auto` the upload ahead waits for the first status answer, so its
+    // disk and network work does not delay the poll the throughput is taken at.
+    let first_answer = tokio::sync::Notify::new();
+    let measuring = ctx.plan.with_event_handlers && ctx.pause_mode().is_auto();
     let ahead = async {
         if !overlap {
             return;
+        }
+        if measuring {
+            first_answer.notified().await;
         }
         let entry = ctx.entry(next);
         ctx.say(format!(
@@ -62,7 +69,12 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result
             }
         }
     };
-    let (polled, ()) = tokio::join!(poll(ctx, i, import_id), ahead);
+    let polling = async {
+        let polled = poll(ctx, i, import_id, &first_answer).await;
+        first_answer.notify_one();
+        polled
+    };
+    let (polled, ()) = tokio::join!(polling, ahead);
     let (result, sample) = polled?;
     ctx.record(Event::Finished {
         at: ctx.now(),
@@ -106,6 +118,7 @@ async fn poll<C: Clock>(
     ctx: &Ctx<'_, C>,
     i: u32,
     import_id: &str,
+    first_answer: &tokio::sync::Notify,
 ) -> Result<(ImportResult, Option<Sample>), RunError> {
     let rows = ctx.entry(i).rows;
     let watch = Mutex::new(Watch { counts: None, since: ctx.clock.now(), processed: 0 });
@@ -131,6 +144,7 @@ async fn poll<C: Clock>(
     let mut odd_answers = 0u32;
     loop {
         let on_update = |r: &ImportResult| {
+            first_answer.notify_one();
             if let Some(sent) = origin {
                 let mut first = sample.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 first.get_or_insert(Sample {
