@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p elma-import-benches --bin bench-pace -- [--rows N] [--emulator]
+//!     [--auto-rows 25=6000,100=20000,400=60000] [--fixed-rows 10000]
 //! ```
 //!
 //! Without `--emulator` it runs the pacing simulation
@@ -12,16 +13,21 @@
 //! the ideal (`rows / handler rate`), their ratio and the queue's peak in chunks.
 //!
 //! With `--emulator` it also runs the real runner against the in-process emulator
-//! (`--handler-rate R --rows-per-sec 2000`) with the plan's fixed pause, reading the
-//! queue's peak from the emulator's counters. This takes real time: about
-//! `rows / 1000 × 20 s` per rate.
+//! (`--handler-rate R --rows-per-sec 2000`), once with the plan's fixed pause and once with
+//! `--pause auto` (starting at that fixed pause, within 1 s..10 min), reading the queue's
+//! peak from the emulator's counters. All six runs go at once, each against its own
+//! emulator, so the benchmark takes as long as the longest run. The auto runs get enough
+//! rows per rate (`--auto-rows`) to pay off the starting pause; the fixed runs, whose
+//! ratio does not depend on the row count, get `--fixed-rows` (about `rows / 1000 × 21 s`).
 
 use std::time::Duration;
 
 use elma_import_client::{Client, ClientConfig};
 use elma_import_contract::schema::AppSchema;
 use elma_import_emulator::EmulatorConfig;
-use elma_import_runner::pace::{simulate, Pacer, Pacing, Platform, Seen};
+use elma_import_runner::event::Event;
+use elma_import_runner::journal::Journal;
+use elma_import_runner::pace::{simulate, Pacer, Pacing, PauseMode, Platform, Seen};
 use elma_import_runner::{execute, Cancel, ExecOptions, Quiet, RunSpec};
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::Locale;
@@ -36,11 +42,28 @@ const FIXED: Duration = Duration::from_secs(20);
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows = 100_000u64;
     let mut emulator = false;
+    let mut auto_rows: Vec<u64> = vec![6_000, 20_000, 60_000];
+    let mut fixed_rows = 10_000u64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rows" => rows = args.next().ok_or("--rows needs a number")?.parse()?,
             "--emulator" => emulator = true,
+            "--fixed-rows" => fixed_rows = args.next().ok_or("--fixed-rows needs a number")?.parse()?,
+            "--auto-rows" => {
+                let list = args.next().ok_or("--auto-rows needs RATE=ROWS,…")?;
+                auto_rows = RATES
+                    .iter()
+                    .map(|rate| {
+                        list.split(',')
+                            .find_map(|p| {
+                                p.split_once('=').filter(|(r, _)| r.parse::<f64>().ok() == Some(*rate))
+                            })
+                            .ok_or_else(|| format!("--auto-rows names no `{rate}=ROWS`").into())
+                            .and_then(|(_, n)| n.parse::<u64>().map_err(Into::into))
+                    })
+                    .collect::<Result<_, Box<dyn std::error::Error>>>()?;
+            }
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -79,24 +102,67 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!();
     }
     if emulator {
-        println!("emulator, the real runner with the fixed default pause:\n");
-        println!("| handler rate | rows | ideal | wall | ratio | queue peak |");
-        println!("|---|---|---|---|---|---|");
-        for rate in RATES {
-            let (wall, peak) = run_emulator(rows, rate)?;
-            let ideal = rows as f64 / rate;
+        println!(
+            "emulator, the real runner, imports at {IMPORT_ROWS_PER_SEC} rows/s, {CHUNK}-row chunks, \
+             six runs at once:\n"
+        );
+        println!(
+            "| handler rate | fixed 20 s: rows | ideal | wall | ratio | queue peak \
+             | auto: rows | ideal | wall | ratio | queue peak | last pause |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let results = std::thread::scope(|scope| {
+            let runs: Vec<_> = RATES
+                .iter()
+                .zip(&auto_rows)
+                .map(|(&rate, &auto)| {
+                    let fixed = scope.spawn(move || run_emulator(fixed_rows, rate, false));
+                    let auto = scope.spawn(move || run_emulator(auto, rate, true));
+                    (rate, fixed, auto)
+                })
+                .collect();
+            runs.into_iter().map(|(rate, fixed, auto)| (rate, fixed.join(), auto.join())).collect::<Vec<_>>()
+        });
+        for (rate, fixed, auto) in results {
+            let (Ok(fixed), Ok(auto)) = (fixed, auto) else { return Err("a run panicked".into()) };
+            let (fixed, auto) = (fixed.map_err(|e| e.to_string())?, auto.map_err(|e| e.to_string())?);
+            let cell = |r: &Measured| {
+                let ideal = r.rows as f64 / rate;
+                format!(
+                    "{} | {ideal:.0} s | {:.0} s | {:.2}× | {:.2} chunks",
+                    r.rows,
+                    r.wall_secs,
+                    r.wall_secs / ideal,
+                    r.peak as f64 / CHUNK as f64
+                )
+            };
             println!(
-                "| {rate} jobs/s | {rows} | {ideal:.0} s | {wall:.0} s | {:.2}× | {:.2} chunks |",
-                wall / ideal,
-                peak as f64 / CHUNK as f64
+                "| {rate} jobs/s | {} | {} | {} |",
+                cell(&fixed),
+                cell(&auto),
+                auto.last_pause.map_or("–".to_string(), |p| format!("{p:.1} s"))
             );
         }
     }
     Ok(())
 }
 
-/// One real run against the in-process emulator: (wall seconds, the queue's peak).
-fn run_emulator(rows: u64, handler_rate: f64) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+/// What one real run came to.
+struct Measured {
+    rows: u64,
+    wall_secs: f64,
+    /// The queue's peak, jobs.
+    peak: u64,
+    /// The last pause `--pause auto` chose.
+    last_pause: Option<f64>,
+}
+
+/// One real run against its own in-process emulator, with the fixed default pause or auto.
+fn run_emulator(
+    rows: u64,
+    handler_rate: f64,
+    auto: bool,
+) -> Result<Measured, Box<dyn std::error::Error + Send + Sync>> {
     let dir = tempfile::tempdir()?;
     let schema = AppSchema::from_json(include_str!("../../../templates/crm.contacts.schema.json"))?;
     let source = dir.path().join("contacts.csv");
@@ -117,6 +183,11 @@ fn run_emulator(rows: u64, handler_rate: f64) -> Result<(f64, u64), Box<dyn std:
             with_event_handlers: true,
             rows_per_chunk: Some(CHUNK),
             import_rows_per_sec: IMPORT_ROWS_PER_SEC,
+            pause_mode: if auto {
+                PauseMode::auto(PauseMode::DEFAULT_MIN, PauseMode::DEFAULT_MAX)
+            } else {
+                PauseMode::Fixed
+            },
             ..RunSpec::new("bench-pace", &source, schema.id())?
         };
         spec.create(&run_dir, &schema)?;
@@ -124,6 +195,15 @@ fn run_emulator(rows: u64, handler_rate: f64) -> Result<(f64, u64), Box<dyn std:
         let counters = emulator.emulator().counters();
         let peak = counters.queue.samples.iter().map(|s| s.depth).max().unwrap_or(0);
         emulator.shutdown().await;
-        Ok::<_, Box<dyn std::error::Error>>((summary.wall_secs, peak))
+        let last_pause = Journal::read(&run_dir.join("journal.jsonl"))?.iter().rev().find_map(|e| match e {
+            Event::Paced { decision, .. } => Some(decision.pause.as_secs_f64()),
+            _ => None,
+        });
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Measured {
+            rows,
+            wall_secs: summary.wall_secs,
+            peak,
+            last_pause,
+        })
     })
 }

@@ -208,6 +208,23 @@ pub enum Event {
         #[serde(default)]
         source_errors: Vec<RowError>,
     },
+    /// `--pause auto` judged chunk `chunk`'s import and chose the pause before the next
+    /// import (written before the pause). The pacer's whole state rides along, so a
+    /// resume keeps the learned pause.
+    Paced {
+        /// When.
+        at: f64,
+        /// Chunk index.
+        chunk: u32,
+        /// Rows of the import judged.
+        rows: u64,
+        /// Seconds from the start request to the poll the throughput was taken at.
+        measured_secs: f64,
+        /// The decision.
+        decision: crate::pace::Decision,
+        /// The pacer after the decision.
+        pacer: crate::pace::Pacer,
+    },
     /// The run was interrupted (Ctrl-C); resume continues it.
     Interrupted {
         /// When.
@@ -247,7 +264,8 @@ impl Event {
             | Event::Uncertain { chunk, .. }
             | Event::Resolved { chunk, .. }
             | Event::Reconciled { chunk, .. }
-            | Event::Replaced { chunk, .. } => Some(*chunk),
+            | Event::Replaced { chunk, .. }
+            | Event::Paced { chunk, .. } => Some(*chunk),
             Event::Prepared { .. } | Event::Interrupted { .. } | Event::Completed { .. } => None,
         }
     }

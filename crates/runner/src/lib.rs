@@ -116,6 +116,14 @@ pub enum Progress<'a> {
         /// Rows in the chunk.
         rows: u64,
     },
+    /// `--pause auto` decided the next pause (journaled; a [`Progress::Pausing`] follows
+    /// unless the chunk was the last).
+    Paced {
+        /// Chunk judged.
+        chunk: u32,
+        /// The decision.
+        decision: &'a pace::Decision,
+    },
     /// Pausing so the platform's event handlers drain.
     Pausing {
         /// Chunk just finished.

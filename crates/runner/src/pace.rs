@@ -7,7 +7,8 @@
 //! round-trip times into a congestion window:
 //!
 //! * After each chunk, the runner reports the chunk's rows and its import throughput
-//!   (rows per second between the start and the poll that saw it finish). The pacer keeps
+//!   (the rows processed by the first status poll, placed by [`Pacer::first_poll`], over
+//!   the time since the start request; see `step::wait`). The pacer keeps
 //!   the **best** throughput the app has shown and computes the **congestion**
 //!   `c = best / throughput − 1`: 0 when the import ran at full speed, growing with the
 //!   backlog it ran into.
@@ -66,6 +67,52 @@ const STREAK_SHRINK: f64 = 0.8;
 /// Fast chunks in a row after which the pause shrinks faster.
 const LONG_STREAK: u32 = 3;
 
+/// Which pause a run keeps between imports (with event handlers on).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum PauseMode {
+    /// The same pause after every chunk: `--pause`, else the plan's default.
+    #[default]
+    Fixed,
+    /// A [`Pacer`] learns the pause from the imports' throughput, starting at the fixed
+    /// pause and kept within the bounds.
+    Auto {
+        /// The shortest pause allowed, seconds.
+        min_secs: f64,
+        /// The longest pause allowed, seconds.
+        max_secs: f64,
+    },
+}
+
+impl PauseMode {
+    /// Default `--min-pause` of `--pause auto`.
+    pub const DEFAULT_MIN: Duration = Duration::from_secs(1);
+    /// Default `--max-pause` of `--pause auto`.
+    pub const DEFAULT_MAX: Duration = Duration::from_secs(600);
+
+    /// `--pause auto` within `min..=max` (a `max` below `min` is raised to it).
+    pub fn auto(min: Duration, max: Duration) -> PauseMode {
+        PauseMode::Auto { min_secs: min.as_secs_f64(), max_secs: max.as_secs_f64().max(min.as_secs_f64()) }
+    }
+
+    /// Whether the pacer decides.
+    pub fn is_auto(&self) -> bool {
+        matches!(self, PauseMode::Auto { .. })
+    }
+
+    /// The bounds of an auto pause.
+    pub fn bounds(&self) -> Option<(Duration, Duration)> {
+        match *self {
+            PauseMode::Fixed => None,
+            PauseMode::Auto { min_secs, max_secs } => Some((secs_or_zero(min_secs), secs_or_zero(max_secs))),
+        }
+    }
+}
+
+fn secs_or_zero(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
+}
+
 /// What one observation was judged to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,6 +159,27 @@ pub struct Decision {
     pub verdict: Verdict,
 }
 
+impl Decision {
+    /// Why the pause is what it is, for progress lines: `imports at full speed`,
+    /// `imports 24 % slower: a handler backlog`, ….
+    pub fn reason(&self) -> String {
+        match self.verdict {
+            Verdict::First => format!("first import measured, {:.0} rows/s", self.rows_per_sec),
+            Verdict::Fast => "imports at full speed".to_string(),
+            Verdict::Steady => {
+                format!("imports {:.0} % slower: a short backlog, holding", self.slowdown_pct())
+            }
+            Verdict::Slow => format!("imports {:.0} % slower: a handler backlog", self.slowdown_pct()),
+            Verdict::Ignored => "no throughput measured, holding".to_string(),
+        }
+    }
+
+    /// How much slower than the best the import ran, percent.
+    fn slowdown_pct(&self) -> f64 {
+        100.0 * (1.0 - 1.0 / (1.0 + self.congestion.max(0.0)))
+    }
+}
+
 /// The auto-pacing controller; see the [module docs](self) for the rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pacer {
@@ -143,6 +211,20 @@ impl Pacer {
             probed: false,
             fast_streak: 0,
         }
+    }
+
+    /// The same learned state within new bounds (a resume may ask for other ones); the
+    /// pause is clamped into them.
+    pub fn with_bounds(mut self, min: Duration, max: Duration) -> Pacer {
+        self.min_secs = min.as_secs_f64();
+        self.max_secs = max.as_secs_f64().max(self.min_secs);
+        self.set(self.pause_secs);
+        self
+    }
+
+    /// The bounds in force: (shortest, longest) pause.
+    pub fn bounds(&self) -> (Duration, Duration) {
+        (secs_or_zero(self.min_secs), secs_or_zero(self.max_secs))
     }
 
     /// The pause to wait before the next import.

@@ -18,6 +18,7 @@ use elma_import_validate::Validator;
 use crate::error::RunError;
 use crate::event::{now_secs, Event};
 use crate::journal::{Journal, RunLock};
+use crate::pace::{Pacer, PauseMode};
 use crate::policy::RunPolicy;
 use crate::prepare::{chunks_dir, prepare};
 use crate::report::{summarize, Summary};
@@ -29,8 +30,11 @@ use crate::{Observer, Progress};
 /// Settings of one execution that may differ between resumes.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
-    /// Pause between imports; `None` takes the plan's.
+    /// Pause between imports; `None` takes the plan's. With `--pause auto`, where the
+    /// pacer starts.
     pub pause: Option<Duration>,
+    /// Fixed or auto pause for this execution; `None` keeps the run's.
+    pub pause_mode: Option<PauseMode>,
     /// Status polling.
     pub poll: PollPolicy,
     /// Timings and budgets.
@@ -108,6 +112,9 @@ pub(crate) struct Ctx<'a, C: Clock> {
     state: Mutex<RunState>,
     acct: Mutex<Accounting>,
     origin: (Instant, f64),
+    /// The chunk whose import this execution started last, and when its start request
+    /// went out (the origin of its throughput).
+    pub started: Mutex<Option<(u32, Instant)>>,
     /// When this execution began (seconds since the epoch, on the run's clock).
     pub began: f64,
 }
@@ -184,9 +191,27 @@ impl<C: Clock> Ctx<'_, C> {
         Ok(out)
     }
 
-    /// The pause between imports: as asked, else the plan's.
-    pub fn pause_length(&self) -> Duration {
+    /// The fixed pause: as asked, else the plan's (with `--pause auto`, the pacer's start).
+    pub fn fixed_pause(&self) -> Duration {
         self.options.pause.unwrap_or(self.plan.pause)
+    }
+
+    /// The pause mode in force: this execution's, else the run's.
+    pub fn pause_mode(&self) -> PauseMode {
+        self.options.pause_mode.unwrap_or(self.spec.pause_mode)
+    }
+
+    /// The pacer in force with `--pause auto` (as the journal left it, within this
+    /// execution's bounds; a fresh one at the fixed pause before any decision).
+    pub fn pacer(&self) -> Option<Pacer> {
+        let (min, max) = self.pause_mode().bounds()?;
+        let learned = self.with_state(|s| s.pacer.clone());
+        Some(learned.map_or_else(|| Pacer::new(self.fixed_pause(), min, max), |p| p.with_bounds(min, max)))
+    }
+
+    /// The pause between imports: the pacer's with `--pause auto`, else the fixed one.
+    pub fn pause_length(&self) -> Duration {
+        self.pacer().map_or_else(|| self.fixed_pause(), |p| p.pause())
     }
 
     /// Pauses `d` so the platform's event handlers drain (after chunk `chunk`).
@@ -288,6 +313,7 @@ pub async fn execute_with_clock<C: Clock>(
         state: Mutex::new(state),
         acct: Mutex::new(Accounting { prepare: prepare_time, ..Accounting::default() }),
         origin,
+        started: Mutex::new(None),
         began: origin.1,
         spec,
     };
@@ -372,6 +398,17 @@ fn announce<C: Clock>(ctx: &Ctx<'_, C>) -> Result<(), RunError> {
         plan: &ctx.plan,
         already_imported: already,
     });
+    if let (Some(pacer), true) = (ctx.pacer(), ctx.plan.with_event_handlers) {
+        let (min, max) = pacer.bounds();
+        let learned = if ctx.with_state(|s| s.pacer.is_some()) { "learned so far" } else { "to start" };
+        ctx.say(format!(
+            "pause: auto, {} {learned}, kept within {}..{}: shrinks while imports run at full speed, \
+             grows as soon as a handler backlog slows them (--pause auto)",
+            crate::duration::human(pacer.pause()),
+            crate::duration::human(min),
+            crate::duration::human(max),
+        ));
+    }
     Ok(())
 }
 

@@ -62,6 +62,10 @@ pub struct RunSpec {
     /// Pause between imports asked for, seconds (else the plan's default).
     #[serde(default)]
     pub pause_secs: Option<f64>,
+    /// Fixed pause (`pause_secs` or the plan's), or `--pause auto` within bounds; runs
+    /// written before auto pacing existed load as fixed.
+    #[serde(default)]
+    pub pause_mode: crate::pace::PauseMode,
     /// Time zone date-time cells are read in (IANA name or offset); the machine's when
     /// left out.
     #[serde(default)]
@@ -118,6 +122,7 @@ impl RunSpec {
             import_rows_per_sec: 200.0,
             temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
             pause_secs: None,
+            pause_mode: crate::pace::PauseMode::Fixed,
             time_zone: None,
             url: None,
             profile: None,

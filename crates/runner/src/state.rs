@@ -147,6 +147,8 @@ pub struct RunState {
     pub blocked_answers: u32,
     /// When the last import finished (seconds since the epoch), if any did.
     pub last_finished_at: Option<f64>,
+    /// The auto-pacing controller as the last `paced` event left it.
+    pub pacer: Option<crate::pace::Pacer>,
     /// The hash and kind of each chunk's last upload begun.
     targets: BTreeMap<u32, (String, UploadKind)>,
     /// When each chunk's last upload completed.
@@ -190,6 +192,7 @@ impl RunState {
                 self.restore_upload(*chunk);
             }
             Event::StartFailed { chunk, .. } => self.restore_upload(*chunk),
+            Event::Paced { pacer, .. } => self.pacer = Some(pacer.clone()),
             Event::Finished { at, .. } => {
                 self.last_finished_at = Some(self.last_finished_at.map_or(*at, |t| t.max(*at)));
                 self.apply_to_chunk(event);
@@ -308,6 +311,7 @@ impl ChunkState {
             Event::Prepared { .. }
             | Event::Blocked { .. }
             | Event::StartFailed { .. }
+            | Event::Paced { .. }
             | Event::Interrupted { .. }
             | Event::Completed { .. } => {}
         }

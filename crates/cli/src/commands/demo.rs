@@ -33,6 +33,7 @@ With --migration: a three-app migration instead. Companies, contacts whose Compa
 Examples:
   elma-import demo
   elma-import demo --rows 10000 --dir /tmp/demo --json
+  elma-import demo --rows 20000 --pause auto --min-pause 0.5
   elma-import demo --migration --rows 2000")]
 pub struct DemoArgs {
     /// Rows of the generated contacts file.
@@ -50,9 +51,10 @@ pub struct DemoArgs {
     /// Rows the emulator imports per second.
     #[arg(long, default_value_t = 2500.0)]
     pub rows_per_sec: f64,
-    /// Pause between imports.
-    #[arg(long, default_value = "1s", value_parser = crate::args::parse_duration)]
-    pub pause: Duration,
+    /// Pause between imports: a duration (default 1 s), or `auto` (learned from the
+    /// imports' throughput, within --min-pause and --max-pause).
+    #[command(flatten)]
+    pub pause: crate::commands::plan::PauseArgs,
     /// Run a three-app migration (companies → contacts, orders alongside) instead.
     #[arg(long)]
     pub migration: bool,
@@ -60,6 +62,8 @@ pub struct DemoArgs {
 
 /// Runs `demo`.
 pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
+    let pause = args.pause.fixed().unwrap_or(Duration::from_secs(1));
+    let pause_mode = args.pause.mode()?.unwrap_or_default();
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir()
@@ -149,7 +153,8 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             with_event_handlers: true,
             key_column: Some("Email".into()),
             import_rows_per_sec: args.rows_per_sec,
-            pause_secs: Some(args.pause.as_secs_f64()),
+            pause_secs: Some(pause.as_secs_f64()),
+            pause_mode,
             // The emulator reads date-time cells in the demo company's zone (+03:00, its
             // default); the run reads them the same way, whatever this machine's zone.
             time_zone: Some(DEMO_TIME_ZONE.into()),
@@ -160,7 +165,7 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         }
         spec.create(&run_dir, &schema)?;
         let observer = CliObserver::new(true);
-        let options = elma_import_runner::ExecOptions { pause: Some(args.pause), ..Default::default() };
+        let options = elma_import_runner::ExecOptions { pause: Some(pause), ..Default::default() };
         let outcome = elma_import_runner::execute(
             &run_dir,
             &client,
@@ -312,6 +317,13 @@ fn write_migration_files(
 
 /// `demo --migration`: companies → contacts with INNs resolved to ids, orders alongside.
 fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> anyhow::Result<u8> {
+    // A migration paces each step with a fixed pause (auto pacing is per run).
+    if args.pause.mode()?.is_some_and(|m| m.is_auto()) {
+        return Err(usage(
+            "demo --migration takes a fixed --pause; `auto` is for one run (`demo --pause auto`)",
+        ));
+    }
+    let pause = args.pause.fixed().unwrap_or(Duration::from_secs(1));
     use elma_import_migrate::keys::item_keys;
     let step = |n: u32, text: String| ui::say(format!("\n[{n}/5] {text}"));
     step(
@@ -348,7 +360,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
     step(3, "checking every file and every reference before anything is sent".into());
     let settings = elma_import_migrate::Settings {
         import_rows_per_sec: args.rows_per_sec,
-        pause_secs: Some(args.pause.as_secs_f64()),
+        pause_secs: Some(pause.as_secs_f64()),
         ..elma_import_migrate::Settings::default()
     };
     let p = crate::commands::migrate::preflight(
@@ -371,7 +383,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
     elma_import_migrate::create(&mig_dir, &p.migration, &settings, &p.schemas)?;
     let options = elma_import_migrate::MigrateOptions {
         parallel: 4,
-        exec: elma_import_runner::ExecOptions { pause: Some(args.pause), ..Default::default() },
+        exec: elma_import_runner::ExecOptions { pause: Some(pause), ..Default::default() },
     };
     let observer = std::sync::Arc::new(crate::commands::migrate::Lines::new(&mig_dir, true));
     let report = rt.block_on(elma_import_migrate::execute(

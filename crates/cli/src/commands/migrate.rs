@@ -328,11 +328,14 @@ pub fn resume(dir: &Path, args: &crate::commands::resume::ResumeArgs, global: &G
         (!args.assume_not_imported.is_empty(), "--assume-not-imported"),
         (args.key_column.is_some(), "--key-column"),
         (args.directory.is_some(), "--directory"),
-        (args.pause.is_some(), "--pause"),
+        (
+            args.pause.pause.is_some() || args.pause.min_pause.is_some() || args.pause.max_pause.is_some(),
+            "--pause",
+        ),
     ];
     if let Some((_, flag)) = per_run.iter().find(|(given, _)| *given) {
         return Err(usage(format!(
-            "`{}` is a migration directory: {flag} is for one step's run; resume that step with              `elma-import resume {} {flag} …`, then the migration with `elma-import resume {}`",
+            "`{}` is a migration directory: {flag} is for one step's run; resume that step with `elma-import resume {} {flag} …`, then the migration with `elma-import resume {}`",
             dir.display(),
             dir.join("steps").join("NN-<app>").display(),
             dir.display()

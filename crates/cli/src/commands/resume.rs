@@ -1,7 +1,6 @@
 //! `elma-import resume`: continue a run where its journal ends.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 
@@ -21,7 +20,8 @@ Examples:
   elma-import resume .elma-import/runs/20261129-101500-1a2b3c4d
   elma-import resume --last
   elma-import resume runs/nightly --key-column Email
-  elma-import resume runs/nightly --assume-not-imported 7")]
+  elma-import resume runs/nightly --assume-not-imported 7
+  elma-import resume --last --pause auto   # learn the pause from here on")]
 pub struct ResumeArgs {
     /// The run directory (`elma-import runs` lists them).
     #[arg(required_unless_present = "last")]
@@ -42,9 +42,9 @@ pub struct ResumeArgs {
     /// Directory id for directory uploads, when the run did not name one.
     #[arg(long, value_name = "ID")]
     pub directory: Option<String>,
-    /// Pause between imports (default: the plan's).
-    #[arg(long, value_parser = crate::args::parse_duration, value_name = "DUR")]
-    pub pause: Option<Duration>,
+    /// Pause between imports (default: the run's; `auto` keeps what it learned).
+    #[command(flatten)]
+    pub pause: crate::commands::plan::PauseArgs,
     /// Execution settings.
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -75,7 +75,8 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
         .map(|&n| (n, true))
         .chain(args.assume_not_imported.iter().map(|&n| (n, false)))
         .collect();
-    let mut options = args.exec.options(args.pause, assume);
+    let mut options = args.exec.options(args.pause.fixed(), assume);
+    options.pause_mode = args.pause.mode_over(spec.pause_mode)?;
     options.directory_id = args.directory.clone().or(conn.directory);
     options.key_column.clone_from(&args.key_column);
     execute_dir(&rt, &dir, &client, &options, &args.exec, global)

@@ -31,7 +31,9 @@ Examples:
   elma-import run contacts.csv --app crm.contacts --key-column Email \\
       --run-dir runs/nightly
   elma-import run orders.csv --app logistics.orders \\
-      --time-zone Europe/Moscow --trace trace.jsonl")]
+      --time-zone Europe/Moscow --trace trace.jsonl
+  elma-import run contacts.csv --app crm.contacts --with-event-handlers \\
+      --pause auto --max-pause 5m   # the pause learned from the imports")]
 pub struct RunArgs {
     /// The input.
     #[command(flatten)]
@@ -282,7 +284,8 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         key_column: args.key_column.clone(),
         import_rows_per_sec: args.import.import_rate,
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
-        pause_secs: args.import.pause.map(|d| d.as_secs_f64()),
+        pause_secs: args.import.pause.fixed().map(|d| d.as_secs_f64()),
+        pause_mode: args.import.pause.mode()?.unwrap_or_default(),
         time_zone: Some(args.check.time_zone.pinned().to_string()),
         url: if conn.profile.is_some() && args.conn.url.is_none() { None } else { Some(conn.url.clone()) },
         profile: conn.profile.clone(),
@@ -302,5 +305,12 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         ui::say(format!("date-times are read in time zone {}", args.check.time_zone.describe()));
     }
     ui::set_run_dir(&dir);
-    execute_dir(&rt, &dir, &client, &args.exec.options(args.import.pause, Vec::new()), &args.exec, global)
+    execute_dir(
+        &rt,
+        &dir,
+        &client,
+        &args.exec.options(args.import.pause.fixed(), Vec::new()),
+        &args.exec,
+        global,
+    )
 }

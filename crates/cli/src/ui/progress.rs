@@ -122,6 +122,8 @@ struct Live {
     rows_measured: u64,
     paused: Duration,
     blocked: Duration,
+    /// Why the pause is what it is, with `--pause auto` (`auto: imports at full speed`).
+    pause_reason: Option<String>,
 }
 
 impl Live {
@@ -175,12 +177,18 @@ impl Live {
                 ui::duration(self.blocked_limit)
             ),
             Phase::Pausing { until } => format!(
-                "pause {} left · {eta} · {elapsed} · letting the event handlers drain",
-                ui::duration(until.saturating_duration_since(now))
+                "pause {} left{} · {eta} · {elapsed} · letting the event handlers drain",
+                ui::duration(until.saturating_duration_since(now)),
+                self.pause_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
             ),
             Phase::Done => format!("done · {elapsed}"),
         }
     }
+}
+
+/// `auto: imports at full speed`: why `--pause auto` chose its pause.
+pub fn pause_reason(decision: &elma_import_runner::pace::Decision) -> String {
+    format!("auto: {}", decision.reason())
 }
 
 /// Draws a run: a bar, plain lines, or JSON lines, by [`Mode`].
@@ -228,6 +236,7 @@ impl RunObserver {
                 rows_measured: 0,
                 paused: Duration::ZERO,
                 blocked: Duration::ZERO,
+                pause_reason: None,
             })),
             bar: Mutex::new(None),
             stop: Arc::new(AtomicBool::new(false)),
@@ -332,8 +341,16 @@ impl RunObserver {
                 "event": "chunk_finished", "chunk": chunk + 1, "rows": rows,
                 "imported": result.imported, "failed": result.failed, "status": result.status,
             }),
+            Progress::Paced { chunk, decision } => {
+                json!({"event": "paced", "chunk": chunk + 1, "decision": decision, "reason": decision.reason()})
+            }
             Progress::Pausing { chunk, pause } => {
-                json!({"event": "pausing", "after_chunk": chunk + 1, "pause_secs": pause.as_secs_f64()})
+                let mut v =
+                    json!({"event": "pausing", "after_chunk": chunk + 1, "pause_secs": pause.as_secs_f64()});
+                if let Some(reason) = &self.live().pause_reason {
+                    v["reason"] = json!(reason);
+                }
+                v
             }
             Progress::Message(m) => json!({"event": "message", "message": m}),
             Progress::Completed { summary } => {
@@ -442,12 +459,17 @@ impl RunObserver {
                     true,
                 ))
             }
+            Progress::Paced { decision, .. } => {
+                l.pause_reason = Some(pause_reason(decision));
+                None
+            }
             Progress::Pausing { pause, .. } => {
                 l.pause = *pause;
                 l.paused += *pause;
                 l.pauses_taken += 1;
                 l.phase = Phase::Pausing { until: now + *pause };
-                Some((format!("pausing {} so the event handlers drain", ui::duration(*pause)), false))
+                let why = l.pause_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                Some((format!("pausing {}{why} so the event handlers drain", ui::duration(*pause)), false))
             }
             Progress::Message(m) => Some((m.clone(), true)),
             Progress::Completed { .. } => {
@@ -567,6 +589,7 @@ mod tests {
             rows_measured: 1_000,
             paused: Duration::from_secs(5),
             blocked: Duration::ZERO,
+            pause_reason: None,
         };
         let m = l.message(now);
         // 2,000 rows at the measured 20 ms per row, and one pause to come.
@@ -574,5 +597,39 @@ mod tests {
             m.starts_with("chunk 2/3 blocked for 12.0s (limit 30m 00s) · eta 45.0s once it clears"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn an_auto_pause_says_why() {
+        let mut pacer = elma_import_runner::pace::Pacer::new(
+            Duration::from_secs(20),
+            Duration::from_secs(1),
+            Duration::from_secs(600),
+        );
+        pacer.observe(1000, 1500.0);
+        let d = pacer.observe(1000, 1500.0);
+        assert_eq!(pause_reason(&d), "auto: imports at full speed");
+        let d = pacer.observe(1000, 1000.0);
+        assert_eq!(pause_reason(&d), "auto: imports 33 % slower: a handler backlog");
+        let now = Instant::now();
+        let l = Live {
+            started: now,
+            phase: Phase::Pausing { until: now + Duration::from_secs(3) },
+            rows: 3_000,
+            chunks: 3,
+            planned_secs_per_row: 0.005,
+            pause: Duration::from_secs(3),
+            blocked_limit: Duration::from_secs(1800),
+            done_rows: 1_000,
+            pauses_taken: 1,
+            current_processed: 0,
+            work_from: None,
+            rows_measured: 0,
+            paused: Duration::ZERO,
+            blocked: Duration::ZERO,
+            pause_reason: Some(pause_reason(&d)),
+        };
+        let m = l.message(now);
+        assert!(m.starts_with("pause 3.0s left (auto: imports 33 % slower: a handler backlog) · eta"), "{m}");
     }
 }

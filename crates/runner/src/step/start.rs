@@ -39,10 +39,12 @@ pub async fn start<C: Clock>(
         format,
         with_event_handlers: ctx.plan.with_event_handlers,
     };
+    let sent = ctx.clock.now();
     match ctx.timed(ctx.client.start_import(&ctx.app, &body)).await? {
         Ok(result) if result.status == ImportStatus::Blocked => blocked(ctx, i).await,
         Ok(ImportResult { id: Some(id), .. }) => {
             ctx.record(Event::Started { at: ctx.now(), chunk: i, import_id: id.clone() })?;
+            *ctx.started.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((i, sent));
             ctx.observer.on(&Progress::Started { chunk: i, import_id: &id });
             Ok(())
         }

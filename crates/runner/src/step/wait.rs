@@ -2,6 +2,13 @@
 //! answer, uploading the next chunk meanwhile when its file cannot expire before its turn.
 //! Counts that stand still for the stall limit end the wait (resumable); Ctrl-C ends it
 //! at once. A `blocked` or unknown status is not a result: the wait goes on.
+//!
+//! With `--pause auto` the wait also measures the import's throughput for the pacer: the
+//! first poll comes at [`crate::pace::Pacer::first_poll`] after the start request (about
+//! 90 % of the import's time at the best speed seen), and the throughput is the rows
+//! processed by that poll over the time since the start request (the chunk's rows, when
+//! it was already done: a lower bound). Later polls keep at least a second apart. The
+//! decision is journaled (`paced`) before the pause it sets.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -21,14 +28,32 @@ struct Watch {
     processed: u64,
 }
 
+/// The import's progress at the first status answer, for `--pause auto`.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    /// From the start request to the answer.
+    elapsed: Duration,
+    /// Rows processed by then.
+    processed: u64,
+    /// Whether the answer was final.
+    finished: bool,
+}
+
 /// Waits for chunk `i`'s import `import_id` to end and journals the platform's answer.
 pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result<(), RunError> {
     let next = i + 1;
     let overlap = matches!(ctx.with_state(|s| s.chunk(next).map(|c| c.phase.clone())), Some(Phase::Pending))
         && ctx.plan.pause + ctx.options.policy.overlap_margin < ctx.safe_window();
+    // With `--pause auto` the upload ahead waits for the first status answer, so its
+    // disk and network work does not delay the poll the throughput is taken at.
+    let first_answer = tokio::sync::Notify::new();
+    let measuring = ctx.plan.with_event_handlers && ctx.pause_mode().is_auto();
     let ahead = async {
         if !overlap {
             return;
+        }
+        if measuring {
+            first_answer.notified().await;
         }
         let entry = ctx.entry(next);
         ctx.say(format!(
@@ -44,8 +69,13 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result
             }
         }
     };
-    let (result, ()) = tokio::join!(poll(ctx, i, import_id), ahead);
-    let result = result?;
+    let polling = async {
+        let polled = poll(ctx, i, import_id, &first_answer).await;
+        first_answer.notify_one();
+        polled
+    };
+    let (polled, ()) = tokio::join!(polling, ahead);
+    let (result, sample) = polled?;
     ctx.record(Event::Finished {
         at: ctx.now(),
         chunk: i,
@@ -57,11 +87,39 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result
     })?;
     let rows = ctx.entry(i).rows;
     ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows });
+    if next < ctx.manifest.chunks.len() as u32 {
+        if let (Some(pacer), Some(sample)) = (ctx.pacer(), sample) {
+            pace(ctx, i, rows, pacer, sample)?;
+        }
+    }
     Ok(())
 }
 
-/// Polls until `done` or `failed`, a stall, or Ctrl-C.
-async fn poll<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result<ImportResult, RunError> {
+/// Feeds the pacer the import's throughput and journals its decision.
+fn pace<C: Clock>(
+    ctx: &Ctx<'_, C>,
+    i: u32,
+    rows: u64,
+    mut pacer: crate::pace::Pacer,
+    sample: Sample,
+) -> Result<(), RunError> {
+    let secs = sample.elapsed.as_secs_f64();
+    let seen = if sample.finished { rows } else { sample.processed };
+    let rows_per_sec = if secs > 0.0 { seen as f64 / secs } else { 0.0 };
+    let decision = pacer.observe(rows, rows_per_sec);
+    ctx.record(Event::Paced { at: ctx.now(), chunk: i, rows, measured_secs: secs, decision, pacer })?;
+    ctx.observer.on(&Progress::Paced { chunk: i, decision: &decision });
+    Ok(())
+}
+
+/// Polls until `done` or `failed`, a stall, or Ctrl-C; with `--pause auto` and an import
+/// this execution started, also the progress at the first answer.
+async fn poll<C: Clock>(
+    ctx: &Ctx<'_, C>,
+    i: u32,
+    import_id: &str,
+    first_answer: &tokio::sync::Notify,
+) -> Result<(ImportResult, Option<Sample>), RunError> {
     let rows = ctx.entry(i).rows;
     let watch = Mutex::new(Watch { counts: None, since: ctx.clock.now(), processed: 0 });
     let stalled = tokio::sync::Notify::new();
@@ -71,9 +129,30 @@ async fn poll<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result<Imp
     let mut policy = ctx.options.poll;
     let expected = Duration::from_secs_f64(rows as f64 / ctx.spec.import_rows_per_sec.max(1.0));
     policy.first_poll = policy.first_poll.min(expected.max(Duration::from_millis(200)));
+    // `--pause auto`: measured from the start request, the first poll just before the
+    // import should end at the best speed seen.
+    let pacer = ctx.pacer().filter(|_| ctx.plan.with_event_handlers);
+    let origin = match *ctx.started.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        Some((chunk, sent)) if chunk == i && pacer.is_some() => Some(sent),
+        _ => None,
+    };
+    if let (Some(sent), Some(first)) = (origin, pacer.and_then(|p| p.first_poll(rows))) {
+        let since = ctx.clock.now().saturating_duration_since(sent);
+        policy.first_poll = first.saturating_sub(since);
+    }
+    let sample: Mutex<Option<Sample>> = Mutex::new(None);
     let mut odd_answers = 0u32;
     loop {
         let on_update = |r: &ImportResult| {
+            first_answer.notify_one();
+            if let Some(sent) = origin {
+                let mut first = sample.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                first.get_or_insert(Sample {
+                    elapsed: ctx.clock.now().saturating_duration_since(sent),
+                    processed: r.processed,
+                    finished: r.status.is_final(),
+                });
+            }
             ctx.observer.on(&Progress::Importing { chunk: i, result: r, rows });
             let mut w = watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let now = ctx.clock.now();
@@ -93,7 +172,8 @@ async fn poll<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result<Imp
         };
         let result = answer.map_err(|source| RunError::Client { chunk: i + 1, source })?;
         if result.status.is_final() {
-            return Ok(result);
+            let first = *sample.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            return Ok((result, first));
         }
         // `blocked` (or anything not final) for a started import is not a result.
         odd_answers += 1;
