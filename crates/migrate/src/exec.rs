@@ -139,21 +139,10 @@ pub fn load(dir: &Path) -> Result<(Saved, BTreeMap<String, AppSchema>), MigrateE
     Ok((saved, schemas))
 }
 
+/// Writes `value` as pretty JSON, atomically and fsynced: the runner's writer, so a
+/// migration's files are as durable as a run's.
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), MigrateError> {
-    use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_vec_pretty(value).map_err(|e| MigrateError::Journal {
-        path: path.into(),
-        line: 0,
-        message: e.to_string(),
-    })?;
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| MigrateError::io(format!("cannot write `{}`", path.display()), e))
+    elma_import_runner::spec::write_json(path, value).map_err(|e| MigrateError::run("migration directory", e))
 }
 
 /// The run directory of step `i` (0-based) inside a migration directory.

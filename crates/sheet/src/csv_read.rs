@@ -329,19 +329,7 @@ impl CsvReader {
     /// reader made by [`CsvReader::open_raw`] (any other has no bytes to copy: `None`).
     pub(crate) fn read_raw(&mut self, out: &mut Vec<u8>) -> Result<Option<u64>, SheetError> {
         loop {
-            if self.done {
-                return Ok(None);
-            }
-            let start = self.rdr.position().clone();
-            let more = self.rdr.read_byte_record(&mut self.record).map_err(|source| {
-                self.done = true;
-                SheetError::Csv { path: self.path.clone(), row: self.next_row, source }
-            })?;
-            if !more {
-                self.done = true;
-                return Ok(None);
-            }
-            let number = self.number_record(start.line());
+            let Some((start, number)) = self.next_record()? else { return Ok(None) };
             let end = self.rdr.position().byte();
             let encoding = self.encoding;
             let blank = self.record.iter().all(|field| {
@@ -403,10 +391,11 @@ impl CsvReader {
         }
     }
 
-    /// Reads the next record into `row`; `false` at the end.
-    fn read_row(&mut self, row: &mut Row) -> Result<bool, SheetError> {
+    /// Parses the next record into `self.record`: where it starts and its row number, or
+    /// `None` at the end.
+    fn next_record(&mut self) -> Result<Option<(csv::Position, u64)>, SheetError> {
         if self.done {
-            return Ok(false);
+            return Ok(None);
         }
         let start = self.rdr.position().clone();
         let more = self.rdr.read_byte_record(&mut self.record).map_err(|source| {
@@ -415,9 +404,15 @@ impl CsvReader {
         })?;
         if !more {
             self.done = true;
-            return Ok(false);
+            return Ok(None);
         }
         let number = self.number_record(start.line());
+        Ok(Some((start, number)))
+    }
+
+    /// Reads the next record into `row`; `false` at the end.
+    fn read_row(&mut self, row: &mut Row) -> Result<bool, SheetError> {
+        let Some((start, number)) = self.next_record()? else { return Ok(false) };
         row.clear(number);
         let decoded = if self.encoding == UTF_8 {
             let mut end = 0;

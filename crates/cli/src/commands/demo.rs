@@ -131,20 +131,7 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
     let rt = runtime()?;
     rt.block_on(async {
         step(4, "starting the emulator on a free loopback port".into());
-        let config = EmulatorConfig {
-            tokens: vec![TOKEN.to_string()],
-            rows_per_sec: args.rows_per_sec,
-            handler_rate: 2000.0,
-            ..EmulatorConfig::default()
-        };
-        let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?)
-            .await
-            .map_err(|e| exit::coded(exit::USAGE, e))?;
-        ui::say(format!("      {}", emulator.base_url()));
-        let client = elma_import_client::Client::new(ClientConfig {
-            retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
-            ..ClientConfig::new(emulator.base_url(), TOKEN)
-        })?;
+        let (emulator, client) = start_emulator(args.rows_per_sec, false).await?;
 
         step(5, "running: plan, chunk, upload, import with event handlers, poll, pause".into());
         let run_dir = dir.join("run");
@@ -207,6 +194,30 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         }
         anyhow::Ok(if verified && summary.failed == 0 { exit::OK } else { exit::DATA })
     })
+}
+
+/// Starts the in-process emulator on a free loopback port (handlers drain at 2,000 jobs/s;
+/// `strict_links`: a link must name an existing item) and a client for it.
+async fn start_emulator(
+    rows_per_sec: f64,
+    strict_links: bool,
+) -> anyhow::Result<(elma_import_emulator::RunningEmulator, elma_import_client::Client)> {
+    let config = EmulatorConfig {
+        tokens: vec![TOKEN.to_string()],
+        rows_per_sec,
+        handler_rate: 2000.0,
+        strict_links,
+        ..EmulatorConfig::default()
+    };
+    let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?)
+        .await
+        .map_err(|e| exit::coded(exit::USAGE, e))?;
+    ui::say(format!("      {}", emulator.base_url()));
+    let client = elma_import_client::Client::new(ClientConfig {
+        retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
+        ..ClientConfig::new(emulator.base_url(), TOKEN)
+    })?;
+    Ok((emulator, client))
 }
 
 /// The demo company's time zone: the emulator's default (ELMA365's cloud, Moscow).
@@ -341,21 +352,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
     }
     let rt = runtime()?;
     step(2, "starting the emulator (a link must name an existing item) on a free loopback port".into());
-    let config = EmulatorConfig {
-        tokens: vec![TOKEN.to_string()],
-        rows_per_sec: args.rows_per_sec,
-        handler_rate: 2000.0,
-        strict_links: true,
-        ..EmulatorConfig::default()
-    };
-    let emulator = rt
-        .block_on(elma_import_emulator::serve(config, "127.0.0.1:0".parse()?))
-        .map_err(|e| exit::coded(exit::USAGE, e))?;
-    ui::say(format!("      {}", emulator.base_url()));
-    let client = elma_import_client::Client::new(ClientConfig {
-        retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
-        ..ClientConfig::new(emulator.base_url(), TOKEN)
-    })?;
+    let (emulator, client) = rt.block_on(start_emulator(args.rows_per_sec, true))?;
 
     step(3, "checking every file and every reference before anything is sent".into());
     let settings = elma_import_migrate::Settings {
