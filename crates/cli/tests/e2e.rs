@@ -12,7 +12,7 @@
 mod util;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -481,23 +481,12 @@ fn killed_and_resumed(seed: u64) {
         let child = spawn(tmp.path(), &a);
         let out = if kills < 4 {
             let wait = Duration::from_millis(rng.random_range(100..=1500));
-            let t = Instant::now();
-            let mut running = child;
-            let mut done = false;
-            while t.elapsed() < wait {
-                if let Ok(Some(_)) = running.child.try_wait() {
-                    done = true;
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            if done {
-                running.wait()
-            } else {
+            let (out, killed) = child.wait_or_kill(wait);
+            if killed {
                 kills += 1;
                 history.push_str(&format!("\n[killed after {wait:?}]\n"));
-                running.kill()
             }
+            out
         } else {
             child.wait()
         };

@@ -10,7 +10,7 @@ mod util;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::Locale;
@@ -307,25 +307,15 @@ fn killed_and_resumed(seed: u64) {
         } else {
             migrate_args(&emu, &s, &dir, &[])
         };
-        let mut running = spawn(tmp.path(), &a);
+        let running = spawn(tmp.path(), &a);
         let out = if kills < 5 {
             let wait = Duration::from_millis(rng.random_range(100..=2500));
-            let t = Instant::now();
-            let mut done = false;
-            while t.elapsed() < wait {
-                if let Ok(Some(_)) = running.child.try_wait() {
-                    done = true;
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            if done {
-                running.wait()
-            } else {
+            let (out, killed) = running.wait_or_kill(wait);
+            if killed {
                 kills += 1;
                 history.push_str(&format!("\n[killed after {wait:?}]\n"));
-                running.kill()
             }
+            out
         } else {
             running.wait()
         };

@@ -3,6 +3,8 @@
 //! `base / (1 + queue / 1000)` rows per second, every imported row queues a handler job,
 //! and the queue drains at a handler rate the test sets per import. No real sleeps.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,8 +12,7 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use elma_import_client::{Client, ClientConfig, ManualClock, RetryPolicy};
-use elma_import_contract::schema::AppSchema;
+use elma_import_client::{Client, ManualClock};
 use elma_import_runner::event::Event;
 use elma_import_runner::journal::Journal;
 use elma_import_runner::pace::{PauseMode, Verdict};
@@ -167,26 +168,10 @@ async fn setup(chunks: usize, mode: PauseMode, handler_rates: Vec<f64>) -> Harne
         .route("/pub/v1/app/crm/notes/import/status", post(status))
         .route("/pub/v1/app/crm/notes/list", post(list))
         .with_state(platform.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut config = ClientConfig::new(format!("http://{addr}/pub/v1"), "t0ken-secret");
-    config.retry = RetryPolicy { max_retries: 0, ..RetryPolicy::default() };
-    let client = Client::new(config).unwrap();
+    let client = common::serve_client(app).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("notes.csv");
-    let mut text = String::from("Name,Note\n");
-    for r in 2..chunks * 1000 + 2 {
-        text.push_str(&format!("row-{r},note {r}\n"));
-    }
-    std::fs::write(&source, text).unwrap();
-    let schema = AppSchema::from_json(
-        r#"{"namespace":"crm","code":"notes","name":"Notes","fields":[
-            {"code":"__name","name":"Name","type":"STRING","required":true,"single":true},
-            {"code":"note","name":"Note","type":"STRING","required":false,"single":true}]}"#,
-    )
-    .unwrap();
+    let (source, schema) = common::notes(dir.path(), chunks * 1000);
     let spec = RunSpec {
         chunk_format: "csv".into(),
         rows_per_chunk: Some(1000),

@@ -139,6 +139,19 @@ impl Running {
         self.wait()
     }
 
+    /// Lets the process run up to `limit`, then SIGKILLs it if it has not ended; the output
+    /// and whether it was killed.
+    pub fn wait_or_kill(mut self, limit: Duration) -> (Output, bool) {
+        let t = std::time::Instant::now();
+        while t.elapsed() < limit {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return (self.wait(), false);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (self.kill(), true)
+    }
+
     /// Waits for the end.
     pub fn wait(mut self) -> Output {
         let status = self.child.wait().expect("wait");
