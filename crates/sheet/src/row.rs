@@ -56,6 +56,7 @@ pub struct Cell<'a> {
 
 impl Cell<'_> {
     /// Whether the cell is empty or holds only white space.
+    #[inline]
     pub fn is_blank(&self) -> bool {
         self.kind == CellKind::Empty || (self.kind == CellKind::Text && self.text.trim().is_empty())
     }
@@ -140,16 +141,19 @@ impl Row {
     }
 
     /// Number of cells, counting empty ones up to the last pushed.
+    #[inline]
     pub fn len(&self) -> usize {
         self.slots.len()
     }
 
     /// Whether the row has no cells.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
 
     /// Cell `i`; past the end, an empty cell (fewer cells means empty: FORMATS.md).
+    #[inline]
     pub fn get(&self, i: usize) -> Cell<'_> {
         match self.slots.get(i) {
             Some(slot) => {
@@ -161,11 +165,13 @@ impl Row {
     }
 
     /// The cells in order.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Cell<'_>> + '_ {
         (0..self.slots.len()).map(move |i| self.get(i))
     }
 
     /// Whether every cell is blank (such rows are skipped by validation and chunking).
+    #[inline]
     pub fn is_blank(&self) -> bool {
         self.iter().all(|c| c.is_blank())
     }

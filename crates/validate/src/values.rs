@@ -328,12 +328,25 @@ pub(crate) fn from_serial(serial: f64) -> Option<DateTime> {
 /// Whether `text` is a hyphenated UUID (`8-4-4-4-12` hex digits, any case).
 pub(crate) fn is_uuid(text: &str) -> bool {
     let b = text.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return false;
+    }
+    // No early exit per byte: a valid UUID (the common case) is checked without a branch
+    // per digit.
+    let hex = |part: &[u8]| part.iter().fold(true, |all, &c| all & HEX_DIGIT[usize::from(c)]);
+    hex(&b[..8]) & hex(&b[9..13]) & hex(&b[14..18]) & hex(&b[19..23]) & hex(&b[24..])
 }
+
+/// Which bytes are ASCII hex digits.
+static HEX_DIGIT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = (c as u8).is_ascii_hexdigit();
+        c += 1;
+    }
+    table
+};
 
 /// Why an e-mail address is not one.
 pub(crate) fn email_problem(text: &str) -> Option<&'static str> {
