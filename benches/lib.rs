@@ -8,8 +8,8 @@
 //! gitignored) and reused by later runs.
 //!
 //! The loops measured are the ones the CLI runs: [`read_only`] (open + `next_batch`),
-//! [`read_validate`] (`next_batch` then `Validator::check_rows`, as `elma-import
-//! validate` does), [`calamine_cells`] (the bare calamine cell reader: the ceiling of
+//! [`read_validate`] (batches checked as they are parsed, as `elma-import validate`
+//! does), [`calamine_cells`] (the bare calamine cell reader: the ceiling of
 //! any .xlsx reader built on it) and [`write_chunks`] (the `ChunkWriter` of `split`).
 //!
 //! ```
@@ -252,20 +252,24 @@ pub fn read_only(path: &Path) -> BenchResult<Counts> {
     while let Some(batch) = reader.next_batch()? {
         counts.rows += batch.len() as u64;
         counts.cells += batch.iter().map(|r| r.len() as u64).sum::<u64>();
+        reader.recycle(batch);
     }
     Ok(counts)
 }
 
-/// Reads and validates the file as `elma-import validate` does: each batch is read,
-/// then checked on all cores with `Validator::check_rows`.
+/// Reads and validates the file as `elma-import validate` does: a large .csv's batches
+/// are checked by the threads that parse them (`Validator::check_while_reading`), any
+/// other's on all cores with `Validator::check_rows`; rows are handed back for reuse.
 pub fn read_validate(path: &Path, schema: &AppSchema) -> BenchResult<Counts> {
     let mut reader = elma_import_sheet::open(path, &ReadOptions::default())?;
     let validator = validator(schema, reader.header())?;
+    validator.check_while_reading(&mut reader);
     let mut counts = Counts::default();
-    while let Some(batch) = reader.next_batch()? {
-        counts.errors += validator.check_rows(&batch).len() as u64;
+    while let Some((batch, errors)) = validator.next_checked(&mut reader)? {
+        counts.errors += errors.len() as u64;
         counts.rows += batch.len() as u64;
         counts.cells += batch.iter().map(|r| r.len() as u64).sum::<u64>();
+        reader.recycle(batch);
     }
     Ok(counts)
 }
@@ -285,6 +289,7 @@ pub fn read_validate_sequential(path: &Path, schema: &AppSchema) -> BenchResult<
         out.clear();
         counts.rows += batch.len() as u64;
         counts.cells += batch.iter().map(|r| r.len() as u64).sum::<u64>();
+        reader.recycle(batch);
     }
     Ok(counts)
 }

@@ -351,8 +351,9 @@ pub fn check_files(migration: &Migration, bound: &[Bound]) -> Result<Checked, Mi
         }
         let mut values: Vec<Vec<(u64, String)>> = vec![Vec::new(); b.refs.len()];
         let mut summary = Summary::new();
-        while let Some(batch) = reader.next_batch().map_err(sheet_err)? {
-            summary.add(&batch, &validator.check_rows(&batch));
+        validator.check_while_reading(&mut reader);
+        while let Some((batch, errors)) = validator.next_checked(&mut reader).map_err(sheet_err)? {
+            summary.add(&batch, &errors);
             for row in &batch {
                 if row.is_blank() {
                     continue;

@@ -131,15 +131,15 @@ pub fn prepare(
     let example =
         if spec.keep_example_row { None } else { elma_import_template::ExampleRow::new(schema, &header) };
     let mut example_rows: Vec<u64> = Vec::new();
-    while let Some(batch) = reader.next_batch()? {
+    validator.check_while_reading(&mut reader);
+    while let Some((batch, checked)) = validator.next_checked(&mut reader)? {
         rows += batch.iter().filter(|r| !r.is_blank()).count() as u64;
         let before = example_rows.len();
         if let Some(example) = &example {
             example_rows.extend(batch.iter().filter(|r| example.matches(r)).map(|r| r.number));
         }
         let skipped = &example_rows[before..];
-        let mut errors: Vec<(u64, usize, String, String, &str, String, String)> = validator
-            .check_rows(&batch)
+        let mut errors: Vec<(u64, usize, String, String, &str, String, String)> = checked
             .into_iter()
             .filter(|e| !skipped.contains(&e.row))
             .map(|e| {
@@ -165,6 +165,7 @@ pub fn prepare(
         }
         let (done, total) = reader.progress();
         observer.on(&Progress::Preparing { done, total });
+        reader.recycle(batch);
     }
     errors_out.flush().map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e))?;
     for row in &example_rows {

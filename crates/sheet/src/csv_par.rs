@@ -25,7 +25,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::csv_read::{CsvReader, Layout};
-use crate::{Row, SheetError};
+use crate::{BatchWork, Row, SheetError, WorkedBatch};
 
 /// Bytes per range.
 pub(crate) const RANGE_BYTES: u64 = 1 << 20;
@@ -43,8 +43,9 @@ const CHECK_LINES: usize = 8;
 struct Parsed {
     /// File offset where the range ends.
     end: u64,
-    /// Batches of rows, numbered within the range (range 0: already in file numbers).
-    batches: Vec<Vec<Row>>,
+    /// Batches of rows, numbered within the range (range 0: already in file numbers),
+    /// each with what the batch work found in it.
+    batches: Vec<WorkedBatch>,
     /// The number the range's next record would have got.
     next_number: u64,
     /// The error that stopped the range (numbered within the range).
@@ -84,11 +85,24 @@ pub(crate) struct ParCsv {
     next_range: usize,
     /// Added to the numbers of the next range's rows.
     base: u64,
-    ready: VecDeque<Result<Vec<Row>, SheetError>>,
+    ready: VecDeque<Result<WorkedBatch, SheetError>>,
     sequential: Option<CsvReader>,
     shared: Arc<Shared>,
     consumed: u64,
     done: bool,
+    /// Done on each batch by the worker that parsed it.
+    work: Option<BatchWork>,
+    /// Until the workers start (at the first batch asked for, so that
+    /// [`ParCsv::set_work`] comes first): where the ranges start, how many workers to
+    /// run, and their end of the channel (dropped once they have it, so that the
+    /// channel closes when the last worker ends).
+    unstarted: Option<Unstarted>,
+}
+
+struct Unstarted {
+    starts: Vec<u64>,
+    workers: usize,
+    tx: Sender<(usize, Parsed)>,
 }
 
 impl ParCsv {
@@ -118,29 +132,19 @@ impl ParCsv {
         Ok(Some(starts))
     }
 
-    /// Starts `workers` threads parsing the file `reader` has opened (its header read)
-    /// in the ranges starting at `starts` (from [`ParCsv::plan`]).
-    pub(crate) fn spawn(reader: CsvReader, starts: Vec<u64>, workers: usize) -> Result<ParCsv, SheetError> {
+    /// A parallel reader of the file `reader` has opened (its header read), in the
+    /// ranges starting at `starts` (from [`ParCsv::plan`]), on `workers` threads started
+    /// with the first batch.
+    pub(crate) fn new(reader: CsvReader, starts: Vec<u64>, workers: usize) -> ParCsv {
         let layout = reader.layout();
         let ranges = starts.len();
-        let starts = Arc::new(starts);
         let shared = Arc::new(Shared {
             delivered: Mutex::new(0),
             moved: Condvar::new(),
             stop: AtomicBool::new(false),
         });
         let (tx, rx) = channel();
-        let next = Arc::new(AtomicUsize::new(0));
-        let window = workers + 2;
-        for i in 0..workers {
-            let (mine, starts, shared, next, tx) =
-                (layout.clone(), Arc::clone(&starts), Arc::clone(&shared), Arc::clone(&next), tx.clone());
-            std::thread::Builder::new()
-                .name(format!("csv-range-{i}"))
-                .spawn(move || work(&mine, &starts, window, &shared, &next, &tx))
-                .map_err(|source| SheetError::Io { path: layout.path.clone(), source })?;
-        }
-        Ok(ParCsv {
+        ParCsv {
             header: reader.header().clone(),
             describe: reader.describe(),
             layout,
@@ -154,7 +158,41 @@ impl ParCsv {
             shared,
             consumed: 0,
             done: false,
-        })
+            work: None,
+            unstarted: Some(Unstarted { starts, workers, tx }),
+        }
+    }
+
+    /// Has every worker run `work` on each batch it parses (ignored once the workers
+    /// have started).
+    pub(crate) fn set_work(&mut self, work: BatchWork) {
+        if self.unstarted.is_some() {
+            self.work = Some(work);
+        }
+    }
+
+    /// Starts the workers, never more than `workers + 2` ranges ahead of the caller.
+    fn start(&mut self) -> Result<(), SheetError> {
+        let Some(Unstarted { starts, workers, tx }) = self.unstarted.take() else { return Ok(()) };
+        let starts = Arc::new(starts);
+        let next = Arc::new(AtomicUsize::new(0));
+        let window = workers + 2;
+        for i in 0..workers {
+            let (layout, starts, shared, next, tx, work) = (
+                self.layout.clone(),
+                Arc::clone(&starts),
+                Arc::clone(&self.shared),
+                Arc::clone(&next),
+                tx.clone(),
+                self.work.clone(),
+            );
+            let worker = Worker { layout, starts, window, shared, next, tx, work };
+            std::thread::Builder::new()
+                .name(format!("csv-range-{i}"))
+                .spawn(move || worker.run())
+                .map_err(|source| SheetError::Io { path: self.layout.path.clone(), source })?;
+        }
+        Ok(())
     }
 
     pub(crate) fn header(&self) -> &Row {
@@ -163,6 +201,10 @@ impl ParCsv {
 
     pub(crate) fn describe(&self) -> String {
         self.describe.clone()
+    }
+
+    pub(crate) fn recycle(&self, batch: Vec<Row>) {
+        self.layout.rows.give(batch);
     }
 
     pub(crate) fn progress(&self) -> (u64, u64) {
@@ -174,11 +216,15 @@ impl ParCsv {
         }
     }
 
-    pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
+    pub(crate) fn next_batch(&mut self) -> Result<Option<WorkedBatch>, SheetError> {
+        if let Err(e) = self.start() {
+            self.finish();
+            return Err(e);
+        }
         loop {
             if let Some(next) = self.ready.pop_front() {
                 return match next {
-                    Ok(rows) => Ok(Some(rows)),
+                    Ok(batch) => Ok(Some(batch)),
                     Err(e) => {
                         self.finish();
                         Err(e)
@@ -186,7 +232,7 @@ impl ParCsv {
                 };
             }
             if let Some(reader) = self.sequential.as_mut() {
-                return reader.next_batch();
+                return Ok(reader.next_batch()?.map(|rows| (rows, None)));
             }
             if self.done || self.next_range >= self.ranges {
                 self.finish();
@@ -219,11 +265,11 @@ impl ParCsv {
     /// Queues a range's rows in file numbers and moves on.
     fn accept(&mut self, parsed: Parsed) -> Result<(), SheetError> {
         let base = self.base;
-        for mut batch in parsed.batches {
+        for (mut batch, worked) in parsed.batches {
             if base > 0 {
                 batch.iter_mut().for_each(|r| r.number += base);
             }
-            self.ready.push_back(Ok(batch));
+            self.ready.push_back(Ok((batch, worked)));
         }
         if let Some(e) = parsed.error {
             self.ready.push_back(Err(shift(e, base)));
@@ -274,49 +320,62 @@ fn shift(e: SheetError, base: u64) -> SheetError {
 }
 
 /// A worker: parses ranges in turn, never more than `window` ahead of the caller.
-fn work(
-    layout: &Layout,
-    starts: &[u64],
+struct Worker {
+    layout: Layout,
+    starts: Arc<Vec<u64>>,
     window: usize,
-    shared: &Shared,
-    next: &AtomicUsize,
-    tx: &Sender<(usize, Parsed)>,
-) {
-    let Ok(mut file) = File::open(&layout.path) else {
-        // The caller sees the channel close and reports it.
-        return;
-    };
-    loop {
-        let k = next.fetch_add(1, Ordering::Relaxed);
-        let Some(&start) = starts.get(k) else { return };
-        {
-            let mut delivered = shared.delivered.lock().unwrap_or_else(|p| p.into_inner());
-            while k >= *delivered + window && !shared.stop.load(Ordering::Relaxed) {
-                delivered = shared.moved.wait(delivered).unwrap_or_else(|p| p.into_inner());
-            }
-        }
-        if shared.stop.load(Ordering::Relaxed) {
+    shared: Arc<Shared>,
+    next: Arc<AtomicUsize>,
+    tx: Sender<(usize, Parsed)>,
+    work: Option<BatchWork>,
+}
+
+impl Worker {
+    fn run(self) {
+        let Worker { layout, starts, window, shared, next, tx, work } = self;
+        let Ok(mut file) = File::open(&layout.path) else {
+            // The caller sees the channel close and reports it.
             return;
-        }
-        let end = starts.get(k + 1).copied().unwrap_or(layout.total);
-        let mut bytes = vec![0u8; (end - start) as usize];
-        let parsed = match file.seek(SeekFrom::Start(start)).and_then(|_| file.read_exact(&mut bytes)) {
-            Ok(()) => parse_bytes(layout, k, start, end, bytes),
-            Err(e) => Parsed {
-                end,
-                batches: Vec::new(),
-                next_number: 0,
-                error: Some(SheetError::Io { path: layout.path.clone(), source: e }),
-                fallback: None,
-            },
         };
-        if tx.send((k, parsed)).is_err() {
-            return;
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&start) = starts.get(k) else { return };
+            {
+                let mut delivered = shared.delivered.lock().unwrap_or_else(|p| p.into_inner());
+                while k >= *delivered + window && !shared.stop.load(Ordering::Relaxed) {
+                    delivered = shared.moved.wait(delivered).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+            if shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let end = starts.get(k + 1).copied().unwrap_or(layout.total);
+            let mut bytes = vec![0u8; (end - start) as usize];
+            let parsed = match file.seek(SeekFrom::Start(start)).and_then(|_| file.read_exact(&mut bytes)) {
+                Ok(()) => parse_bytes(&layout, k, start, end, bytes, work.as_ref()),
+                Err(e) => Parsed {
+                    end,
+                    batches: Vec::new(),
+                    next_number: 0,
+                    error: Some(SheetError::Io { path: layout.path.clone(), source: e }),
+                    fallback: None,
+                },
+            };
+            if tx.send((k, parsed)).is_err() {
+                return;
+            }
         }
     }
 }
 
-fn parse_bytes(layout: &Layout, k: usize, start: u64, end: u64, bytes: Vec<u8>) -> Parsed {
+fn parse_bytes(
+    layout: &Layout,
+    k: usize,
+    start: u64,
+    end: u64,
+    bytes: Vec<u8>,
+    work: Option<&BatchWork>,
+) -> Parsed {
     let mut reader = CsvReader::range(layout, bytes, start, u64::from(k == 0));
     let mut parsed = Parsed { end, batches: Vec::new(), next_number: 0, error: None, fallback: None };
     if k == 0 {
@@ -334,7 +393,7 @@ fn parse_bytes(layout: &Layout, k: usize, start: u64, end: u64, bytes: Vec<u8>) 
     let (mut cells, mut bytes) = (16, 256);
     loop {
         let before = reader.next_number();
-        let mut row = Row::with_capacity(0, cells, bytes);
+        let mut row = reader.spare_row(cells, bytes);
         match reader.read_row_at(&mut row) {
             Ok(Some(at)) => {
                 last = Some((at, before));
@@ -342,9 +401,8 @@ fn parse_bytes(layout: &Layout, k: usize, start: u64, end: u64, bytes: Vec<u8>) 
                 cells = cells.max(row.len());
                 bytes = bytes.max(row.text_len() + row.text_len() / 4);
                 if batch.len() == batch_rows {
-                    parsed
-                        .batches
-                        .push(std::mem::replace(&mut batch, Vec::with_capacity(batch_rows.min(1 << 14))));
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_rows.min(1 << 14)));
+                    parsed.batches.push(worked(full, work));
                 }
                 batch.push(row);
             }
@@ -370,9 +428,15 @@ fn parse_bytes(layout: &Layout, k: usize, start: u64, end: u64, bytes: Vec<u8>) 
         }
     }
     if !batch.is_empty() {
-        parsed.batches.push(batch);
+        parsed.batches.push(worked(batch, work));
     }
     parsed
+}
+
+/// A batch with what `work` found in it.
+fn worked(batch: Vec<Row>, work: Option<&BatchWork>) -> WorkedBatch {
+    let found = work.map(|w| w(&batch));
+    (batch, found)
 }
 
 /// The first offset at or after `guess` (within [`PROBE`] bytes) that follows a line

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use encoding_rs::{DecoderResult, Encoding, UTF_8, WINDOWS_1251};
 
+use crate::pool::{RowPool, Spares};
 use crate::{ReadOptions, Row, SheetError};
 
 /// Bytes looked at to detect the encoding, delimiter and line ends.
@@ -60,6 +61,8 @@ pub(crate) struct Layout {
     pub(crate) total: u64,
     pub(crate) ends_with_newline: bool,
     pub(crate) batch_rows: usize,
+    /// Rows the caller gave back, shared by every parser of the file.
+    pub(crate) rows: RowPool,
 }
 
 pub(crate) struct CsvReader {
@@ -82,6 +85,8 @@ pub(crate) struct CsvReader {
     done: bool,
     /// An error met after some rows of a batch, returned by the next call.
     failed: Option<SheetError>,
+    /// Rows to fill.
+    spares: Spares,
 }
 
 impl CsvReader {
@@ -164,6 +169,7 @@ impl CsvReader {
             first_record: true,
             done: false,
             failed: None,
+            spares: Spares::default(),
         };
         let mut header = Row::new(1);
         if reader.read_row(&mut header)? {
@@ -201,6 +207,7 @@ impl CsvReader {
             first_record: true,
             done: false,
             failed: None,
+            spares: Spares::new(layout.rows.clone()),
         }
     }
 
@@ -215,6 +222,7 @@ impl CsvReader {
             total: self.total,
             ends_with_newline: self.ends_with_newline,
             batch_rows: self.batch_rows,
+            rows: self.spares.pool().clone(),
         }
     }
 
@@ -259,6 +267,17 @@ impl CsvReader {
         }
     }
 
+    /// A row to read into: one given back to the file's pool, else a new one with room
+    /// for `cells` cells and `bytes` bytes.
+    pub(crate) fn spare_row(&mut self, cells: usize, bytes: usize) -> Row {
+        self.spares.row(cells, bytes)
+    }
+
+    /// The pool rows given back go to.
+    pub(crate) fn pool(&self) -> &RowPool {
+        self.spares.pool()
+    }
+
     /// The number the next record gets if no blank line precedes it.
     pub(crate) fn next_number(&self) -> u64 {
         self.next_row
@@ -279,7 +298,7 @@ impl CsvReader {
         let width = self.header.len().max(1);
         while rows.len() < self.batch_rows {
             let len = self.record.as_slice().len();
-            let mut row = Row::with_capacity(0, width, (len + len / 4).max(64));
+            let mut row = self.spares.row(width, (len + len / 4).max(64));
             match self.read_row(&mut row) {
                 Ok(true) => rows.push(row),
                 Ok(false) => break,

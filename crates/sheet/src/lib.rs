@@ -54,6 +54,7 @@ mod csv_par;
 mod csv_read;
 mod error;
 mod number;
+mod pool;
 mod read_ahead;
 pub mod row;
 mod write;
@@ -71,6 +72,16 @@ pub use write::{create, Writer};
 
 /// Rows per batch when [`ReadOptions::batch_rows`] is 0.
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
+
+/// Work a reader does on each batch on the thread that parsed it ([`Reader::set_work`]).
+pub type BatchWork = std::sync::Arc<dyn Fn(&[Row]) -> Worked + Send + Sync>;
+
+/// What a [`BatchWork`] found in a batch; the caller downcasts it to the type the work
+/// returns.
+pub type Worked = Box<dyn std::any::Any + Send>;
+
+/// A batch of rows with what the [`BatchWork`] found in it, if it ran on it.
+pub type WorkedBatch = (Vec<Row>, Option<Worked>);
 
 /// A sheet file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -198,7 +209,7 @@ fn open_csv(
     let reader = csv_read::CsvReader::open(path, options)?;
     if workers > 1 && reader.progress().1 > parallel_above {
         if let Some(starts) = csv_par::ParCsv::plan(&reader, range_bytes)? {
-            return Ok(Inner::CsvParallel(Box::new(csv_par::ParCsv::spawn(reader, starts, workers)?)));
+            return Ok(Inner::CsvParallel(Box::new(csv_par::ParCsv::new(reader, starts, workers))));
         }
     }
     Ok(Inner::Csv(read_ahead::ReadAhead::spawn(reader, path)?))
@@ -278,8 +289,43 @@ impl Reader {
     pub fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
         match &mut self.inner {
             Inner::Csv(r) => r.next_batch(),
-            Inner::CsvParallel(r) => r.next_batch(),
+            Inner::CsvParallel(r) => Ok(r.next_batch()?.map(|(rows, _)| rows)),
             Inner::Xlsx(r) => r.next_batch(),
+        }
+    }
+
+    /// Has `work` run on every batch on the thread that parsed it, before the batch is
+    /// handed out by [`Reader::next_worked`]: for a large .csv read on every core, the
+    /// work (checking the rows, say) then runs beside parsing, on rows still in that
+    /// core's cache. Call it before the first batch; other readers (and batches read
+    /// before) come without the work done, and the caller does it.
+    pub fn set_work(&mut self, work: BatchWork) {
+        if let Inner::CsvParallel(r) = &mut self.inner {
+            r.set_work(work);
+        }
+    }
+
+    /// As [`Reader::next_batch`], with what the [`Reader::set_work`] work found in the
+    /// batch, or `None` when it was not run on it. The rows' numbers are final; the work
+    /// saw the batch before the rows of earlier ranges were counted, so numbers it kept
+    /// are off by `rows[0].number − (rows[0].number it saw)`.
+    ///
+    /// # Errors
+    /// As [`Reader::next_batch`].
+    pub fn next_worked(&mut self) -> Result<Option<WorkedBatch>, SheetError> {
+        match &mut self.inner {
+            Inner::CsvParallel(r) => r.next_batch(),
+            _ => Ok(self.next_batch()?.map(|rows| (rows, None))),
+        }
+    }
+
+    /// Hands back a batch the caller is done with, so its rows are filled again instead
+    /// of new ones allocated (optional: a batch dropped is freed as usual).
+    pub fn recycle(&self, batch: Vec<Row>) {
+        match &self.inner {
+            Inner::Csv(r) => r.recycle(batch),
+            Inner::CsvParallel(r) => r.recycle(batch),
+            Inner::Xlsx(_) => {}
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use crate::csv_read::CsvReader;
+use crate::pool::RowPool;
 use crate::{Row, SheetError};
 
 /// Batches queued ahead of the caller: enough to keep both sides busy, little memory.
@@ -56,6 +57,7 @@ pub(crate) struct ReadAhead {
     total: u64,
     consumed: Arc<AtomicU64>,
     batches: Batches,
+    rows: RowPool,
 }
 
 impl ReadAhead {
@@ -64,6 +66,7 @@ impl ReadAhead {
         let header = reader.header().clone();
         let describe = reader.describe();
         let (_, total) = reader.progress();
+        let rows = reader.pool().clone();
         let consumed = Arc::new(AtomicU64::new(0));
         let progress = Arc::clone(&consumed);
         let (tx, rx) = sync_channel(AHEAD);
@@ -83,7 +86,7 @@ impl ReadAhead {
                 }
             })
             .map_err(|source| SheetError::Io { path: path.to_path_buf(), source })?;
-        Ok(ReadAhead { header, describe, total, consumed, batches: Batches::new(rx) })
+        Ok(ReadAhead { header, describe, total, consumed, batches: Batches::new(rx), rows })
     }
 
     pub(crate) fn header(&self) -> &Row {
@@ -92,6 +95,10 @@ impl ReadAhead {
 
     pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
         self.batches.next()
+    }
+
+    pub(crate) fn recycle(&self, batch: Vec<Row>) {
+        self.rows.give(batch);
     }
 
     pub(crate) fn progress(&self) -> (u64, u64) {

@@ -185,6 +185,12 @@ impl Row {
     pub fn text_len(&self) -> usize {
         self.buf.len()
     }
+
+    /// Bytes of text the row holds room for.
+    #[cfg(test)]
+    pub(crate) fn text_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
 }
 
 #[cfg(test)]

@@ -11,14 +11,18 @@ use proptest::prelude::*;
 type Numbered = (u64, Vec<String>);
 
 /// Everything a reader yields: the header, `(number, cells)` per row, then the error's
-/// text if any.
-fn drain(mut reader: Reader) -> (Vec<String>, Vec<Numbered>, Option<String>) {
+/// text if any. With `recycle`, every batch is handed back once copied out, so later
+/// rows are read into used ones.
+fn drain_with(mut reader: Reader, recycle: bool) -> (Vec<String>, Vec<Numbered>, Option<String>) {
     let header = reader.header().iter().map(|c| c.text.to_string()).collect();
     let mut rows = Vec::new();
     loop {
         match reader.next_batch() {
             Ok(Some(batch)) => {
-                rows.extend(batch.iter().map(|r| (r.number, r.iter().map(|c| c.text.to_string()).collect())))
+                rows.extend(batch.iter().map(|r| (r.number, r.iter().map(|c| c.text.to_string()).collect())));
+                if recycle {
+                    reader.recycle(batch);
+                }
             }
             Ok(None) => return (header, rows, None),
             Err(e) => {
@@ -29,10 +33,16 @@ fn drain(mut reader: Reader) -> (Vec<String>, Vec<Numbered>, Option<String>) {
     }
 }
 
+fn drain(reader: Reader) -> (Vec<String>, Vec<Numbered>, Option<String>) {
+    drain_with(reader, false)
+}
+
+/// One parser, fresh rows, against ranges on `workers` threads reading into rows handed
+/// back (a row filled again must hold nothing of its last content).
 fn both(path: &Path, range_bytes: u64, workers: usize) {
     let options = ReadOptions { batch_rows: 7, ..ReadOptions::default() };
     let one = drain(open_csv_in_ranges(path, &options, range_bytes, 1).unwrap());
-    let many = drain(open_csv_in_ranges(path, &options, range_bytes, workers).unwrap());
+    let many = drain_with(open_csv_in_ranges(path, &options, range_bytes, workers).unwrap(), true);
     if one != many {
         let first = one.1.iter().zip(&many.1).position(|(a, b)| a != b);
         panic!(
@@ -156,4 +166,45 @@ fn a_guess_inside_a_quoted_field_is_caught_and_read_again() {
     assert_eq!(rows[200].0, 202);
     assert!(rows[200].1[1].starts_with("looks,like a record 0\n") && rows[200].1[1].ends_with("end"));
     assert_eq!(rows[201], (203, vec!["s0".to_string(), "plain".to_string()]));
+}
+
+#[test]
+fn batch_work_runs_once_per_batch_on_the_rows_handed_out() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.csv");
+    let mut text = String::from("Name,Amount\n");
+    for i in 0..2_000 {
+        text.push_str(&format!("n{i},{i}\n"));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let options = ReadOptions { batch_rows: 100, ..ReadOptions::default() };
+    let mut reader = open_csv_in_ranges(&path, &options, 1_000, 3).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    // The work keeps the first row's number as it saw it and its cells' texts.
+    reader.set_work(Arc::new(move |rows| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        let texts: Vec<String> = rows.iter().map(|r| r.get(0).text.to_string()).collect();
+        Box::new((rows[0].number, texts))
+    }));
+    let (mut batches, mut rows) = (0, 0);
+    while let Some((batch, worked)) = reader.next_worked().unwrap() {
+        let (first_seen, texts) = *worked
+            .expect("every batch of a ranged read is worked")
+            .downcast::<(u64, Vec<String>)>()
+            .unwrap();
+        let handed: Vec<String> = batch.iter().map(|r| r.get(0).text.to_string()).collect();
+        assert_eq!(texts, handed, "the work saw exactly the batch handed out");
+        assert!(first_seen <= batch[0].number, "numbers only grow once earlier ranges are counted");
+        assert_eq!(batch[0].number, batch[0].get(1).text.parse::<u64>().unwrap() + 2);
+        batches += 1;
+        rows += batch.len();
+        reader.recycle(batch);
+    }
+    assert_eq!(rows, 2_000);
+    assert_eq!(calls.load(Ordering::Relaxed), batches, "once per batch");
+    assert!(batches > 3, "the file was read in several ranges");
 }

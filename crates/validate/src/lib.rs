@@ -60,7 +60,7 @@ pub use summary::{RuleCount, Summary};
 
 use elma_import_contract::schema::{AppSchema, Field, FieldType};
 pub use elma_import_contract::zone::{TimeZone, UnknownTimeZone};
-use elma_import_sheet::Row;
+use elma_import_sheet::{Reader, Row, SheetError, Worked};
 use rayon::prelude::*;
 
 pub use elma_import_contract::{Locale, UnknownLocale};
@@ -169,6 +169,41 @@ impl Validator {
         let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
         parts.into_iter().for_each(|p| out.extend(p));
         out
+    }
+
+    /// Has `reader` check each batch on the thread that parses it (see
+    /// [`Reader::set_work`]): for a large .csv, checking then runs beside parsing on every
+    /// core. Read the batches with [`Validator::next_checked`] of this validator.
+    pub fn check_while_reading(&self, reader: &mut Reader) {
+        let me = std::sync::Arc::new(self.clone());
+        reader.set_work(std::sync::Arc::new(move |rows: &[Row]| {
+            let mut errors = Vec::new();
+            rows.iter().for_each(|r| me.check_row(r, &mut errors));
+            Box::new(Checked { first: rows.first().map_or(0, |r| r.number), errors }) as Worked
+        }));
+    }
+
+    /// The next batch of `reader` and its errors, exactly as [`Validator::check_rows`]
+    /// finds them: checked already by the reader's threads when
+    /// [`Validator::check_while_reading`] set them to, else now.
+    ///
+    /// # Errors
+    /// As [`Reader::next_batch`].
+    pub fn next_checked(&self, reader: &mut Reader) -> Result<Option<CheckedBatch>, SheetError> {
+        let Some((rows, worked)) = reader.next_worked()? else { return Ok(None) };
+        let errors = match worked.and_then(|w| w.downcast::<Checked>().ok()) {
+            Some(checked) => {
+                // Checked before the rows of earlier ranges were counted.
+                let shift = rows.first().map_or(0, |r| r.number) - checked.first;
+                let mut errors = checked.errors;
+                if shift > 0 {
+                    errors.iter_mut().for_each(|e| e.row += shift);
+                }
+                errors
+            }
+            None => self.check_rows(&rows),
+        };
+        Ok(Some((rows, errors)))
     }
 
     /// Rewrites the row's fixable cells (see [`Rule::is_fixable`]); `None` when there is
@@ -296,6 +331,16 @@ impl Validator {
             fix: None,
         });
     }
+}
+
+/// A batch of rows and the errors found in them, in row order.
+pub type CheckedBatch = (Vec<Row>, Vec<CellError>);
+
+/// What a reader's thread found in a batch ([`Validator::check_while_reading`]).
+struct Checked {
+    /// The number the batch's first row had when it was checked.
+    first: u64,
+    errors: Vec<CellError>,
 }
 
 /// Whether a field of this type may be imported at all.

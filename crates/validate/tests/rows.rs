@@ -337,3 +337,46 @@ fn timing_per_row() {
         1e3 / par
     );
 }
+
+/// A large file read in ranges on several threads and checked by them gives exactly the
+/// errors, with the same row numbers, as checking all its rows in one place.
+#[test]
+fn checking_while_reading_in_ranges_finds_what_check_rows_finds() {
+    use elma_import_sheet::testing::open_csv_in_ranges;
+    use elma_import_sheet::ReadOptions;
+
+    let (rows, expected) = generate(11, 4_000, 30);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("contacts.csv");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(contacts_header().iter().map(|c| c.text)).unwrap();
+    for row in &rows {
+        writer.write_record(row.iter().map(|c| c.text)).unwrap();
+    }
+    writer.flush().unwrap();
+    let v = contacts_validator();
+    let mut all = Vec::new();
+    let options = ReadOptions { batch_rows: 300, ..ReadOptions::default() };
+    for workers in [1, 2, 3] {
+        let mut reader = open_csv_in_ranges(&path, &options, 7_000, workers).unwrap();
+        v.check_while_reading(&mut reader);
+        let mut found = Vec::new();
+        while let Some((batch, errors)) = v.next_checked(&mut reader).unwrap() {
+            assert!(
+                errors.iter().all(|e| batch.iter().any(|r| r.number == e.row)),
+                "errors of the batch's rows"
+            );
+            found.extend(errors);
+            reader.recycle(batch);
+        }
+        assert_eq!(reported(&found), expected, "{workers} workers");
+        let by_row: Vec<u64> = found.iter().map(|e| e.row).collect();
+        assert!(by_row.windows(2).all(|w| w[0] <= w[1]), "errors in file order");
+        all.push(found.iter().map(|e| (e.row, e.column, e.message.clone())).collect::<Vec<_>>());
+    }
+    let one_place: Vec<_> =
+        v.check_rows(&rows).iter().map(|e| (e.row, e.column, e.message.clone())).collect();
+    for found in all {
+        assert_eq!(found, one_place);
+    }
+}

@@ -113,9 +113,10 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
     let validator = Validator::new(&schema, reader.header(), &Default::default())
         .map_err(|e| exit::coded(exit::DATA, anyhow::anyhow!("{e}")))?;
     let mut summary = Summary::new();
-    while let Some(batch) = reader.next_batch()? {
-        let errors = validator.check_rows(&batch);
+    validator.check_while_reading(&mut reader);
+    while let Some((batch, errors)) = validator.next_checked(&mut reader)? {
         summary.add(&batch, &errors);
+        reader.recycle(batch);
     }
     ui::say(format!(
         "      {} rows: {} valid, {} invalid ({} fixable); the invalid rows are left out and listed",

@@ -227,9 +227,11 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "counting", true);
     let mut summary = Summary::new();
-    while let Some(batch) = reader.next_batch()? {
-        summary.add(&batch, &validator.check_rows(&batch));
+    validator.check_while_reading(&mut reader);
+    while let Some((batch, errors)) = validator.next_checked(&mut reader)? {
+        summary.add(&batch, &errors);
         bar.set_position(reader.progress().0);
+        reader.recycle(batch);
     }
     bar.finish_and_clear();
     let (rows, valid, invalid) = (summary.rows, summary.valid, summary.invalid);

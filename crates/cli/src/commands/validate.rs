@@ -262,16 +262,17 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
     let width = validator.columns().len();
     let example = if args.keep_example_row { None } else { ExampleRow::new(&schema, &header) };
     let mut example_rows: Vec<u64> = Vec::new();
-    'batches: while let Some(mut batch) = reader.next_batch()? {
+    validator.check_while_reading(&mut reader);
+    'batches: while let Some((mut batch, mut errors)) = validator.next_checked(&mut reader)? {
         if let Some(example) = &example {
             let before = example_rows.len();
             example_rows.extend(batch.iter().filter(|r| example.matches(r)).map(|r| r.number));
             if example_rows.len() > before {
                 let skipped = &example_rows[before..];
                 batch.retain(|r| !skipped.contains(&r.number));
+                errors.retain(|e| !skipped.contains(&e.row));
             }
         }
-        let errors = validator.check_rows(&batch);
         summary.add(&batch, &errors);
         if let Some(sink) = errors_out.as_mut() {
             for e in &errors {
@@ -297,6 +298,7 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
             }
         }
         bar.set_position(reader.progress().0);
+        reader.recycle(batch);
         if stopped_early || args.max_errors.is_some_and(|m| reported >= m) {
             stopped_early = true;
             break 'batches;
