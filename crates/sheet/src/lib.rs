@@ -12,11 +12,11 @@
 //!   in byte ranges cut at verified record boundaries (quoted line breaks are safe); the
 //!   rows and their numbers are exactly those one parser gives.
 //! * **.xlsx**: cells are streamed on a background thread, so a stray cell at
-//!   `XFD1048576` costs one wide row, not a 17-billion-cell range. Most workbooks are
-//!   read with calamine's cell reader; one whose shared-strings table is large (over
-//!   32 MiB of XML, as Excel saves a million rows of text) with our own streaming
-//!   reader, which keeps that table in a temporary file instead of memory and gives
-//!   the same cells.
+//!   `XFD1048576` costs one wide row, not a 17-billion-cell range. Small workbooks are
+//!   read with calamine's cell reader; one whose shared-strings table is over 1 MiB of
+//!   XML with our own streaming reader, which parses that table on another thread while
+//!   the sheet is read, keeps most of it in a temporary file instead of memory, and
+//!   gives the same cells.
 //!   Numbers, booleans, dates (1900 and 1904 systems), error cells and formulas (their
 //!   cached value, or [`CellKind::FormulaWithoutValue`]) keep their kind.
 //!
@@ -325,7 +325,7 @@ impl Reader {
         match &self.inner {
             Inner::Csv(r) => r.recycle(batch),
             Inner::CsvParallel(r) => r.recycle(batch),
-            Inner::Xlsx(_) => {}
+            Inner::Xlsx(r) => r.recycle(batch),
         }
     }
 
