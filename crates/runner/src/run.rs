@@ -88,9 +88,33 @@ pub(crate) struct Accounting {
     pub uploads: u32,
     pub blocked: Duration,
     pub paused: Duration,
+    /// Time spent waiting on the network, the platform, polls or pauses; waits that
+    /// overlap (polling while the next chunk uploads) count once.
     pub waiting: Duration,
     pub prepare: Duration,
     pub settled: u32,
+    /// Waits in progress, and since when one has been.
+    waits: u32,
+    waiting_since: Option<Instant>,
+}
+
+/// A wait in progress; its time is counted when it ends, however it ends.
+pub(crate) struct Waiting<'c, 'a, C: Clock> {
+    ctx: &'c Ctx<'a, C>,
+}
+
+impl<C: Clock> Drop for Waiting<'_, '_, C> {
+    fn drop(&mut self) {
+        let now = self.ctx.clock.now();
+        self.ctx.account(|a| {
+            a.waits = a.waits.saturating_sub(1);
+            if a.waits == 0 {
+                if let Some(since) = a.waiting_since.take() {
+                    a.waiting += now.saturating_duration_since(since);
+                }
+            }
+        });
+    }
 }
 
 /// Everything a step needs: the run's files, the client, the clock, and the state that
@@ -164,31 +188,38 @@ impl<C: Clock> Ctx<'_, C> {
         }
     }
 
+    /// Counts the time until the returned guard is dropped as waiting.
+    pub fn waiting(&self) -> Waiting<'_, '_, C> {
+        let now = self.clock.now();
+        self.account(|a| {
+            if a.waits == 0 {
+                a.waiting_since = Some(now);
+            }
+            a.waits += 1;
+        });
+        Waiting { ctx: self }
+    }
+
     /// Sleeps `d` on the run's clock, counted as waiting; ends at once (journaled) on Ctrl-C.
     pub async fn sleep(&self, d: Duration) -> Result<(), RunError> {
         if self.cancel.is_cancelled() {
             return Err(self.interrupted());
         }
-        let t = self.clock.now();
+        let _waiting = self.waiting();
         tokio::select! {
             _ = self.clock.sleep(d) => {}
             _ = self.cancel.cancelled() => return Err(self.interrupted()),
         }
-        let slept = self.clock.now().saturating_duration_since(t);
-        self.account(|a| a.waiting += slept);
         Ok(())
     }
 
     /// Runs `f`, counting its time as waiting on the platform; Ctrl-C ends it (journaled).
     pub async fn timed<T>(&self, f: impl std::future::Future<Output = T>) -> Result<T, RunError> {
-        let t = self.clock.now();
-        let out = tokio::select! {
-            out = f => out,
-            _ = self.cancel.cancelled() => return Err(self.interrupted()),
-        };
-        let spent = self.clock.now().saturating_duration_since(t);
-        self.account(|a| a.waiting += spent);
-        Ok(out)
+        let _waiting = self.waiting();
+        tokio::select! {
+            out = f => Ok(out),
+            _ = self.cancel.cancelled() => Err(self.interrupted()),
+        }
     }
 
     /// The fixed pause: as asked, else the plan's (with `--pause auto`, the pacer's start).

@@ -586,3 +586,14 @@ fn a_current_thread_runtime_can_prepare_a_run() {
         assert!(h.execute(&ExecOptions::default()).await.unwrap().all_imported());
     });
 }
+
+#[tokio::test]
+async fn time_spent_polling_is_waiting_not_the_clients_own_work() {
+    // On the manual clock only waits move time, so the client's own share of the
+    // sending phase is nothing; a poll not counted as waiting would make it all.
+    let h = setup(30, 5, None).await;
+    let s = h.execute(&ExecOptions::default()).await.unwrap();
+    assert!(s.all_imported(), "{s:?}");
+    assert!(s.wall_secs > 1.0, "the polls took time on the clock: {s:?}");
+    assert!(s.client_busy_share < 0.01, "busy share {}", s.client_busy_share);
+}

@@ -165,11 +165,13 @@ async fn poll<C: Clock>(
         };
         let polling =
             ctx.client.wait_for_import_with_clock(ctx.clock, &ctx.app, import_id, policy, on_update);
+        let waiting = ctx.waiting();
         let answer = tokio::select! {
             answer = polling => answer,
             _ = stalled.notified() => return Err(stall(ctx, i, import_id, &watch)),
             _ = ctx.cancel.cancelled() => return Err(ctx.interrupted()),
         };
+        drop(waiting);
         let result = answer.map_err(|source| RunError::Client { chunk: i + 1, source })?;
         if result.status.is_final() {
             let first = *sample.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
