@@ -238,6 +238,7 @@ pub fn prepare(
         }
         let (done, total) = reader.progress();
         observer.on(&Progress::Chunking { done, total });
+        reader.recycle(batch);
     }
     rejects.flush().map_err(|e| RunError::io(format!("cannot write `{}`", rejects_path.display()), e))?;
     let manifest = writer.finish()?;

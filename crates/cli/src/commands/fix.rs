@@ -120,6 +120,7 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
             out.write_row(written)?;
         }
         bar.set_position(reader.progress().0);
+        reader.recycle(batch);
     }
     bar.finish_and_clear();
     out.finish()?;

@@ -82,6 +82,7 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
             writer.push(row)?;
         }
         bar.set_position(reader.progress().0);
+        reader.recycle(batch);
     }
     bar.finish_and_clear();
     report(&args, global, writer, format)
