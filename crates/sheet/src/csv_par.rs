@@ -73,6 +73,16 @@ struct Shared {
     stop: AtomicBool,
 }
 
+impl Shared {
+    /// Tells every worker to stop, waking those waiting for the caller. It holds the lock
+    /// the workers check `stop` under, so none misses it between its check and its wait.
+    fn stop(&self) {
+        let _delivered = self.delivered.lock().unwrap_or_else(|p| p.into_inner());
+        self.stop.store(true, Ordering::Relaxed);
+        self.moved.notify_all();
+    }
+}
+
 /// A .csv parsed in ranges on worker threads.
 pub(crate) struct ParCsv {
     header: Row,
@@ -291,8 +301,7 @@ impl ParCsv {
     }
 
     fn stop_workers(&self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        self.shared.moved.notify_all();
+        self.shared.stop();
     }
 
     fn finish(&mut self) {
@@ -330,9 +339,23 @@ struct Worker {
     work: Option<BatchWork>,
 }
 
+/// Stops the other workers when the one holding it panics (in the batch work, say), so
+/// none waits for a range that will never be handed out: they end, the channel
+/// closes, and the caller hears that a reader thread stopped.
+struct StopOnPanic<'a>(&'a Shared);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
 impl Worker {
     fn run(self) {
         let Worker { layout, starts, window, shared, next, tx, work } = self;
+        let _stop_on_panic = StopOnPanic(&shared);
         let Ok(mut file) = File::open(&layout.path) else {
             // The caller sees the channel close and reports it.
             return;

@@ -208,3 +208,40 @@ fn batch_work_runs_once_per_batch_on_the_rows_handed_out() {
     assert_eq!(calls.load(Ordering::Relaxed), batches, "once per batch");
     assert!(batches > 3, "the file was read in several ranges");
 }
+
+#[test]
+fn a_batch_work_that_panics_ends_the_read_with_an_error_not_a_hang() {
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.csv");
+    let mut text = String::from("Name,Amount\n");
+    for i in 0..5_000 {
+        text.push_str(&format!("n{i},{i}\n"));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let options = ReadOptions { batch_rows: 50, ..ReadOptions::default() };
+    let mut reader = open_csv_in_ranges(&path, &options, 500, 2).unwrap();
+    reader.set_work(Arc::new(|rows| {
+        assert!(rows.iter().all(|r| r.get(0).text != "n1000"), "the work fails on one batch");
+        Box::new(())
+    }));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut rows = 0;
+        let outcome = loop {
+            match reader.next_worked() {
+                Ok(Some((batch, _))) => rows += batch.len(),
+                Ok(None) => break Ok(rows),
+                Err(e) => {
+                    let source = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+                    break Err(format!("{e}: {source}"));
+                }
+            }
+        };
+        let _ = tx.send(outcome);
+    });
+    let outcome = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the reader ends");
+    let message = outcome.expect_err("the rows of the failed batch are not handed out as read");
+    assert!(message.contains("reader thread stopped"), "{message}");
+}
