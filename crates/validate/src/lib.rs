@@ -194,7 +194,7 @@ impl Validator {
         let errors = match worked.and_then(|w| w.downcast::<Checked>().ok()) {
             Some(checked) => {
                 // Checked before the rows of earlier ranges were counted.
-                let shift = rows.first().map_or(0, |r| r.number) - checked.first;
+                let shift = rows.first().map_or(0, |r| r.number).saturating_sub(checked.first);
                 let mut errors = checked.errors;
                 if shift > 0 {
                     errors.iter_mut().for_each(|e| e.row += shift);
