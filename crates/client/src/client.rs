@@ -565,23 +565,29 @@ impl Client {
         use futures_util::StreamExt;
         let unfiltered = expected.iter().any(|e| values::tf_for(fields, e).is_empty());
         let everything = if unfiltered { self.list_all(app, None).await? } else { Vec::new() };
-        let looks = futures_util::stream::iter(expected.iter().map(|e| {
-            let everything = &everything;
-            async move {
-                if values::tf_for(fields, e).is_empty() {
-                    Ok(everything
-                        .iter()
-                        .filter(|item| values::item_matches(fields, e, item))
-                        .cloned()
-                        .collect())
-                } else {
-                    self.find_items(app, fields, e).await
-                }
-            }
-        }))
-        .buffered(in_flight.max(1))
-        .collect::<Vec<_>>()
-        .await;
+        // The look-ups are made up front as boxed `Send` futures: made lazily by a closure
+        // over borrowed rows, they are not provably `Send` (a compiler limitation with
+        // higher-ranked lifetimes), and callers spawn futures that wait on them.
+        type Look<'a> =
+            std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Map>, ClientError>> + Send + 'a>>;
+        let everything = &everything;
+        let looks: Vec<Look<'_>> = expected
+            .iter()
+            .map(|e| -> Look<'_> {
+                Box::pin(async move {
+                    if values::tf_for(fields, e).is_empty() {
+                        Ok(everything
+                            .iter()
+                            .filter(|item| values::item_matches(fields, e, item))
+                            .cloned()
+                            .collect())
+                    } else {
+                        self.find_items(app, fields, e).await
+                    }
+                })
+            })
+            .collect();
+        let looks = futures_util::stream::iter(looks).buffered(in_flight.max(1)).collect::<Vec<_>>().await;
         looks.into_iter().collect()
     }
 

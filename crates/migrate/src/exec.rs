@@ -373,8 +373,8 @@ pub async fn execute(
             outcomes[i] = Some(Outcome::Done { totals, unresolved, summary: None });
         }
     }
-    // The steps' futures run in this task (the runner's future is not `Send`-provable,
-    // so it cannot be spawned); they wait on the network, side by side.
+    // Each step runs as a task of its own, so one step's CPU-bound preparation (reading
+    // and checking its file) runs on another core than the others' polls.
     let mut running = FuturesUnordered::new();
     let mut launched = vec![false; n];
     let mut told_waiting = vec![false; n];
@@ -409,7 +409,14 @@ pub async fn execute(
                 continue;
             }
             launched[j] = true;
-            running.push(step_outcome(shared.clone(), j, state.steps[j].clone()));
+            let task = tokio::spawn(step_outcome(shared.clone(), j, state.steps[j].clone()));
+            let label = shared.migration.steps[j].label(j);
+            running.push(async move {
+                task.await.unwrap_or_else(|e| {
+                    let message = format!("the step's task ended abnormally: {e}");
+                    (j, Outcome::Failed(MigrateError::Step { step: label, message }))
+                })
+            });
         }
         match running.next().await {
             Some((j, outcome)) => outcomes[j] = Some(outcome),

@@ -81,15 +81,22 @@ pub async fn lookup_items(
     keys: &BTreeSet<String>,
 ) -> Result<Vec<Map>, ClientError> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
-    let found: Vec<Vec<Map>> = stream::iter(keys.iter().map(|k| {
-        let mut expected = Map::new();
-        let value = match (by.kind, k.parse::<i64>()) {
-            (FieldType::Integer, Ok(n)) => serde_json::Value::from(n),
-            _ => serde_json::Value::String(k.clone()),
-        };
-        expected.insert(by.code.clone(), value);
-        async move { client.find_items(app, &[by], &expected).await }
-    }))
+    // The look-ups are made from owned maps: futures made by a closure over borrowed keys
+    // are not provably `Send` (a compiler limitation with higher-ranked lifetimes), and a
+    // migration step, which waits on them, is spawned.
+    let expected: Vec<Map> = keys
+        .iter()
+        .map(|k| {
+            let value = match (by.kind, k.parse::<i64>()) {
+                (FieldType::Integer, Ok(n)) => serde_json::Value::from(n),
+                _ => serde_json::Value::String(k.clone()),
+            };
+            Map::from_iter([(by.code.clone(), value)])
+        })
+        .collect();
+    let found: Vec<Vec<Map>> = stream::iter(
+        expected.into_iter().map(|expected| async move { client.find_items(app, &[by], &expected).await }),
+    )
     .buffer_unordered(8)
     .try_collect()
     .await?;
