@@ -111,18 +111,65 @@ pub fn prepare(
     schema: &AppSchema,
     observer: &dyn Observer,
 ) -> Result<Preparation, RunError> {
-    let options = validate_options(spec)?;
-    let read = read_options(spec);
     let errors_path = dir.join("errors.csv");
+    let checked = check_pass(spec, schema, &errors_path, observer)?;
+    let (rows, invalid) = (checked.rows, checked.invalid);
+    let valid = rows - invalid - checked.examples;
+    if invalid > 0 && !spec.skip_invalid {
+        return Err(RunError::InvalidRows { invalid, rows, errors: errors_path });
+    }
+    if valid == 0 {
+        return Err(RunError::Nothing(if rows == 0 {
+            format!("`{}` has no data rows", spec.source.display())
+        } else {
+            format!(
+                "all {rows} rows of `{}` are invalid (see `{}`)",
+                spec.source.display(),
+                errors_path.display()
+            )
+        }));
+    }
+    let plan = elma_import_chunk::plan(&PlanInput {
+        rows: valid,
+        bytes: spec.source_bytes.saturating_mul(valid) / rows.max(1),
+        with_event_handlers: spec.with_event_handlers,
+        rows_per_chunk: spec.rows_per_chunk,
+        allow_over_limit: spec.allow_over_limit,
+        import_rows_per_sec: spec.import_rows_per_sec,
+        pause: spec.pause_secs.map(std::time::Duration::from_secs_f64),
+    })?;
+    write_json(&dir.join("plan.json"), &plan)?;
+    let manifest = chunk_pass(dir, spec, &checked, plan.rows_per_chunk, observer)?;
+    Ok(Preparation { rows, valid, invalid, plan, manifest })
+}
 
+/// What the first pass over the source found.
+struct Checked {
+    /// The header as the chunks carry it.
+    header: elma_import_sheet::Row,
+    /// Non-blank data rows.
+    rows: u64,
+    /// Rows with errors.
+    invalid: u64,
+    /// The template's example rows left out.
+    examples: u64,
+    /// Rows not to send (invalid and example rows), in order.
+    skipped: Vec<u64>,
+}
+
+/// Pass 1: reads and checks every row, writing `errors.csv`.
+fn check_pass(
+    spec: &RunSpec,
+    schema: &AppSchema,
+    errors_path: &Path,
+    observer: &dyn Observer,
+) -> Result<Checked, RunError> {
     let format = spec.chunk_format();
-
-    // Pass 1: validate and count.
-    let mut reader = elma_import_sheet::open(&spec.source, &read)?;
+    let mut reader = elma_import_sheet::open(&spec.source, &read_options(spec))?;
     let header = mapped_header(spec, reader.header())?;
-    let validator = Validator::new(schema, &header, &options)
+    let validator = Validator::new(schema, &header, &validate_options(spec)?)
         .map_err(|errors| RunError::Header { file: spec.source.clone(), errors })?;
-    let mut errors_out = csv::Writer::from_path(&errors_path)
+    let mut errors_out = csv::Writer::from_path(errors_path)
         .map_err(|e| RunError::io(format!("cannot write `{}`", errors_path.display()), e.into()))?;
     let csv_err = |e: csv::Error| RunError::io(format!("cannot write `{}`", errors_path.display()), e.into());
     errors_out.write_record(crate::report::ERROR_COLUMNS).map_err(csv_err)?;
@@ -173,37 +220,21 @@ pub fn prepare(
             "row {row} is the template's example row: skipped (pass --keep-example-row to import it)"
         )));
     }
-    let invalid = invalid_rows.len() as u64;
-    let valid = rows - invalid - example_rows.len() as u64;
+    let (invalid, examples) = (invalid_rows.len() as u64, example_rows.len() as u64);
     invalid_rows.extend(&example_rows);
     invalid_rows.sort_unstable();
-    if invalid > 0 && !spec.skip_invalid {
-        return Err(RunError::InvalidRows { invalid, rows, errors: errors_path });
-    }
-    if valid == 0 {
-        return Err(RunError::Nothing(if rows == 0 {
-            format!("`{}` has no data rows", spec.source.display())
-        } else {
-            format!(
-                "all {rows} rows of `{}` are invalid (see `{}`)",
-                spec.source.display(),
-                errors_path.display()
-            )
-        }));
-    }
+    Ok(Checked { header, rows, invalid, examples, skipped: invalid_rows })
+}
 
-    let plan = elma_import_chunk::plan(&PlanInput {
-        rows: valid,
-        bytes: spec.source_bytes.saturating_mul(valid) / rows.max(1),
-        with_event_handlers: spec.with_event_handlers,
-        rows_per_chunk: spec.rows_per_chunk,
-        allow_over_limit: spec.allow_over_limit,
-        import_rows_per_sec: spec.import_rows_per_sec,
-        pause: spec.pause_secs.map(std::time::Duration::from_secs_f64),
-    })?;
-    write_json(&dir.join("plan.json"), &plan)?;
-
-    // Pass 2: write the valid rows into chunks.
+/// Pass 2: writes the rows to send into chunks of `rows_per_chunk` and the others into
+/// `rejects.csv`; returns the saved manifest.
+fn chunk_pass(
+    dir: &Path,
+    spec: &RunSpec,
+    checked: &Checked,
+    rows_per_chunk: u64,
+    observer: &dyn Observer,
+) -> Result<Manifest, RunError> {
     let out = chunks_dir(dir);
     if out.exists() {
         std::fs::remove_dir_all(&out)
@@ -211,10 +242,12 @@ pub fn prepare(
     }
     std::fs::create_dir_all(&out)
         .map_err(|e| RunError::io(format!("cannot create `{}`", out.display()), e))?;
-    let mut reader = elma_import_sheet::open(&spec.source, &read)?;
+    let header = &checked.header;
+    let mut reader = elma_import_sheet::open(&spec.source, &read_options(spec))?;
     let write_options =
         WriteOptions { date_format: date_format(&spec.locale).to_string(), ..WriteOptions::default() };
-    let mut writer = ChunkWriter::new(&out, "chunk", &header, plan.rows_per_chunk, format, write_options)?;
+    let mut writer =
+        ChunkWriter::new(&out, "chunk", header, rows_per_chunk, spec.chunk_format(), write_options)?;
     let rejects_path = dir.join("rejects.csv");
     let rejects_err =
         |e: csv::Error| RunError::io(format!("cannot write `{}`", rejects_path.display()), e.into());
@@ -222,7 +255,7 @@ pub fn prepare(
     let mut head = vec!["row".to_string()];
     head.extend(header.iter().map(|c| c.text.to_string()));
     rejects.write_record(&head).map_err(rejects_err)?;
-    let mut skip = invalid_rows.iter().peekable();
+    let mut skip = checked.skipped.iter().peekable();
     while let Some(batch) = reader.next_batch()? {
         for row in batch.iter().filter(|r| !r.is_blank()) {
             while skip.peek().is_some_and(|&&n| n < row.number) {
@@ -243,5 +276,5 @@ pub fn prepare(
     rejects.flush().map_err(|e| RunError::io(format!("cannot write `{}`", rejects_path.display()), e))?;
     let manifest = writer.finish()?;
     manifest.save(&out)?;
-    Ok(Preparation { rows, valid, invalid, plan, manifest })
+    Ok(manifest)
 }
