@@ -168,20 +168,32 @@ fn a_guess_inside_a_quoted_field_is_caught_and_read_again() {
     assert_eq!(rows[201], (203, vec!["s0".to_string(), "plain".to_string()]));
 }
 
+/// A file of `rows` rows `n{i},{i}` read in ranges of `range_bytes` on `workers`
+/// threads, in batches of `batch_rows`; the directory goes with it.
+fn numbered_file(
+    rows: usize,
+    batch_rows: usize,
+    range_bytes: u64,
+    workers: usize,
+) -> (tempfile::TempDir, Reader) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.csv");
+    let mut text = String::from("Name,Amount\n");
+    for i in 0..rows {
+        text.push_str(&format!("n{i},{i}\n"));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let options = ReadOptions { batch_rows, ..ReadOptions::default() };
+    let reader = open_csv_in_ranges(&path, &options, range_bytes, workers).unwrap();
+    (dir, reader)
+}
+
 #[test]
 fn batch_work_runs_once_per_batch_on_the_rows_handed_out() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.csv");
-    let mut text = String::from("Name,Amount\n");
-    for i in 0..2_000 {
-        text.push_str(&format!("n{i},{i}\n"));
-    }
-    std::fs::write(&path, &text).unwrap();
-    let options = ReadOptions { batch_rows: 100, ..ReadOptions::default() };
-    let mut reader = open_csv_in_ranges(&path, &options, 1_000, 3).unwrap();
+    let (_dir, mut reader) = numbered_file(2_000, 100, 1_000, 3);
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
     // The work keeps the first row's number as it saw it and its cells' texts.
@@ -213,15 +225,7 @@ fn batch_work_runs_once_per_batch_on_the_rows_handed_out() {
 fn a_batch_work_that_panics_ends_the_read_with_an_error_not_a_hang() {
     use std::sync::Arc;
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.csv");
-    let mut text = String::from("Name,Amount\n");
-    for i in 0..5_000 {
-        text.push_str(&format!("n{i},{i}\n"));
-    }
-    std::fs::write(&path, &text).unwrap();
-    let options = ReadOptions { batch_rows: 50, ..ReadOptions::default() };
-    let mut reader = open_csv_in_ranges(&path, &options, 500, 2).unwrap();
+    let (_dir, mut reader) = numbered_file(5_000, 50, 500, 2);
     reader.set_work(Arc::new(|rows| {
         assert!(rows.iter().all(|r| r.get(0).text != "n1000"), "the work fails on one batch");
         Box::new(())
