@@ -4,7 +4,13 @@
 //! ```text
 //! cargo run --release -p elma-import-benches --bin bench-pace -- [--rows N] [--emulator]
 //!     [--auto-rows 25=6000,100=20000,400=60000] [--fixed-rows 10000]
+//!     [--rates 25,100] [--no-fixed] [--keep DIR]
 //! ```
+//!
+//! `--rates` runs only the handler rates named (of 25, 100, 400); `--no-fixed` skips the
+//! fixed-pause runs against the emulator; `--keep DIR` keeps each emulator run's journal
+//! (`DIR/{fixed,auto}-RATE.journal.jsonl`) and the emulator's queue samples
+//! (`DIR/{fixed,auto}-RATE.queue.csv`: milliseconds, depth) to see what the pacer saw.
 //!
 //! Without `--emulator` it runs the pacing simulation
 //! (`elma_import_runner::pace::simulate`, the emulator's queue model: imports at
@@ -44,6 +50,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut emulator = false;
     let mut auto_rows: Vec<u64> = vec![6_000, 20_000, 60_000];
     let mut fixed_rows = 10_000u64;
+    let mut rates: Vec<f64> = RATES.to_vec();
+    let mut with_fixed = true;
+    let mut keep: Option<std::path::PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -64,6 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     })
                     .collect::<Result<_, Box<dyn std::error::Error>>>()?;
             }
+            "--rates" => {
+                let list = args.next().ok_or("--rates needs RATE,…")?;
+                rates = list.split(',').map(str::parse::<f64>).collect::<Result<_, _>>()?;
+                if let Some(r) = rates.iter().find(|r| !RATES.contains(r)) {
+                    return Err(format!("--rates: `{r}` is not one of 25, 100, 400").into());
+                }
+            }
+            "--no-fixed" => with_fixed = false,
+            "--keep" => keep = Some(args.next().ok_or("--keep needs a directory")?.into()),
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -82,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("simulation, {rows} rows in {CHUNK}-row chunks, imports at {IMPORT_ROWS_PER_SEC} rows/s, {how}:\n");
         println!("| handler rate | ideal | fixed 20 s: wall | ratio | queue peak | auto: wall | ratio | queue peak | last pause |");
         println!("|---|---|---|---|---|---|---|---|---|");
-        for rate in RATES {
+        for &rate in &rates {
             let platform = Platform::emulator(IMPORT_ROWS_PER_SEC, rate);
             let fixed = simulate(&platform, rows, CHUNK, seen, Pacing::Fixed(FIXED));
             let pacer = Pacer::new(FIXED, Duration::from_secs(1), Duration::from_secs(600));
@@ -104,28 +122,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if emulator {
         println!(
             "emulator, the real runner, imports at {IMPORT_ROWS_PER_SEC} rows/s, {CHUNK}-row chunks, \
-             six runs at once:\n"
+             all runs at once:\n"
         );
         println!(
             "| handler rate | fixed 20 s: rows | ideal | wall | ratio | queue peak \
              | auto: rows | ideal | wall | ratio | queue peak | last pause |"
         );
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        if let Some(dir) = &keep {
+            std::fs::create_dir_all(dir)?;
+        }
+        let keep = keep.as_deref();
         let results = std::thread::scope(|scope| {
             let runs: Vec<_> = RATES
                 .iter()
                 .zip(&auto_rows)
+                .filter(|(rate, _)| rates.contains(rate))
                 .map(|(&rate, &auto)| {
-                    let fixed = scope.spawn(move || run_emulator(fixed_rows, rate, false));
-                    let auto = scope.spawn(move || run_emulator(auto, rate, true));
+                    let fixed =
+                        with_fixed.then(|| scope.spawn(move || run_emulator(fixed_rows, rate, false, keep)));
+                    let auto = scope.spawn(move || run_emulator(auto, rate, true, keep));
                     (rate, fixed, auto)
                 })
                 .collect();
-            runs.into_iter().map(|(rate, fixed, auto)| (rate, fixed.join(), auto.join())).collect::<Vec<_>>()
+            runs.into_iter()
+                .map(|(rate, fixed, auto)| (rate, fixed.map(|f| f.join()), auto.join()))
+                .collect::<Vec<_>>()
         });
         for (rate, fixed, auto) in results {
-            let (Ok(fixed), Ok(auto)) = (fixed, auto) else { return Err("a run panicked".into()) };
-            let (fixed, auto) = (fixed.map_err(|e| e.to_string())?, auto.map_err(|e| e.to_string())?);
+            let Ok(auto) = auto else { return Err("a run panicked".into()) };
+            let auto = auto.map_err(|e| e.to_string())?;
+            let fixed = match fixed {
+                None => None,
+                Some(Ok(f)) => Some(f.map_err(|e| e.to_string())?),
+                Some(Err(_)) => return Err("a run panicked".into()),
+            };
             let cell = |r: &Measured| {
                 let ideal = r.rows as f64 / rate;
                 format!(
@@ -138,7 +169,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             println!(
                 "| {rate} jobs/s | {} | {} | {} |",
-                cell(&fixed),
+                fixed.as_ref().map_or("– | – | – | – | –".to_string(), cell),
                 cell(&auto),
                 auto.last_pause.map_or("–".to_string(), |p| format!("{p:.1} s"))
             );
@@ -162,6 +193,7 @@ fn run_emulator(
     rows: u64,
     handler_rate: f64,
     auto: bool,
+    keep: Option<&std::path::Path>,
 ) -> Result<Measured, Box<dyn std::error::Error + Send + Sync>> {
     let dir = tempfile::tempdir()?;
     let schema = AppSchema::from_json(include_str!("../../../templates/crm.contacts.schema.json"))?;
@@ -195,6 +227,13 @@ fn run_emulator(
         let counters = emulator.emulator().counters();
         let peak = counters.queue.samples.iter().map(|s| s.depth).max().unwrap_or(0);
         emulator.shutdown().await;
+        if let Some(keep) = keep {
+            let name = format!("{}-{handler_rate}", if auto { "auto" } else { "fixed" });
+            std::fs::copy(run_dir.join("journal.jsonl"), keep.join(format!("{name}.journal.jsonl")))?;
+            let queue: String =
+                counters.queue.samples.iter().map(|s| format!("{},{}\n", s.t_ms, s.depth)).collect();
+            std::fs::write(keep.join(format!("{name}.queue.csv")), queue)?;
+        }
         let last_pause = Journal::read(&run_dir.join("journal.jsonl"))?.iter().rev().find_map(|e| match e {
             Event::Paced { decision, .. } => Some(decision.pause.as_secs_f64()),
             _ => None,
