@@ -13,28 +13,32 @@
 //! (`DIR/{fixed,auto}-RATE.queue.csv`: milliseconds, depth) to see what the pacer saw.
 //!
 //! Without `--emulator` it runs the pacing simulation
-//! (`elma_import_runner::pace::simulate`, the emulator's queue model: imports at
+//! (`elma_import_runner::pace::simulate_noisy`, the emulator's queue model: imports at
 //! `rows_per_sec / (1 + queue/1000)`, handlers draining at their rate) for the fixed
 //! default and for the auto pacer: one Markdown table row per rate with the wall time,
-//! the ideal (`rows / handler rate`), their ratio and the queue's peak in chunks.
+//! the ideal (`rows / handler rate`), their ratio and the queue's peak in chunks; once
+//! per way of measuring, the last two with seeded noise on the runner's view.
 //!
 //! With `--emulator` it also runs the real runner against the in-process emulator
 //! (`--handler-rate R --rows-per-sec 2000`), once with the plan's fixed pause and once with
 //! `--pause auto` (starting at that fixed pause, within 1 s..10 min), reading the queue's
 //! peak from the emulator's counters. All six runs go at once, each against its own
-//! emulator, so the benchmark takes as long as the longest run. The auto runs get enough
+//! emulator, so the benchmark takes as long as the longest run; each waits, prepared,
+//! until all are (so one run's chunking does not slow another's first import), and its
+//! wall time counts from there. The auto runs get enough
 //! rows per rate (`--auto-rows`) to pay off the starting pause; the fixed runs, whose
 //! ratio does not depend on the row count, get `--fixed-rows` (about `rows / 1000 × 21 s`).
 
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use elma_import_client::{Client, ClientConfig};
 use elma_import_contract::schema::AppSchema;
 use elma_import_emulator::EmulatorConfig;
 use elma_import_runner::event::Event;
 use elma_import_runner::journal::Journal;
-use elma_import_runner::pace::{simulate, Pacer, Pacing, PauseMode, Platform, Seen};
-use elma_import_runner::{execute, Cancel, ExecOptions, Quiet, RunSpec};
+use elma_import_runner::pace::{simulate_noisy, Noise, Pacer, Pacing, PauseMode, Platform, Seen};
+use elma_import_runner::{execute, Cancel, ExecOptions, Observer, Progress, RunSpec};
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::Locale;
 
@@ -85,26 +89,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
+    let quiet = Noise::NONE;
+    let noisy = |ms: f64| Noise { jitter_secs: ms / 1000.0, tick_secs: 0.05, seed: 1 };
+    let first_poll = Seen::FirstPoll { first: 0.6, every: 1.0 };
     let cases = [
-        (Seen::Exactly, "throughput measured exactly"),
+        (Seen::Exactly, quiet, "throughput measured exactly".to_string()),
         (
-            Seen::FirstPoll { first: 0.6, every: 1.0 },
-            "throughput from the first poll, placed by the pacer just before the expected end",
+            first_poll,
+            quiet,
+            "throughput from the first poll, every import polled where the first was (0.6 s)".to_string(),
         ),
         (
             Seen::Polled { first: 0.6, every: 1.0 },
-            "throughput from the poll that saw the end (0.6 s, then every 1 s): too coarse",
+            quiet,
+            "throughput from the poll that saw the end (0.6 s, then every 1 s): too coarse".to_string(),
+        ),
+        (
+            first_poll,
+            noisy(25.0),
+            "first poll as above, each timing off by up to ±25 ms, rows counted in 50 ms steps (seed 1)"
+                .to_string(),
+        ),
+        (
+            first_poll,
+            noisy(50.0),
+            "first poll as above, each timing off by up to ±50 ms, rows counted in 50 ms steps (seed 1)"
+                .to_string(),
         ),
     ];
-    for (seen, how) in cases {
+    for (seen, noise, how) in cases {
         println!("simulation, {rows} rows in {CHUNK}-row chunks, imports at {IMPORT_ROWS_PER_SEC} rows/s, {how}:\n");
         println!("| handler rate | ideal | fixed 20 s: wall | ratio | queue peak | auto: wall | ratio | queue peak | last pause |");
         println!("|---|---|---|---|---|---|---|---|---|");
         for &rate in &rates {
             let platform = Platform::emulator(IMPORT_ROWS_PER_SEC, rate);
-            let fixed = simulate(&platform, rows, CHUNK, seen, Pacing::Fixed(FIXED));
+            let fixed = simulate_noisy(&platform, rows, CHUNK, seen, Pacing::Fixed(FIXED), noise);
             let pacer = Pacer::new(FIXED, Duration::from_secs(1), Duration::from_secs(600));
-            let auto = simulate(&platform, rows, CHUNK, seen, Pacing::Auto(pacer));
+            let auto = simulate_noisy(&platform, rows, CHUNK, seen, Pacing::Auto(pacer), noise);
             println!(
                 "| {rate} jobs/s | {:.0} s | {:.0} s | {:.2}× | {:.2} chunks | {:.0} s | {:.2}× | {:.2} chunks | {:.1} s |",
                 fixed.ideal_secs,
@@ -133,6 +154,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::create_dir_all(dir)?;
         }
         let keep = keep.as_deref();
+        let runs = rates.len() * if with_fixed { 2 } else { 1 };
+        let gate = &Gate::new(runs);
         let results = std::thread::scope(|scope| {
             let runs: Vec<_> = RATES
                 .iter()
@@ -140,8 +163,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .filter(|(rate, _)| rates.contains(rate))
                 .map(|(&rate, &auto)| {
                     let fixed =
-                        with_fixed.then(|| scope.spawn(move || run_emulator(fixed_rows, rate, false, keep)));
-                    let auto = scope.spawn(move || run_emulator(auto, rate, true, keep));
+                        with_fixed.then(|| scope.spawn(move || run_emulator(fixed_rows, rate, false, keep, gate)));
+                    let auto = scope.spawn(move || run_emulator(auto, rate, true, keep, gate));
                     (rate, fixed, auto)
                 })
                 .collect();
@@ -178,6 +201,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Where every emulator run waits, its data generated and chunked, until all are there:
+/// one run's preparation (60,000 rows are chunked for seconds on both cores) must not slow
+/// another's first import, the one the pacer's reference comes from. Gives up waiting
+/// after two minutes (a run that failed before its plan never arrives).
+struct Gate {
+    waiting: Mutex<usize>,
+    all_there: Condvar,
+}
+
+impl Gate {
+    fn new(runs: usize) -> Gate {
+        Gate { waiting: Mutex::new(runs), all_there: Condvar::new() }
+    }
+
+    fn pass(&self) {
+        let mut left = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.all_there.notify_all();
+            return;
+        }
+        let _ = self
+            .all_there
+            .wait_timeout_while(left, Duration::from_secs(120), |left| *left > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+/// The runner's observer for one run: waits at the gate once the run is planned (after
+/// preparation, before the first upload) and notes when it passed.
+struct Held<'g> {
+    gate: &'g Gate,
+    released: Mutex<Option<Instant>>,
+}
+
+impl Observer for Held<'_> {
+    fn on(&self, progress: &Progress<'_>) {
+        if let Progress::Planned { .. } = progress {
+            self.gate.pass();
+            *self.released.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
+    }
+}
+
 /// What one real run came to.
 struct Measured {
     rows: u64,
@@ -194,6 +261,7 @@ fn run_emulator(
     handler_rate: f64,
     auto: bool,
     keep: Option<&std::path::Path>,
+    gate: &Gate,
 ) -> Result<Measured, Box<dyn std::error::Error + Send + Sync>> {
     let dir = tempfile::tempdir()?;
     let schema = AppSchema::from_json(include_str!("../../../templates/crm.contacts.schema.json"))?;
@@ -223,7 +291,12 @@ fn run_emulator(
             ..RunSpec::new("bench-pace", &source, schema.id())?
         };
         spec.create(&run_dir, &schema)?;
-        let summary = execute(&run_dir, &client, &ExecOptions::default(), &Quiet, &Cancel::new()).await?;
+        let began = Instant::now();
+        let held = Held { gate, released: Mutex::new(None) };
+        let summary = execute(&run_dir, &client, &ExecOptions::default(), &held, &Cancel::new()).await?;
+        // The wall from the gate on: preparation and the wait for the other runs do not count.
+        let released = held.released.lock().unwrap_or_else(PoisonError::into_inner).unwrap_or(began);
+        let wall_secs = summary.wall_secs - released.saturating_duration_since(began).as_secs_f64();
         let counters = emulator.emulator().counters();
         let peak = counters.queue.samples.iter().map(|s| s.depth).max().unwrap_or(0);
         emulator.shutdown().await;
@@ -240,7 +313,7 @@ fn run_emulator(
         });
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Measured {
             rows,
-            wall_secs: summary.wall_secs,
+            wall_secs,
             peak,
             last_pause,
         })
