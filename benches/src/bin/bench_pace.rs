@@ -24,8 +24,9 @@
 //! `--pause auto` (starting at that fixed pause, within 1 s..10 min), reading the queue's
 //! peak from the emulator's counters. All six runs go at once, each against its own
 //! emulator, so the benchmark takes as long as the longest run; each waits, prepared,
-//! until all are (so one run's chunking does not slow another's first import), and its
-//! wall time counts from there. The auto runs get enough
+//! until all are (so one run's chunking does not slow another's first import), then
+//! 0.8 s more per run before it (so they do not import in lock-step while their pauses
+//! are still the same 20 s), and its wall time counts from there. The auto runs get enough
 //! rows per rate (`--auto-rows`) to pay off the starting pause; the fixed runs, whose
 //! ratio does not depend on the row count, get `--fixed-rows` (about `rows / 1000 × 21 s`).
 
@@ -46,6 +47,10 @@ const TOKEN: &str = "bench";
 const RATES: [f64; 3] = [25.0, 100.0, 400.0];
 const IMPORT_ROWS_PER_SEC: f64 = 2000.0;
 const CHUNK: u64 = 1000;
+/// Between the first imports of the emulator runs (about one import's length), so six
+/// emulators sharing the machine's cores do not import in lock-step while their pauses
+/// are still alike.
+const STAGGER: Duration = Duration::from_millis(800);
 /// The plan's default pause for 1,000-row chunks (1,000 rows at 50 handler jobs/s).
 const FIXED: Duration = Duration::from_secs(20);
 
@@ -161,10 +166,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .zip(&auto_rows)
                 .filter(|(rate, _)| rates.contains(rate))
-                .map(|(&rate, &auto)| {
-                    let fixed =
-                        with_fixed.then(|| scope.spawn(move || run_emulator(fixed_rows, rate, false, keep, gate)));
-                    let auto = scope.spawn(move || run_emulator(auto, rate, true, keep, gate));
+                .enumerate()
+                .map(|(i, (&rate, &auto))| {
+                    // Each run starts its first import at its own moment after the gate.
+                    let at = move |k: u32| STAGGER * (2 * i as u32 + k);
+                    let fixed = with_fixed
+                        .then(|| scope.spawn(move || run_emulator(fixed_rows, rate, false, keep, (gate, at(1)))));
+                    let auto = scope.spawn(move || run_emulator(auto, rate, true, keep, (gate, at(0))));
                     (rate, fixed, auto)
                 })
                 .collect();
@@ -230,9 +238,10 @@ impl Gate {
 }
 
 /// The runner's observer for one run: waits at the gate once the run is planned (after
-/// preparation, before the first upload) and notes when it passed.
+/// preparation, before the first upload), then its offset, and notes when it went on.
 struct Held<'g> {
     gate: &'g Gate,
+    offset: Duration,
     released: Mutex<Option<Instant>>,
 }
 
@@ -240,6 +249,7 @@ impl Observer for Held<'_> {
     fn on(&self, progress: &Progress<'_>) {
         if let Progress::Planned { .. } = progress {
             self.gate.pass();
+            std::thread::sleep(self.offset);
             *self.released.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         }
     }
@@ -261,7 +271,7 @@ fn run_emulator(
     handler_rate: f64,
     auto: bool,
     keep: Option<&std::path::Path>,
-    gate: &Gate,
+    (gate, offset): (&Gate, Duration),
 ) -> Result<Measured, Box<dyn std::error::Error + Send + Sync>> {
     let dir = tempfile::tempdir()?;
     let schema = AppSchema::from_json(include_str!("../../../templates/crm.contacts.schema.json"))?;
@@ -292,7 +302,7 @@ fn run_emulator(
         };
         spec.create(&run_dir, &schema)?;
         let began = Instant::now();
-        let held = Held { gate, released: Mutex::new(None) };
+        let held = Held { gate, offset, released: Mutex::new(None) };
         let summary = execute(&run_dir, &client, &ExecOptions::default(), &held, &Cancel::new()).await?;
         // The wall from the gate on: preparation and the wait for the other runs do not count.
         let released = held.released.lock().unwrap_or_else(PoisonError::into_inner).unwrap_or(began);
