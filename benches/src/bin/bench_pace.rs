@@ -170,8 +170,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|(i, (&rate, &auto))| {
                     // Each run starts its first import at its own moment after the gate.
                     let at = move |k: u32| STAGGER * (2 * i as u32 + k);
-                    let fixed = with_fixed
-                        .then(|| scope.spawn(move || run_emulator(fixed_rows, rate, false, keep, (gate, at(1)))));
+                    let fixed = with_fixed.then(|| {
+                        scope.spawn(move || run_emulator(fixed_rows, rate, false, keep, (gate, at(1))))
+                    });
                     let auto = scope.spawn(move || run_emulator(auto, rate, true, keep, (gate, at(0))));
                     (rate, fixed, auto)
                 })
@@ -321,11 +322,6 @@ fn run_emulator(
             Event::Paced { decision, .. } => Some(decision.pause.as_secs_f64()),
             _ => None,
         });
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Measured {
-            rows,
-            wall_secs,
-            peak,
-            last_pause,
-        })
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Measured { rows, wall_secs, peak, last_pause })
     })
 }
