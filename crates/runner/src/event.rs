@@ -218,7 +218,8 @@ pub enum Event {
         chunk: u32,
         /// Rows of the import judged.
         rows: u64,
-        /// Seconds from the start request to the poll the throughput was taken at.
+        /// Seconds from the start request to the poll the throughput was taken at (both as
+        /// sent).
         measured_secs: f64,
         /// The decision.
         decision: crate::pace::Decision,

@@ -3,11 +3,13 @@
 //! Counts that stand still for the stall limit end the wait (resumable); Ctrl-C ends it
 //! at once. A `blocked` or unknown status is not a result: the wait goes on.
 //!
-//! With `--pause auto` the wait also measures the import's throughput for the pacer: the
-//! first poll comes at [`crate::pace::Pacer::first_poll`] after the start request (about
-//! 90 % of the import's time at the best speed seen), and the throughput is the rows
-//! processed by that poll over the time since the start request (the chunk's rows, when
-//! it was already done: a lower bound). Later polls keep at least a second apart. The
+//! With `--pause auto` the wait also measures the import for the pacer: the first poll
+//! comes at [`crate::pace::Pacer::first_poll`] after the start request (the point the
+//! first measured import was polled at, so every import is measured at the same point of
+//! its course), and the pacer gets the rows processed by that poll and the time from the
+//! start request's send to that poll's send (both on the runner's clock, so neither the
+//! answer's way back nor the runner's own scheduling delay counts); see
+//! [`crate::pace::Pacer::observe_poll`]. Later polls keep at least a second apart. The
 //! decision is journaled (`paced`) before the pause it sets.
 
 use std::sync::Mutex;
@@ -31,7 +33,9 @@ struct Watch {
 /// The import's progress at the first status answer, for `--pause auto`.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
-    /// From the start request to the answer.
+    /// From the start request's send to the first status request's send (both taken on
+    /// the client, so the two requests' latencies mostly cancel, and the time the answer
+    /// takes to come back and be handled does not count).
     elapsed: Duration,
     /// Rows processed by then.
     processed: u64,
@@ -104,9 +108,8 @@ fn pace<C: Clock>(
     sample: Sample,
 ) -> Result<(), RunError> {
     let secs = sample.elapsed.as_secs_f64();
-    let seen = if sample.finished { rows } else { sample.processed };
-    let rows_per_sec = if secs > 0.0 { seen as f64 / secs } else { 0.0 };
-    let decision = pacer.observe(rows, rows_per_sec);
+    let poll = crate::pace::Poll { rows, processed: sample.processed, secs, finished: sample.finished };
+    let decision = pacer.observe_poll(poll);
     ctx.record(Event::Paced { at: ctx.now(), chunk: i, rows, measured_secs: secs, decision, pacer })?;
     ctx.observer.on(&Progress::Paced { chunk: i, decision: &decision });
     Ok(())
@@ -143,12 +146,13 @@ async fn poll<C: Clock>(
     let sample: Mutex<Option<Sample>> = Mutex::new(None);
     let mut odd_answers = 0u32;
     loop {
+        let clock = Stamping::new(ctx.clock);
         let on_update = |r: &ImportResult| {
             first_answer.notify_one();
             if let Some(sent) = origin {
                 let mut first = sample.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 first.get_or_insert(Sample {
-                    elapsed: ctx.clock.now().saturating_duration_since(sent),
+                    elapsed: clock.asked().saturating_duration_since(sent),
                     processed: r.processed,
                     finished: r.status.is_final(),
                 });
@@ -163,8 +167,7 @@ async fn poll<C: Clock>(
                 stalled.notify_one();
             }
         };
-        let polling =
-            ctx.client.wait_for_import_with_clock(ctx.clock, &ctx.app, import_id, policy, on_update);
+        let polling = ctx.client.wait_for_import_with_clock(&clock, &ctx.app, import_id, policy, on_update);
         let waiting = ctx.waiting();
         let answer = tokio::select! {
             answer = polling => answer,
@@ -187,6 +190,35 @@ async fn poll<C: Clock>(
             ));
         }
         policy.first_poll = policy.min_interval;
+    }
+}
+
+/// The runner's clock, noting when the poller last woke up: the poller sends its status
+/// request right after its wait, so that is when the answer's counts were asked for.
+struct Stamping<'c, C> {
+    clock: &'c C,
+    woke: Mutex<Instant>,
+}
+
+impl<'c, C: Clock> Stamping<'c, C> {
+    fn new(clock: &'c C) -> Stamping<'c, C> {
+        Stamping { clock, woke: Mutex::new(clock.now()) }
+    }
+
+    /// When the last status request was sent (the end of the poller's last wait).
+    fn asked(&self) -> Instant {
+        *self.woke.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<C: Clock> Clock for Stamping<'_, C> {
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.clock.sleep(duration).await;
+        *self.woke.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = self.clock.now();
     }
 }
 
