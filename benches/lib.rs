@@ -364,6 +364,32 @@ pub fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
+/// The token the benchmarks' in-process emulators accept.
+pub const EMULATOR_TOKEN: &str = "bench";
+
+/// An in-process emulator on 127.0.0.1 importing `rows_per_sec` rows a second with
+/// event handlers draining `handler_rate` jobs a second, and a client of it.
+///
+/// # Errors
+/// The emulator cannot start or the client cannot be built.
+pub async fn emulator_and_client(
+    rows_per_sec: f64,
+    handler_rate: f64,
+) -> BenchResult<(elma_import_emulator::RunningEmulator, elma_import_client::Client)> {
+    let config = elma_import_emulator::EmulatorConfig {
+        tokens: vec![EMULATOR_TOKEN.into()],
+        rows_per_sec,
+        handler_rate,
+        ..elma_import_emulator::EmulatorConfig::default()
+    };
+    let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?).await?;
+    let client = elma_import_client::Client::new(elma_import_client::ClientConfig::new(
+        emulator.base_url(),
+        EMULATOR_TOKEN,
+    ))?;
+    Ok((emulator, client))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,9 +33,7 @@
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use elma_import_client::{Client, ClientConfig};
 use elma_import_contract::schema::AppSchema;
-use elma_import_emulator::EmulatorConfig;
 use elma_import_runner::event::Event;
 use elma_import_runner::journal::Journal;
 use elma_import_runner::pace::{simulate_noisy, Noise, Pacer, Pacing, PauseMode, Platform, Seen};
@@ -43,7 +41,6 @@ use elma_import_runner::{execute, Cancel, ExecOptions, Observer, Progress, RunSp
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::Locale;
 
-const TOKEN: &str = "bench";
 const RATES: [f64; 3] = [25.0, 100.0, 400.0];
 const IMPORT_ROWS_PER_SEC: f64 = 2000.0;
 const CHUNK: u64 = 1000;
@@ -281,14 +278,8 @@ fn run_emulator(
     write_csv(&schema, &source, &sample)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        let config = EmulatorConfig {
-            tokens: vec![TOKEN.into()],
-            rows_per_sec: IMPORT_ROWS_PER_SEC,
-            handler_rate,
-            ..EmulatorConfig::default()
-        };
-        let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?).await?;
-        let client = Client::new(ClientConfig::new(emulator.base_url(), TOKEN))?;
+        let (emulator, client) =
+            elma_import_benches::emulator_and_client(IMPORT_ROWS_PER_SEC, handler_rate).await?;
         let run_dir = dir.path().join("run");
         let spec = RunSpec {
             with_event_handlers: true,

@@ -9,16 +9,12 @@
 
 use std::time::Duration;
 
-use elma_import_client::{Client, ClientConfig};
 use elma_import_contract::schema::AppSchema;
-use elma_import_emulator::EmulatorConfig;
 use elma_import_runner::{execute, Cancel, ExecOptions, Quiet, RunSpec};
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::Locale;
 
-const TOKEN: &str = "bench";
-
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> elma_import_benches::BenchResult<()> {
     let mut args = std::env::args().skip(1);
     let chunks: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100);
     let rows_per_chunk: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(200);
@@ -30,14 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        let config = EmulatorConfig {
-            tokens: vec![TOKEN.into()],
-            rows_per_sec: 200_000.0,
-            handler_rate: 1_000_000.0,
-            ..EmulatorConfig::default()
-        };
-        let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?).await?;
-        let client = Client::new(ClientConfig::new(emulator.base_url(), TOKEN))?;
+        let (emulator, client) = elma_import_benches::emulator_and_client(200_000.0, 1_000_000.0).await?;
         let run_dir = dir.path().join("run");
         let spec = RunSpec {
             with_event_handlers: true,
@@ -63,6 +52,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         println!("{report}");
         emulator.shutdown().await;
-        Ok::<_, Box<dyn std::error::Error>>(())
+        Ok::<_, elma_import_benches::BenchError>(())
     })
 }
