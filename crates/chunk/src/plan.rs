@@ -91,6 +91,9 @@ pub struct PlanInput {
     pub import_rows_per_sec: f64,
     /// Pause between two imports; `None` uses the default (see the module docs).
     pub pause: Option<Duration>,
+    /// How long the platform keeps a temporary file ([`TEMP_FILE_TTL_SECS`] unless the
+    /// run says otherwise).
+    pub temp_ttl: Duration,
 }
 
 impl PlanInput {
@@ -105,6 +108,7 @@ impl PlanInput {
             allow_over_limit: false,
             import_rows_per_sec: DEFAULT_IMPORT_ROWS_PER_SEC,
             pause: None,
+            temp_ttl: Duration::from_secs(TEMP_FILE_TTL_SECS),
         }
     }
 }
@@ -214,10 +218,10 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         let asked = input.rows_per_chunk.unwrap_or(rows);
         reasons.push(format!(
             "event handlers off and {} rows{size} is more than {}: upload to a directory (kept \
-             permanently), since a temporary file is deleted {} minutes after upload",
+             permanently), since a temporary file is deleted {} after upload",
             thousands(rows),
             thousands(DIRECTORY_UPLOAD_ABOVE_ROWS),
-            TEMP_FILE_TTL_SECS / 60
+            human_duration(input.temp_ttl)
         ));
         (UploadKind::Directory, asked)
     } else {
@@ -243,18 +247,18 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
     // A temporary file must outlive its import: the largest chunk's import must end
     // inside the safe window.
     let chunk_import = secs_f64(rows_per_chunk as f64 / rate);
-    let window = safe_temporary_window(Duration::from_secs(TEMP_FILE_TTL_SECS));
+    let window = safe_temporary_window(input.temp_ttl);
     if upload == UploadKind::Temporary && chunk_import > window {
         upload = UploadKind::Directory;
         reasons.push(format!(
             "importing {} rows at {} rows/s takes about {}, longer than the {} a temporary file \
-             is safe to use ({} min lifetime minus a {} margin): upload to a directory instead",
+             is safe to use ({} lifetime minus a {} margin): upload to a directory instead",
             thousands(rows_per_chunk),
             rate_text(rate),
             human_duration(chunk_import),
             human_duration(window),
-            TEMP_FILE_TTL_SECS / 60,
-            human_duration(TTL_MARGIN)
+            human_duration(input.temp_ttl),
+            human_duration(input.temp_ttl.saturating_sub(window))
         ));
     }
 

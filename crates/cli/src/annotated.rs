@@ -70,7 +70,7 @@ impl Annotated {
         header: &Row,
         validator: &Validator,
         schema: &AppSchema,
-        locale: &str,
+        locale: elma_import_contract::Locale,
     ) -> anyhow::Result<Annotated> {
         let err = xl(path);
         let typed: Vec<Typed> = (0..header.len())
@@ -87,7 +87,7 @@ impl Annotated {
                 }
             })
             .collect();
-        let locale_en = locale == "en";
+        let locale_en = locale == elma_import_contract::Locale::En;
         let mut workbook = Workbook::new();
         let head = Format::new()
             .set_bold()

@@ -162,8 +162,8 @@ pub struct SchemaSource {
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// Date and number formats: `ru` (dd.MM.yyyy HH:mm) or `en` (M/d/yyyy h:mm AM/PM).
-    #[arg(long, default_value = "ru", value_parser = ["ru", "en"])]
-    pub locale: String,
+    #[arg(long, default_value = "ru", value_parser = parse_locale, value_name = "ru|en")]
+    pub locale: elma_import_contract::Locale,
     /// Skip columns that name no field instead of failing.
     #[arg(long)]
     pub ignore_unknown: bool,
@@ -250,7 +250,7 @@ impl CheckArgs {
     /// Validation options.
     pub fn options(&self) -> elma_import_validate::Options {
         elma_import_validate::Options {
-            locale: self.locale.parse().unwrap_or_default(),
+            locale: self.locale,
             ignore_unknown: self.ignore_unknown,
             time_zone: self.time_zone.pinned(),
         }
@@ -294,6 +294,20 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     }
     humantime::parse_duration(t)
         .map_err(|e| format!("`{s}` is not a duration ({e}): give seconds (`5`) or e.g. `90s`, `5m`, `1h`"))
+}
+
+/// A locale: `ru` or `en`.
+pub fn parse_locale(text: &str) -> Result<elma_import_contract::Locale, String> {
+    text.parse().map_err(|e: elma_import_contract::UnknownLocale| e.to_string())
+}
+
+/// A chunk or template file format: `xlsx` or `csv`.
+pub fn parse_file_format(text: &str) -> Result<elma_import_contract::wire::FileFormat, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "xlsx" => Ok(elma_import_contract::wire::FileFormat::Xlsx),
+        "csv" => Ok(elma_import_contract::wire::FileFormat::Csv),
+        other => Err(format!("`{other}` is not a format: `xlsx` or `csv`")),
+    }
 }
 
 #[cfg(test)]

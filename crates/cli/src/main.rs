@@ -8,6 +8,7 @@ mod annotated;
 mod args;
 mod commands;
 mod exit;
+mod hints;
 mod runs;
 mod settings;
 mod ui;

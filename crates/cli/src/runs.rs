@@ -1,9 +1,6 @@
-//! The runs folder: listing runs, finding the newest unfinished one (`resume --last`),
-//! and telling whether a file was already imported into an app (the duplicate-run guard).
-//!
-//! Only what every run directory holds is read: `run.json` (the spec), `summary.json`
-//! (written when the run completes) and the number of journal lines; the journal's
-//! event format stays the runner's business.
+//! The runs folder: listing runs and finding the newest one that can go on
+//! (`resume --last`). A run is read through the runner: its `run.json`, its summary when
+//! it completed, else the state its journal replays to.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -28,14 +25,17 @@ pub struct RunInfo {
     pub app: String,
     /// The source file.
     pub file: PathBuf,
-    /// `completed` (summary written) or `unfinished` (resumable).
+    /// `completed` (summary written), `refused` (validation refused it: nothing was sent;
+    /// `resume --skip-invalid` imports the valid rows) or `unfinished` (resumable).
     pub status: &'static str,
-    /// Data rows read (known once prepared).
+    /// Data rows read (known once validated).
     pub rows: Option<u64>,
-    /// Rows imported (completed runs).
+    /// Rows in the app so far.
     pub imported: Option<u64>,
-    /// Rows rejected by validation or the platform (completed runs).
+    /// Rows rejected by validation or the platform.
     pub rejected: Option<u64>,
+    /// Rows sent whose import could not be confirmed.
+    pub not_imported: Option<u64>,
     /// When the run began, RFC 3339 UTC.
     pub started: String,
     /// sha256 of the source file when the run began.
@@ -50,6 +50,11 @@ impl RunInfo {
     pub fn completed(&self) -> bool {
         self.status == "completed"
     }
+
+    /// Whether the run stopped because validation refused it.
+    pub fn refused(&self) -> bool {
+        self.status == "refused"
+    }
 }
 
 /// Reads one run directory; `None` when it holds no readable `run.json`.
@@ -60,17 +65,36 @@ pub fn read_run(dir: &Path) -> Option<RunInfo> {
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0.0, |d| d.as_secs_f64());
-    let summary: Option<serde_json::Value> =
-        std::fs::read_to_string(dir.join("summary.json")).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let state = elma_import_runner::run::state_of(dir).ok();
+    let summary: Option<serde_json::Value> = state
+        .as_ref()
+        .filter(|s| s.completed())
+        .and_then(|_| std::fs::read_to_string(dir.join("summary.json")).ok())
+        .and_then(|t| serde_json::from_str(&t).ok());
     let number = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_u64);
-    let (status, rows, imported, rejected) = match &summary {
-        Some(s) => (
+    let (status, rows, imported, rejected, not_imported) = match (&summary, &state) {
+        (Some(s), _) => (
             "completed",
             number(s, "rows_read"),
             number(s, "imported"),
             Some(number(s, "rows_invalid").unwrap_or(0) + number(s, "failed").unwrap_or(0)),
+            Some(number(s, "not_imported").unwrap_or(0)),
         ),
-        None => ("unfinished", prepared_rows(dir), None, None),
+        (None, Some(state)) => {
+            let so_far = elma_import_runner::report::so_far(state);
+            match state.refused() {
+                Some((rows, invalid)) => ("refused", Some(rows), Some(0), Some(invalid), Some(0)),
+                None if state.prepared().is_some() => (
+                    "unfinished",
+                    Some(so_far.rows),
+                    Some(so_far.imported),
+                    Some(so_far.invalid + so_far.failed),
+                    Some(so_far.not_imported),
+                ),
+                None => ("unfinished", None, None, None, None),
+            }
+        }
+        (None, None) => ("unfinished", None, None, None, None),
     };
     let started = chrono::DateTime::<chrono::Utc>::from_timestamp(started_secs as i64, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -84,18 +108,11 @@ pub fn read_run(dir: &Path) -> Option<RunInfo> {
         rows,
         imported,
         rejected,
+        not_imported,
         started,
         source_sha256: spec.source_sha256.clone(),
         started_secs,
     })
-}
-
-/// Rows read, from the journal's first line that states them (the preparation's).
-fn prepared_rows(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("journal.jsonl")).ok()?;
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v.get("rows").and_then(serde_json::Value::as_u64))
 }
 
 /// Every run directly under `root`, oldest first.
@@ -107,23 +124,42 @@ pub fn list(root: &Path) -> Vec<RunInfo> {
 }
 
 /// The run directory `resume` works on: the one named, or with `--last` the newest
-/// unfinished run under the default runs folder.
-pub fn resume_dir(named: Option<&Path>, last: bool) -> anyhow::Result<PathBuf> {
+/// unfinished run under the default runs folder that can go on (a refused run only with
+/// `--skip-invalid`).
+pub fn resume_dir(named: Option<&Path>, last: bool, skip_invalid: bool) -> anyhow::Result<PathBuf> {
     match (named, last) {
         (Some(dir), _) => Ok(dir.to_path_buf()),
-        (None, true) => newest_unfinished(Path::new(DEFAULT_ROOT)),
+        (None, true) => newest_unfinished(Path::new(DEFAULT_ROOT), skip_invalid),
         (None, false) => Err(usage("say which run: `elma-import resume RUN_DIR`, or `--last` for the newest unfinished one (`elma-import runs` lists them)")),
     }
 }
 
-/// The newest unfinished run under `root`.
-pub fn newest_unfinished(root: &Path) -> anyhow::Result<PathBuf> {
-    list(root).into_iter().rev().find(|r| !r.completed()).map(|r| r.dir).ok_or_else(|| {
-        usage(format!(
-            "no unfinished run in `{}`: every run there completed (`elma-import runs` lists them)",
-            root.display()
-        ))
-    })
+/// The newest unfinished run under `root` that can go on; says which it passed over.
+pub fn newest_unfinished(root: &Path, skip_invalid: bool) -> anyhow::Result<PathBuf> {
+    let runs = list(root);
+    if runs.is_empty() {
+        return Err(usage(format!("no run in `{}` (`elma-import run` starts one)", root.display())));
+    }
+    for r in runs.iter().rev().filter(|r| !r.completed()) {
+        if r.refused() && !skip_invalid {
+            crate::ui::say(format!(
+                "passing over `{}`: validation refused it ({} invalid rows; `--skip-invalid` imports the valid ones)",
+                r.dir.display(),
+                r.rejected.map_or_else(|| "some".into(), crate::ui::count)
+            ));
+            continue;
+        }
+        return Ok(r.dir.clone());
+    }
+    Err(usage(format!(
+        "no run in `{}` can go on: every one completed{} (`elma-import runs` lists them)",
+        root.display(),
+        if runs.iter().any(RunInfo::refused) {
+            " or was refused by validation (add --skip-invalid)"
+        } else {
+            ""
+        }
+    )))
 }
 
 /// sha256 of a file, lowercase hex.
@@ -142,28 +178,23 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// A completed run under `root` that imported a file with this sha256 into `app`.
-pub fn completed_import_of(root: &Path, app: &str, sha256: &str) -> Option<RunInfo> {
-    list(root).into_iter().rev().find(|r| {
-        r.completed()
-            && r.app == app
-            && r.source_sha256.as_deref() == Some(sha256)
-            && r.imported.unwrap_or(0) > 0
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elma_import_runner::event::Event;
+    use elma_import_runner::journal::Journal;
 
-    fn make_run(root: &Path, id: &str, app: &str, sha: &str, summary: Option<&str>) -> PathBuf {
+    fn make_run(root: &Path, id: &str, events: &[Event], summary: Option<&str>) -> PathBuf {
         let dir = root.join(id);
         std::fs::create_dir_all(&dir).unwrap();
         let source = root.join("f.csv");
         std::fs::write(&source, "Name\nA\n").unwrap();
-        let mut spec = RunSpec::new(id, &source, app).unwrap();
-        spec.source_sha256 = Some(sha.into());
+        let spec = RunSpec::new(id, &source, "crm.contacts").unwrap();
         std::fs::write(dir.join("run.json"), serde_json::to_string(&spec).unwrap()).unwrap();
+        let mut journal = Journal::<Event>::open(&dir.join("journal.jsonl")).unwrap().journal;
+        for e in events {
+            journal.append(e).unwrap();
+        }
         if let Some(s) = summary {
             std::fs::write(dir.join("summary.json"), s).unwrap();
         }
@@ -171,40 +202,39 @@ mod tests {
         dir
     }
 
-    #[test]
-    fn runs_are_listed_oldest_first_with_status_and_the_newest_unfinished_is_found() {
-        let root = tempfile::tempdir().unwrap();
-        make_run(
-            root.path(),
-            "r1",
-            "crm.contacts",
-            "aa",
-            Some(r#"{"rows_read":5,"imported":5,"failed":0,"rows_invalid":0}"#),
-        );
-        let r2 = make_run(root.path(), "r2", "crm.contacts", "bb", None);
-        make_run(
-            root.path(),
-            "r3",
-            "crm.contacts",
-            "cc",
-            Some(r#"{"rows_read":2,"imported":1,"failed":1,"rows_invalid":0}"#),
-        );
-        let runs = list(root.path());
-        let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["r1", "r2", "r3"]);
-        assert_eq!(runs[0].status, "completed");
-        assert_eq!((runs[2].imported, runs[2].rejected), (Some(1), Some(1)));
-        assert_eq!(newest_unfinished(root.path()).unwrap(), r2);
+    fn prepared(rows: u64, invalid: u64) -> Event {
+        Event::Prepared { at: 1.0, rows, valid: rows - invalid, invalid, chunks: 0 }
     }
 
     #[test]
-    fn only_a_completed_run_of_the_same_file_and_app_counts_as_an_earlier_import() {
+    fn runs_are_listed_oldest_first_with_what_they_hold_and_resume_last_passes_over_refused_ones() {
         let root = tempfile::tempdir().unwrap();
-        make_run(root.path(), "r1", "crm.contacts", "aa", Some(r#"{"rows_read":5,"imported":5}"#));
-        make_run(root.path(), "r2", "crm.contacts", "bb", None);
-        assert_eq!(completed_import_of(root.path(), "crm.contacts", "aa").unwrap().id, "r1");
-        assert!(completed_import_of(root.path(), "crm.deals", "aa").is_none());
-        assert!(completed_import_of(root.path(), "crm.contacts", "bb").is_none());
-        assert!(newest_unfinished(Path::new("/nonexistent-runs")).is_err());
+        let done = [prepared(5, 0), Event::Completed { at: 2.0 }];
+        make_run(
+            root.path(),
+            "r1",
+            &done,
+            Some(r#"{"rows_read":5,"imported":5,"failed":0,"rows_invalid":0}"#),
+        );
+        let r2 = make_run(root.path(), "r2", &[Event::Preparing { at: 1.0 }], None);
+        let left = [prepared(2, 0), Event::Completed { at: 2.0 }];
+        make_run(
+            root.path(),
+            "r3",
+            &left,
+            Some(r#"{"rows_read":2,"imported":1,"failed":1,"rows_invalid":0,"not_imported":0}"#),
+        );
+        let refused = [Event::Preparing { at: 1.0 }, Event::Refused { at: 2.0, rows: 9, invalid: 4 }];
+        let r4 = make_run(root.path(), "r4", &refused, None);
+        let runs = list(root.path());
+        let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["r1", "r2", "r3", "r4"]);
+        assert_eq!(runs[0].status, "completed");
+        assert_eq!((runs[2].imported, runs[2].rejected), (Some(1), Some(1)));
+        assert_eq!((runs[3].status, runs[3].rejected), ("refused", Some(4)));
+        assert_eq!(newest_unfinished(root.path(), false).unwrap(), r2, "a refused run cannot go on as it is");
+        assert_eq!(newest_unfinished(root.path(), true).unwrap(), r4);
+        let err = newest_unfinished(Path::new("/nonexistent-runs"), false).unwrap_err().to_string();
+        assert!(err.contains("no run in"), "{err}");
     }
 }

@@ -73,10 +73,18 @@ pub fn error_json(message: &str, code: u8, run_dir: Option<&Path>) -> serde_json
 pub fn error(err: &anyhow::Error, code: u8) {
     let message = crate::exit::message(err);
     eprintln!("{} {message}", paint("error:", "31;1"));
+    let dir = RUN_DIR.lock().ok().and_then(|d| d.clone());
+    let hints = crate::hints::of(err, dir.as_deref());
+    for hint in &hints {
+        eprintln!("{} {hint}", paint("hint:", "36;1"));
+    }
     if JSON.load(Ordering::Relaxed) {
-        let dir = RUN_DIR.lock().ok().and_then(|d| d.clone());
+        let mut v = error_json(&message, code, dir.as_deref());
+        if !hints.is_empty() {
+            v["hints"] = serde_json::json!(hints);
+        }
         // Stdout may be closed; the message is on stderr already.
-        let _ = print_json(&error_json(&message, code, dir.as_deref()));
+        let _ = print_json(&v);
     }
 }
 

@@ -168,7 +168,7 @@ fn a_run_stopped_early_resumes_as_printed_with_the_token_from_the_environment() 
     assert_eq!(out.json()["runs"][0]["status"], "completed", "{}", out.describe());
     let out = elma(tmp.path(), &args!["--json", "resume", "--last", "--token", TOKEN]);
     let v = failure_json(&out, 2);
-    assert!(v["error"].as_str().unwrap().contains("no unfinished run"), "{}", out.describe());
+    assert!(v["error"].as_str().unwrap().contains("can go on: every one completed"), "{}", out.describe());
 }
 
 #[test]
@@ -186,7 +186,8 @@ fn the_same_file_into_the_same_app_is_refused_naming_the_earlier_run_unless_agai
     let out = run("runs/second", &[]);
     let v = failure_json(&out, 2);
     let e = v["error"].as_str().unwrap();
-    assert!(e.contains("first") && e.contains("--again"), "{}", out.describe());
+    assert!(e.contains("runs/first") && e.contains("it finished"), "{}", out.describe());
+    assert!(v["hints"].to_string().contains("--again"), "{}", out.describe());
     assert_eq!(emu.items(APP).len(), 30, "nothing sent the second time");
     assert!(!tmp.path().join("runs/second").exists(), "no run directory for a refused run");
 

@@ -178,6 +178,16 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
     /// Waits `duration`.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+    /// The wall-clock time, seconds since the Unix epoch (journal timestamps, temporary
+    /// files' ages). The system's clock unless the clock is simulated.
+    fn wall(&self) -> f64 {
+        system_wall()
+    }
+}
+
+/// Seconds since the Unix epoch by the system's clock.
+pub fn system_wall() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The real clock: `tokio::time`.
@@ -199,6 +209,7 @@ impl Clock for TokioClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     origin: Instant,
+    wall: f64,
     offset: Arc<Mutex<Duration>>,
 }
 
@@ -211,7 +222,11 @@ impl Default for ManualClock {
 impl ManualClock {
     /// A clock standing at the real current instant.
     pub fn new() -> ManualClock {
-        ManualClock { origin: Instant::now(), offset: Arc::new(Mutex::new(Duration::ZERO)) }
+        ManualClock {
+            origin: Instant::now(),
+            wall: system_wall(),
+            offset: Arc::new(Mutex::new(Duration::ZERO)),
+        }
     }
 
     /// Moves the clock forward.
@@ -234,6 +249,10 @@ impl Clock for ManualClock {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
         self.advance(duration);
         std::future::ready(())
+    }
+
+    fn wall(&self) -> f64 {
+        self.wall + self.elapsed().as_secs_f64()
     }
 }
 

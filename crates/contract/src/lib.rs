@@ -8,6 +8,7 @@
 //!   that correcting an assumption about the platform is a one-file change;
 //! - [`values`]: item values as the platform stores them (API.md §7), their exact
 //!   comparison, and the §6 `tf` conditions of a look-up;
+//! - [`keys`]: key values (a key column's cells and items' values) in one comparable form;
 //! - [`zone`]: the time zone date-time cells are read in;
 //! - [`env`]: the environment variable names the binary reads.
 //!
@@ -20,6 +21,7 @@
 //! assert_eq!(app.fields[0].kind, FieldType::Email);
 //! ```
 
+pub mod keys;
 pub mod locale;
 pub mod schema;
 pub mod values;

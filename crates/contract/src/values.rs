@@ -177,8 +177,9 @@ pub fn same_value(field: &Field, expected: &Value, actual: &Value) -> bool {
 /// - STRING, TEXT: the trimmed text (for text with line breaks, its longest line), which
 ///   the platform matches as a case-insensitive substring;
 /// - INTEGER, FLOAT: `{"min": n, "max": n}`;
-/// - DATETIME: `{"min": t − 1 s, "max": t + 1 s}` in UTC (`+00:00`); DATE: a day and more
-///   either side, so that a date stored at midnight of another zone is found too.
+/// - DATETIME and DATE: `{"min": t − 26 h, "max": t + 26 h}` in UTC (`+00:00`), so that a
+///   value the platform read in another zone (or a date stored at midnight of another
+///   zone) is found too; [`same_value`] then compares the instant or the clock reading.
 ///
 /// `None` for an empty value, several values, and every type §6 does not filter (LINK,
 /// MONEY, BOOLEAN, ENUM, STATUS, PHONE, EMAIL, FULL_NAME, links, files, TABLE, JSON).
@@ -204,7 +205,9 @@ pub fn tf_condition(field: &Field, expected: &Value) -> Option<Value> {
             let n = serde_json::Number::from_f64(number(single)?)?;
             Some(json!({"min": n, "max": n}))
         }
-        FieldType::Datetime => interval(instant(single)?, Duration::seconds(1)),
+        // Wide enough for any difference between the run's zone and the platform's (UTC−12
+        // to UTC+14): the comparison on this side decides.
+        FieldType::Datetime => interval(instant(single)?, Duration::hours(26)),
         FieldType::Date => {
             let at = instant(single).or_else(|| {
                 let day = NaiveDate::parse_from_str(single.as_str()?.trim(), "%Y-%m-%d").ok()?;
@@ -329,9 +332,12 @@ fn instant(value: &Value) -> Option<DateTime<Utc>> {
     written(value).map(|at| at.with_timezone(&Utc))
 }
 
+/// The same instant, or the same reading of the clock: a cell has no offset, so when the
+/// platform reads it in another zone than the run did, the instants differ by the zones'
+/// difference while the local date and time stay what the cell said.
 fn same_instant(expected: &Value, actual: &Value) -> bool {
-    match (instant(expected), instant(actual)) {
-        (Some(e), Some(a)) => e == a,
+    match (written(expected), written(actual)) {
+        (Some(e), Some(a)) => e == a || e.naive_local() == a.naive_local(),
         _ => same_text(expected, actual),
     }
 }
@@ -506,14 +512,17 @@ mod tests {
     }
 
     #[test]
-    fn date_times_are_instants_whatever_the_offset() {
+    fn date_times_are_the_same_instant_or_the_same_clock_reading() {
         let f = field(FieldType::Datetime);
         assert!(same_value(&f, &json!("2006-01-02T15:04:05+03:00"), &json!("2006-01-02T12:04:05Z")));
         assert!(same_value(&f, &json!("2006-01-02T15:04:05+03:00"), &json!("2006-01-02T12:04:05.000+00:00")));
-        assert!(!same_value(&f, &json!("2006-01-02T15:04:05+03:00"), &json!("2006-01-02T15:04:05Z")));
+        // A cell read in another zone: another instant, the same reading of the clock.
+        assert!(same_value(&f, &json!("2006-01-02T15:04:05+03:00"), &json!("2006-01-02T15:04:05Z")));
+        assert!(!same_value(&f, &json!("2006-01-02T15:04:05+03:00"), &json!("2006-01-02T16:04:05+01:00")));
+        assert!(!same_value(&f, &json!("2006-01-02T15:04:05+03:00"), &json!("2006-01-02T15:04:06+03:00")));
         assert_eq!(
             tf_condition(&f, &json!("2006-01-02T15:04:05+03:00")),
-            Some(json!({"min": "2006-01-02T12:04:04+00:00", "max": "2006-01-02T12:04:06+00:00"}))
+            Some(json!({"min": "2006-01-01T10:04:05+00:00", "max": "2006-01-03T14:04:05+00:00"}))
         );
         assert_eq!(tf_condition(&f, &json!("yesterday")), None);
     }

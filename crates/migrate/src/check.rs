@@ -273,7 +273,7 @@ pub type ItemKeys = HashMap<(String, String), HashSet<String>>;
 /// # Errors
 /// A file that cannot be opened or read.
 pub fn check_files(migration: &Migration, bound: &[Bound]) -> Result<Checked, MigrateError> {
-    let locale: Locale = migration.locale.parse().unwrap_or_default();
+    let locale: Locale = migration.locale;
     // For each step: field code → (comparable key → first row).
     let mut keys: Vec<HashMap<String, HashMap<String, u64>>> = vec![HashMap::new(); migration.steps.len()];
     let mut refs: Vec<Vec<Vec<(u64, String)>>> = Vec::new();
@@ -281,7 +281,7 @@ pub fn check_files(migration: &Migration, bound: &[Bound]) -> Result<Checked, Mi
     let mut problems = Vec::new();
     for (j, step) in migration.steps.iter().enumerate() {
         let b = &bound[j];
-        let sheet_err = |source| MigrateError::Sheet { path: step.file.clone(), source };
+        let sheet_err = |error| MigrateError::Sheet { path: step.file.clone(), error };
         let mut reader = elma_import_sheet::open(&step.file, &step.read_options()).map_err(sheet_err)?;
         let bytes = reader.progress().1;
         let header = reader.header().clone();

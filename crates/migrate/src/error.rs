@@ -31,81 +31,95 @@ pub enum MigrateError {
         message: String,
     },
     /// A file could not be read.
-    #[error("`{}`: {source}", path.display())]
+    #[error("`{}`: {error}", path.display())]
     Sheet {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: elma_import_sheet::SheetError,
+        error: elma_import_sheet::SheetError,
     },
     /// Reading or writing a file of the migration failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Io {
         /// What was being done, naming the path.
         what: String,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    /// `migration.jsonl` holds a line that is not an event (other than a torn last line).
-    #[error("`{}` line {line}: {message}", path.display())]
-    Journal {
-        /// The journal.
+    /// `migration.jsonl`, or the migration directory's lock.
+    #[error(transparent)]
+    Journal(#[from] elma_import_runner::journal::JournalError),
+    /// A file of the migration directory is not what the migration wrote.
+    #[error("`{}` is damaged: {message}", path.display())]
+    Damaged {
+        /// The file.
         path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// What is wrong.
+        /// What is wrong with it.
         message: String,
     },
     /// The directory holds no migration, or another one.
     #[error("{0}")]
     Directory(String),
     /// A call to the platform failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Client {
         /// What was being asked.
         what: String,
         /// The cause.
-        source: Box<ClientError>,
+        error: Box<ClientError>,
     },
     /// A step's run failed.
-    #[error("{step}: {source}")]
+    #[error("{step}: {error}")]
     Run {
         /// The step's label.
         step: String,
         /// The runner's error.
-        source: Box<RunError>,
+        error: Box<RunError>,
     },
 }
 
 impl MigrateError {
     /// An I/O error while doing `what`.
-    pub fn io(what: impl Into<String>, source: std::io::Error) -> MigrateError {
-        MigrateError::Io { what: what.into(), source }
+    pub fn io(what: impl Into<String>, cause: std::io::Error) -> MigrateError {
+        MigrateError::Io { what: what.into(), cause }
     }
 
     /// A failed call to the platform while doing `what`.
-    pub fn client(what: impl Into<String>, source: ClientError) -> MigrateError {
-        MigrateError::Client { what: what.into(), source: Box::new(source) }
+    pub fn client(what: impl Into<String>, error: ClientError) -> MigrateError {
+        MigrateError::Client { what: what.into(), error: Box::new(error) }
     }
 
     /// A step's run that failed.
-    pub fn run(step: impl Into<String>, source: RunError) -> MigrateError {
-        MigrateError::Run { step: step.into(), source: Box::new(source) }
+    pub fn run(step: impl Into<String>, error: RunError) -> MigrateError {
+        MigrateError::Run { step: step.into(), error: Box::new(error) }
+    }
+
+    /// The runner's error of a step's run, if that is what this is.
+    pub fn run_error(&self) -> Option<&RunError> {
+        match self {
+            MigrateError::Run { error, .. } => Some(error),
+            _ => None,
+        }
     }
 
     /// The kind of stop; the CLI maps kinds to exit codes in one table.
     pub fn kind(&self) -> StopKind {
         match self {
-            MigrateError::Sheet { source, .. } if source.is_setup() => StopKind::Usage,
+            MigrateError::Sheet { error, .. } if error.is_setup() => StopKind::Usage,
             MigrateError::Sheet { .. } => StopKind::Data,
             MigrateError::Spec { .. }
             | MigrateError::Cycle { .. }
             | MigrateError::Step { .. }
+            | MigrateError::Damaged { .. }
             | MigrateError::Directory(_) => StopKind::Usage,
-            MigrateError::Io { .. } | MigrateError::Journal { .. } => StopKind::Network,
-            MigrateError::Client { source, .. } if source.is_setup() => StopKind::Usage,
+            MigrateError::Journal(e) => elma_import_runner::error::journal_kind(e),
+            MigrateError::Io { cause, .. } if elma_import_runner::journal::is_disk_full(cause) => {
+                StopKind::Data
+            }
+            MigrateError::Io { .. } => StopKind::Network,
+            MigrateError::Client { error, .. } if error.is_setup() => StopKind::Usage,
             MigrateError::Client { .. } => StopKind::Network,
-            MigrateError::Run { source, .. } => source.kind(),
+            MigrateError::Run { error, .. } => error.kind(),
         }
     }
 }

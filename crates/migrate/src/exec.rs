@@ -9,14 +9,15 @@ use std::time::Instant;
 
 use elma_import_client::{AppRef, Client};
 use elma_import_contract::schema::AppSchema;
-use elma_import_runner::{Cancel, ExecOptions, Observer, Progress, RunSpec, StopKind, Summary};
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use elma_import_runner::{
+    blocking, Cancel, ExecOptions, Observer, Progress, RunSettings, RunSpec, StopKind, Summary,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{bind, Bound};
 use crate::error::MigrateError;
 use crate::graph::Graph;
-use crate::journal::{now_secs, Event, Journal, State, Totals};
+use crate::journal::{Event, Journal, State, Totals};
 use crate::resolve::{
     choose_lookup, count_items, lookup_items, needed_keys, scan_items, write_resolved, IdIndex, IdMap,
 };
@@ -28,8 +29,8 @@ pub struct Settings {
     /// Import the valid rows of each step and leave the rest out (else a step with an
     /// invalid row stops before sending).
     pub skip_invalid: bool,
-    /// `xlsx` or `csv` chunk files.
-    pub chunk_format: String,
+    /// The format of the chunk files: `xlsx` or `csv`.
+    pub chunk_format: elma_import_contract::wire::FileFormat,
     /// Assumed import speed, rows per second, for the plans' estimates.
     pub import_rows_per_sec: f64,
     /// Directory id for directory uploads.
@@ -44,6 +45,16 @@ pub struct Settings {
     /// `run.json`, so resumes keep it.
     #[serde(default)]
     pub pause_secs: Option<f64>,
+    /// Fixed pause, or `--pause auto` within bounds.
+    #[serde(default)]
+    pub pause_mode: elma_import_runner::pace::PauseMode,
+    /// The platform's Web API address the migration talks to (never the token), so
+    /// `resume DIR` finds it again.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The profile of the config file the connection came from.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 fn four() -> usize {
@@ -54,12 +65,15 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             skip_invalid: false,
-            chunk_format: "xlsx".into(),
+            chunk_format: elma_import_contract::wire::FileFormat::Xlsx,
             import_rows_per_sec: 200.0,
             directory_id: None,
             temp_ttl_secs: elma_import_contract::wire::TEMP_FILE_TTL_SECS,
             parallel: 4,
             pause_secs: None,
+            pause_mode: elma_import_runner::pace::PauseMode::Fixed,
+            url: None,
+            profile: None,
         }
     }
 }
@@ -120,7 +134,7 @@ pub fn load(dir: &Path) -> Result<(Saved, BTreeMap<String, AppSchema>), MigrateE
             dir.display()
         )));
     }
-    let bad = |message: String| MigrateError::Journal { path: path.clone(), line: 0, message };
+    let bad = |message: String| MigrateError::Damaged { path: path.clone(), message };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| MigrateError::io(format!("cannot read `{}`", path.display()), e))?;
     let saved: Saved = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
@@ -129,11 +143,8 @@ pub fn load(dir: &Path) -> Result<(Saved, BTreeMap<String, AppSchema>), MigrateE
         let p = dir.join("schemas").join(format!("{app}.schema.json"));
         let text = std::fs::read_to_string(&p)
             .map_err(|e| MigrateError::io(format!("cannot read `{}`", p.display()), e))?;
-        let schema = AppSchema::from_json(&text).map_err(|e| MigrateError::Journal {
-            path: p.clone(),
-            line: 0,
-            message: e.to_string(),
-        })?;
+        let schema = AppSchema::from_json(&text)
+            .map_err(|e| MigrateError::Damaged { path: p.clone(), message: e.to_string() })?;
         schemas.insert(app, schema);
     }
     Ok((saved, schemas))
@@ -254,6 +265,9 @@ pub struct StepReport {
     pub summary: Option<Summary>,
     /// Why it stopped.
     pub error: Option<String>,
+    /// The error itself, for advice on how to go on.
+    #[serde(skip)]
+    pub failure: Option<Arc<MigrateError>>,
     /// The kind of its stop: `None` when done with every row imported, `Data` when rows
     /// were rejected, else its failure's kind.
     #[serde(skip)]
@@ -281,6 +295,8 @@ pub struct Report {
     pub imported: u64,
     /// Rows the platform rejected.
     pub failed: u64,
+    /// Rows sent whose import could not be confirmed.
+    pub not_imported: u64,
     /// Reference cells that named no single item.
     pub unresolved: u64,
     /// Wall time of this execution.
@@ -299,6 +315,8 @@ pub struct MigrateOptions {
     pub parallel: usize,
     /// The runner's options for every step.
     pub exec: ExecOptions,
+    /// The user's word on chunks of steps: (step, 0-based; chunk; imported?).
+    pub assume: Vec<(usize, elma_import_runner::Chunk, bool)>,
 }
 
 struct Shared {
@@ -310,16 +328,19 @@ struct Shared {
     journal: Mutex<Journal>,
     client: Client,
     exec: ExecOptions,
+    assume: Vec<(usize, elma_import_runner::Chunk, bool)>,
     observer: Arc<dyn MigrationObserver>,
     cancel: Cancel,
 }
 
 impl Shared {
     fn log(&self, event: &Event) -> Result<(), MigrateError> {
-        self.journal
-            .lock()
-            .map_err(|_| MigrateError::Directory("the journal lock is poisoned".into()))?
-            .append(event)
+        self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner).append(event)?;
+        Ok(())
+    }
+
+    fn now(&self) -> f64 {
+        elma_import_client::poll::system_wall()
     }
 }
 
@@ -328,12 +349,93 @@ enum Outcome {
     Failed(MigrateError),
 }
 
+/// The `run.json` of step `j`, importing `source` (its file, or the resolved copy);
+/// `left_out` lists the rows whose references name no single item.
+pub fn step_spec(
+    migration: &Migration,
+    settings: &Settings,
+    j: usize,
+    source: &Path,
+    left_out: Vec<elma_import_runner::spec::LeftOut>,
+) -> Result<RunSpec, MigrateError> {
+    let step = &migration.steps[j];
+    let label = step.label(j);
+    let resolved = source != step.file;
+    let sha = if step.file.is_file() {
+        Some(
+            elma_import_runner::chunkfile::sha256_file(&step.file)
+                .map_err(|e| MigrateError::io(format!("cannot read `{}`", step.file.display()), e))?,
+        )
+    } else {
+        None
+    };
+    let s = settings;
+    Ok(RunSpec {
+        encoding: if resolved { None } else { step.encoding.clone() },
+        delimiter: if resolved { Some(',') } else { step.delimiter },
+        sheet: if resolved { None } else { step.sheet.clone() },
+        locale: migration.locale,
+        time_zone: migration.time_zone.clone(),
+        skip_invalid: s.skip_invalid,
+        with_event_handlers: step.with_event_handlers,
+        rows_per_chunk: step.rows_per_chunk,
+        chunk_format: s.chunk_format,
+        directory_id: s.directory_id.clone(),
+        key_column: Some(step.key.clone()),
+        import_rows_per_sec: s.import_rows_per_sec,
+        temp_ttl_secs: s.temp_ttl_secs,
+        pause_secs: s.pause_secs,
+        pause_mode: s.pause_mode,
+        url: s.url.clone(),
+        profile: s.profile.clone(),
+        source_sha256: sha,
+        left_out,
+        ..RunSpec::new(format!("{:02}-{}", j + 1, step.app), source, step.app.clone())
+            .map_err(|e| MigrateError::run(label, e))?
+    })
+}
+
+/// Checks every setting each step's run will check, before anything is sent, so that a
+/// migration never stops half-way on a setting: `--dry-run`, `plan` and [`execute`] call it.
+///
+/// # Errors
+/// The first setting a step's run would refuse, naming the step.
+pub fn check_settings(
+    migration: &Migration,
+    settings: &Settings,
+    schemas: &BTreeMap<String, AppSchema>,
+    exec: &ExecOptions,
+) -> Result<(), MigrateError> {
+    for (j, step) in migration.steps.iter().enumerate() {
+        let label = step.label(j);
+        let schema = schemas.get(&step.app).ok_or_else(|| MigrateError::Step {
+            step: label.clone(),
+            message: format!("no schema of {}", step.app),
+        })?;
+        let spec = step_spec(migration, settings, j, &step.file, Vec::new())?;
+        let run =
+            RunSettings::resolve(&spec, exec, schema).map_err(|e| MigrateError::run(label.clone(), e))?;
+        elma_import_chunk::plan(&elma_import_chunk::PlanInput {
+            rows: 1,
+            bytes: 0,
+            with_event_handlers: run.with_event_handlers,
+            rows_per_chunk: spec.rows_per_chunk,
+            allow_over_limit: spec.allow_over_limit,
+            import_rows_per_sec: spec.import_rows_per_sec,
+            pause: spec.pause_secs.map(std::time::Duration::from_secs_f64),
+            temp_ttl: run.temp_ttl,
+        })
+        .map_err(|e| MigrateError::run(label, e.into()))?;
+    }
+    Ok(())
+}
+
 /// Executes (or continues) the migration in `dir`, created by [`create`]: each step
 /// starts when the steps it waits for are done, at most `options.parallel` at once.
 /// A step whose run fails stops the steps that wait for it; the others go on.
 ///
 /// # Errors
-/// The directory or its journal cannot be read; a cycle.
+/// The directory or its journal cannot be read; a cycle; a setting a step would refuse.
 pub async fn execute(
     dir: &Path,
     client: &Client,
@@ -345,13 +447,13 @@ pub async fn execute(
     let (saved, schemas) = load(dir)?;
     // One process holds a migration directory at a time (each step's run directory has
     // its own lock too).
-    let _lock = elma_import_runner::journal::RunLock::acquire(dir)
-        .map_err(|e| MigrateError::run(format!("the migration directory `{}`", dir.display()), e))?;
+    let _lock = elma_import_runner::journal::DirLock::acquire(dir)?;
     let migration = saved.migration;
     let graph = Graph::of(&migration)?;
     let bound = bind(&migration, &schemas)?;
-    let (journal, events) = Journal::open(&dir.join("migration.jsonl"))?;
-    let state = State::replay(migration.steps.len(), &events);
+    check_settings(&migration, &saved.settings, &schemas, &options.exec)?;
+    let opened = Journal::open(&dir.join("migration.jsonl"))?;
+    let state = State::replay(migration.steps.len(), &opened.events);
     let n = migration.steps.len();
     let shared = Arc::new(Shared {
         dir: dir.to_path_buf(),
@@ -359,9 +461,10 @@ pub async fn execute(
         settings: saved.settings,
         schemas,
         bound,
-        journal: Mutex::new(journal),
+        journal: Mutex::new(opened.journal),
         client: client.clone(),
         exec: options.exec.clone(),
+        assume: options.assume.clone(),
         observer: observer.clone(),
         cancel: cancel.clone(),
     });
@@ -374,8 +477,9 @@ pub async fn execute(
         }
     }
     // Each step runs as a task of its own, so one step's CPU-bound preparation (reading
-    // and checking its file) runs on another core than the others' polls.
-    let mut running = FuturesUnordered::new();
+    // and checking its file) runs on another core than the others' polls. The tasks
+    // belong to this execution: when it ends (or is dropped), they end with it.
+    let mut running: tokio::task::JoinSet<(usize, Outcome)> = tokio::task::JoinSet::new();
     let mut launched = vec![false; n];
     let mut told_waiting = vec![false; n];
     let parallel = options.parallel.max(1);
@@ -409,21 +513,18 @@ pub async fn execute(
                 continue;
             }
             launched[j] = true;
-            let task = tokio::spawn(step_outcome(shared.clone(), j, state.steps[j].clone()));
-            let label = shared.migration.steps[j].label(j);
-            running.push(async move {
-                task.await.unwrap_or_else(|e| {
-                    let message = format!("the step's task ended abnormally: {e}");
-                    (j, Outcome::Failed(MigrateError::Step { step: label, message }))
-                })
-            });
+            running.spawn(step_outcome(shared.clone(), j, state.steps[j].clone()));
         }
-        match running.next().await {
-            Some((j, outcome)) => outcomes[j] = Some(outcome),
+        match running.join_next().await {
+            Some(Ok((j, outcome))) => outcomes[j] = Some(outcome),
+            Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Some(Err(e)) => {
+                return Err(MigrateError::Directory(format!("a step's task ended abnormally: {e}")))
+            }
             None => break,
         }
     }
-    let report = build_report(&shared, &graph, &state, outcomes, &skipped, t0.elapsed().as_secs_f64());
+    let report = build_report(&shared, &graph, outcomes, &skipped, t0.elapsed().as_secs_f64());
     write_json(&dir.join("summary.json"), &report)?;
     Ok(report)
 }
@@ -431,13 +532,8 @@ pub async fn execute(
 async fn step_outcome(shared: Arc<Shared>, j: usize, state: crate::journal::StepState) -> (usize, Outcome) {
     let outcome = match run_step(&shared, j, state).await {
         Ok((summary, unresolved)) => {
-            let totals = Totals {
-                rows_read: summary.rows_read,
-                rows_invalid: summary.rows_invalid,
-                imported: summary.imported,
-                failed: summary.failed,
-            };
-            match shared.log(&Event::StepFinished { step: j, totals, unresolved, at: now_secs() }) {
+            let totals = Totals::of(&summary);
+            match shared.log(&Event::StepFinished { step: j, totals, unresolved, at: shared.now() }) {
                 Ok(()) => {
                     shared.observer.step(j, &StepEvent::Done { summary: &summary });
                     Outcome::Done { totals, unresolved, summary: Some(Box::new(summary)) }
@@ -447,7 +543,7 @@ async fn step_outcome(shared: Arc<Shared>, j: usize, state: crate::journal::Step
         }
         Err(e) => {
             // Best effort: the failure is reported either way, and a resume runs the step again.
-            let _ = shared.log(&Event::StepFailed { step: j, error: e.to_string(), at: now_secs() });
+            let _ = shared.log(&Event::StepFailed { step: j, error: e.to_string(), at: shared.now() });
             shared.observer.step(j, &StepEvent::Failed { error: &e });
             Outcome::Failed(e)
         }
@@ -464,7 +560,7 @@ async fn run_step(
     let step = &m.steps[j];
     let label = step.label(j);
     if state.started.is_none() {
-        shared.log(&Event::StepStarted { step: j, at: now_secs() })?;
+        shared.log(&Event::StepStarted { step: j, at: shared.now() })?;
     }
     let run_dir = step_dir(&shared.dir, m, j);
     let bound = &shared.bound[j];
@@ -472,10 +568,10 @@ async fn run_step(
     if !run_dir.join("run.json").exists() {
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| MigrateError::io(format!("cannot create `{}`", run_dir.display()), e))?;
-        let source = if bound.refs.is_empty() {
-            step.file.clone()
+        let (source, left_out) = if bound.refs.is_empty() {
+            (step.file.clone(), Vec::new())
         } else {
-            let needed = tokio::task::block_in_place(|| needed_keys(step, bound))?;
+            let needed = blocking(|| needed_keys(step, bound))?;
             let mut maps = Vec::new();
             let mut indexes: BTreeMap<(String, String), IdIndex> = BTreeMap::new();
             for (r, keys) in bound.refs.iter().zip(&needed) {
@@ -492,8 +588,8 @@ async fn run_step(
                             step: label.clone(),
                             message: format!("{e}"),
                         })?;
-                        let listing = |source| {
-                            MigrateError::client(format!("{label}: listing the items of {}", r.app), source)
+                        let listing = |error| {
+                            MigrateError::client(format!("{label}: listing the items of {}", r.app), error)
                         };
                         let count = count_items(&shared.client, &app).await.map_err(listing)?;
                         let (lookup, why) = choose_lookup(&r.by, keys.len(), count);
@@ -510,52 +606,49 @@ async fn run_step(
                     }
                 };
                 let map = IdMap::build(&r.column, &r.app, &r.by, keys, &index, how);
-                shared.log(&Event::Ids { step: j, map: map.clone(), at: now_secs() })?;
+                shared.log(&Event::Ids { step: j, map: map.clone(), at: shared.now() })?;
                 shared.observer.step(j, &StepEvent::Resolved { map: &map });
                 maps.push(map);
             }
-            let resolved = tokio::task::block_in_place(|| write_resolved(step, bound, &maps, &run_dir))?;
+            let resolved = blocking(|| write_resolved(step, bound, &maps, &run_dir))?;
             unresolved = resolved.unresolved.len() as u64;
             shared
                 .observer
                 .step(j, &StepEvent::Written { cells: resolved.cells, unresolved, path: &resolved.path });
-            resolved.path
+            let left_out = resolved
+                .unresolved
+                .iter()
+                .map(|u| elma_import_runner::spec::LeftOut {
+                    row: u.row,
+                    column: u.column.clone(),
+                    value: u.value.clone(),
+                    reason: u.reason.clone(),
+                })
+                .collect();
+            (resolved.path, left_out)
         };
-        let s = &shared.settings;
-        let resolved = source != step.file;
-        let spec = RunSpec {
-            encoding: if resolved { None } else { step.encoding.clone() },
-            delimiter: if resolved { Some(',') } else { step.delimiter },
-            sheet: if resolved { None } else { step.sheet.clone() },
-            locale: m.locale.clone(),
-            time_zone: m.time_zone.clone(),
-            skip_invalid: s.skip_invalid,
-            with_event_handlers: step.with_event_handlers,
-            rows_per_chunk: step.rows_per_chunk,
-            chunk_format: s.chunk_format.clone(),
-            directory_id: s.directory_id.clone(),
-            key_column: Some(step.key.clone()),
-            import_rows_per_sec: s.import_rows_per_sec,
-            temp_ttl_secs: s.temp_ttl_secs,
-            pause_secs: s.pause_secs,
-            ..RunSpec::new(format!("{:02}-{}", j + 1, step.app), &source, step.app.clone())
-                .map_err(|source| MigrateError::run(label.clone(), source))?
-        };
+        let spec = step_spec(m, &shared.settings, j, &source, left_out)?;
         let schema = shared.schemas.get(&step.app).cloned().unwrap_or_else(|| bound.schema.clone());
-        spec.create(&run_dir, &schema).map_err(|source| MigrateError::run(label.clone(), source))?;
-        shared.log(&Event::RunCreated { step: j, run_dir: run_dir.clone(), at: now_secs() })?;
+        spec.create(&run_dir, &schema).map_err(|e| MigrateError::run(label.clone(), e))?;
+        shared.log(&Event::RunCreated { step: j, run_dir: run_dir.clone(), at: shared.now() })?;
     } else {
         unresolved = count_unresolved(&run_dir);
         if state.run_dir.is_none() {
-            shared.log(&Event::RunCreated { step: j, run_dir: run_dir.clone(), at: now_secs() })?;
+            shared.log(&Event::RunCreated { step: j, run_dir: run_dir.clone(), at: shared.now() })?;
         }
     }
     shared.observer.step(j, &StepEvent::Running { run_dir: &run_dir });
+    if let Some(summary) =
+        elma_import_runner::finished(&run_dir).map_err(|e| MigrateError::run(label.clone(), e))?
+    {
+        return Ok((summary, unresolved));
+    }
     let observer = StepObserver { step: j, inner: shared.observer.clone() };
-    let summary =
-        elma_import_runner::execute(&run_dir, &shared.client, &shared.exec, &observer, &shared.cancel)
-            .await
-            .map_err(|source| MigrateError::run(label, source))?;
+    let mut exec = shared.exec.clone();
+    exec.assume = shared.assume.iter().filter(|a| a.0 == j).map(|a| (a.1, a.2)).collect();
+    let summary = elma_import_runner::execute(&run_dir, &shared.client, &exec, &observer, &shared.cancel)
+        .await
+        .map_err(|e| MigrateError::run(label, e))?;
     Ok((summary, unresolved))
 }
 
@@ -564,10 +657,26 @@ fn count_unresolved(run_dir: &Path) -> u64 {
         .map_or(0, |t| csv::Reader::from_reader(t.as_bytes()).records().count() as u64)
 }
 
+/// What step `j`'s run holds so far, from its journal (a step that did not finish).
+fn so_far(dir: &Path) -> Totals {
+    match elma_import_runner::run::state_of(dir) {
+        Ok(state) => {
+            let s = elma_import_runner::report::so_far(&state);
+            Totals {
+                rows_read: s.rows,
+                rows_invalid: s.invalid,
+                imported: s.imported,
+                failed: s.failed,
+                not_imported: s.not_imported,
+            }
+        }
+        Err(_) => Totals::default(),
+    }
+}
+
 fn build_report(
     shared: &Shared,
     graph: &Graph,
-    state: &State,
     outcomes: Vec<Option<Outcome>>,
     skipped: &[Option<usize>],
     wall_secs: f64,
@@ -577,9 +686,9 @@ fn build_report(
     let mut stop: Option<StopKind> = None;
     let mut all_done = true;
     // Start and end times of this execution's steps are in the journal: read it again.
-    let now = match Journal::open(&shared.dir.join("migration.jsonl")) {
-        Ok((_, events)) => State::replay(m.steps.len(), &events),
-        Err(_) => state.clone(),
+    let now = match Journal::read(&shared.dir.join("migration.jsonl")) {
+        Ok(events) => State::replay(m.steps.len(), &events),
+        Err(_) => State::replay(m.steps.len(), &[]),
     };
     for (j, outcome) in outcomes.into_iter().enumerate() {
         let step = &m.steps[j];
@@ -594,12 +703,14 @@ fn build_report(
             unresolved: 0,
             summary: None,
             error: None,
+            failure: None,
             stop: None,
             started_at: now.steps[j].started,
             finished_at: now.steps[j].finished.map(|f| f.2),
         };
         let dir = step_dir(&shared.dir, m, j);
         if dir.join("run.json").exists() {
+            r.totals = so_far(&dir);
             r.run_dir = Some(dir);
         }
         match outcome {
@@ -608,7 +719,7 @@ fn build_report(
                 r.totals = totals;
                 r.unresolved = unresolved;
                 r.summary = summary.map(|s| *s);
-                if totals.rows_invalid > 0 || totals.failed > 0 {
+                if !totals.all_imported() {
                     r.stop = Some(StopKind::Data);
                     stop = stop.or(Some(StopKind::Data));
                 }
@@ -619,6 +730,7 @@ fn build_report(
                 let kind = e.kind();
                 r.stop = Some(kind);
                 r.error = Some(e.to_string());
+                r.failure = Some(Arc::new(e));
                 // The first failure's kind wins over rejected rows; an interruption over all.
                 if matches!(stop, None | Some(StopKind::Data)) || kind == StopKind::Interrupted {
                     stop = Some(kind);
@@ -629,6 +741,7 @@ fn build_report(
                 if let Some(b) = skipped[j] {
                     r.status = "skipped".into();
                     r.error = Some(format!("waits for step {}, which did not finish", b + 1));
+                    stop = stop.or(Some(StopKind::Data));
                 } else if shared.cancel.is_cancelled() {
                     stop = Some(StopKind::Interrupted);
                 }
@@ -644,6 +757,7 @@ fn build_report(
         rows_invalid: sum(|t| t.rows_invalid),
         imported: sum(|t| t.imported),
         failed: sum(|t| t.failed),
+        not_imported: sum(|t| t.not_imported),
         unresolved: steps.iter().map(|s| s.unresolved).sum(),
         steps,
         wall_secs,

@@ -1,21 +1,13 @@
 //! `migration.jsonl`: one JSON line per fact of the migration (steps started and
-//! finished, id maps), each fsynced before the work it announces. A torn last line (a
-//! crash mid-write) is cut off when the journal is opened.
+//! finished, id maps), each fsynced before the work it announces, through the runner's
+//! journal module (a torn last line is cut off when the journal is opened).
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::MigrateError;
 use crate::resolve::IdMap;
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
 
 /// A step's totals as its run reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -28,6 +20,27 @@ pub struct Totals {
     pub imported: u64,
     /// Rows the platform rejected.
     pub failed: u64,
+    /// Rows sent whose import could not be confirmed (journals before 2026-12 lack it).
+    #[serde(default)]
+    pub not_imported: u64,
+}
+
+impl Totals {
+    /// A step's totals from its run's summary.
+    pub fn of(summary: &elma_import_runner::Summary) -> Totals {
+        Totals {
+            rows_read: summary.rows_read,
+            rows_invalid: summary.rows_invalid,
+            imported: summary.imported,
+            failed: summary.failed,
+            not_imported: summary.not_imported,
+        }
+    }
+
+    /// Whether every row read was imported.
+    pub fn all_imported(&self) -> bool {
+        self.rows_invalid == 0 && self.failed == 0 && self.not_imported == 0
+    }
 }
 
 /// One line of `migration.jsonl`.
@@ -138,64 +151,15 @@ impl State {
     }
 }
 
-/// An open `migration.jsonl`, appended to with an fsync per line.
-#[derive(Debug)]
-pub struct Journal {
-    path: PathBuf,
-    file: File,
-}
-
-impl Journal {
-    /// Opens (or creates) the journal, cutting off a torn last line; returns it with its
-    /// events.
-    ///
-    /// # Errors
-    /// I/O errors, or a complete line that is not an event.
-    pub fn open(path: &Path) -> Result<(Journal, Vec<Event>), MigrateError> {
-        let io = |e| MigrateError::io(format!("cannot open `{}`", path.display()), e);
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
-        let mut text = Vec::new();
-        file.read_to_end(&mut text).map_err(io)?;
-        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        if whole < text.len() {
-            file.set_len(whole as u64).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
-        file.seek(SeekFrom::End(0)).map_err(io)?;
-        let mut events = Vec::new();
-        for (i, line) in text[..whole].split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let event = serde_json::from_slice(line).map_err(|e| MigrateError::Journal {
-                path: path.into(),
-                line: i + 1,
-                message: e.to_string(),
-            })?;
-            events.push(event);
-        }
-        Ok((Journal { path: path.into(), file }, events))
-    }
-
-    /// Appends an event and fsyncs it.
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn append(&mut self, event: &Event) -> Result<(), MigrateError> {
-        let mut line = serde_json::to_vec(event).map_err(|e| MigrateError::Journal {
-            path: self.path.clone(),
-            line: 0,
-            message: e.to_string(),
-        })?;
-        line.push(b'\n');
-        let io = |e| MigrateError::io(format!("cannot write `{}`", self.path.display()), e);
-        self.file.write_all(&line).map_err(io)?;
-        self.file.sync_data().map_err(io)
-    }
-}
+/// `migration.jsonl`: the runner's journal of migration events (one torn-line rule for
+/// every journal of the tool).
+pub type Journal = elma_import_runner::journal::Journal<Event>;
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
     use super::*;
 
     #[test]
@@ -203,7 +167,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("migration.jsonl");
         {
-            let (mut j, events) = Journal::open(&path).unwrap();
+            let opened = Journal::open(&path).unwrap();
+            let (mut j, events) = (opened.journal, opened.events);
             assert!(events.is_empty());
             j.append(&Event::StepStarted { step: 0, at: 1.0 }).unwrap();
             j.append(&Event::StepFinished {
@@ -217,10 +182,11 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(br#"{"event":"step_started","st"#).unwrap();
         drop(f);
-        let (mut j, events) = Journal::open(&path).unwrap();
+        let opened = Journal::open(&path).unwrap();
+        let (mut j, events) = (opened.journal, opened.events);
         assert_eq!(events.len(), 2);
         j.append(&Event::StepStarted { step: 1, at: 3.0 }).unwrap();
-        let (_, events) = Journal::open(&path).unwrap();
+        let events = Journal::open(&path).unwrap().events;
         assert_eq!(events.len(), 3, "the torn line is gone and the next append is whole");
         let state = State::replay(2, &events);
         assert_eq!(state.steps[0].finished.map(|f| f.0.imported), Some(3));

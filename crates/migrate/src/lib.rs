@@ -23,7 +23,7 @@
 //! assert!(checked.problems.is_empty());
 //! let dir = std::path::Path::new("migrations/m1");
 //! create(dir, &migration, &Settings::default(), &schemas)?;
-//! let options = MigrateOptions { parallel: 4, exec: Default::default() };
+//! let options = MigrateOptions { parallel: 4, exec: Default::default(), assume: Vec::new() };
 //! let report = execute(dir, &client, &options, Arc::new(QuietMigration), &Default::default()).await?;
 //! println!("{} rows imported", report.imported);
 //! # Ok(()) }
@@ -34,7 +34,8 @@ pub mod error;
 pub mod exec;
 pub mod graph;
 pub mod journal;
-pub mod keys;
+/// Key values in one comparable form.
+pub use elma_import_contract::keys;
 pub mod resolve;
 pub mod spec;
 
@@ -49,8 +50,8 @@ use serde::Serialize;
 pub use check::{Checked, ItemKeys, Problem};
 pub use error::MigrateError;
 pub use exec::{
-    create, execute, is_migration_dir, load, step_dir, MigrateOptions, MigrationObserver, QuietMigration,
-    Report, Settings, StepEvent, StepReport,
+    check_settings, create, execute, is_migration_dir, load, step_dir, step_spec, MigrateOptions,
+    MigrationObserver, QuietMigration, Report, Settings, StepEvent, StepReport,
 };
 pub use graph::Graph;
 pub use spec::{Migration, Reference, Step};
@@ -209,7 +210,8 @@ pub fn plan(
             rows_per_chunk: step.rows_per_chunk,
             allow_over_limit: false,
             import_rows_per_sec: settings.import_rows_per_sec,
-            pause: None,
+            pause: settings.pause_secs.map(Duration::from_secs_f64),
+            temp_ttl: Duration::from_secs(settings.temp_ttl_secs),
         })
         .ok();
         let wave = graph.waves.iter().position(|w| w.contains(&j)).unwrap_or(0);

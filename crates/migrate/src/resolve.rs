@@ -193,7 +193,7 @@ impl IdMap {
 /// # Errors
 /// The file cannot be read.
 pub fn needed_keys(step: &Step, bound: &Bound) -> Result<Vec<BTreeSet<String>>, MigrateError> {
-    let sheet_err = |source| MigrateError::Sheet { path: step.file.clone(), source };
+    let sheet_err = |error| MigrateError::Sheet { path: step.file.clone(), error };
     let mut reader = elma_import_sheet::open(&step.file, &step.read_options()).map_err(sheet_err)?;
     let cols = ref_columns(reader.header(), bound);
     let mut out = vec![BTreeSet::new(); bound.refs.len()];
@@ -266,7 +266,7 @@ pub fn write_resolved(
     maps: &[IdMap],
     dir: &Path,
 ) -> Result<Resolved, MigrateError> {
-    let sheet_err = |path: &Path, source| MigrateError::Sheet { path: path.to_path_buf(), source };
+    let sheet_err = |path: &Path, error| MigrateError::Sheet { path: path.to_path_buf(), error };
     let mut reader =
         elma_import_sheet::open(&step.file, &step.read_options()).map_err(|e| sheet_err(&step.file, e))?;
     let format = reader.format();

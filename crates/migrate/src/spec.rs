@@ -104,7 +104,7 @@ pub struct Migration {
     /// The migration file, absolute.
     pub path: PathBuf,
     /// Date and number formats of every file: `ru` or `en`.
-    pub locale: String,
+    pub locale: elma_import_contract::Locale,
     /// Time zone date-time cells are read in (IANA name or offset); the machine's when
     /// left out.
     #[serde(default)]
@@ -139,9 +139,7 @@ impl Migration {
         if shape.step.is_empty() {
             return Err(bad("no `[[step]]`: a migration needs at least one step".into()));
         }
-        if !matches!(shape.locale.as_str(), "ru" | "en") {
-            return Err(bad(format!("locale `{}` is not `ru` or `en`", shape.locale)));
-        }
+        let locale: elma_import_contract::Locale = shape.locale.parse().map_err(|e| bad(format!("{e}")))?;
         let mut steps = shape.step;
         for (i, step) in steps.iter_mut().enumerate() {
             let n = i + 1;
@@ -165,7 +163,7 @@ impl Migration {
                 step.schema = Some(base.join(s));
             }
         }
-        Ok(Migration { path, locale: shape.locale, time_zone: shape.time_zone, steps })
+        Ok(Migration { path, locale, time_zone: shape.time_zone, steps })
     }
 
     /// Indexes of the steps importing into `app`, in file order.
@@ -223,7 +221,7 @@ references = { Company = { app = "crm.companies", by = "INN" } }
             Reference { app: "crm.companies".into(), by: "INN".into() }
         );
         assert_eq!(m.apps(), ["crm.companies", "crm.contacts"]);
-        assert_eq!(m.locale, "ru");
+        assert_eq!(m.locale, elma_import_contract::Locale::Ru);
     }
 
     #[test]

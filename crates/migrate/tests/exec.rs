@@ -57,6 +57,7 @@ fn options() -> MigrateOptions {
     MigrateOptions {
         parallel: 4,
         exec: ExecOptions { pause: Some(Duration::from_millis(10)), ..Default::default() },
+        assume: Vec::new(),
     }
 }
 
@@ -121,11 +122,11 @@ async fn a_migration_directory_held_by_another_process_is_refused() {
     let migration = files(tmp.path());
     let dir = tmp.path().join("mig");
     create(&dir, &migration, &Settings::default(), &schemas()).unwrap();
-    let _held = elma_import_runner::journal::RunLock::acquire(&dir).unwrap();
+    let _held = elma_import_runner::journal::DirLock::acquire(&dir).unwrap();
     let (emu, client) = emulator(&["crm.companies", "crm.contacts", "logistics.orders"]).await;
     let err = execute(&dir, &client, &options(), Arc::new(QuietMigration), &Cancel::new()).await.unwrap_err();
     assert_eq!(err.kind(), StopKind::Usage);
-    assert!(err.to_string().contains("the migration directory"), "{err}");
+    assert!(err.to_string().contains("is in use by another elma-import process"), "{err}");
     assert!(items(&client, "crm.companies").await.is_empty(), "something was imported");
     emu.shutdown().await;
 }

@@ -1,48 +1,92 @@
 //! Why a run stopped.
+//!
+//! Messages state what happened and name the file, chunk or value; advice that names the
+//! command line's flags is the CLI's (`hints`). A cause is part of the message or the
+//! error's `source()`, never both: wrapped library errors are `transparent`, and the
+//! I/O causes of this crate's own variants are written into their message.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::event::Chunk;
+use crate::journal::JournalError;
 
 /// Why a run stopped before every chunk finished.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A file of the run could not be read or written.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Io {
-        /// What was being done.
+        /// What was being done, naming the file.
         what: String,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    /// The journal holds a line that is not an event.
-    #[error("the journal `{path}` is damaged at line {line}: {message}")]
-    Journal {
-        /// The journal file.
+    /// The journal, the ledger or a directory lock.
+    #[error(transparent)]
+    Journal(JournalError),
+    /// A file of the run directory is not what the run wrote.
+    #[error("`{}` is damaged: {message}", path.display())]
+    Damaged {
+        /// The file.
         path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// What is wrong.
+        /// What is wrong with it.
         message: String,
     },
-    /// A setting is missing or wrong.
-    #[error("{0}")]
-    Config(String),
+    /// A setting cannot work.
+    #[error("the {name} `{value}` cannot be used: {why}")]
+    Setting {
+        /// Which setting.
+        name: String,
+        /// Its value.
+        value: String,
+        /// Why not.
+        why: String,
+    },
+    /// The plan uploads to a directory and no directory id was given.
+    #[error(
+        "the plan uploads to a directory ({rows} rows without event handlers is more than a temporary \
+         file safely holds), and no directory id was given"
+    )]
+    NeedsDirectory {
+        /// Rows to import.
+        rows: u64,
+    },
     /// The folder is not a run directory.
-    #[error("`{0}` is not a run directory (no run.json): start a run with `elma-import run`")]
+    #[error("`{}` is not a run directory (no run.json)", .0.display())]
     NotARun(PathBuf),
     /// The run directory already holds another run.
-    #[error(
-        "`{0}` already holds a run: continue it with `elma-import resume {0}` or pick another --run-dir"
-    )]
+    #[error("`{}` already holds a run", .0.display())]
     RunExists(PathBuf),
-    /// The source file changed since the run was prepared.
-    #[error("the source file `{0}` changed since the run was prepared; start a new run")]
+    /// The run directory has chunk files but no journal to say what was sent.
+    #[error(
+        "`{}` holds chunk files but its journal is missing or empty: what was sent cannot be told, \
+         so the run is not continued (starting it over could import rows twice)",
+        .0.display()
+    )]
+    JournalLost(PathBuf),
+    /// The source file changed since the run began and before it was prepared.
+    #[error("the source file `{}` changed since the run began", .0.display())]
     SourceChanged(PathBuf),
+    /// A chunk file changed on disk since it was written.
+    #[error(
+        "the chunk file `{}` changed since it was written (sha256 {expected}…, now {found}…): sending it \
+         could import rows twice or leave some out",
+        file.display()
+    )]
+    ChunkChanged {
+        /// The file.
+        file: PathBuf,
+        /// The first hex digits of the sha256 the manifest or the journal holds.
+        expected: String,
+        /// The first hex digits of the file's sha256 now (`missing` when it is gone).
+        found: String,
+    },
     /// The source file could not be read.
     #[error(transparent)]
     Sheet(#[from] elma_import_sheet::SheetError),
     /// The header row does not fit the app.
-    #[error("`{file}`: the header row does not fit the app:\n{errors}")]
+    #[error("`{}`: the header row does not fit the app:\n{errors}", file.display())]
     Header {
         /// The source file.
         file: PathBuf,
@@ -50,10 +94,7 @@ pub enum RunError {
         errors: elma_import_validate::HeaderErrors,
     },
     /// Validation rejected rows and the run was not told to skip them.
-    #[error(
-        "{invalid} of {rows} rows are invalid; nothing was sent. The errors are in `{errors}`. \
-         Fix the file (see `elma-import fix`) or pass --skip-invalid to import the valid rows only"
-    )]
+    #[error("{invalid} of {rows} rows are invalid, so nothing was sent; the errors are in `{}`", errors.display())]
     InvalidRows {
         /// Rows rejected.
         invalid: u64,
@@ -72,54 +113,53 @@ pub enum RunError {
     #[error(transparent)]
     Chunk(#[from] elma_import_chunk::ChunkError),
     /// The platform could not be reached or refused a call, after retries.
-    #[error("chunk {chunk}: {source}")]
+    #[error("chunk {chunk}: {error}")]
     Client {
-        /// Chunk index (1-based in messages).
-        chunk: u32,
+        /// The chunk.
+        chunk: Chunk,
         /// What the client saw.
-        source: elma_import_client::ClientError,
+        error: elma_import_client::ClientError,
     },
     /// The app stayed blocked by another import for too long.
     #[error(
-        "chunk {chunk}: the app stayed blocked by another import for {} (limit --blocked-timeout {}); \
-         the run is saved, continue it later with `elma-import resume RUN_DIR`",
+        "chunk {chunk}: the app stayed blocked by another import for {} (the limit is {}); the run is saved",
         crate::duration::human(*.waited), crate::duration::human(*.limit)
     )]
     BlockedTooLong {
-        /// Chunk index (1-based).
-        chunk: u32,
+        /// The chunk.
+        chunk: Chunk,
         /// How long it waited.
         waited: Duration,
         /// The limit.
         limit: Duration,
     },
-    /// Chunks whose start may or may not have taken effect, which the app's items cannot
-    /// settle.
+    /// Chunks whose rows the run cannot account for: a start whose answer was lost and
+    /// that the app's items cannot settle, or a look-up that contradicts the platform's
+    /// own count.
     #[error(
-        "chunk(s) {chunks:?} may or may not have been imported (the start request went out but its answer \
-         was lost), and the app's items cannot tell (none of the rows is found by its content, or the rows \
-         cannot be told apart), so they are not retried blindly. Check the app, then run `elma-import resume {dir} --key-column COLUMN` (a column whose \
-         values identify items, e.g. Email) or settle each chunk yourself with \
-         `elma-import resume {dir} --assume-imported N` / `--assume-not-imported N`",
-        dir = .dir.display()
+        "chunk(s) {} may or may not have been imported, in part or whole: {reason}; nothing more is \
+         sent for them until that is settled",
+        chunks.iter().map(Chunk::to_string).collect::<Vec<_>>().join(", ")
     )]
     Uncertain {
         /// The run directory.
         dir: PathBuf,
-        /// Chunk numbers (1-based).
-        chunks: Vec<u32>,
+        /// The chunks.
+        chunks: Vec<Chunk>,
+        /// Why they cannot be settled.
+        reason: String,
     },
     /// An import's counts stood still for the stall limit.
     #[error(
-        "chunk {chunk}: import `{import_id}` has not moved for {} (at {processed} rows processed; \
-         limit --stall-timeout {}); the run is saved, continue it with `elma-import resume {dir}`",
-        crate::duration::human(*.still), crate::duration::human(*.limit), dir = .dir.display()
+        "chunk {chunk}: import `{import_id}` has not moved for {} (at {processed} rows processed; the \
+         limit is {}); the run is saved",
+        crate::duration::human(*.still), crate::duration::human(*.limit)
     )]
     Stalled {
         /// The run directory.
         dir: PathBuf,
-        /// Chunk number (1-based).
-        chunk: u32,
+        /// The chunk.
+        chunk: Chunk,
         /// The import.
         import_id: String,
         /// Rows processed when it stood still.
@@ -129,30 +169,31 @@ pub enum RunError {
         /// The limit.
         limit: Duration,
     },
-    /// Another process holds the run directory.
+    /// The user's import ledger says this file was imported into this app already.
     #[error(
-        "the run directory `{}` is in use by another elma-import process{}; wait for it to end \
-         (two processes on one run could import rows twice)",
-        .dir.display(),
-        .pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+        "`{}` was imported into {app} already: {earlier}",
+        source_file.display()
     )]
-    Locked {
-        /// The run directory.
-        dir: PathBuf,
-        /// The holder's process id, when its lock file says.
-        pid: Option<u32>,
+    AlreadyImported {
+        /// The source file.
+        source_file: PathBuf,
+        /// The app.
+        app: String,
+        /// The earlier run, in words (its directory, when, how it ended).
+        earlier: String,
+        /// The earlier run's directory, when it is a run of this machine.
+        earlier_dir: Option<PathBuf>,
+        /// Whether the earlier run finished.
+        finished: bool,
     },
     /// The disk is full.
-    #[error(
-        "{what}: the disk is full; free some space, then continue with `elma-import resume RUN_DIR` \
-         (nothing is lost: the journal holds every step up to here)"
-    )]
+    #[error("{what}: the disk is full (nothing is lost: the journal holds every step up to here)")]
     DiskFull {
         /// What was being done.
         what: String,
     },
     /// Ctrl-C: the run stopped at a safe point.
-    #[error("interrupted; continue with `elma-import resume {}`", .0.display())]
+    #[error("interrupted at a safe point; the run is saved in `{}`", .0.display())]
     Interrupted(PathBuf),
 }
 
@@ -161,28 +202,44 @@ pub enum RunError {
 pub enum StopKind {
     /// Data rejected: validation, a header that does not fit, an unreadable file, a full disk.
     Data,
-    /// Usage or configuration: settings, a run directory in use, a changed source.
+    /// Usage or configuration: settings, a run directory in use or damaged, a changed file.
     Usage,
     /// The platform could not be reached or refused, after retries; a stalled import.
     Network,
     /// The app stayed blocked too long.
     Blocked,
-    /// A chunk may or may not have been imported and needs a decision.
+    /// Rows may or may not have been imported and need a decision.
     Uncertain,
     /// Interrupted at a safe point.
     Interrupted,
 }
 
+impl From<JournalError> for RunError {
+    fn from(e: JournalError) -> RunError {
+        match e {
+            JournalError::Io { what, path, cause } if crate::journal::is_disk_full(&cause) => {
+                RunError::DiskFull { what: format!("{what} `{}`", path.display()) }
+            }
+            other => RunError::Journal(other),
+        }
+    }
+}
+
 impl RunError {
     /// An I/O error with what was being done; a full disk is [`RunError::DiskFull`].
-    pub fn io(what: impl Into<String>, source: std::io::Error) -> RunError {
-        if source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(28) {
+    pub fn io(what: impl Into<String>, cause: std::io::Error) -> RunError {
+        if crate::journal::is_disk_full(&cause) {
             return RunError::DiskFull { what: what.into() };
         }
-        RunError::Io { what: what.into(), source }
+        RunError::Io { what: what.into(), cause }
     }
 
-    /// The kind of stop (ARCHITECTURE.md "Exit codes").
+    /// A file of the run directory that cannot be read as what the run wrote.
+    pub fn damaged(path: impl Into<PathBuf>, message: impl ToString) -> RunError {
+        RunError::Damaged { path: path.into(), message: message.to_string() }
+    }
+
+    /// The kind of stop (the exit-code table of the CLI).
     pub fn kind(&self) -> StopKind {
         match self {
             RunError::Header { .. } | RunError::InvalidRows { .. } | RunError::Nothing(_) => StopKind::Data,
@@ -190,19 +247,34 @@ impl RunError {
             RunError::Sheet(e) if e.is_setup() => StopKind::Usage,
             RunError::Sheet(_) => StopKind::Data,
             RunError::Chunk(elma_import_chunk::ChunkError::Sheet(e)) if is_full(e) => StopKind::Data,
-            RunError::Config(_)
+            RunError::Setting { .. }
+            | RunError::NeedsDirectory { .. }
             | RunError::NotARun(_)
             | RunError::RunExists(_)
+            | RunError::JournalLost(_)
             | RunError::SourceChanged(_)
-            | RunError::Locked { .. }
+            | RunError::ChunkChanged { .. }
+            | RunError::Damaged { .. }
+            | RunError::AlreadyImported { .. }
             | RunError::Plan(_) => StopKind::Usage,
-            RunError::Client { source, .. } if source.is_setup() => StopKind::Usage,
+            RunError::Journal(e) => journal_kind(e),
+            RunError::Client { error, .. } if error.is_setup() => StopKind::Usage,
             RunError::Client { .. } | RunError::Stalled { .. } => StopKind::Network,
-            RunError::Io { .. } | RunError::Journal { .. } | RunError::Chunk(_) => StopKind::Network,
+            RunError::Io { .. } | RunError::Chunk(_) => StopKind::Network,
             RunError::BlockedTooLong { .. } => StopKind::Blocked,
             RunError::Uncertain { .. } => StopKind::Uncertain,
             RunError::Interrupted(_) => StopKind::Interrupted,
         }
+    }
+}
+
+/// The kind of stop of a journal's or lock's error: a directory in use or damaged is usage,
+/// a full disk is data, other I/O is the network's code (resumable).
+pub fn journal_kind(e: &JournalError) -> StopKind {
+    match e {
+        JournalError::Locked { .. } | JournalError::Damaged { .. } => StopKind::Usage,
+        _ if e.is_disk_full() => StopKind::Data,
+        JournalError::Io { .. } => StopKind::Network,
     }
 }
 
@@ -211,7 +283,7 @@ fn is_full(e: &elma_import_sheet::SheetError) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
+            if crate::journal::is_disk_full(io) {
                 return true;
             }
         }
@@ -230,20 +302,34 @@ mod tests {
         let full = RunError::io("cannot write the journal `j`", std::io::Error::from_raw_os_error(28));
         assert!(matches!(full, RunError::DiskFull { .. }), "{full:?}");
         assert_eq!(full.kind(), StopKind::Data);
-        assert!(
-            full.to_string().contains("the disk is full") && full.to_string().contains("resume"),
-            "{full}"
-        );
+        assert!(full.to_string().contains("the disk is full"), "{full}");
         let other =
             RunError::io("cannot write `x`", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
         assert!(matches!(other, RunError::Io { .. }));
+        let journal: RunError = JournalError::Io {
+            what: "cannot write the journal",
+            path: "j".into(),
+            cause: std::io::Error::from_raw_os_error(28),
+        }
+        .into();
+        assert!(matches!(journal, RunError::DiskFull { .. }), "{journal:?}");
     }
 
     #[test]
-    fn the_uncertain_advice_is_a_command_resume_accepts() {
-        let e = RunError::Uncertain { dir: PathBuf::from("runs/r1"), chunks: vec![3] };
-        let text = e.to_string();
-        assert!(text.contains("elma-import resume runs/r1 --key-column COLUMN"), "{text}");
-        assert!(text.contains("elma-import resume runs/r1 --assume-imported N"), "{text}");
+    fn a_damaged_file_of_the_run_is_named_and_is_not_a_network_failure() {
+        // Regression: a damaged run.json read "the journal `run.json` is damaged at line 0", exit 3.
+        let e = RunError::damaged("runs/r1/run.json", "expected value at line 1 column 1");
+        assert_eq!(e.to_string(), "`runs/r1/run.json` is damaged: expected value at line 1 column 1");
+        assert_eq!(e.kind(), StopKind::Usage);
+        let journal =
+            RunError::from(JournalError::Damaged { path: "j".into(), line: 3, message: "x".into() });
+        assert_eq!(journal.kind(), StopKind::Usage);
+    }
+
+    #[test]
+    fn causes_are_shown_once() {
+        let e = RunError::io("cannot write `x`", std::io::Error::other("boom"));
+        assert_eq!(e.to_string(), "cannot write `x`: boom");
+        assert!(std::error::Error::source(&e).is_none(), "the cause is in the message, not also the source");
     }
 }

@@ -1,15 +1,22 @@
-//! Looking a chunk's rows up among the app's items: by the key column, or, without one,
-//! by every imported field of the row (its whole content).
+//! Looking a run's rows up among the app's items: by the key column, or, without one, by
+//! every imported field of the row (its whole content).
 //!
-//! Every look-up goes through [`Client::find_each`]: a §6 `tf` look-up per row paged
+//! A row's look-up goes through [`Client::find_each`]: a §6 `tf` look-up per row paged
 //! through all matches (or one listing of the app shared by rows the platform cannot
-//! filter on), kept where every compared field equals exactly by §7 rules.
+//! filter on), kept where every compared field equals exactly by §7 rules
+//! (docs/platform.md). The items that matched the run's rows before its first start (its
+//! baseline, `step::baseline`) never count as landed ([`classify`]).
+
+use std::collections::{BTreeSet, HashMap};
 
 use elma_import_client::{AppRef, Client, ClientError};
+use elma_import_contract::keys::item_keys;
 use elma_import_contract::schema::Field;
 use serde_json::{Map, Value};
 
-/// An item, or a row as an item: field code → value in the platform's shapes (API.md §7).
+use crate::decide::Looked;
+
+/// An item, or a row as an item: field code → value in the platform's shapes.
 pub type Item = Map<String, Value>;
 
 /// How rows are told apart among the items.
@@ -21,45 +28,139 @@ pub enum Matcher {
     Content(Vec<Field>),
 }
 
+/// [`Matcher`] without its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatcherKind {
+    /// By the key field.
+    Key,
+    /// By content.
+    Content,
+}
+
 impl Matcher {
-    /// `key` or `content`, as journaled.
-    pub fn name(&self) -> &'static str {
+    /// Which kind.
+    pub fn kind(&self) -> MatcherKind {
         match self {
-            Matcher::Key(_) => "key",
-            Matcher::Content(_) => "content",
+            Matcher::Key(_) => MatcherKind::Key,
+            Matcher::Content(_) => MatcherKind::Content,
+        }
+    }
+
+    /// How it settles rows, as journaled.
+    pub fn settled_by(&self) -> crate::event::SettledBy {
+        match self {
+            Matcher::Key(_) => crate::event::SettledBy::Key,
+            Matcher::Content(_) => crate::event::SettledBy::Content,
         }
     }
 
     /// The fields compared: the key, or every imported field.
-    fn fields(&self) -> Vec<&Field> {
+    pub fn fields(&self) -> Vec<&Field> {
         match self {
             Matcher::Key(k) => vec![k],
             Matcher::Content(all) => all.iter().collect(),
         }
     }
 
-    /// Whether `item` can be told apart: its key cell, or any cell, holds a value.
-    fn tells(&self, item: &Item) -> bool {
-        self.fields().iter().any(|f| item.contains_key(&f.code))
+    /// Whether `row` can be looked up: its key cell, or any cell, holds a value.
+    pub fn tells(&self, row: &Item) -> bool {
+        self.fields().iter().any(|f| row.get(&f.code).is_some_and(|v| !is_blank(v)))
+    }
+
+    /// A coarse form of a row or an item for grouping candidates: the key's comparable
+    /// form, or the first compared text field's lowercase text. Equal rows and items have
+    /// equal hints; `None` when there is nothing to group by.
+    pub(crate) fn hint(&self, row: &Item) -> Option<String> {
+        match self {
+            Matcher::Key(k) => item_keys(k, row.get(&k.code)).into_iter().next(),
+            Matcher::Content(fields) => fields.iter().find_map(|f| {
+                if !matches!(f.kind, elma_import_contract::schema::FieldType::String) {
+                    return None;
+                }
+                let text = row.get(&f.code)?.as_str()?.trim().to_lowercase();
+                (!text.is_empty()).then_some(text)
+            }),
+        }
     }
 }
 
-/// Whether each row is among the items: `Some(true)` found, `Some(false)` absent, `None`
-/// when the row cannot be told apart. Rows are looked up `in_flight` at a time; answers
-/// keep the rows' order.
-pub async fn present(
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn id_of(item: &Item) -> Option<String> {
+    item.get("__id").and_then(Value::as_str).map(str::to_ascii_lowercase)
+}
+
+/// The ids of the items matching each row: `None` for a row that cannot be looked up.
+/// Rows are looked up `in_flight` at a time; answers keep the rows' order.
+pub async fn matches(
     client: &Client,
     app: &AppRef,
     matcher: &Matcher,
     rows: &[&Item],
     in_flight: usize,
-) -> Result<Vec<Option<bool>>, ClientError> {
+) -> Result<Vec<Option<Vec<String>>>, ClientError> {
     let fields = matcher.fields();
     let tellable: Vec<Item> =
-        rows.iter().filter(|item| matcher.tells(item)).map(|item| (*item).clone()).collect();
+        rows.iter().filter(|row| matcher.tells(row)).map(|row| (*row).clone()).collect();
     let mut found = client.find_each(app, &fields, &tellable, in_flight).await?.into_iter();
     Ok(rows
         .iter()
-        .map(|item| if matcher.tells(item) { found.next().map(|items| !items.is_empty()) } else { None })
+        .map(|row| {
+            if matcher.tells(row) {
+                found.next().map(|items| items.iter().filter_map(id_of).collect())
+            } else {
+                None
+            }
+        })
         .collect())
+}
+
+/// What the matches say of each row, the baseline's items left out: a row found once
+/// landed, a row found nowhere is absent; a row that cannot be looked up, that matches
+/// several new items, or whose item another row of `rows` matches too cannot be told.
+pub fn classify(rows: &[u64], found: &[Option<Vec<String>>], baseline: &BTreeSet<String>) -> Looked {
+    let fresh: Vec<Option<Vec<&String>>> = found
+        .iter()
+        .map(|ids| ids.as_ref().map(|ids| ids.iter().filter(|id| !baseline.contains(*id)).collect()))
+        .collect();
+    let mut claims: HashMap<&String, u32> = HashMap::new();
+    for ids in fresh.iter().flatten() {
+        for id in ids {
+            *claims.entry(id).or_default() += 1;
+        }
+    }
+    let mut looked = Looked::default();
+    for (row, ids) in rows.iter().zip(&fresh) {
+        match ids.as_deref() {
+            None => looked.unknown.push(*row),
+            Some([]) => looked.absent.push(*row),
+            Some([id]) if claims[id] == 1 => looked.landed.push(*row),
+            Some(_) => looked.unknown.push(*row),
+        }
+    }
+    looked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_found_once_landed_and_baseline_items_never_count() {
+        let ids = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let baseline: BTreeSet<String> = ["old".to_string()].into();
+        let found =
+            vec![ids(&["a"]), ids(&["old"]), ids(&[]), None, ids(&["b", "c"]), ids(&["d"]), ids(&["d"])];
+        let looked = classify(&[2, 3, 4, 5, 6, 7, 8], &found, &baseline);
+        assert_eq!(looked.landed, [2]);
+        assert_eq!(looked.absent, [3, 4], "an item that was there before the run is not this run's");
+        assert_eq!(looked.unknown, [5, 6, 7, 8], "no key, two new items, one item claimed by two rows");
+    }
 }

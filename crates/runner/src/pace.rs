@@ -271,7 +271,7 @@ pub struct Pacer {
 }
 
 /// One import as the runner saw it at its measuring poll, for [`Pacer::observe_poll`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Poll {
     /// The import's rows.
     pub rows: u64,
@@ -302,6 +302,21 @@ impl Pacer {
             edge_secs: None,
             reprobe_from: None,
         }
+    }
+
+    /// A pacer that was told `polls`, one by one, from a fresh start: what a resumed run
+    /// continues with (the journal keeps the measurements, not the pacer).
+    pub fn replay(
+        initial: Duration,
+        min: Duration,
+        max: Duration,
+        polls: impl IntoIterator<Item = Poll>,
+    ) -> Pacer {
+        let mut pacer = Pacer::new(initial, min, max);
+        for poll in polls {
+            pacer.observe_poll(poll);
+        }
+        pacer
     }
 
     /// The same learned state within new bounds (a resume may ask for other ones); the

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use elma_import_chunk::Plan;
-use elma_import_client::{ClientStats, Clock};
+use elma_import_client::ClientStats;
 use serde::{Deserialize, Serialize};
 
+use crate::account::Accounting;
+use crate::chunkfile::ChunkFiles;
 use crate::error::RunError;
-use crate::run::Ctx;
-use crate::state::Phase;
-use crate::step::settle::read_rows;
+use crate::state::{Phase, RunState};
 
 /// The columns of `errors.csv`.
 pub const ERROR_COLUMNS: [&str; 8] = ["row", "column", "header", "value", "rule", "message", "fix", "source"];
@@ -78,6 +78,10 @@ pub struct Summary {
     pub rejects_file: PathBuf,
     /// The plan followed.
     pub plan: Plan,
+    /// Whether the platform stores date-times at another offset than the run read the
+    /// file in (`ZoneMismatch` in the journal says which).
+    #[serde(default)]
+    pub zone_mismatch: bool,
 }
 
 impl Summary {
@@ -99,22 +103,36 @@ struct PlatformRow {
     message: String,
 }
 
-/// Sums the chunks up and writes `errors.csv` and `rejects.csv`.
-pub(crate) fn summarize<C: Clock>(
-    ctx: &Ctx<'_, C>,
-    wall: Duration,
-    before: &ClientStats,
-) -> Result<Summary, RunError> {
-    let after = ctx.client.stats();
+/// What a summary is made from: the run's files and state, and this execution's time.
+pub struct Facts<'a> {
+    /// The run directory.
+    pub dir: &'a Path,
+    /// The app.
+    pub app: &'a str,
+    /// The plan followed.
+    pub plan: &'a Plan,
+    /// The chunk files.
+    pub files: &'a ChunkFiles,
+    /// The state the journal replays to.
+    pub state: &'a RunState,
+    /// This execution's time.
+    pub accounting: Accounting,
+    /// This execution's wall time.
+    pub wall: Duration,
+    /// The client's counters before and after this execution.
+    pub stats: (ClientStats, ClientStats),
+}
+
+/// Sums the chunks up and writes `errors.csv` and `rejects.csv`; says what it noticed.
+pub fn summarize(facts: &Facts<'_>, say: &dyn Fn(String)) -> Result<Summary, RunError> {
+    let state = facts.state;
     let (mut imported, mut failed, mut lost) = (0, 0, 0);
     let mut platform: Vec<PlatformRow> = Vec::new();
-    let count = ctx.manifest.chunks.len() as u32;
-    for i in 0..count {
-        let c = ctx.chunk(i);
+    for (i, c) in facts.files.all().zip(state.chunks()) {
         if c.phase != Phase::Done {
             continue;
         }
-        let entry = ctx.entry(i);
+        let entry = facts.files.current(i, c);
         imported += c.landed + if c.settled_by_user { entry.rows } else { 0 };
         failed += c.rejected.len() as u64 + c.legacy_failed;
         lost += c.lost.len() as u64;
@@ -136,26 +154,25 @@ pub(crate) fn summarize<C: Clock>(
             });
         }
     }
-    let sent = ctx.manifest.rows;
+    let sent = facts.files.rows();
     let unaccounted = sent.saturating_sub(imported + failed + lost);
     if unaccounted > 0 {
         // Cannot happen when every chunk was reconciled; said rather than hidden.
-        ctx.say(format!(
+        say(format!(
             "{unaccounted} row(s) sent are not accounted for by any chunk; they count as not imported"
         ));
         lost += unaccounted;
     }
     platform.sort_by_key(|p| p.row);
-    let (errors_file, rejects_file) = write_reports(ctx, &platform)?;
-    let prepared =
-        ctx.with_state(|s| s.prepared).unwrap_or(crate::state::Prepared { rows: 0, valid: 0, invalid: 0 });
-    let mut a = crate::run::Accounting::default();
-    ctx.account(|x| a = *x);
-    let sending = wall.saturating_sub(a.prepare);
+    let (errors_file, rejects_file) = write_reports(facts.dir, facts.files, &platform)?;
+    let prepared = state.prepared().unwrap_or(crate::state::Prepared { rows: 0, valid: 0, invalid: 0 });
+    let a = facts.accounting;
+    let sending = facts.wall.saturating_sub(a.prepare);
     let busy = sending.saturating_sub(a.waiting);
+    let (before, after) = &facts.stats;
     Ok(Summary {
-        run_dir: ctx.dir.to_path_buf(),
-        app: ctx.spec.app.clone(),
+        run_dir: facts.dir.to_path_buf(),
+        app: facts.app.to_string(),
         status: "completed".into(),
         rows_read: prepared.rows,
         rows_valid: prepared.valid,
@@ -164,35 +181,36 @@ pub(crate) fn summarize<C: Clock>(
         imported,
         failed,
         not_imported: lost,
-        chunks: count,
+        chunks: facts.files.count(),
         uploads: a.uploads,
         requests: after.requests.saturating_sub(before.requests),
         retries: after.retries.saturating_sub(before.retries),
-        blocked_answers: ctx.with_state(|s| s.blocked_answers),
+        blocked_answers: state.blocked_answers(),
         blocked_secs: a.blocked.as_secs_f64(),
         paused_secs: a.paused.as_secs_f64(),
-        wall_secs: wall.as_secs_f64(),
+        wall_secs: facts.wall.as_secs_f64(),
         prepare_secs: a.prepare.as_secs_f64(),
         client_busy_share: if sending.is_zero() { 0.0 } else { busy.as_secs_f64() / sending.as_secs_f64() },
         settled_chunks: a.settled,
         errors_file,
         rejects_file,
-        plan: ctx.plan.clone(),
+        plan: facts.plan.clone(),
+        zone_mismatch: state.zone_mismatch(),
     })
 }
 
 /// Rewrites `errors.csv` and `rejects.csv`: the validation part preparation wrote, then the
 /// platform's rows.
-fn write_reports<C: Clock>(
-    ctx: &Ctx<'_, C>,
+fn write_reports(
+    dir: &Path,
+    files: &ChunkFiles,
     platform: &[PlatformRow],
 ) -> Result<(PathBuf, PathBuf), RunError> {
-    let dir = ctx.dir;
     let errors = dir.join("errors.csv");
     let rejects = dir.join("rejects.csv");
-    let validation = read_validation(&errors, |r| r.get(7) == Some("validation"))?;
+    let validation = read_records(&errors, |r| r.get(7) == Some("validation"))?;
     let rows: BTreeSet<u64> = platform.iter().map(|p| p.row).collect();
-    let (header, full) = rejected_rows(ctx, &rows)?;
+    let (header, full) = crate::ctx::blocking(|| files.rows_of(&rows))?;
     let letters: BTreeMap<&str, String> =
         header.iter().enumerate().map(|(k, h)| (h.as_str(), elma_import_sheet::column_letters(k))).collect();
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -212,18 +230,31 @@ fn write_reports<C: Clock>(
         .map_err(|e| RunError::io("cannot write errors.csv", std::io::Error::other(e.to_string())))?;
     write_atomic(&errors, &bytes)?;
 
-    let kept = ctx.with_state(|s| s.prepared.map_or(0, |p| p.invalid)) as usize;
-    let previous = read_validation(&rejects, |_| true)?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // The rows preparation left out (invalid and example rows) stay; the platform's are
+    // written anew from the chunk files, so writing the reports twice changes nothing.
+    let previous = read_records(&rejects, |r| {
+        r.get(0).and_then(|n| n.parse().ok()).is_some_and(|n| !rows.contains(&n))
+    })?;
+    let mut lines: Vec<(u64, Vec<String>)> =
+        previous.into_iter().map(|r| (r.first().and_then(|n| n.parse().ok()).unwrap_or(0), r)).collect();
     let mut head = vec!["row".to_string()];
     head.extend(header.iter().cloned());
-    w.write_record(&head).map_err(|e| io(&rejects, e))?;
-    for r in previous.iter().take(kept) {
-        w.write_record(fit(r.iter().cloned(), head.len())).map_err(|e| io(&rejects, e))?;
-    }
+    let width = head.len();
     for (row, cells) in &full {
-        let record = reject_record(*row, cells.iter().cloned(), header.len());
-        w.write_record(&record).map_err(|e| io(&rejects, e))?;
+        lines.push((*row, reject_record(*row, cells.iter().cloned(), header.len())));
+    }
+    lines.sort_by_key(|l| l.0);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if header.is_empty() {
+        if let Ok(mut r) = csv::ReaderBuilder::new().flexible(true).from_path(&rejects) {
+            if let Ok(h) = r.headers() {
+                head = h.iter().map(str::to_string).collect();
+            }
+        }
+    }
+    w.write_record(&head).map_err(|e| io(&rejects, e))?;
+    for (_, r) in lines {
+        w.write_record(fit(r.into_iter(), width.max(head.len()))).map_err(|e| io(&rejects, e))?;
     }
     let bytes = w
         .into_inner()
@@ -247,7 +278,7 @@ fn fit(cells: impl Iterator<Item = String>, width: usize) -> Vec<String> {
 }
 
 /// The records of a CSV report (header left out) that `keep` selects; none if absent.
-fn read_validation(
+fn read_records(
     path: &Path,
     keep: impl Fn(&csv::StringRecord) -> bool,
 ) -> Result<Vec<Vec<String>>, RunError> {
@@ -266,38 +297,49 @@ fn read_validation(
     Ok(out)
 }
 
-/// A source row number and its cells.
-type SourceRow = (u64, Vec<String>);
-
-/// The source header and, by source row, the cells of every sent row in `rows`.
-fn rejected_rows<C: Clock>(
-    ctx: &Ctx<'_, C>,
-    rows: &BTreeSet<u64>,
-) -> Result<(Vec<String>, Vec<SourceRow>), RunError> {
-    let mut header = Vec::new();
-    let mut out = Vec::new();
-    for entry in &ctx.manifest.chunks {
-        let wanted = rows.range(entry.first_row..=entry.last_row).next().is_some();
-        if !wanted && !header.is_empty() {
-            continue;
-        }
-        let (h, all) = crate::run::blocking(|| read_rows(&ctx.chunk_path(entry)))?;
-        if header.is_empty() {
-            header = h.iter().map(|c| c.text.to_string()).collect();
-        }
-        for row in &all {
-            if let Some(source) = entry.source_row(row.number).filter(|s| rows.contains(s)) {
-                out.push((source, row.iter().map(|c| c.text.to_string()).collect()));
-            }
-        }
-    }
-    out.sort_by_key(|r| r.0);
-    Ok((header, out))
+/// Where a file of the run is written before it replaces `path` (beside it, hidden).
+pub(crate) fn temporary(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
+/// Replaces `path` with the file written at `tmp` (fsynced first): whole or absent.
+pub(crate) fn commit(tmp: &Path, path: &Path) -> Result<(), RunError> {
+    let sync = std::fs::File::open(tmp).and_then(|f| f.sync_all());
+    sync.and_then(|_| std::fs::rename(tmp, path))
         .map_err(|e| RunError::io(format!("cannot write `{}`", path.display()), e))
+}
+
+/// Writes `bytes` to `path` whole or not at all.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    let tmp = temporary(path);
+    std::fs::write(&tmp, bytes).map_err(|e| RunError::io(format!("cannot write `{}`", path.display()), e))?;
+    commit(&tmp, path)
+}
+
+/// What a run holds so far, from its state alone (a run that did not finish).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SoFar {
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows rejected before sending.
+    pub invalid: u64,
+    /// Rows known to be in the app.
+    pub imported: u64,
+    /// Rows the platform rejected.
+    pub failed: u64,
+    /// Rows whose import could not be confirmed.
+    pub not_imported: u64,
+}
+
+/// Sums what the state says of a run's rows so far.
+pub fn so_far(state: &RunState) -> SoFar {
+    let prepared = state.prepared().unwrap_or(crate::state::Prepared { rows: 0, valid: 0, invalid: 0 });
+    let mut out = SoFar { rows: prepared.rows, invalid: prepared.invalid, ..SoFar::default() };
+    for c in state.chunks() {
+        out.imported += c.landed;
+        out.failed += c.rejected.len() as u64 + c.legacy_failed;
+        out.not_imported += c.lost.len() as u64;
+    }
+    out
 }

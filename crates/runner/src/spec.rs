@@ -31,8 +31,8 @@ pub struct RunSpec {
     /// .xlsx sheet name.
     #[serde(default)]
     pub sheet: Option<String>,
-    /// `ru` or `en`.
-    pub locale: String,
+    /// Dates and numbers of the file: `ru` or `en`.
+    pub locale: elma_import_contract::Locale,
     /// Skip columns that name no field.
     #[serde(default)]
     pub ignore_unknown: bool,
@@ -47,8 +47,8 @@ pub struct RunSpec {
     /// Allow more than 1,000 rows per chunk with handlers.
     #[serde(default)]
     pub allow_over_limit: bool,
-    /// `xlsx` or `csv`.
-    pub chunk_format: String,
+    /// The format of the chunk files: `xlsx` or `csv`.
+    pub chunk_format: elma_import_contract::wire::FileFormat,
     /// Directory id for directory uploads.
     #[serde(default)]
     pub directory_id: Option<String>,
@@ -77,8 +77,9 @@ pub struct RunSpec {
     /// Profile of the config file the run's connection came from.
     #[serde(default)]
     pub profile: Option<String>,
-    /// sha256 of the source file when the run began (lowercase hex), to tell a second
-    /// import of the same file into the same app.
+    /// sha256 of the file the user gave when the run began (lowercase hex), to tell a
+    /// second import of the same file into the same app (the import ledger's key). A
+    /// migration step whose references were resolved into a copy keeps its own file's.
     #[serde(default)]
     pub source_sha256: Option<String>,
     /// Import a row equal to the template's example row instead of skipping it.
@@ -88,6 +89,24 @@ pub struct RunSpec {
     /// field name or code), as `--map` gives them.
     #[serde(default)]
     pub column_map: Vec<(String, String)>,
+    /// Rows left out before validation, with why: a migration's rows whose references
+    /// name no single item (the referenced row was not imported, say). They are named in
+    /// `errors.csv` and do not stop the run as invalid rows do.
+    #[serde(default)]
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A row a run leaves out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    /// Source row.
+    pub row: u64,
+    /// The column at fault.
+    pub column: String,
+    /// Its cell.
+    pub value: String,
+    /// Why the row is left out.
+    pub reason: String,
 }
 
 impl RunSpec {
@@ -110,13 +129,13 @@ impl RunSpec {
             encoding: None,
             delimiter: None,
             sheet: None,
-            locale: "ru".into(),
+            locale: elma_import_contract::Locale::Ru,
             ignore_unknown: false,
             skip_invalid: false,
             with_event_handlers: false,
             rows_per_chunk: None,
             allow_over_limit: false,
-            chunk_format: "xlsx".into(),
+            chunk_format: elma_import_contract::wire::FileFormat::Xlsx,
             directory_id: None,
             key_column: None,
             import_rows_per_sec: 200.0,
@@ -129,16 +148,8 @@ impl RunSpec {
             source_sha256: None,
             keep_example_row: false,
             column_map: Vec::new(),
+            left_out: Vec::new(),
         })
-    }
-
-    /// The format of the chunk files: .csv when `chunk_format` says so, else .xlsx.
-    pub fn chunk_format(&self) -> elma_import_sheet::Format {
-        if self.chunk_format == "csv" {
-            elma_import_sheet::Format::Csv
-        } else {
-            elma_import_sheet::Format::Xlsx
-        }
     }
 
     /// Reads `run.json` of a run directory.
@@ -149,7 +160,7 @@ impl RunSpec {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RunError::NotARun(dir.into())),
             Err(e) => return Err(RunError::io(format!("cannot read `{}`", path.display()), e)),
         };
-        serde_json::from_str(&text).map_err(|e| RunError::Journal { path, line: 0, message: e.to_string() })
+        serde_json::from_str(&text).map_err(|e| RunError::damaged(path, e))
     }
 
     /// Writes `run.json` and `schema.json` into a new run directory; refuses a folder that
@@ -169,7 +180,7 @@ impl RunSpec {
         let path = dir.join("schema.json");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| RunError::io(format!("cannot read `{}`", path.display()), e))?;
-        AppSchema::from_json(&text).map_err(|e| RunError::Journal { path, line: 0, message: e.to_string() })
+        AppSchema::from_json(&text).map_err(|e| RunError::damaged(path, e))
     }
 
     /// Size and modification time of a file, to tell later whether it changed.
@@ -189,11 +200,8 @@ impl RunSpec {
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunError> {
     use std::io::Write;
     let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_vec_pretty(value).map_err(|e| RunError::Journal {
-        path: path.into(),
-        line: 0,
-        message: e.to_string(),
-    })?;
+    let text = serde_json::to_vec_pretty(value)
+        .map_err(|e| RunError::io(format!("cannot encode `{}`", path.display()), std::io::Error::other(e)))?;
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&text)?;

@@ -173,7 +173,7 @@ async fn setup(chunks: usize, mode: PauseMode, handler_rates: Vec<f64>) -> Harne
     let dir = tempfile::tempdir().unwrap();
     let (source, schema) = common::notes(dir.path(), chunks * 1000);
     let spec = RunSpec {
-        chunk_format: "csv".into(),
+        chunk_format: elma_import_contract::wire::FileFormat::Csv,
         rows_per_chunk: Some(1000),
         with_event_handlers: true,
         pause_mode: mode,
@@ -193,7 +193,7 @@ fn decisions(events: &[Event]) -> Vec<(u32, f64, Verdict)> {
         .iter()
         .filter_map(|e| match e {
             Event::Paced { chunk, decision, .. } => {
-                Some((*chunk, decision.pause.as_secs_f64(), decision.verdict))
+                Some((chunk.0, decision.pause.as_secs_f64(), decision.verdict))
             }
             _ => None,
         })
@@ -296,7 +296,9 @@ async fn a_resumed_run_keeps_the_learned_pause() {
     let d = decisions(&events);
     assert_eq!(d.len(), 4);
     // The journal alone gives back the pacer: the replayed pause is the last decision's.
-    let replayed = RunState::replay(&events).pacer.expect("a learned pacer");
+    let polls = RunState::replay(&events).polls().to_vec();
+    let (min, max) = (Duration::from_secs(1), Duration::from_secs(600));
+    let replayed = elma_import_runner::pace::Pacer::replay(Duration::from_secs(20), min, max, polls);
     assert_eq!(replayed.pause().as_secs_f64(), d[3].1);
     assert!(d[3].1 < 20.0, "the pause was already learned down: {d:?}");
 

@@ -16,10 +16,10 @@ use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use elma_import_client::{Client, ManualClock};
-use elma_import_runner::event::Event;
-use elma_import_runner::journal::Journal;
+use elma_import_runner::event::{Event, SettledBy};
+use elma_import_runner::journal::{Journal, JournalError};
 use elma_import_runner::{
-    execute_with_clock, Cancel, ExecOptions, Observer, Progress, RunError, RunSpec, StopKind, Summary,
+    execute_with_clock, Cancel, Chunk, ExecOptions, Observer, Progress, RunError, RunSpec, StopKind, Summary,
 };
 use serde_json::{json, Map, Value};
 
@@ -224,6 +224,16 @@ impl Harness {
 }
 
 async fn setup(rows: usize, rows_per_chunk: u64, key: Option<&str>) -> Harness {
+    setup_with(rows, rows_per_chunk, key, |_| {}).await
+}
+
+/// [`setup`], `edit` changing the source file before the run is made.
+async fn setup_with(
+    rows: usize,
+    rows_per_chunk: u64,
+    key: Option<&str>,
+    edit: impl FnOnce(&std::path::Path),
+) -> Harness {
     let platform: Shared = Arc::default();
     let app = Router::new()
         .route("/pub/v1/disk/file/upload", post(upload))
@@ -235,8 +245,9 @@ async fn setup(rows: usize, rows_per_chunk: u64, key: Option<&str>) -> Harness {
 
     let dir = tempfile::tempdir().unwrap();
     let (source, schema) = common::notes(dir.path(), rows);
+    edit(&source);
     let spec = RunSpec {
-        chunk_format: "csv".into(),
+        chunk_format: elma_import_contract::wire::FileFormat::Csv,
         rows_per_chunk: Some(rows_per_chunk),
         key_column: key.map(str::to_string),
         ..RunSpec::new("r1", &source, "crm.notes").unwrap()
@@ -256,7 +267,10 @@ async fn counts_that_add_up_are_trusted_without_a_look_up() {
     assert!(s.all_imported(), "{s:?}");
     assert_eq!((s.imported, s.failed, s.not_imported, s.rows_sent), (10, 0, 0, 10));
     h.assert_exactly_once();
-    assert!(h.events().iter().all(|e| !matches!(e, Event::Reconciled { by, .. } if by != "counts")));
+    assert!(h
+        .events()
+        .iter()
+        .all(|e| !matches!(e, Event::Reconciled { by, .. } if *by != SettledBy::Counts)));
 }
 
 #[tokio::test]
@@ -269,9 +283,9 @@ async fn done_with_fewer_rows_counted_than_sent_mends_the_rest_by_content() {
     assert_eq!(s.imported, 10);
     h.assert_exactly_once();
     let events = h.events();
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, Event::Reconciled { by, retry, .. } if by == "content" && retry.len() == 4)));
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Reconciled { by, retry, .. } if *by == SettledBy::Content && retry.len() == 4)
+    ));
     assert_eq!(count(&events, |e| matches!(e, Event::Replaced { rows: 4, .. })), 1);
 }
 
@@ -283,26 +297,33 @@ async fn done_without_counts_is_looked_up_and_not_imported_again() {
     let s = h.execute(&ExecOptions::default()).await.unwrap();
     assert!(s.all_imported(), "{s:?}");
     h.assert_exactly_once();
-    assert!(h.events().iter().any(|e| matches!(e, Event::Reconciled { by, landed: 10, .. } if by == "key")));
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Reconciled { by, landed: 10, .. } if *by == SettledBy::Key)));
 }
 
 #[tokio::test]
-async fn rows_whose_fate_cannot_be_told_are_each_named_and_the_run_is_not_a_success() {
-    // Regression: with 4 + 1 of 10 the 5 unaccounted rows appeared nowhere. Here the look-up
-    // finds none of the 6 rows the platform counted, so it cannot be trusted.
+async fn a_look_up_that_contradicts_the_platforms_count_stops_for_the_users_word() {
+    // The platform counted 6 of 10 imported; the look-up finds none of them. The count is
+    // a fact no look-up overrules: nothing is sent again and no row is claimed either way
+    // (before, the 10 rows were listed as not imported, 6 of them wrongly).
     let h = setup(10, 10, None).await;
     h.platform.lock().unwrap().list_broken = true;
     h.script(vec![Start::Accept(Land::First(6), vec![Answer::Done(Some((6, 0)))])]);
-    let s = h.execute(&ExecOptions::default()).await.unwrap();
-    assert!(!s.all_imported());
-    assert_eq!(s.not_imported, 10, "{s:?}");
-    let rows: Vec<String> =
-        h.errors_csv().iter().filter(|r| r[4] == "not_imported").map(|r| r[0].clone()).collect();
-    assert_eq!(rows, (2..12).map(|r| r.to_string()).collect::<Vec<_>>());
-    let mut rejects = csv::Reader::from_path(h.run_dir().join("rejects.csv")).unwrap();
-    assert_eq!(rejects.headers().unwrap(), vec!["row", "Name", "Note"]);
-    assert_eq!(rejects.records().count(), 10);
+    let err = h.execute(&ExecOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), StopKind::Uncertain, "{err}");
+    assert!(err.to_string().contains("counted 6") && err.to_string().contains("found 0"), "{err}");
+    assert!(matches!(&err, RunError::Uncertain { chunks, .. } if chunks == &[Chunk(0)]), "{err:?}");
     assert_eq!(h.platform.lock().unwrap().starts, 1, "nothing is sent again blindly");
+    assert!(!h.run_dir().join("summary.json").exists());
+    // The look-up still cannot tell on the next execution; the user's word settles it.
+    let err = h.execute(&ExecOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), StopKind::Uncertain, "{err}");
+    let options = ExecOptions { assume: vec![(Chunk(0), true)], ..ExecOptions::default() };
+    let s = h.execute(&options).await.unwrap();
+    assert_eq!((s.imported, s.not_imported, s.settled_chunks), (10, 0, 1), "{s:?}");
+    assert_eq!(h.platform.lock().unwrap().starts, 1);
 }
 
 #[tokio::test]
@@ -339,7 +360,7 @@ async fn blocked_past_the_timeout_stops_and_the_budget_is_journaled() {
     options.policy.blocked_timeout = Duration::from_secs(120);
     let err = h.execute(&options).await.unwrap_err();
     assert_eq!(err.kind(), StopKind::Blocked, "{err}");
-    assert!(err.to_string().contains("limit --blocked-timeout 2 min 00 s"), "{err}");
+    assert!(err.to_string().contains("the limit is 2 min 00 s"), "{err}");
     let blocked = count(&h.events(), |e| matches!(e, Event::Blocked { .. }));
     assert!(blocked > 3, "{blocked}");
     // The next execution finds the app free.
@@ -414,10 +435,10 @@ async fn an_uncertain_start_with_no_row_found_by_content_asks_the_user() {
     h.script(vec![Start::Lose(Land::None)]);
     let err = h.execute(&ExecOptions::default()).await.unwrap_err();
     assert_eq!(err.kind(), StopKind::Uncertain, "{err}");
-    assert!(err.to_string().contains("--key-column COLUMN"), "{err}");
+    assert!(err.to_string().contains("found by its content"), "{err}");
     assert_eq!(h.platform.lock().unwrap().starts, 1);
     // The user's word: not imported. It is started again, once.
-    let options = ExecOptions { assume: vec![(1, false)], ..ExecOptions::default() };
+    let options = ExecOptions { assume: vec![(Chunk(0), false)], ..ExecOptions::default() };
     assert!(h.execute(&options).await.unwrap().all_imported());
     h.assert_exactly_once();
 }
@@ -533,7 +554,10 @@ async fn two_executions_at_once_never_import_twice() {
     let (ok, locked) = if a.is_ok() { (a, b) } else { (b, a) };
     assert!(ok.unwrap().all_imported());
     let err = locked.unwrap_err();
-    assert!(matches!(err, RunError::Locked { pid: Some(p), .. } if p == std::process::id()), "{err}");
+    assert!(
+        matches!(err, RunError::Journal(JournalError::Locked { pid: Some(p), .. }) if p == std::process::id()),
+        "{err}"
+    );
     assert_eq!(err.kind(), StopKind::Usage);
     h.assert_exactly_once();
 }
@@ -547,7 +571,7 @@ async fn a_torn_journal_line_is_cut_away_and_the_run_continues() {
     struct StopAfterFirst(Cancel);
     impl Observer for StopAfterFirst {
         fn on(&self, p: &Progress<'_>) {
-            if matches!(p, Progress::ChunkFinished { chunk: 0, .. }) {
+            if matches!(p, Progress::ChunkFinished { chunk: Chunk(0), .. }) {
                 self.0.cancel();
             }
         }
@@ -573,7 +597,7 @@ async fn a_torn_journal_line_is_cut_away_and_the_run_continues() {
     let s = h.execute(&ExecOptions::default()).await.unwrap();
     assert!(s.all_imported(), "{s:?}");
     h.assert_exactly_once();
-    assert!(Journal::read(&journal).is_ok());
+    assert!(Journal::<Event>::read(&journal).is_ok());
     assert!(std::fs::read_to_string(&journal).unwrap().ends_with('\n'));
 }
 
@@ -596,4 +620,52 @@ async fn time_spent_polling_is_waiting_not_the_clients_own_work() {
     assert!(s.all_imported(), "{s:?}");
     assert!(s.wall_secs > 1.0, "the polls took time on the clock: {s:?}");
     assert!(s.client_busy_share < 0.01, "busy share {}", s.client_busy_share);
+}
+
+#[tokio::test]
+async fn a_key_column_must_identify_rows_or_the_run_is_refused_before_anything_is_sent() {
+    // Regression: with e-mails repeating, a look-up by key found 1,906 rows "landed" where
+    // the platform counted 953, and the run exited 0 with 949 rows missing.
+    let h = setup_with(6, 3, Some("Note"), |source| {
+        std::fs::write(source, "Name,Note\nrow-2,a\nrow-3,b\nrow-4,a\nrow-5,\nrow-6,c\nrow-7,d\n").unwrap();
+    })
+    .await;
+    let err = h.execute(&ExecOptions::default()).await.unwrap_err();
+    assert!(matches!(err, RunError::InvalidRows { invalid: 3, .. }), "{err:?}");
+    assert_eq!(h.platform.lock().unwrap().starts, 0);
+    let rules: Vec<(String, String)> =
+        h.errors_csv().into_iter().map(|r| (r[0].clone(), r[4].clone())).collect();
+    let want = [("2", "key_repeated"), ("4", "key_repeated"), ("5", "key_missing")];
+    assert_eq!(rules, want.map(|(r, k)| (r.to_string(), k.to_string())));
+    // Told to skip them, the run imports the three rows whose keys identify them.
+    let s = h.execute(&ExecOptions { skip_invalid: true, ..ExecOptions::default() }).await.unwrap();
+    assert_eq!((s.imported, s.rows_invalid), (3, 3), "{s:?}");
+    let mut rejects = csv::Reader::from_path(h.run_dir().join("rejects.csv")).unwrap();
+    let rows: Vec<String> = rejects.records().map(|r| r.unwrap()[0].to_string()).collect();
+    assert_eq!(rows, ["2", "4", "5"]);
+}
+
+#[tokio::test]
+async fn an_item_already_in_the_app_is_never_taken_for_a_row_of_the_run() {
+    // Regression: an item with a row's key, there before the run, counted as the row having
+    // landed after a lost start answer; the row was never imported, and the run exited 0.
+    let h = setup(5, 5, Some("Name")).await;
+    let before = json!({"__id": "earlier-1", "__name": "row-3", "note": "imported some other way"});
+    h.platform.lock().unwrap().items.push(before.as_object().unwrap().clone());
+    h.script(vec![Start::Lose(Land::None)]);
+    let s = h.execute(&ExecOptions::default()).await.unwrap();
+    assert!(s.all_imported(), "{s:?}");
+    let names: Vec<String> =
+        h.platform.lock().unwrap().items.iter().map(|i| i["__name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "row-3").count(),
+        2,
+        "the earlier item and the run's: {names:?}"
+    );
+    assert_eq!(names.len(), 6);
+    let baseline = h.events().into_iter().find_map(|e| match e {
+        Event::Baseline { items, .. } => Some(items),
+        _ => None,
+    });
+    assert_eq!(baseline, Some(vec!["earlier-1".to_string()]));
 }

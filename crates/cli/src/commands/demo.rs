@@ -382,6 +382,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
     let options = elma_import_migrate::MigrateOptions {
         parallel: 4,
         exec: elma_import_runner::ExecOptions { pause: Some(pause), ..Default::default() },
+        assume: Vec::new(),
     };
     let observer = std::sync::Arc::new(crate::commands::migrate::Lines::new(&mig_dir, true));
     let report = rt.block_on(elma_import_migrate::execute(

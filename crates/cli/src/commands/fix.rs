@@ -60,7 +60,7 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
     let format = Format::from_path(&args.output)
         .ok_or_else(|| usage(format!("`{}`: name the output .csv or .xlsx", args.output.display())))?;
     let options = WriteOptions {
-        date_format: elma_import_runner::prepare::date_format(&args.check.locale).to_string(),
+        date_format: args.check.locale.excel_datetime_format().to_string(),
         ..WriteOptions::default()
     };
     let mut out = elma_import_sheet::create(&args.output, format, &options)?;

@@ -69,19 +69,22 @@ pub struct MigrateArgs {
     /// (else the fields are fetched from the platform).
     #[arg(long, value_name = "DIR")]
     pub schema_dir: Option<PathBuf>,
-    /// Format of the chunk files sent.
-    #[arg(long, default_value = "xlsx", value_parser = ["xlsx", "csv"])]
-    pub chunk_format: String,
+    /// Format of the chunk files sent: `xlsx` or `csv`.
+    #[arg(long, default_value = "xlsx", value_parser = crate::args::parse_file_format, value_name = "xlsx|csv")]
+    pub chunk_format: elma_import_contract::wire::FileFormat,
     /// Assumed import speed of the platform, rows per second, for estimates.
     #[arg(long, default_value_t = 200.0, value_name = "R")]
     pub import_rate: f64,
     /// Directory id for directory uploads (big imports without handlers).
     #[arg(long, value_name = "ID")]
     pub directory: Option<String>,
-    /// Pause between imports of a step with event handlers (default: the plan's, sized
-    /// for the handler queue to drain).
-    #[arg(long, value_parser = crate::args::parse_duration, value_name = "DUR")]
-    pub pause: Option<Duration>,
+    /// Pause between imports of a step with event handlers.
+    #[command(flatten)]
+    pub pause: crate::commands::plan::PauseArgs,
+    /// Import a step's file although the import ledger says the same file was imported
+    /// into its app already.
+    #[arg(long)]
+    pub again: bool,
     /// Execution settings.
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -277,15 +280,27 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
     let client = conn.as_ref().map(Connection::client).transpose()?;
     let settings = Settings {
         skip_invalid: args.skip_invalid,
-        chunk_format: args.chunk_format.clone(),
+        chunk_format: args.chunk_format,
         import_rows_per_sec: args.import_rate,
         directory_id: args.directory.clone().or(conn.as_ref().and_then(|c| c.directory.clone())),
         temp_ttl_secs: args.exec.temp_ttl.as_secs().max(1),
         parallel: usize::from(args.parallel),
-        pause_secs: args.pause.map(|d| d.as_secs_f64()),
+        pause_secs: args.pause.fixed().map(|d| d.as_secs_f64()),
+        pause_mode: args.pause.mode()?.unwrap_or_default(),
+        url: conn.as_ref().filter(|c| c.profile.is_none() || args.conn.url.is_some()).map(|c| c.url.clone()),
+        profile: conn.as_ref().and_then(|c| c.profile.clone()),
     };
     let parallel = settings.parallel;
     let p = preflight(&rt, &args.file, args.schema_dir.as_deref(), client.as_ref(), &settings, parallel)?;
+    let mut options = MigrateOptions {
+        parallel,
+        exec: args.exec.options(args.pause.fixed(), Vec::new()),
+        assume: Vec::new(),
+    };
+    options.exec.again = args.again;
+    // Every setting each step's run checks, checked before anything is sent.
+    elma_import_migrate::check_settings(&p.migration, &settings, &p.schemas, &options.exec)
+        .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     let clean = p.checked.is_clean();
     if !global.json {
         show_checks(&p);
@@ -293,7 +308,16 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
     }
     if args.dry_run || (!clean && !args.skip_invalid) {
         if global.json {
-            ui::print_json(&preflight_json(&p))?;
+            let mut v = preflight_json(&p);
+            let code = if clean { exit::OK } else { exit::DATA };
+            v["exit_code"] = json!(code);
+            if !clean {
+                v["error"] = json!(format!(
+                    "{} problem(s) found before sending; nothing was sent",
+                    p.checked.problems.len().max(1)
+                ));
+            }
+            ui::print_json(&v)?;
         }
         if !clean {
             if !args.dry_run {
@@ -304,6 +328,9 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let Some(client) = client else { return Err(usage("no connection settings")) };
+    if !args.again {
+        guard_against_a_second_import(&p.migration, client.base_url())?;
+    }
     let id = format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
@@ -314,38 +341,116 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
     elma_import_migrate::create(&dir, &p.migration, &settings, &p.schemas)
         .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     ui::say(format!("migration directory {}", dir.display()));
-    let options = MigrateOptions { parallel, exec: args.exec.options(args.pause, Vec::new()) };
+    ui::set_run_dir(&dir);
     execute_dir(&rt, &dir, &client, &options, args.exec.verbose, global)
 }
 
-/// `resume DIR` of a migration directory: continues every unfinished step. Settings of
-/// one run (`--assume-…`, `--key-column`, `--directory`, `--pause`) belong to a step's run
-/// directory, not to the migration.
+/// Refuses a migration a step of which the import ledger says was imported into its app
+/// already (each step checks again before its first start).
+fn guard_against_a_second_import(migration: &Migration, url: &str) -> anyhow::Result<()> {
+    let Some(ledger) = elma_import_runner::ledger::default_path() else { return Ok(()) };
+    for step in &migration.steps {
+        let sha = crate::runs::sha256_file(&step.file)?;
+        let none = Path::new("");
+        if let Some(before) = elma_import_runner::ledger::earlier(&ledger, url, &step.app, &sha, none)
+            .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?
+        {
+            let entry = elma_import_runner::ledger::Entry {
+                at: 0.0,
+                url: url.to_string(),
+                app: step.app.clone(),
+                sha256: sha,
+                source: step.file.clone(),
+                run_dir: PathBuf::new(),
+                rows: 0,
+            };
+            let e = elma_import_runner::ledger::already(&entry, &before);
+            return Err(exit::coded(exit::run_code(e.kind()), e));
+        }
+    }
+    Ok(())
+}
+
+/// `resume DIR` of a migration directory: continues every unfinished step, with the
+/// connection the migration kept. A migration that finished says so, offline.
 pub fn resume(dir: &Path, args: &crate::commands::resume::ResumeArgs, global: &Global) -> anyhow::Result<u8> {
-    let (exec, conn) = (&args.exec, &args.conn);
-    let per_run = [
-        (!args.assume_imported.is_empty(), "--assume-imported"),
-        (!args.assume_not_imported.is_empty(), "--assume-not-imported"),
-        (args.key_column.is_some(), "--key-column"),
-        (args.directory.is_some(), "--directory"),
-        (
-            args.pause.pause.is_some() || args.pause.min_pause.is_some() || args.pause.max_pause.is_some(),
-            "--pause",
-        ),
-    ];
-    if let Some((_, flag)) = per_run.iter().find(|(given, _)| *given) {
+    ui::set_run_dir(dir);
+    let (saved, _) = elma_import_migrate::load(dir).map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
+    if let Some(report) = finished(dir, saved.migration.steps.len()) {
+        ui::say(format!("the migration in {} already finished; nothing to do", dir.display()));
+        return render_saved(&report, global);
+    }
+    if args.key_column.is_some() {
         return Err(usage(format!(
-            "`{}` is a migration directory: {flag} is for one step's run; resume that step with `elma-import resume {} {flag} …`, then the migration with `elma-import resume {}`",
-            dir.display(),
-            dir.join("steps").join("NN-<app>").display(),
+            "`{}` is a migration directory: each step looks its rows up by its own `key`",
             dir.display()
         )));
     }
+    let whole: Vec<&crate::commands::resume::ChunkRef> =
+        args.assume_imported.iter().chain(&args.assume_not_imported).filter(|r| r.step.is_none()).collect();
+    if let Some(r) = whole.first() {
+        return Err(usage(format!(
+            "`{}` is a migration directory: name the step of chunk {}, as `STEP:{}`",
+            dir.display(),
+            r.chunk,
+            r.chunk
+        )));
+    }
+    let (exec, conn) = (&args.exec, &args.conn);
+    let mut conn = conn.clone();
+    if conn.url.is_none() && conn.profile.is_none() {
+        conn.url.clone_from(&saved.settings.url);
+        conn.profile.clone_from(&saved.settings.profile);
+    }
     let rt = runtime()?;
-    let client = Connection::resolve(conn)?.client()?;
-    let (saved, _) = elma_import_migrate::load(dir).map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
-    let options = MigrateOptions { parallel: saved.settings.parallel, exec: exec.options(None, Vec::new()) };
+    let client = Connection::resolve(&conn)?.client()?;
+    let mut options = MigrateOptions {
+        parallel: saved.settings.parallel,
+        exec: exec.options(args.pause.fixed(), Vec::new()),
+        assume: Vec::new(),
+    };
+    for step in 1..=saved.migration.steps.len() {
+        options.assume.extend(args.assume(Some(step)).into_iter().map(|(c, yes)| (step - 1, c, yes)));
+    }
+    options.exec.pause_mode = args.pause.mode_over(saved.settings.pause_mode)?;
+    options.exec.directory_id.clone_from(&args.directory);
+    options.exec.skip_invalid = args.skip_invalid;
+    options.exec.again = args.again;
     execute_dir(&rt, dir, &client, &options, exec.verbose, global)
+}
+
+/// The saved report of a migration whose journal says every step finished.
+fn finished(dir: &Path, steps: usize) -> Option<serde_json::Value> {
+    let events = elma_import_migrate::journal::Journal::read(&dir.join("migration.jsonl")).ok()?;
+    let state = elma_import_migrate::journal::State::replay(steps, &events);
+    if !state.steps.iter().all(|s| s.finished.is_some()) {
+        return None;
+    }
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).ok()?).ok()
+}
+
+/// Prints a finished migration's saved report; returns its exit code.
+fn render_saved(report: &serde_json::Value, global: &Global) -> anyhow::Result<u8> {
+    let n = |k: &str| report.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let code = if n("rows_invalid") + n("failed") + n("not_imported") > 0 { exit::DATA } else { exit::OK };
+    if global.json {
+        let mut v = report.clone();
+        v["exit_code"] = json!(code);
+        if code != exit::OK {
+            v["error"] = json!("the migration finished with rows not imported (see each step's errors.csv)");
+        }
+        ui::print_json(&v)?;
+    } else {
+        ui::out(format!(
+            "total: {} rows, {} invalid, {} imported, {} failed, {} not confirmed",
+            ui::count(n("rows_read")),
+            ui::count(n("rows_invalid")),
+            ui::count(n("imported")),
+            ui::count(n("failed")),
+            ui::count(n("not_imported"))
+        ))?;
+    }
+    Ok(code)
 }
 
 /// Executes a migration directory with Ctrl-C handling; renders the outcome.
@@ -360,27 +465,12 @@ pub fn execute_dir(
     let observer = Arc::new(Lines::new(dir, verbose));
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping every step at its next safe point (Ctrl-C again to quit at once)…");
-                c.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(exit::INTERRUPTED.into());
-                }
-            }
-        });
+        crate::commands::run::watch_ctrl_c(&cancel);
         elma_import_migrate::execute(dir, client, options, observer.clone(), &cancel).await
     });
     match outcome {
         Ok(report) => render(&report, global),
-        Err(e) => {
-            let code = exit::run_code(e.kind());
-            if global.json {
-                ui::print_json(&json!({"dir": dir, "error": e.to_string(), "exit_code": code}))?;
-            }
-            Err(exit::coded(code, e))
-        }
+        Err(e) => Err(exit::coded(exit::run_code(e.kind()), e)),
     }
 }
 
@@ -410,6 +500,9 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
             ui::count(t.imported),
             ui::count(t.failed)
         );
+        if t.not_imported > 0 {
+            line.push_str(&format!(", {} not confirmed", ui::count(t.not_imported)));
+        }
         if s.unresolved > 0 {
             line.push_str(&format!(", {} reference cells naming no item", ui::count(s.unresolved)));
         }
@@ -418,25 +511,40 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
             ui::out(format!("  {e}"))?;
         }
         if let Some(dir) = &s.run_dir {
-            if t.rows_invalid > 0 || t.failed > 0 {
+            if !t.all_imported() {
                 ui::out(format!("  rejected rows, by source row: {}", dir.join("errors.csv").display()))?;
             }
         }
     }
     ui::out(format!(
-        "total: {} rows, {} invalid, {} imported, {} failed; {} in {}",
+        "total: {} rows, {} invalid, {} imported, {} failed, {} not confirmed; {} in {}",
         ui::count(report.rows_read),
         ui::count(report.rows_invalid),
         ui::count(report.imported),
         ui::count(report.failed),
+        ui::count(report.not_imported),
         report.status,
         ui::duration(Duration::from_secs_f64(report.wall_secs))
     ))?;
     ui::out(format!("migration directory: {}", report.dir.display()))?;
     if report.status != "completed" {
         ui::out(format!("continue it with: elma-import resume {}", report.dir.display()))?;
+        for hint in report
+            .steps
+            .iter()
+            .filter_map(|s| s.error.as_ref().map(|_| s))
+            .take(1)
+            .flat_map(|s| step_hints(report, s))
+        {
+            ui::out(format!("  {hint}"))?;
+        }
     }
     Ok(code)
+}
+
+/// Advice for a step that stopped, naming the migration directory.
+fn step_hints(report: &Report, step: &elma_import_migrate::StepReport) -> Vec<String> {
+    step.failure.as_ref().map(|e| crate::hints::migrate(e, Some(&report.dir))).unwrap_or_default()
 }
 
 /// The exit code of a migration's report (README "Exit codes").
@@ -549,13 +657,13 @@ impl MigrationObserver for Lines {
                 );
             }
             Progress::Started { chunk, .. } => {
-                self.line(step, format!("running chunk {}/{}", chunk + 1, self.of(step)));
+                self.line(step, format!("running chunk {}/{}", chunk.number(), self.of(step)));
             }
             Progress::ChunkFinished { chunk, result, .. } if self.verbose => self.line(
                 step,
                 format!(
                     "chunk {}/{} {}: {} imported, {} failed",
-                    chunk + 1,
+                    chunk.number(),
                     self.of(step),
                     result.status,
                     ui::count(result.imported),
@@ -566,7 +674,7 @@ impl MigrationObserver for Lines {
                 step,
                 format!(
                     "chunk {}: the app is blocked by another import (waiting {})",
-                    chunk + 1,
+                    chunk.number(),
                     ui::duration(*waited)
                 ),
             ),

@@ -243,6 +243,7 @@ pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
         allow_over_limit: args.import.allow_over_limit,
         import_rows_per_sec: args.import.import_rate,
         pause: args.import.pause.fixed(),
+        ..PlanInput::new(valid)
     })
     .map_err(|e| if valid == 0 { exit::coded(exit::DATA, e) } else { usage(e) })?;
     let zone = args.check.time_zone.describe();

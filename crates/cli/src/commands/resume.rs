@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use elma_import_runner::Chunk;
+
 use crate::args::{ConnArgs, Global};
 use crate::commands::run::{execute_dir, report, ExecArgs};
 use crate::settings::{runtime, Connection};
@@ -21,6 +23,8 @@ Examples:
   elma-import resume --last
   elma-import resume runs/nightly --key-column Email
   elma-import resume runs/nightly --assume-not-imported 7
+  elma-import resume runs/refused --skip-invalid   # import the valid rows only
+  elma-import resume migrations/m1 --assume-imported 2:3   # chunk 3 of step 2
   elma-import resume --last --pause auto   # learn the pause from here on")]
 pub struct ResumeArgs {
     /// The run directory (`elma-import runs` lists them).
@@ -29,12 +33,22 @@ pub struct ResumeArgs {
     /// Continue the newest unfinished run of .elma-import/runs.
     #[arg(long, conflicts_with = "run_dir")]
     pub last: bool,
-    /// Settle uncertain chunk N (1-based) as imported.
-    #[arg(long, value_name = "N")]
-    pub assume_imported: Vec<u32>,
-    /// Settle uncertain chunk N (1-based) as not imported: it is uploaded and imported again.
-    #[arg(long, value_name = "N")]
-    pub assume_not_imported: Vec<u32>,
+    /// Settle unsettled chunk N (1-based; `STEP:N` in a migration) as imported: every row
+    /// of it counts as in the app.
+    #[arg(long, value_name = "N", value_parser = parse_chunk_ref)]
+    pub assume_imported: Vec<ChunkRef>,
+    /// Settle unsettled chunk N (1-based; `STEP:N` in a migration) as not imported: it is
+    /// uploaded and imported again.
+    #[arg(long, value_name = "N", value_parser = parse_chunk_ref)]
+    pub assume_not_imported: Vec<ChunkRef>,
+    /// Import the valid rows of a run that validation refused (nothing was sent), listing
+    /// the invalid ones in errors.csv.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Go on although the import ledger says another run imported the same file into the
+    /// same app.
+    #[arg(long)]
+    pub again: bool,
     /// Column (name or code) whose values identify items, to look rows up by (default: the
     /// run's, else each row's whole content).
     #[arg(long, value_name = "COLUMN")]
@@ -53,9 +67,49 @@ pub struct ResumeArgs {
     pub conn: ConnArgs,
 }
 
+/// A chunk named on the command line: `N`, or `STEP:N` for a step of a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRef {
+    /// The step (1-based), in a migration.
+    pub step: Option<usize>,
+    /// The chunk.
+    pub chunk: Chunk,
+}
+
+/// `N` or `STEP:N`, both 1-based.
+pub fn parse_chunk_ref(text: &str) -> Result<ChunkRef, String> {
+    let number = |t: &str| t.trim().parse::<u32>().ok().filter(|n| *n > 0);
+    let bad =
+        || format!("`{text}` is not a chunk: write its number (`3`), or `STEP:N` in a migration (`2:3`)");
+    match text.split_once(':') {
+        Some((step, n)) => Ok(ChunkRef {
+            step: Some(number(step).ok_or_else(bad)? as usize),
+            chunk: Chunk::from_number(number(n).ok_or_else(bad)?).ok_or_else(bad)?,
+        }),
+        None => Ok(ChunkRef {
+            step: None,
+            chunk: Chunk::from_number(number(text).ok_or_else(bad)?).ok_or_else(bad)?,
+        }),
+    }
+}
+
+impl ResumeArgs {
+    /// The user's word on the chunks of one run (`step` in a migration): a `STEP:N` of
+    /// another step is not this run's.
+    pub fn assume(&self, step: Option<usize>) -> Vec<(Chunk, bool)> {
+        let mine = |r: &&ChunkRef| r.step.is_none() || r.step == step;
+        self.assume_imported
+            .iter()
+            .filter(mine)
+            .map(|r| (r.chunk, true))
+            .chain(self.assume_not_imported.iter().filter(mine).map(|r| (r.chunk, false)))
+            .collect()
+    }
+}
+
 /// Runs `resume`.
 pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
-    let dir = crate::runs::resume_dir(args.run_dir.as_deref(), args.last)?;
+    let dir = crate::runs::resume_dir(args.run_dir.as_deref(), args.last, args.skip_invalid)?;
     crate::ui::set_run_dir(&dir);
     // A finished run needs no connection: say so at once.
     if let Some(summary) = elma_import_runner::finished(&dir)
@@ -69,15 +123,11 @@ pub fn run(args: ResumeArgs, global: &Global) -> anyhow::Result<u8> {
     let conn = Connection::resolve_for_run(&args.conn, &spec)?;
     let client = conn.client()?;
     let rt = runtime()?;
-    let assume: Vec<(u32, bool)> = args
-        .assume_imported
-        .iter()
-        .map(|&n| (n, true))
-        .chain(args.assume_not_imported.iter().map(|&n| (n, false)))
-        .collect();
-    let mut options = args.exec.options(args.pause.fixed(), assume);
+    let mut options = args.exec.options(args.pause.fixed(), args.assume(None));
     options.pause_mode = args.pause.mode_over(spec.pause_mode)?;
     options.directory_id = args.directory.clone().or(conn.directory);
     options.key_column.clone_from(&args.key_column);
+    options.skip_invalid = args.skip_invalid;
+    options.again = args.again;
     execute_dir(&rt, &dir, &client, &options, &args.exec, global)
 }

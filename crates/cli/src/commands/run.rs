@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use clap::Args;
 use elma_import_client::{Client, PollPolicy};
-use elma_import_runner::{execute, Cancel, ExecOptions, RunError, RunPolicy, RunSpec, Summary};
+use elma_import_runner::{execute, Cancel, Chunk, ExecOptions, RunError, RunPolicy, RunSpec, Summary};
 
 use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::commands::plan::ImportArgs;
-use crate::exit::{self, usage};
+use crate::exit;
 use crate::settings::{load_schema, runtime, Connection};
 use crate::ui;
 
@@ -50,21 +50,21 @@ pub struct RunArgs {
     /// Import the valid rows and list the invalid ones in errors.csv (default: stop before sending anything).
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Format of the chunk files sent.
-    #[arg(long, default_value = "xlsx", value_parser = ["xlsx", "csv"])]
-    pub chunk_format: String,
+    /// Format of the chunk files sent: `xlsx` or `csv`.
+    #[arg(long, default_value = "xlsx", value_parser = crate::args::parse_file_format, value_name = "xlsx|csv")]
+    pub chunk_format: elma_import_contract::wire::FileFormat,
     /// Run directory (default .elma-import/runs/<id>).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
     /// Directory id for directory uploads (big imports without handlers).
     #[arg(long, value_name = "ID")]
     pub directory: Option<String>,
-    /// Column (name or code) whose values identify items: lets a chunk whose start answer was
-    /// lost be settled by looking at the app's items.
+    /// Column (name or code) whose values identify items (each row's must be unique and
+    /// not empty): rows whose import the platform's answer leaves unclear are looked up by it.
     #[arg(long, value_name = "COLUMN")]
     pub key_column: Option<String>,
-    /// Import the file even though an earlier completed run imported the same file
-    /// (same sha256) into the same app.
+    /// Import the file even though the import ledger says the same file (same sha256) was
+    /// imported into the same app of the same platform already.
     #[arg(long)]
     pub again: bool,
     /// Import a row equal to the template's example row (by default it is skipped with a warning).
@@ -103,8 +103,9 @@ pub struct ExecArgs {
 }
 
 impl ExecArgs {
-    /// Execution options.
-    pub fn options(&self, pause: Option<Duration>, assume: Vec<(u32, bool)>) -> ExecOptions {
+    /// Execution options: this execution's timings, the user's word on chunks, and the
+    /// user's import ledger.
+    pub fn options(&self, pause: Option<Duration>, assume: Vec<(Chunk, bool)>) -> ExecOptions {
         ExecOptions {
             pause,
             policy: RunPolicy {
@@ -115,6 +116,7 @@ impl ExecArgs {
             poll: PollPolicy { max_interval: self.max_poll_interval, ..PollPolicy::default() },
             assume,
             temp_ttl: Some(self.temp_ttl),
+            ledger: elma_import_runner::ledger::default_path(),
             ..ExecOptions::default()
         }
     }
@@ -175,18 +177,7 @@ pub fn execute_dir(
     let observer = CliObserver::with_mode(exec.progress, exec.verbose, options.policy.blocked_timeout);
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
-        let c = cancel.clone();
-        let journal = dir.join("journal.jsonl");
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping (Ctrl-C again to quit at once)…");
-                c.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    elma_import_runner::run::journal_interruption(&journal);
-                    std::process::exit(exit::INTERRUPTED.into());
-                }
-            }
-        });
+        watch_ctrl_c(&cancel);
         execute(dir, client, options, &observer, &cancel).await
     });
     observer.finish();
@@ -207,46 +198,50 @@ pub fn execute_dir(
     }
 }
 
-/// Refuses a second import of the same file (by sha256) into the same app, naming the
-/// earlier completed run, unless `again`; returns the file's sha256.
+/// Ctrl-C: the first stops the run at its next safe point; a second quits at once, the
+/// interruption recorded in every run journal that is open (through the runner).
+pub fn watch_ctrl_c(cancel: &Cancel) {
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping (Ctrl-C again to quit at once)…");
+            c.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c.stop_now();
+                std::process::exit(exit::INTERRUPTED.into());
+            }
+        }
+    });
+}
+
+/// Refuses, before any work, a file the import ledger says was imported into the same app
+/// of the same platform by another run, unless `again`; returns the file's sha256. The run
+/// checks again when it claims the ledger, before its first start.
 fn guard_against_a_second_import(
     source: &Path,
     app: &str,
-    roots: &[&Path],
+    url: &str,
+    dir: &Path,
     again: bool,
 ) -> anyhow::Result<String> {
     let sha = crate::runs::sha256_file(source)?;
-    if again {
+    let Some(ledger) = elma_import_runner::ledger::default_path().filter(|_| !again) else {
         return Ok(sha);
-    }
-    for root in roots {
-        // An unfinished run that got past preparation can be continued rather than restarted.
-        let same_file =
-            |r: &crate::runs::RunInfo| r.app == app && r.source_sha256.as_deref() == Some(sha.as_str());
-        if let Some(open) = crate::runs::list(root)
-            .into_iter()
-            .rev()
-            .find(|r| !r.completed() && r.rows.is_some() && same_file(r))
-        {
-            ui::warn(format!(
-                "the unfinished run `{}` imports the same file into `{app}`: `elma-import resume {}` continues it \
-                 instead of starting over",
-                open.id,
-                open.dir.display()
-            ));
-        }
-        if let Some(earlier) = crate::runs::completed_import_of(root, app, &sha) {
-            return Err(usage(format!(
-                "`{}` was already imported into `{app}` by the run `{}` ({}, started {}, {} rows imported; \
-                 the file's sha256 {} is the same): pass --again to import it a second time",
-                source.display(),
-                earlier.id,
-                earlier.dir.display(),
-                earlier.started,
-                earlier.imported.map_or_else(|| "?".into(), ui::count),
-                &sha[..12],
-            )));
-        }
+    };
+    if let Some(before) = elma_import_runner::ledger::earlier(&ledger, url, app, &sha, dir)
+        .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?
+    {
+        let entry = elma_import_runner::ledger::Entry {
+            at: 0.0,
+            url: url.to_string(),
+            app: app.to_string(),
+            sha256: sha,
+            source: source.to_path_buf(),
+            run_dir: dir.to_path_buf(),
+            rows: 0,
+        };
+        let e = elma_import_runner::ledger::already(&entry, &before);
+        return Err(exit::coded(exit::run_code(e.kind()), e));
     }
     Ok(sha)
 }
@@ -265,21 +260,18 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let dir = args.run_dir.clone().unwrap_or_else(|| PathBuf::from(crate::runs::DEFAULT_ROOT).join(&run_id));
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    let default_root = Path::new(crate::runs::DEFAULT_ROOT);
-    let roots: Vec<&Path> = if parent == default_root { vec![parent] } else { vec![parent, default_root] };
-    let sha = guard_against_a_second_import(&args.source.file, &app, &roots, args.again)?;
+    let sha = guard_against_a_second_import(&args.source.file, &app, client.base_url(), &dir, args.again)?;
     let spec = RunSpec {
         encoding: args.source.encoding.clone(),
         delimiter: args.source.delimiter.map(char::from),
         sheet: args.source.sheet.clone(),
-        locale: args.check.locale.clone(),
+        locale: args.check.locale,
         ignore_unknown: args.check.ignore_unknown,
         skip_invalid: args.skip_invalid,
         with_event_handlers: args.import.with_event_handlers,
         rows_per_chunk: args.import.rows_per_chunk,
         allow_over_limit: args.import.allow_over_limit,
-        chunk_format: args.chunk_format.clone(),
+        chunk_format: args.chunk_format,
         directory_id: args.directory.clone().or(conn.directory.clone()),
         key_column: args.key_column.clone(),
         import_rows_per_sec: args.import.import_rate,
@@ -294,23 +286,16 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         column_map: args.check.column_map()?.pairs().to_vec(),
         ..RunSpec::new(run_id, &args.source.file, app).map_err(|e| exit::coded(exit::USAGE, e))?
     };
-    if let Some(key) = &spec.key_column {
-        if schema.field_for_header(key).is_none() {
-            return Err(usage(format!("--key-column `{key}` names no field of {}", schema.id())));
-        }
-    }
+    let mut options = args.exec.options(args.import.pause.fixed(), Vec::new());
+    options.again = args.again;
+    // Every setting is checked once, before the run directory is made.
+    elma_import_runner::RunSettings::resolve(&spec, &options, &schema)
+        .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(exit::run_code(e.kind()), e))?;
     if args.exec.progress != crate::ui::progress::Mode::Jsonl {
         ui::say(format!("run directory {}", dir.display()));
         ui::say(format!("date-times are read in time zone {}", args.check.time_zone.describe()));
     }
     ui::set_run_dir(&dir);
-    execute_dir(
-        &rt,
-        &dir,
-        &client,
-        &args.exec.options(args.import.pause.fixed(), Vec::new()),
-        &args.exec,
-        global,
-    )
+    execute_dir(&rt, &dir, &client, &options, &args.exec, global)
 }

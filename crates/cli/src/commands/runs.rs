@@ -34,23 +34,24 @@ pub fn run(args: RunsArgs, global: &Global) -> anyhow::Result<u8> {
     }
     let opt = |n: Option<u64>| n.map_or_else(|| "-".to_string(), ui::count);
     ui::out(format!(
-        "{:<26} {:<20} {:<10} {:>9} {:>9} {:>9}  {:<20}  file",
-        "id", "app", "status", "rows", "imported", "rejected", "started"
+        "{:<26} {:<20} {:<10} {:>9} {:>9} {:>9} {:>9}  {:<20}  file",
+        "id", "app", "status", "rows", "imported", "rejected", "unclear", "started"
     ))?;
     for r in &runs {
         ui::out(format!(
-            "{:<26} {:<20} {:<10} {:>9} {:>9} {:>9}  {:<20}  {}",
+            "{:<26} {:<20} {:<10} {:>9} {:>9} {:>9} {:>9}  {:<20}  {}",
             r.id,
             r.app,
             r.status,
             opt(r.rows),
             opt(r.imported),
             opt(r.rejected),
+            opt(r.not_imported),
             r.started,
             r.file.display()
         ))?;
     }
-    if let Some(last) = runs.iter().rev().find(|r| !r.completed()) {
+    if let Some(last) = runs.iter().rev().find(|r| !r.completed() && !r.refused()) {
         ui::say(format!(
             "continue the newest unfinished one with `elma-import resume {}` (or `--last`)",
             last.dir.display()

@@ -37,8 +37,8 @@ pub struct SplitArgs {
     #[arg(long, value_parser = ["xlsx", "csv"])]
     pub format: Option<String>,
     /// Date format for date cells of .xlsx chunks: `ru` or `en`.
-    #[arg(long, default_value = "ru", value_parser = ["ru", "en"])]
-    pub locale: String,
+    #[arg(long, default_value = "ru", value_parser = crate::args::parse_locale, value_name = "ru|en")]
+    pub locale: elma_import_contract::Locale,
     /// Column mapping: the chunks carry the mapped header.
     #[command(flatten)]
     pub map: MapArgs,
@@ -70,7 +70,7 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
         .map_err(|e| usage(format!("cannot create `{}`: {e}", args.output.display())))?;
     let stem = stem(&args);
     let options = WriteOptions {
-        date_format: elma_import_runner::prepare::date_format(&args.locale).to_string(),
+        date_format: args.locale.excel_datetime_format().to_string(),
         ..WriteOptions::default()
     };
     let mut writer =

@@ -33,8 +33,8 @@ pub struct TemplateArgs {
     pub output: PathBuf,
     /// Date and number formats of the example row and the notes: `ru` (dd.MM.yyyy HH:mm)
     /// or `en` (M/d/yyyy h:mm AM/PM).
-    #[arg(long, default_value = "ru", value_parser = ["ru", "en"])]
-    pub locale: String,
+    #[arg(long, default_value = "ru", value_parser = crate::args::parse_locale, value_name = "ru|en")]
+    pub locale: elma_import_contract::Locale,
     /// Language of the notes and example texts: `ru` or `en` (default: the language of
     /// the app's field names, so headers and notes read in one language).
     #[arg(long, value_parser = ["ru", "en"])]
@@ -51,7 +51,7 @@ pub struct TemplateArgs {
 pub fn run(args: TemplateArgs, global: &Global) -> anyhow::Result<u8> {
     let schema = runtime()?.block_on(load_schema(&args.source, &args.conn))?;
     let options = TemplateOptions {
-        locale: args.locale.parse().map_err(|_| usage(format!("unknown locale `{}`", args.locale)))?,
+        locale: args.locale,
         example_rows: !args.no_example,
         language: args.language.as_deref().map(str::parse).transpose().map_err(|e| usage(format!("{e}")))?,
     };

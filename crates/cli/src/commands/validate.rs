@@ -153,13 +153,11 @@ impl ErrorSink {
     }
 }
 
-fn create_writer(path: &Path, locale: &str) -> anyhow::Result<Writer> {
+fn create_writer(path: &Path, locale: elma_import_contract::Locale) -> anyhow::Result<Writer> {
     let format = Format::from_path(path)
         .ok_or_else(|| usage(format!("`{}`: name the output .csv or .xlsx", path.display())))?;
-    let options = WriteOptions {
-        date_format: elma_import_runner::prepare::date_format(locale).to_string(),
-        ..WriteOptions::default()
-    };
+    let options =
+        WriteOptions { date_format: locale.excel_datetime_format().to_string(), ..WriteOptions::default() };
     elma_import_sheet::create(path, format, &options)
         .with_context(|| format!("creating `{}`", path.display()))
 }
@@ -235,12 +233,11 @@ pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
     let mut annotated = args
         .annotated
         .as_deref()
-        .map(|p| Annotated::create(p, &header, &validator, &schema, &args.check.locale))
+        .map(|p| Annotated::create(p, &header, &validator, &schema, args.check.locale))
         .transpose()?;
-    let mut valid_out =
-        args.valid_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+    let mut valid_out = args.valid_out.as_deref().map(|p| create_writer(p, args.check.locale)).transpose()?;
     let mut rejects_out =
-        args.rejects_out.as_deref().map(|p| create_writer(p, &args.check.locale)).transpose()?;
+        args.rejects_out.as_deref().map(|p| create_writer(p, args.check.locale)).transpose()?;
     if let Some(w) = valid_out.as_mut() {
         w.write_row(&header)?;
     }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use elma_import_runner::{Observer, Progress};
+use elma_import_runner::{Chunk, Observer, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -98,9 +98,9 @@ pub fn rate(rows: u64, secs: f64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
     Preparing,
-    Uploading(u32),
-    Importing(u32),
-    Blocked { chunk: u32, waited: Duration, at: Instant },
+    Uploading(Chunk),
+    Importing(Chunk),
+    Blocked { chunk: Chunk, waited: Duration, at: Instant },
     Pausing { until: Instant },
     Done,
 }
@@ -155,7 +155,7 @@ impl Live {
     }
 
     fn message(&self, now: Instant) -> String {
-        let chunk = |i: u32| format!("chunk {}/{}", i + 1, self.chunks.max(1));
+        let chunk = |i: Chunk| format!("chunk {i}/{}", self.chunks.max(1));
         let elapsed = format!("elapsed {}", ui::duration(now.saturating_duration_since(self.started)));
         let eta = format!("eta {}", ui::duration(self.eta(now).left()));
         let speed = if self.rows_measured > 0 {
@@ -324,29 +324,31 @@ impl RunObserver {
                 "already_imported": already_imported, "plan": plan,
             }),
             Progress::Uploading { chunk, rows } => {
-                json!({"event": "uploading", "chunk": chunk + 1, "rows": rows})
+                json!({"event": "uploading", "chunk": chunk.number(), "rows": rows})
+            }
+            Progress::UploadingAhead { chunk, rows, during } => {
+                json!({"event": "uploading", "chunk": chunk.number(), "rows": rows, "ahead_of": during.number()})
             }
             Progress::Started { chunk, import_id } => {
-                json!({"event": "started", "chunk": chunk + 1, "import_id": import_id})
+                json!({"event": "started", "chunk": chunk.number(), "import_id": import_id})
             }
             Progress::Blocked { chunk, waited } => json!({
-                "event": "blocked", "chunk": chunk + 1, "waited_secs": waited.as_secs_f64(),
+                "event": "blocked", "chunk": chunk.number(), "waited_secs": waited.as_secs_f64(),
                 "limit_secs": self.live().blocked_limit.as_secs_f64(),
             }),
             Progress::Importing { chunk, result, rows } => json!({
-                "event": "importing", "chunk": chunk + 1, "rows": rows, "processed": result.processed,
+                "event": "importing", "chunk": chunk.number(), "rows": rows, "processed": result.processed,
                 "imported": result.imported, "failed": result.failed, "status": result.status,
             }),
             Progress::ChunkFinished { chunk, result, rows } => json!({
-                "event": "chunk_finished", "chunk": chunk + 1, "rows": rows,
+                "event": "chunk_finished", "chunk": chunk.number(), "rows": rows,
                 "imported": result.imported, "failed": result.failed, "status": result.status,
             }),
             Progress::Paced { chunk, decision } => {
-                json!({"event": "paced", "chunk": chunk + 1, "decision": decision, "reason": decision.reason()})
+                json!({"event": "paced", "chunk": chunk.number(), "decision": decision, "reason": decision.reason()})
             }
             Progress::Pausing { chunk, pause } => {
-                let mut v =
-                    json!({"event": "pausing", "after_chunk": chunk + 1, "pause_secs": pause.as_secs_f64()});
+                let mut v = json!({"event": "pausing", "after_chunk": chunk.number(), "pause_secs": pause.as_secs_f64()});
                 if let Some(reason) = &self.live().pause_reason {
                     v["reason"] = json!(reason);
                 }
@@ -407,8 +409,19 @@ impl RunObserver {
                     }
                     l.phase = Phase::Uploading(*chunk);
                 }
-                Some((format!("chunk {}/{chunks}: uploading {} rows", chunk + 1, ui::count(*rows)), false))
+                Some((
+                    format!("chunk {}/{chunks}: uploading {} rows", chunk.number(), ui::count(*rows)),
+                    false,
+                ))
             }
+            Progress::UploadingAhead { chunk, rows, during } => Some((
+                format!(
+                    "chunk {}/{chunks}: uploading {} rows ahead, while chunk {during} imports",
+                    chunk.number(),
+                    ui::count(*rows)
+                ),
+                false,
+            )),
             Progress::Started { chunk, import_id } => {
                 l.work_from.get_or_insert(now);
                 if let Phase::Blocked { waited, at, .. } = l.phase {
@@ -416,14 +429,14 @@ impl RunObserver {
                 }
                 l.phase = Phase::Importing(*chunk);
                 l.current_processed = 0;
-                Some((format!("chunk {}/{chunks}: import {import_id} started", chunk + 1), false))
+                Some((format!("chunk {}/{chunks}: import {import_id} started", chunk.number()), false))
             }
             Progress::Blocked { chunk, waited } => {
                 l.phase = Phase::Blocked { chunk: *chunk, waited: *waited, at: now };
                 Some((
                     format!(
                         "chunk {}/{chunks}: the app is blocked by another import (blocked for {}, limit {}); trying again",
-                        chunk + 1,
+                        chunk.number(),
                         ui::duration(*waited),
                         ui::duration(l.blocked_limit)
                     ),
@@ -435,7 +448,7 @@ impl RunObserver {
                 Some((
                     format!(
                         "chunk {}/{chunks}: {} of {} rows processed",
-                        chunk + 1,
+                        chunk.number(),
                         ui::count(result.processed),
                         ui::count(*rows)
                     ),
@@ -451,7 +464,7 @@ impl RunObserver {
                 Some((
                     format!(
                         "chunk {}/{chunks} {}: {} imported, {} failed · {speed} · eta {eta}",
-                        chunk + 1,
+                        chunk.number(),
                         result.status,
                         ui::count(result.imported),
                         ui::count(result.failed)
@@ -575,7 +588,7 @@ mod tests {
         let now = Instant::now();
         let l = Live {
             started: now - Duration::from_secs(30),
-            phase: Phase::Blocked { chunk: 1, waited: Duration::from_secs(12), at: now },
+            phase: Phase::Blocked { chunk: Chunk(1), waited: Duration::from_secs(12), at: now },
             rows: 3_000,
             chunks: 3,
             planned_secs_per_row: 0.005,

@@ -84,7 +84,10 @@ pub fn command(cwd: &Path, args: &[String]) -> Command {
     for var in ["ELMA365_URL", "ELMA365_TOKEN", "ELMA365_PROFILE", "ELMA_IMPORT_CONFIG"] {
         cmd.env_remove(var);
     }
-    cmd.env("XDG_CONFIG_HOME", cwd.join(".config")).env("NO_COLOR", "1");
+    // Each test keeps its own import ledger, in its own folder.
+    cmd.env("XDG_CONFIG_HOME", cwd.join(".config"))
+        .env("ELMA_IMPORT_LEDGER", cwd.join(".ledger.jsonl"))
+        .env("NO_COLOR", "1");
     cmd
 }
 

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use elma_import_client::{Clock, ImportResult};
 
+use crate::ctx::Ctx;
 use crate::error::RunError;
-use crate::event::Event;
-use crate::run::Ctx;
+use crate::event::{Chunk, Event};
+use crate::progress::Progress;
 use crate::state::Phase;
-use crate::Progress;
 
 /// What the wait saw of the import's counts.
 struct Watch {
@@ -44,14 +44,16 @@ struct Sample {
 }
 
 /// Waits for chunk `i`'s import `import_id` to end and journals the platform's answer.
-pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result<(), RunError> {
-    let next = i + 1;
-    let overlap = matches!(ctx.with_state(|s| s.chunk(next).map(|c| c.phase.clone())), Some(Phase::Pending))
-        && ctx.plan.pause + ctx.options.policy.overlap_margin < ctx.safe_window();
+pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, import_id: &str) -> Result<(), RunError> {
+    let next = i.next();
+    // The next chunk's file is uploaded during this import when it cannot expire before
+    // its own start: the pause in force (learned or fixed) and a margin fit its window.
+    let overlap = matches!(ctx.read(|s| s.chunk(next).map(|c| c.phase.clone())), Some(Phase::Pending))
+        && ctx.pause_length() + ctx.settings.policy.overlap_margin < ctx.settings.safe_window();
     // With `--pause auto` the upload ahead waits for the first status answer, so its
     // disk and network work does not delay the poll the throughput is taken at.
     let first_answer = tokio::sync::Notify::new();
-    let measuring = ctx.plan.with_event_handlers && ctx.pause_mode().is_auto();
+    let measuring = ctx.settings.with_event_handlers && ctx.settings.pause_mode.is_auto();
     let ahead = async {
         if !overlap {
             return;
@@ -60,16 +62,11 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result
             first_answer.notified().await;
         }
         let entry = ctx.entry(next);
-        ctx.say(format!(
-            "chunk {}: uploading {} rows ahead, while chunk {} imports",
-            next + 1,
-            elma_import_chunk::plan::thousands(entry.rows),
-            i + 1
-        ));
+        ctx.observer.on(&Progress::UploadingAhead { chunk: next, rows: entry.rows, during: i });
         // A failure here costs nothing: the chunk is uploaded again in its turn.
         if let Err(e) = super::upload::send(ctx, next, ctx.plan.upload).await {
             if !matches!(e, RunError::Interrupted(_)) {
-                ctx.say(format!("uploading chunk {} ahead failed: {e}", next + 1));
+                ctx.say(format!("uploading chunk {next} ahead failed: {e}"));
             }
         }
     };
@@ -91,7 +88,7 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result
     })?;
     let rows = ctx.entry(i).rows;
     ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows });
-    if next < ctx.manifest.chunks.len() as u32 {
+    if next.0 < ctx.files.count() {
         if let (Some(pacer), Some(sample)) = (ctx.pacer(), sample) {
             pace(ctx, i, rows, pacer, sample)?;
         }
@@ -102,7 +99,7 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str) -> Result
 /// Feeds the pacer the import's throughput and journals its decision.
 fn pace<C: Clock>(
     ctx: &Ctx<'_, C>,
-    i: u32,
+    i: Chunk,
     rows: u64,
     mut pacer: crate::pace::Pacer,
     sample: Sample,
@@ -110,7 +107,14 @@ fn pace<C: Clock>(
     let secs = sample.elapsed.as_secs_f64();
     let poll = crate::pace::Poll { rows, processed: sample.processed, secs, finished: sample.finished };
     let decision = pacer.observe_poll(poll);
-    ctx.record(Event::Paced { at: ctx.now(), chunk: i, rows, measured_secs: secs, decision, pacer })?;
+    ctx.record(Event::Paced {
+        at: ctx.now(),
+        chunk: i,
+        rows,
+        measured_secs: secs,
+        poll: Some(poll),
+        decision,
+    })?;
     ctx.observer.on(&Progress::Paced { chunk: i, decision: &decision });
     Ok(())
 }
@@ -119,26 +123,23 @@ fn pace<C: Clock>(
 /// this execution started, also the progress at the first answer.
 async fn poll<C: Clock>(
     ctx: &Ctx<'_, C>,
-    i: u32,
+    i: Chunk,
     import_id: &str,
     first_answer: &tokio::sync::Notify,
 ) -> Result<(ImportResult, Option<Sample>), RunError> {
     let rows = ctx.entry(i).rows;
     let watch = Mutex::new(Watch { counts: None, since: ctx.clock.now(), processed: 0 });
     let stalled = tokio::sync::Notify::new();
-    let limit = ctx.options.policy.stall_timeout;
+    let limit = ctx.settings.policy.stall_timeout;
     // The first poll comes about when the import should be done (never later than the
     // policy's), so a small import is seen finished at once; later polls keep 1 s apart.
-    let mut policy = ctx.options.poll;
+    let mut policy = ctx.settings.poll;
     let expected = Duration::from_secs_f64(rows as f64 / ctx.spec.import_rows_per_sec.max(1.0));
     policy.first_poll = policy.first_poll.min(expected.max(Duration::from_millis(200)));
     // `--pause auto`: measured from the start request, the first poll just before the
     // import should end at the best speed seen.
-    let pacer = ctx.pacer().filter(|_| ctx.plan.with_event_handlers);
-    let origin = match *ctx.started.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
-        Some((chunk, sent)) if chunk == i && pacer.is_some() => Some(sent),
-        _ => None,
-    };
+    let pacer = ctx.pacer().filter(|_| ctx.settings.with_event_handlers);
+    let origin = ctx.start_sent(i).filter(|_| pacer.is_some());
     if let (Some(sent), Some(first)) = (origin, pacer.and_then(|p| p.first_poll(rows))) {
         let since = ctx.clock.now().saturating_duration_since(sent);
         policy.first_poll = first.saturating_sub(since);
@@ -167,15 +168,17 @@ async fn poll<C: Clock>(
                 stalled.notify_one();
             }
         };
-        let polling = ctx.client.wait_for_import_with_clock(&clock, &ctx.app, import_id, policy, on_update);
+        let polling =
+            ctx.client.wait_for_import_with_clock(&clock, &ctx.settings.app, import_id, policy, on_update);
         let waiting = ctx.waiting();
         let answer = tokio::select! {
-            answer = polling => answer,
-            _ = stalled.notified() => return Err(stall(ctx, i, import_id, &watch)),
+            biased;
             _ = ctx.cancel.cancelled() => return Err(ctx.interrupted()),
+            _ = stalled.notified() => return Err(stall(ctx, i, import_id, &watch)),
+            answer = polling => answer,
         };
         drop(waiting);
-        let result = answer.map_err(|source| RunError::Client { chunk: i + 1, source })?;
+        let result = answer.map_err(|error| RunError::Client { chunk: i, error })?;
         if result.status.is_final() {
             let first = *sample.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             return Ok((result, first));
@@ -184,8 +187,7 @@ async fn poll<C: Clock>(
         odd_answers += 1;
         if odd_answers == 1 {
             ctx.say(format!(
-                "chunk {}: the status of import `{import_id}` answered `{}`, which is not a result; polling on",
-                i + 1,
+                "chunk {i}: the status of import `{import_id}` answered `{}`, which is not a result; polling on",
                 result.status
             ));
         }
@@ -223,7 +225,7 @@ impl<C: Clock> Clock for Stamping<'_, C> {
 }
 
 /// Journals a stall and returns the error that ends the execution.
-fn stall<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str, watch: &Mutex<Watch>) -> RunError {
+fn stall<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, import_id: &str, watch: &Mutex<Watch>) -> RunError {
     let (processed, since) = {
         let w = watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         (w.processed, w.since)
@@ -235,10 +237,10 @@ fn stall<C: Clock>(ctx: &Ctx<'_, C>, i: u32, import_id: &str, watch: &Mutex<Watc
     }
     RunError::Stalled {
         dir: ctx.dir.to_path_buf(),
-        chunk: i + 1,
+        chunk: i,
         import_id: import_id.to_string(),
         processed,
         still,
-        limit: ctx.options.policy.stall_timeout,
+        limit: ctx.settings.policy.stall_timeout,
     }
 }

@@ -1,10 +1,10 @@
-//! Key values: how a cell's text and an item's value (API.md §7) compare.
+//! Key values: how a cell's text and an item's value (docs/platform.md §7) compare.
 //!
 //! A key is compared exactly, after trimming; e-mail addresses ignore case (as mail
 //! systems do), phone numbers compare by their digits and whole numbers as numbers
 //! (`007` is `7`): the comparison of `elma_import_contract::values::same_value`.
 
-use elma_import_contract::schema::{Field, FieldType};
+use crate::schema::{Field, FieldType};
 use serde_json::Value;
 
 /// Field types that can serve as a key: one textual or whole-number value per item.
