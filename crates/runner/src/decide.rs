@@ -19,7 +19,15 @@
 use elma_import_client::{ImportResult, ImportStatus, RowError};
 
 use crate::event::LostRow;
-use crate::lookup::MatcherKind;
+
+/// How rows are told apart among the items: by a key column, or by their whole content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatcherKind {
+    /// By the key field.
+    Key,
+    /// By content.
+    Content,
+}
 
 /// The platform's final answer for an import.
 #[derive(Debug, Clone, PartialEq)]

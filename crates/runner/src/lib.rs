@@ -33,6 +33,7 @@
 //! ```
 
 mod account;
+mod blocking;
 pub mod cancel;
 pub mod chunkfile;
 mod ctx;
@@ -56,7 +57,7 @@ pub mod state;
 mod step;
 
 pub use cancel::Cancel;
-pub use ctx::blocking;
+pub use blocking::blocking;
 pub use error::{RunError, StopKind};
 pub use event::Chunk;
 pub use policy::RunPolicy;

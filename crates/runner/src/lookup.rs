@@ -14,7 +14,7 @@ use elma_import_contract::keys::item_keys;
 use elma_import_contract::schema::Field;
 use serde_json::{Map, Value};
 
-use crate::decide::Looked;
+use crate::decide::{Looked, MatcherKind};
 
 /// An item, or a row as an item: field code → value in the platform's shapes.
 pub type Item = Map<String, Value>;
@@ -26,15 +26,6 @@ pub enum Matcher {
     Key(Field),
     /// By every field the chunk imports.
     Content(Vec<Field>),
-}
-
-/// [`Matcher`] without its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatcherKind {
-    /// By the key field.
-    Key,
-    /// By content.
-    Content,
 }
 
 impl Matcher {

@@ -210,7 +210,7 @@ fn write_reports(
     let rejects = dir.join("rejects.csv");
     let validation = read_records(&errors, |r| r.get(7) == Some("validation"))?;
     let rows: BTreeSet<u64> = platform.iter().map(|p| p.row).collect();
-    let (header, full) = crate::ctx::blocking(|| files.rows_of(&rows))?;
+    let (header, full) = crate::blocking::blocking(|| files.rows_of(&rows))?;
     let letters: BTreeMap<&str, String> =
         header.iter().enumerate().map(|(k, h)| (h.as_str(), elma_import_sheet::column_letters(k))).collect();
     let mut w = csv::Writer::from_writer(Vec::new());

@@ -15,7 +15,8 @@ use elma_import_contract::schema::AppSchema;
 
 use crate::cancel::Cancel;
 use crate::chunkfile::{chunks_dir, ChunkFiles};
-use crate::ctx::{blocking, Ctx, Parts};
+use crate::blocking::blocking;
+use crate::ctx::{Ctx, Parts};
 use crate::error::RunError;
 use crate::event::{Chunk, Event, SettledBy};
 use crate::journal::{DirLock, Journal};

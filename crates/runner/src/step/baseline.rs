@@ -13,7 +13,8 @@ use elma_import_client::{Clock, ListRequest};
 use elma_import_contract::values;
 use elma_import_contract::wire::MAX_LIST_SIZE;
 
-use crate::ctx::{blocking, Ctx};
+use crate::blocking::blocking;
+use crate::ctx::Ctx;
 use crate::error::RunError;
 use crate::event::{Chunk, Event};
 use crate::lookup::{matches, Item, Matcher};

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use elma_import_client::Clock;
 
-use crate::ctx::{blocking, Ctx};
+use crate::blocking::blocking;
+use crate::ctx::Ctx;
 use crate::error::RunError;
 use crate::event::{Chunk, Event};
 

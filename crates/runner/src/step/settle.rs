@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 
 use elma_import_client::{Clock, RowError};
 
-use crate::ctx::{blocking, Ctx};
+use crate::blocking::blocking;
+use crate::ctx::Ctx;
 use crate::decide::{adds_up, settle_answered, settle_found, Answer, Budget, Looked, Settle};
 use crate::error::RunError;
 use crate::event::{Chunk, Event, SettledBy};

@@ -9,7 +9,8 @@ use elma_import_client::Clock;
 use elma_import_contract::schema::FieldType;
 use serde_json::Value;
 
-use crate::ctx::{blocking, Ctx};
+use crate::blocking::blocking;
+use crate::ctx::Ctx;
 use crate::error::RunError;
 use crate::event::{Chunk, Event};
 use crate::lookup::Matcher;
