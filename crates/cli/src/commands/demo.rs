@@ -185,15 +185,23 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
             ui::count(queue.depth)
         ));
         emulator.shutdown().await;
+        let ok = verified && summary.failed == 0;
         if global.json {
-            ui::print_json(
-                &json!({"dir": dir, "summary": summary, "items_in_app": page.total, "verified": verified}),
-            )?;
+            let error = (!ok).then(|| {
+                format!(
+                    "the app holds {} items, the run imported {} and {} row(s) failed on the server",
+                    ui::count(page.total),
+                    ui::count(summary.imported),
+                    ui::count(summary.failed)
+                )
+            });
+            ui::print_json(&json!({"dir": dir, "summary": summary, "items_in_app": page.total,
+                "verified": verified, "error": error}))?;
         } else {
             ui::say("");
             report(&summary, global)?;
         }
-        anyhow::Ok(if verified && summary.failed == 0 { exit::OK } else { exit::DATA })
+        anyhow::Ok(if ok { exit::OK } else { exit::DATA })
     })
 }
 
@@ -373,6 +381,8 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
         for problem in &p.checked.problems {
             ui::warn(problem.to_string());
         }
+        ui::print_json(&json!({"dir": dir, "problems": p.checked.problems,
+            "error": format!("the generated files have {} problem(s)", p.checked.problems.len())}))?;
         return Ok(exit::DATA);
     }
     crate::commands::migrate::show_plan(&p.plan);
@@ -466,8 +476,19 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
     rt.block_on(emulator.shutdown());
     let verified = links_ok && overlap && report.stop.is_none();
     if global.json {
+        let error = (!verified).then(|| {
+            if let Some(stop) = report.steps.iter().find_map(|s| s.error.clone()) {
+                format!("the migration stopped: {stop}")
+            } else {
+                format!(
+                    "{} contact(s) link the wrong company; the imports of orders and companies {}",
+                    wrong.len(),
+                    if overlap { "overlapped" } else { "did not overlap" }
+                )
+            }
+        });
         ui::print_json(&json!({"dir": dir, "migration": report, "contacts_checked": contacts.len(),
-            "links_wrong": wrong.len(), "imports_overlapped": overlap, "verified": verified}))?;
+            "links_wrong": wrong.len(), "imports_overlapped": overlap, "verified": verified, "error": error}))?;
     } else {
         ui::say("");
         crate::commands::migrate::render(&report, global)?;

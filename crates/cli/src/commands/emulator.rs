@@ -159,7 +159,7 @@ pub fn run(args: EmulatorArgs, global: &Global) -> anyhow::Result<u8> {
         let running =
             elma_import_emulator::serve(config, args.addr).await.map_err(|e| exit::coded(exit::USAGE, e))?;
         if global.json {
-            ui::print_json(&json!({"url": running.base_url(), "addr": running.addr().to_string()}))?;
+            ui::print_json_now(&json!({"url": running.base_url(), "addr": running.addr().to_string()}))?;
         } else {
             ui::out(running.base_url())?;
             ui::say(format!(

@@ -234,7 +234,9 @@ fn preflight_json(p: &Preflight) -> serde_json::Value {
                    "invalid_rows": f.invalid, "top": f.top(5)})
         })
         .collect();
-    json!({"file": p.migration.path, "valid": p.checked.is_clean(),
+    let error = (!p.checked.is_clean())
+        .then(|| format!("{} problem(s) in the files; nothing was sent", p.checked.problems.len()));
+    json!({"file": p.migration.path, "valid": p.checked.is_clean(), "error": error,
         "items_checked": p.online, "steps": steps, "problems": p.checked.problems, "plan": p.plan})
 }
 
@@ -390,6 +392,16 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
     if global.json {
         let mut value = serde_json::to_value(report)?;
         value["exit_code"] = json!(code);
+        if code != exit::OK {
+            value["error"] =
+                json!(report.steps.iter().find_map(|s| s.error.clone()).unwrap_or_else(|| format!(
+                    "{} of {} rows imported: {} invalid, {} failed on the server",
+                    ui::count(report.imported),
+                    ui::count(report.rows_read),
+                    ui::count(report.rows_invalid),
+                    ui::count(report.failed)
+                )));
+        }
         if let Some(steps) = value["steps"].as_array_mut() {
             for (v, s) in steps.iter_mut().zip(&report.steps) {
                 v["exit_code"] = json!(s.stop.map_or(exit::OK, exit::run_code));

@@ -126,7 +126,11 @@ pub use crate::ui::progress::RunObserver as CliObserver;
 /// Prints a summary; returns the exit code.
 pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
     if global.json {
-        ui::print_json(summary)?;
+        let mut v = serde_json::to_value(summary)?;
+        if !summary.all_imported() {
+            v["error"] = serde_json::json!(ui::run_error(summary));
+        }
+        ui::print_json(&v)?;
     } else {
         let s = summary;
         ui::out(format!(
