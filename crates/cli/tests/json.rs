@@ -153,7 +153,11 @@ fn every_command_keeps_the_json_contract_on_success_and_failure() {
     assert!(v["error"].as_str().unwrap().starts_with("token"), "the failed step: {v}");
 
     // demo
-    run("demo", args!["--rows", "30", "--dir", p(&d.join("demo")), "--rows-per-sec", "20000", "--pause", "0"], 0);
+    run(
+        "demo",
+        args!["--rows", "30", "--dir", p(&d.join("demo")), "--rows-per-sec", "20000", "--pause", "0"],
+        0,
+    );
     run("demo", args!["--rows", "30", "--pause", "auto", "--migration"], 2);
 
     // completions: no JSON, and it says so
