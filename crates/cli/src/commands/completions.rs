@@ -40,10 +40,37 @@ pub fn script(shell: Shell) -> Vec<u8> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
-    if shell == Shell::Bash {
-        out = mend_bash(&String::from_utf8_lossy(&out)).into_bytes();
+    match shell {
+        Shell::Bash => out = mend_bash(&String::from_utf8_lossy(&out)).into_bytes(),
+        Shell::Fish => out.extend_from_slice(fish_positional_values(&cmd).as_bytes()),
+        _ => {}
     }
     out
+}
+
+/// fish lines for the values of positional arguments with a fixed list
+/// (`completions <TAB>`), which clap_complete's fish script leaves out.
+fn fish_positional_values(cmd: &clap::Command) -> String {
+    let mut lines = String::new();
+    for sub in cmd.get_subcommands() {
+        for arg in sub.get_positionals() {
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            if !values.is_empty() {
+                lines.push_str(&format!(
+                    "complete -c {BIN} -n \"__fish_{}_using_subcommand {}\" -f -a \"{}\"\n",
+                    BIN.replace('-', "_"),
+                    sub.get_name(),
+                    values.join(" ")
+                ));
+            }
+        }
+    }
+    lines
 }
 
 /// One name for bash's per-command `case` labels: the dispatcher's

@@ -84,7 +84,8 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     pub block_secs: f64,
     /// The company's locale: how date and number cells are read (ru or en).
-    #[arg(long, default_value = "ru", value_name = "LOCALE")]
+    #[arg(long, default_value = "ru", value_name = "LOCALE",
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["ru", "en"]), |s| s.parse::<Locale>().unwrap_or_default()))]
     pub locale: Locale,
     /// The company's time zone: an offset (`+03:00`, `-05:30`, `UTC`) or an IANA name
     /// (`Europe/Berlin`, with its clock changes). Date cells carry no offset and are read
