@@ -281,16 +281,7 @@ pub fn count(n: u64) -> String {
 /// second under a minute (`4.2s`), then minutes and seconds (`3m 07s`), then hours and
 /// minutes (`1h 02m`). Duration flags read it back (`--pause 4.2s`, `--max-pause 3m 07s`).
 pub fn duration(d: Duration) -> String {
-    let tenths = (d.as_secs_f64() * 10.0).round();
-    if tenths < 600.0 {
-        return format!("{:.1}s", tenths / 10.0);
-    }
-    let s = d.as_secs_f64().round() as u64;
-    if s < 3600 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
-    }
+    elma_import_chunk::plan::human_duration(d)
 }
 
 /// A duration given in seconds, as [`duration`] writes it (negative or not finite: 0).

@@ -108,7 +108,7 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         "      {} ({} bytes, {} bad cells planted)",
         source.display(),
         ui::count(info.bytes),
-        info.planted.len()
+        ui::count(info.planted.len() as u64)
     ));
 
     step(2, "writing the import template the platform expects".into());
@@ -142,7 +142,13 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         ui::count(summary.fixable)
     ));
     for t in summary.top(5) {
-        ui::say(format!("      {:>5} × {} / {}: {}", t.count, t.header, t.rule.as_str(), t.example));
+        ui::say(format!(
+            "      {:>5} × {} / {}: {}",
+            ui::count(t.count),
+            t.header,
+            t.rule.as_str(),
+            t.example
+        ));
     }
 
     let rt = runtime()?;

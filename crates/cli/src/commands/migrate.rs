@@ -150,7 +150,7 @@ fn show_checks(p: &Preflight) {
         for t in s.top(3) {
             ui::say(format!(
                 "      {:>5} × {} / {}: {} (first: row {})",
-                t.count,
+                ui::count(t.count),
                 t.header,
                 t.rule.as_str(),
                 t.example,
@@ -191,7 +191,7 @@ pub fn plan_lines(plan: &MigrationPlan) -> Vec<String> {
             |p| {
                 format!(
                     "{} chunk(s) of up to {} rows, handlers {}, estimate {}",
-                    p.chunks,
+                    ui::count(p.chunks),
                     ui::count(p.rows_per_chunk),
                     if p.with_event_handlers { "on" } else { "off" },
                     ui::duration(p.estimate)
@@ -556,7 +556,7 @@ impl MigrationObserver for Lines {
                         "{} valid rows ({} invalid) in {} chunk(s)",
                         ui::count(*valid),
                         ui::count(*invalid),
-                        plan.chunks
+                        ui::count(plan.chunks)
                     ),
                 );
             }

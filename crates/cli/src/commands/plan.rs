@@ -187,7 +187,7 @@ pub fn plan_lines(plan: &Plan, rows: u64) -> Vec<String> {
         "plan: {} rows in {} chunk(s) of up to {} rows, uploaded as {upload}; event handlers {}; \
          pause {} between imports; estimate {}",
         ui::count(rows),
-        plan.chunks,
+        ui::count(plan.chunks),
         ui::count(plan.rows_per_chunk),
         if plan.with_event_handlers { "on" } else { "off" },
         ui::duration(plan.pause),

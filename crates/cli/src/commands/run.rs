@@ -139,7 +139,7 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
             ui::count(s.rows_read),
             ui::count(s.rows_invalid),
             ui::count(s.rows_sent),
-            s.chunks,
+            ui::count(u64::from(s.chunks)),
             ui::count(s.imported),
             ui::count(s.failed)
         ))?;
@@ -151,9 +151,9 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
         }
         ui::out(format!(
             "  {} requests, {} retries, {} blocked answers, blocked {}, paused {}, wall {}",
-            s.requests,
-            s.retries,
-            s.blocked_answers,
+            ui::count(s.requests),
+            ui::count(s.retries),
+            ui::count(u64::from(s.blocked_answers)),
             ui::duration(Duration::from_secs_f64(s.blocked_secs)),
             ui::duration(Duration::from_secs_f64(s.paused_secs)),
             ui::duration(Duration::from_secs_f64(s.wall_secs))

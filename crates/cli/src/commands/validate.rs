@@ -428,6 +428,6 @@ fn render(args: &ValidateArgs, s: &Summary, o: &Outcome, global: &Global) -> any
             ))?;
         }
     }
-    ui::say(format!("read as {describe}; {} rows/s in {}", ui::count(rate as u64), ui::duration(took)));
+    ui::say(format!("read as {describe}; {} in {}", ui::speed_of(rate), ui::duration(took)));
     Ok(())
 }
