@@ -10,6 +10,8 @@
 //!
 //! zsh and fish must be installed (`.ci/run` installs them).
 
+#![allow(clippy::useless_vec)]
+
 mod util;
 
 use std::path::Path;
@@ -66,7 +68,7 @@ fn plain(text: &str) -> String {
             '\u{1b}' => {
                 if chars.peek() == Some(&'[') {
                     chars.next();
-                    while let Some(c) = chars.next() {
+                    for c in chars.by_ref() {
                         if c.is_ascii_alphabetic() {
                             break;
                         }

@@ -4,6 +4,8 @@
 //! one failure; the list of commands is read from `--help`, so a new command without a
 //! case here fails the test.
 
+#![allow(clippy::useless_vec)]
+
 mod util;
 
 use std::collections::BTreeSet;

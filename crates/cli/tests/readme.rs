@@ -36,6 +36,8 @@
 //!
 //! Several directives may precede one block, one per comment.
 
+#![allow(clippy::useless_vec)]
+
 mod util;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! A closed stdout (`fix … -o fixed.csv | head -3`) stops the printing, not the work:
 //! the command finishes its files and exits with its outcome's code.
 
+#![allow(clippy::useless_vec)]
+
 mod util;
 
 use std::io::{BufRead, BufReader};
