@@ -15,9 +15,14 @@ for i in {1..100}; do
 done
 out=
 zpty -w -n z "$line"$'\t'
-sleep 1
-for i in {1..20}; do
-  while zpty -r -t z chunk; do out+=$chunk; done
+# Read until the terminal has been quiet for a second (at most 15 s): a busy machine may
+# take a while to run the completion functions.
+local quiet=0
+for i in {1..150}; do
+  local got=0
+  while zpty -r -t z chunk; do out+=$chunk; got=1; done
+  if (( got )); then quiet=0; else (( quiet++ )); fi
+  (( quiet >= 10 && ${#out} > ${#line} )) && break
   sleep 0.1
 done
 zpty -d z
