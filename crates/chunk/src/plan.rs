@@ -350,24 +350,24 @@ fn rate_text(rate: f64) -> String {
     }
 }
 
-/// `3725 s` → `1h 2m 5s`; under a minute `20 s` (`0.5 s` below a second).
-pub(crate) fn human_duration(d: Duration) -> String {
+/// A duration as every message of the tool writes it (the one style of its bars, lines
+/// and summaries): tenths of a second under a minute (`20.0s`, `0.5s`), then minutes and
+/// seconds (`2m 06s`), then hours and minutes (`1h 02m`); `forever` for no limit. The
+/// duration flags read it back.
+pub fn human_duration(d: Duration) -> String {
     if d == Duration::MAX {
         return "forever".to_string();
     }
-    let s = d.as_secs();
-    if s == 0 && d.subsec_millis() > 0 {
-        return format!("{:.1} s", d.as_secs_f64());
+    let tenths = (d.as_secs_f64() * 10.0).round();
+    if tenths < 600.0 {
+        return format!("{:.1}s", tenths / 10.0);
     }
-    if s < 60 {
-        return format!("{s} s");
+    let s = d.as_secs_f64().round() as u64;
+    if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
     }
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    let mut out = if h > 0 { format!("{h}h {m}m") } else { format!("{m}m") };
-    if s > 0 {
-        out.push_str(&format!(" {s}s"));
-    }
-    out
 }
 
 fn human_bytes(b: u64) -> String {
@@ -454,7 +454,7 @@ mod tests {
         let p = plan(&input(1_001, true)).unwrap();
         assert!(p.reasons[0].contains("1,001 rows"), "{:?}", p.reasons);
         assert!(p.reasons[0].contains("2 chunk(s)"), "{:?}", p.reasons);
-        assert!(p.reasons.iter().any(|r| r.contains("pause of 20 s")), "{:?}", p.reasons);
+        assert!(p.reasons.iter().any(|r| r.contains("pause of 20.0s")), "{:?}", p.reasons);
         let p = plan(&input(1_000, true)).unwrap();
         assert!(!p.reasons.iter().any(|r| r.contains("pause")), "one chunk needs no pause: {:?}", p.reasons);
     }
@@ -498,7 +498,7 @@ mod tests {
         assert_eq!(p.upload, UploadKind::Directory);
         let r = p.reasons.last().unwrap();
         assert!(
-            r.contains("50,000 rows at 10 rows/s") && r.contains("1h 23m 20s") && r.contains("50m"),
+            r.contains("50,000 rows at 10 rows/s") && r.contains("1h 23m") && r.contains("50m 00s"),
             "{r}"
         );
         // Exactly at the window: stays temporary (3,000 s × 10 rows/s = 30,000 rows).
@@ -529,7 +529,7 @@ mod tests {
         let p = plan(&i).unwrap();
         assert_eq!(p.pause, Duration::from_secs(5));
         assert_eq!(p.estimate, Duration::from_secs(35));
-        assert!(p.reasons.iter().any(|r| r.contains("pause of 5 s between imports, as asked")));
+        assert!(p.reasons.iter().any(|r| r.contains("pause of 5.0s between imports, as asked")));
     }
 
     #[test]
@@ -577,10 +577,12 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(human_duration(Duration::from_secs(20)), "20 s");
-        assert_eq!(human_duration(Duration::from_secs(3000)), "50m");
-        assert_eq!(human_duration(Duration::from_secs(3725)), "1h 2m 5s");
-        assert_eq!(human_duration(Duration::from_secs(7200)), "2h 0m");
+        assert_eq!(human_duration(Duration::from_secs(20)), "20.0s");
+        assert_eq!(human_duration(Duration::from_secs(3000)), "50m 00s");
+        assert_eq!(human_duration(Duration::from_secs(3725)), "1h 02m");
+        assert_eq!(human_duration(Duration::from_secs(7200)), "2h 00m");
+        assert_eq!(human_duration(Duration::from_millis(500)), "0.5s");
+        assert_eq!(human_duration(Duration::MAX), "forever");
         assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 

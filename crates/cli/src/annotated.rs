@@ -4,10 +4,11 @@
 //! Sheet "Data": the header frozen and bold with an autofilter, column widths fitted to
 //! the content (capped), numbers and dates of valid cells stored as typed cells, and each
 //! bad cell filled pink with a note giving the reason. Sheet "Errors": a summary at the
-//! top (rows, errors, the largest groups by column and rule), then one line per error
-//! (row, column, header, value, message) whose row links to its cell, up to
-//! [`ERRORS_LISTED`] lines (`--errors` writes them all). The data sheet streams in
-//! constant memory; only the listed errors are held.
+//! top (each count a number beside its label, the largest groups by column and rule),
+//! then one line per error (row, column, header, value, rule, message) whose row number,
+//! a number, links to its cell, up to [`ERRORS_LISTED`] lines (`--errors` writes them
+//! all). Both sheets print landscape on A4, one page wide, their header row repeated on
+//! every page. The data sheet streams in constant memory; only the listed errors are held.
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,7 @@ struct Listed {
     column: Option<usize>,
     header: String,
     value: String,
+    rule: &'static str,
     message: String,
 }
 
@@ -100,6 +102,7 @@ impl Annotated {
             sheet.write_string_with_format(0, col(i)?, cell.text, &head).map_err(&err)?;
         }
         sheet.set_freeze_panes(1, 0).map_err(&err)?;
+        print_setup(sheet, 0).map_err(&err)?;
         Ok(Annotated {
             path: path.to_path_buf(),
             workbook,
@@ -184,6 +187,7 @@ impl Annotated {
                     column: e.column,
                     header: e.header.clone(),
                     value: cut(&e.value),
+                    rule: e.rule.as_str(),
                     message: cut(&e.message),
                 });
             }
@@ -217,29 +221,37 @@ impl Annotated {
         errors.set_name("Errors").map_err(&err)?;
         errors.write_string_with_format(0, 0, "Summary", &bold).map_err(&err)?;
         let verdict = if summary.is_valid() { "valid" } else { "NOT valid" };
-        errors
-            .write_string(
-                1,
-                0,
-                format!(
-                    "{verdict}: {} rows checked, {} valid, {} invalid; {} errors, {} fixable with `elma-import fix`",
-                    summary.rows, summary.valid, summary.invalid, summary.errors, summary.fixable
-                ),
-            )
-            .map_err(&err)?;
+        errors.write_string_with_format(0, 3, verdict, &bold).map_err(&err)?;
+        // Counts are numbers, in the listing's widest column (its labels run over the
+        // empty cells before it).
+        let counts = [
+            ("rows checked", summary.rows),
+            ("valid rows", summary.valid),
+            ("invalid rows", summary.invalid),
+            ("errors", summary.errors),
+            ("fixable with `elma-import fix`", summary.fixable),
+        ];
+        for (i, (label, n)) in counts.iter().enumerate() {
+            let r = 1 + i as u32;
+            errors.write_string(r, 0, *label).map_err(&err)?;
+            errors.write_number(r, 3, *n as f64).map_err(&err)?;
+        }
         let groups = summary.top(top);
-        let mut r = 2u32;
+        let mut r = 1 + counts.len() as u32;
         if !groups.is_empty() {
-            for (c, h) in ["count", "header", "rule", "first row", "first message"].iter().enumerate() {
-                errors.write_string_with_format(3, col(c)?, *h, &bold).map_err(&err)?;
+            r += 1;
+            // The largest groups, in the listing's columns: first row, header, count, rule,
+            // first message.
+            for (c, h) in [(0, "first row"), (2, "header"), (3, "count"), (4, "rule"), (5, "first message")] {
+                errors.write_string_with_format(r, c, h, &bold).map_err(&err)?;
             }
-            r = 4;
+            r += 1;
             for g in groups {
-                errors.write_number(r, 0, g.count as f64).map_err(&err)?;
-                errors.write_string(r, 1, &g.header).map_err(&err)?;
-                errors.write_string(r, 2, g.rule.as_str()).map_err(&err)?;
-                errors.write_number(r, 3, g.first_row as f64).map_err(&err)?;
-                errors.write_string(r, 4, &g.example).map_err(&err)?;
+                errors.write_number(r, 0, g.first_row as f64).map_err(&err)?;
+                errors.write_string(r, 2, &g.header).map_err(&err)?;
+                errors.write_number(r, 3, g.count as f64).map_err(&err)?;
+                errors.write_string(r, 4, g.rule.as_str()).map_err(&err)?;
+                errors.write_string(r, 5, &g.example).map_err(&err)?;
                 r += 1;
             }
         }
@@ -258,31 +270,52 @@ impl Annotated {
             r += 1;
         }
         let table = r + 1;
-        for (c, h) in ["row", "column", "header", "value", "message"].iter().enumerate() {
+        for (c, h) in LISTING.iter().enumerate() {
             errors.write_string_with_format(table, col(c)?, *h, &head).map_err(&err)?;
         }
+        let link = Format::new().set_hyperlink();
         let mut r = table + 1;
         for e in &self.listed {
             let letters = e.column.map(column_letters).unwrap_or_default();
             let target =
                 format!("internal:'{DATA}'!{}{}", if letters.is_empty() { "A" } else { &letters }, e.row);
+            // The row number is a number (it sorts as one) that links to its cell: the
+            // link is written first, then the cell's value replaced by the number.
             errors.write_url_with_text(r, 0, Url::new(target), e.row.to_string()).map_err(&err)?;
+            errors.write_number_with_format(r, 0, e.row as f64, &link).map_err(&err)?;
             errors.write_string(r, 1, &letters).map_err(&err)?;
             errors.write_string(r, 2, &e.header).map_err(&err)?;
             errors.write_string(r, 3, &e.value).map_err(&err)?;
-            errors.write_string(r, 4, &e.message).map_err(&err)?;
+            errors.write_string(r, 4, e.rule).map_err(&err)?;
+            errors.write_string(r, 5, &e.message).map_err(&err)?;
             r += 1;
         }
         errors.set_freeze_panes(table + 1, 0).map_err(&err)?;
         if !self.listed.is_empty() {
-            errors.autofilter(table, 0, r - 1, 4).map_err(&err)?;
+            errors.autofilter(table, 0, r - 1, col(LISTING.len() - 1)?).map_err(&err)?;
         }
-        for (c, w) in [8.0, 8.0, 22.0, 28.0, 90.0].iter().enumerate() {
+        for (c, w) in [9.0, 8.0, 22.0, 28.0, 18.0, 90.0].iter().enumerate() {
             errors.set_column_width(col(c)?, *w).map_err(&err)?;
         }
+        print_setup(errors, table).map_err(&err)?;
         self.workbook.save(&self.path).map_err(&err).with_context(|| "saving".to_string())?;
         Ok(())
     }
+}
+
+/// The columns of the "Errors" sheet's listing (`--errors`'s, but `fix` and `source`).
+const LISTING: [&str; 6] = ["row", "column", "header", "value", "rule", "message"];
+
+/// Print setup: landscape A4, every column on one page's width (as many pages down as
+/// it takes), the header row (`header_row`) repeated on every page, gridlines printed.
+fn print_setup(sheet: &mut rust_xlsxwriter::Worksheet, header_row: u32) -> Result<(), XlsxError> {
+    sheet.set_landscape();
+    sheet.set_paper_size(9);
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_print_gridlines(true);
+    sheet.set_footer("&L&A&RPage &P of &N");
+    sheet.set_repeat_rows(header_row, header_row)?;
+    Ok(())
 }
 
 /// Text cut to what a listing cell shows (a workbook cell holds at most 32,767).

@@ -292,6 +292,14 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return std::time::Duration::try_from_secs_f64(secs)
             .map_err(|_| format!("`{s}` is not a duration: give seconds ≥ 0 or e.g. `90s`, `5m`, `1h`"));
     }
+    // `4.2s`, as durations are printed (humantime takes whole numbers only).
+    if let Some(secs) =
+        t.strip_suffix('s').filter(|n| !n.ends_with('m')).and_then(|n| n.trim().parse::<f64>().ok())
+    {
+        if let Ok(d) = std::time::Duration::try_from_secs_f64(secs) {
+            return Ok(d);
+        }
+    }
     humantime::parse_duration(t)
         .map_err(|e| format!("`{s}` is not a duration ({e}): give seconds (`5`) or e.g. `90s`, `5m`, `1h`"))
 }
@@ -320,6 +328,9 @@ mod tests {
         assert_eq!(super::parse_duration("2.5"), Ok(Duration::from_millis(2500)));
         assert_eq!(super::parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(super::parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(super::parse_duration("4.2s"), Ok(Duration::from_millis(4200)));
+        assert_eq!(super::parse_duration("3m 07s"), Ok(Duration::from_secs(187)));
+        assert_eq!(super::parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(super::parse_duration("-1").unwrap_err().contains("`-1`"));
         assert!(super::parse_duration("soon").unwrap_err().contains("`soon`"));
     }

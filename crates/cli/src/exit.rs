@@ -115,6 +115,21 @@ pub fn client_code(e: &elma_import_client::ClientError) -> u8 {
     }
 }
 
+/// What an exit code means, as a sentence: the `error` of a `--json` outcome whose
+/// command gave none (README "Exit codes").
+pub fn meaning(code: u8) -> &'static str {
+    match code {
+        OK => "done",
+        DATA => "data rejected",
+        USAGE => "usage or configuration error",
+        NETWORK => "network or API failure (resumable)",
+        BLOCKED => "the app stayed blocked by another import (resumable)",
+        UNCERTAIN => "a chunk may or may not have been imported and needs a decision",
+        INTERRUPTED => "interrupted (resumable)",
+        _ => "failed",
+    }
+}
+
 /// Whether the error is a write to a closed pipe.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {

@@ -1,8 +1,9 @@
 //! `elma-import`: move spreadsheet data into ELMA365 apps through the Web API.
 //!
 //! `main` is thin and total: it runs the command and maps any error to an exit code
-//! (ARCHITECTURE.md "Exit codes"); a closed stdout (`| head`) exits 0. With `--json`
-//! every outcome, failures included, is one JSON object on stdout.
+//! (README "Exit codes"). With `--json` every outcome, failures included, is one JSON
+//! object on stdout with `exit_code` (docs/json.md). A closed stdout (`| head`) stops
+//! the printing, not the work.
 
 mod annotated;
 mod args;
@@ -23,15 +24,5 @@ fn main() -> ExitCode {
         Err(err) => return ui::usage_error(err),
     };
     ui::init(&cli.global);
-    match commands::run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            if exit::is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
-            let code = exit::code_of(&err);
-            ui::error(&err, code);
-            ExitCode::from(code)
-        }
-    }
+    ui::finish(commands::run(cli))
 }

@@ -336,17 +336,58 @@ fn the_annotated_workbook_has_typed_cells_and_an_errors_sheet_that_matches_error
 
     let errors = book.worksheet_range("Errors").unwrap();
     let rows: Vec<Vec<String>> = errors.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect();
-    assert_eq!(rows[0][0], "Summary");
-    assert!(rows[1][0].contains("400 rows checked"), "{:?}", rows[1]);
-    let table = rows.iter().position(|r| r[..5] == ["row", "column", "header", "value", "message"]).unwrap();
-    let listed = &rows[table + 1..];
+    assert_eq!((rows[0][0].as_str(), rows[0][3].as_str()), ("Summary", "NOT valid"));
+    assert_eq!((rows[1][0].as_str(), rows[1][3].as_str()), ("rows checked", "400"));
+    assert!(matches!(errors.rows().nth(1).unwrap()[3], Data::Float(_)), "a count is a number");
+    let table =
+        rows.iter().position(|r| r[..6] == ["row", "column", "header", "value", "rule", "message"]).unwrap();
+    let listed: Vec<_> = errors.rows().skip(table + 1).collect();
     assert_eq!(listed.len(), lines.len());
+    let mut numbers = Vec::new();
     for (got, want) in listed.iter().zip(&lines) {
+        // Row numbers are numbers, so they sort 31 before 113.
+        let Data::Float(row) = got[0] else { panic!("row number stored as {:?}", got[0]) };
+        numbers.push(row as u64);
+        let got: Vec<String> = got.iter().map(ToString::to_string).collect();
         assert_eq!(
-            [&got[0], &got[1], &got[2], &got[3], &got[4]],
-            [&want[0], &want[1], &want[2], &want[3], &want[5]].map(|s| s.to_string()).each_ref()
+            [&got[0], &got[1], &got[2], &got[3], &got[4], &got[5]],
+            [&want[0], &want[1], &want[2], &want[3], &want[4], &want[5]].map(|s| s.to_string()).each_ref()
         );
     }
+    assert!(numbers.windows(2).all(|w| w[0] <= w[1]) && numbers.iter().any(|&n| n >= 100), "{numbers:?}");
+
+    // Each row number links to its cell of the Data sheet, and both sheets print one page
+    // wide with the header row on every page.
+    let sheet2 = unzip(&a, "xl/worksheets/sheet2.xml");
+    assert!(sheet2.contains("<hyperlink ref=\"A"), "links to the cells");
+    let workbook = unzip(&a, "xl/workbook.xml");
+    assert!(workbook.contains("_xlnm.Print_Titles"), "repeated header rows: {workbook}");
+    for sheet in ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"] {
+        let xml = unzip(&a, sheet);
+        assert!(
+            xml.contains("fitToPage=\"1\"") && xml.contains("fitToHeight=\"0\""),
+            "{sheet}: fit to width"
+        );
+        assert!(xml.contains("orientation=\"landscape\""), "{sheet}");
+    }
+}
+
+#[test]
+fn the_template_prints_one_page_wide_with_its_header_on_every_page() {
+    let tmp = tempdir();
+    let t = tmp.path().join("t.xlsx");
+    elma(tmp.path(), &args!["template", "--schema", schema_path(), "-o", p(&t)]).expect_code(0);
+    let xml = unzip(&t, "xl/worksheets/sheet1.xml");
+    assert!(xml.contains("fitToPage=\"1\"") && xml.contains("fitToHeight=\"0\""), "fit to width: {xml}");
+    assert!(xml.contains("orientation=\"landscape\""));
+    let workbook = unzip(&t, "xl/workbook.xml");
+    assert!(workbook.contains("_xlnm.Print_Titles") && workbook.contains("$1:$1"), "{workbook}");
+}
+
+/// One member of an .xlsx (a zip) as text.
+fn unzip(xlsx: &Path, member: &str) -> String {
+    let out = std::process::Command::new("unzip").arg("-p").arg(xlsx).arg(member).output().expect("unzip");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 // ---------------------------------------------------------------------------------------

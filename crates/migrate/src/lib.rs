@@ -76,8 +76,12 @@ pub async fn load_schemas(
             .or_else(|| schema_dir.map(|d| d.join(format!("{app}.schema.json"))).filter(|p| p.is_file()));
         let schema = match (file, client) {
             (Some(path), _) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| MigrateError::io(format!("cannot read `{}`", path.display()), e))?;
+                // A schema file that is not there is a setting to fix (exit 2), not a failure
+                // to retry.
+                let text = std::fs::read_to_string(&path).map_err(|e| MigrateError::Spec {
+                    path: migration.path.clone(),
+                    message: format!("cannot read the schema file `{}`: {e}", path.display()),
+                })?;
                 AppSchema::from_json(&text)
                     .map_err(|e| MigrateError::Spec { path: path.clone(), message: e.to_string() })?
             }

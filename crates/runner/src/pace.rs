@@ -214,7 +214,10 @@ impl Decision {
     /// `imports 24 % slower: a handler backlog`, ….
     pub fn reason(&self) -> String {
         match self.verdict {
-            Verdict::First => format!("first import measured, {:.0} rows/s", self.rows_per_sec),
+            Verdict::First => format!(
+                "first import measured, {} rows/s",
+                elma_import_chunk::plan::thousands(self.rows_per_sec.max(0.0).round() as u64)
+            ),
             Verdict::Fast => "imports at full speed".to_string(),
             Verdict::Steady => {
                 format!("imports {:.0} % slower: a short backlog, holding", self.slowdown_pct())

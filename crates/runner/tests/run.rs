@@ -360,7 +360,7 @@ async fn blocked_past_the_timeout_stops_and_the_budget_is_journaled() {
     options.policy.blocked_timeout = Duration::from_secs(120);
     let err = h.execute(&options).await.unwrap_err();
     assert_eq!(err.kind(), StopKind::Blocked, "{err}");
-    assert!(err.to_string().contains("the limit is 2 min 00 s"), "{err}");
+    assert!(err.to_string().contains("the limit is 2m 00s"), "{err}");
     let blocked = count(&h.events(), |e| matches!(e, Event::Blocked { .. }));
     assert!(blocked > 3, "{blocked}");
     // The next execution finds the app free.

@@ -26,8 +26,9 @@ const MAX_WIDTH: f64 = 50.0;
 /// and marked in the note), a note on every header cell, the example row when asked,
 /// drop-down lists for ENUM options and STATUS names (on a hidden `Lists` sheet when
 /// longer than Excel's 255-character inline limit or when a name holds a comma),
-/// column widths fitting header and example, a frozen header row, and text-formatted
-/// columns for everything but numbers and dates.
+/// column widths fitting header and example, a frozen header row, text-formatted
+/// columns for everything but numbers and dates, and print setup (landscape, one page
+/// wide, the header row repeated on every page).
 ///
 /// The file's creation time is fixed, so the same schema and options give the same
 /// bytes.
@@ -110,6 +111,9 @@ pub fn write_xlsx(
         }
     }
     sheet.set_freeze_panes(1, 0).map_err(xl)?;
+    // Printed: landscape A4, every column on one page's width, the header row on every page.
+    sheet.set_landscape().set_paper_size(9).set_print_fit_to_pages(1, 0).set_print_gridlines(true);
+    sheet.set_repeat_rows(0, 0).map_err(xl)?;
     workbook.push_worksheet(sheet);
     if lists_used > 0 {
         lists.set_hidden(true);

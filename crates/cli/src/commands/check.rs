@@ -91,17 +91,20 @@ pub fn run(args: CheckArgs, global: &Global) -> anyhow::Result<u8> {
     let app = args.app.as_deref().map(app_ref).transpose()?;
     let directory = args.directory.clone().or(conn.directory.clone());
     let (steps, code, fields) = runtime()?.block_on(diagnose(&client, app.as_ref(), directory.as_deref()));
+    // The first failed step says what is wrong.
+    let error =
+        steps.iter().find(|s| s.outcome == Outcome::Failed).map(|s| format!("{}: {}", s.step, s.detail));
     if global.json {
         ui::print_json(&json!({
             "url": client.base_url(),
             "app": app.as_ref().map(ToString::to_string),
             "ok": code == exit::OK,
-            "exit_code": code,
+            "error": if code == exit::OK { None } else { error },
             "steps": steps,
             "fields": fields,
         }))?;
     } else {
-        println!("checking {}", client.base_url());
+        ui::out(format!("checking {}", client.base_url()))?;
         for s in &steps {
             let mark = match s.outcome {
                 Outcome::Ok => "ok         ",
@@ -109,9 +112,9 @@ pub fn run(args: CheckArgs, global: &Global) -> anyhow::Result<u8> {
                 Outcome::Skipped => "skipped    ",
                 Outcome::NotChecked => "not checked",
             };
-            println!("  {mark}  {:<9}  {}", s.step, s.detail);
+            ui::out(format!("  {mark}  {:<9}  {}", s.step, s.detail))?;
             if let Some(hint) = &s.hint {
-                println!("                          hint: {hint}");
+                ui::out(format!("                          hint: {hint}"))?;
             }
         }
     }

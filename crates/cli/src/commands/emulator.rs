@@ -84,7 +84,8 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     pub block_secs: f64,
     /// The company's locale: how date and number cells are read (ru or en).
-    #[arg(long, default_value = "ru", value_name = "LOCALE")]
+    #[arg(long, default_value = "ru", value_name = "LOCALE",
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["ru", "en"]), |s| s.parse::<Locale>().unwrap_or_default()))]
     pub locale: Locale,
     /// The company's time zone: an offset (`+03:00`, `-05:30`, `UTC`) or an IANA name
     /// (`Europe/Berlin`, with its clock changes). Date cells carry no offset and are read
@@ -159,7 +160,7 @@ pub fn run(args: EmulatorArgs, global: &Global) -> anyhow::Result<u8> {
         let running =
             elma_import_emulator::serve(config, args.addr).await.map_err(|e| exit::coded(exit::USAGE, e))?;
         if global.json {
-            ui::print_json(&json!({"url": running.base_url(), "addr": running.addr().to_string()}))?;
+            ui::print_json_now(&json!({"url": running.base_url(), "addr": running.addr().to_string()}))?;
         } else {
             ui::out(running.base_url())?;
             ui::say(format!(

@@ -131,6 +131,10 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
         ui::print_json(&json!({
             "file": args.source.file, "output": args.output, "changes_file": args.changes,
             "rows": rows, "rows_changed": rows_changed, "changes": changes, "still_invalid_rows": still_invalid,
+            "error": (still_invalid > 0).then(|| format!(
+                "{} of {} rows of `{}` are still invalid after {} change(s): see `elma-import validate` on it",
+                ui::count(still_invalid), ui::count(rows), args.output.display(), ui::count(changes)
+            )),
         }))?;
     } else {
         ui::say(format!(

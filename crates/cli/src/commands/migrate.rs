@@ -153,7 +153,7 @@ fn show_checks(p: &Preflight) {
         for t in s.top(3) {
             ui::say(format!(
                 "      {:>5} × {} / {}: {} (first: row {})",
-                t.count,
+                ui::count(t.count),
                 t.header,
                 t.rule.as_str(),
                 t.example,
@@ -194,7 +194,7 @@ pub fn plan_lines(plan: &MigrationPlan) -> Vec<String> {
             |p| {
                 format!(
                     "{} chunk(s) of up to {} rows, handlers {}, estimate {}",
-                    p.chunks,
+                    ui::count(p.chunks),
                     ui::count(p.rows_per_chunk),
                     if p.with_event_handlers { "on" } else { "off" },
                     ui::duration(p.estimate)
@@ -237,7 +237,9 @@ fn preflight_json(p: &Preflight) -> serde_json::Value {
                    "invalid_rows": f.invalid, "top": f.top(5)})
         })
         .collect();
-    json!({"file": p.migration.path, "valid": p.checked.is_clean(),
+    let error = (!p.checked.is_clean())
+        .then(|| format!("{} problem(s) in the files; nothing was sent", p.checked.problems.len()));
+    json!({"file": p.migration.path, "valid": p.checked.is_clean(), "error": error,
         "items_checked": p.online, "steps": steps, "problems": p.checked.problems, "plan": p.plan})
 }
 
@@ -480,6 +482,16 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
     if global.json {
         let mut value = serde_json::to_value(report)?;
         value["exit_code"] = json!(code);
+        if code != exit::OK {
+            value["error"] =
+                json!(report.steps.iter().find_map(|s| s.error.clone()).unwrap_or_else(|| format!(
+                    "{} of {} rows imported: {} invalid, {} failed on the server",
+                    ui::count(report.imported),
+                    ui::count(report.rows_read),
+                    ui::count(report.rows_invalid),
+                    ui::count(report.failed)
+                )));
+        }
         if let Some(steps) = value["steps"].as_array_mut() {
             for (v, s) in steps.iter_mut().zip(&report.steps) {
                 v["exit_code"] = json!(s.stop.map_or(exit::OK, exit::run_code));
@@ -652,7 +664,7 @@ impl MigrationObserver for Lines {
                         "{} valid rows ({} invalid) in {} chunk(s)",
                         ui::count(*valid),
                         ui::count(*invalid),
-                        plan.chunks
+                        ui::count(plan.chunks)
                     ),
                 );
             }

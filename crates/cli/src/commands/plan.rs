@@ -154,7 +154,7 @@ Examples:
       --pause auto --min-pause 2 --max-pause 5m
   elma-import plan orders.csv --schema S.json \\
       --time-zone Europe/Moscow   # date-times at +03:00
-  elma-import plan migration.toml --schema templates   # a migration: order, side by side, estimate")]
+  elma-import plan migration.toml --schema-dir templates   # a migration: order, side by side, estimate")]
 pub struct PlanArgs {
     /// The input.
     #[command(flatten)]
@@ -168,6 +168,10 @@ pub struct PlanArgs {
     /// Import settings.
     #[command(flatten)]
     pub import: ImportArgs,
+    /// For a migration file: the folder of `<namespace.code>.schema.json` files, as
+    /// `migrate --schema-dir` (`--schema DIR` is its old name here).
+    #[arg(long, value_name = "DIR")]
+    pub schema_dir: Option<std::path::PathBuf>,
     /// Connection, for --app.
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -183,7 +187,7 @@ pub fn plan_lines(plan: &Plan, rows: u64) -> Vec<String> {
         "plan: {} rows in {} chunk(s) of up to {} rows, uploaded as {upload}; event handlers {}; \
          pause {} between imports; estimate {}",
         ui::count(rows),
-        plan.chunks,
+        ui::count(plan.chunks),
         ui::count(plan.rows_per_chunk),
         if plan.with_event_handlers { "on" } else { "off" },
         ui::duration(plan.pause),
@@ -206,7 +210,7 @@ pub fn show_plan(plan: &Plan, rows: u64) {
 /// Runs `plan`.
 pub fn run(args: PlanArgs, global: &Global) -> anyhow::Result<u8> {
     if args.source.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
-        let schema_dir = args.schema.schema.as_deref();
+        let schema_dir = args.schema_dir.as_deref().or(args.schema.schema.as_deref());
         return crate::commands::migrate::plan(
             &args.source.file,
             schema_dir,

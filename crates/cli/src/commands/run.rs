@@ -128,7 +128,11 @@ pub use crate::ui::progress::RunObserver as CliObserver;
 /// Prints a summary; returns the exit code.
 pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
     if global.json {
-        ui::print_json(summary)?;
+        let mut v = serde_json::to_value(summary)?;
+        if !summary.all_imported() {
+            v["error"] = serde_json::json!(ui::run_error(summary));
+        }
+        ui::print_json(&v)?;
     } else {
         let s = summary;
         ui::out(format!(
@@ -137,7 +141,7 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
             ui::count(s.rows_read),
             ui::count(s.rows_invalid),
             ui::count(s.rows_sent),
-            s.chunks,
+            ui::count(u64::from(s.chunks)),
             ui::count(s.imported),
             ui::count(s.failed)
         ))?;
@@ -149,9 +153,9 @@ pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
         }
         ui::out(format!(
             "  {} requests, {} retries, {} blocked answers, blocked {}, paused {}, wall {}",
-            s.requests,
-            s.retries,
-            s.blocked_answers,
+            ui::count(s.requests),
+            ui::count(s.retries),
+            ui::count(u64::from(s.blocked_answers)),
             ui::duration(Duration::from_secs_f64(s.blocked_secs)),
             ui::duration(Duration::from_secs_f64(s.paused_secs)),
             ui::duration(Duration::from_secs_f64(s.wall_secs))

@@ -47,6 +47,10 @@ pub fn run(args: SchemaArgs, global: &Global) -> anyhow::Result<u8> {
                 ));
             }
         }
+        // With --json the schema is a field of the one object.
+        None if global.json => ui::print_json(
+            &json!({"app": schema.id(), "output": null, "fields": schema.fields.len(), "schema": schema}),
+        )?,
         None => ui::out(text)?,
     }
     Ok(exit::OK)

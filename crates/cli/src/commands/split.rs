@@ -20,9 +20,9 @@ converted to UTF-8 from another encoding) when its delimiter is `,`; blank rows 
 manifest.json lists each chunk's file, first and last source row, rows, bytes and sha256.
 
 Examples:
-  elma-import split contacts.csv -o chunks/ --rows 1000
-  elma-import split contacts.xlsx -o chunks/ --rows 1000 --format csv \\
-      --json")]
+  elma-import split contacts.csv -o chunks/ --rows-per-chunk 1000
+  elma-import split contacts.xlsx -o chunks/ --rows-per-chunk 1000 \\
+      --chunk-format csv --json")]
 pub struct SplitArgs {
     /// The input.
     #[command(flatten)]
@@ -30,11 +30,12 @@ pub struct SplitArgs {
     /// Output directory (created if needed).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
-    /// Rows per chunk.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    /// Rows per chunk (as `run --rows-per-chunk`; `--rows` is its old name).
+    #[arg(long = "rows-per-chunk", alias = "rows", default_value_t = 1000, value_name = "N")]
     pub rows: u64,
-    /// Chunk format: `xlsx` or `csv` (default: the input's).
-    #[arg(long, value_parser = ["xlsx", "csv"])]
+    /// Chunk format: `xlsx` or `csv` (default: the input's; as `run --chunk-format`,
+    /// `--format` is its old name).
+    #[arg(long = "chunk-format", alias = "format", value_parser = ["xlsx", "csv"], value_name = "FORMAT")]
     pub format: Option<String>,
     /// Date format for date cells of .xlsx chunks: `ru` or `en`.
     #[arg(long, default_value = "ru", value_parser = crate::args::parse_locale, value_name = "ru|en")]
@@ -47,7 +48,7 @@ pub struct SplitArgs {
 /// Runs `split`.
 pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
     if args.rows == 0 {
-        return Err(usage("--rows must be at least 1"));
+        return Err(usage("--rows-per-chunk must be at least 1"));
     }
     let map = args.map.column_map()?;
     let input = Format::from_path(&args.source.file);

@@ -90,8 +90,28 @@ pub fn wait(
 
 /// Prints an import result; exit 0 when done with no failed rows, 1 otherwise.
 pub fn render_result(r: &ImportResult, global: &Global) -> anyhow::Result<u8> {
+    let code = match r.status {
+        ImportStatus::Done if r.failed == 0 => exit::OK,
+        ImportStatus::Blocked => exit::BLOCKED,
+        ImportStatus::Done | ImportStatus::Failed => exit::DATA,
+        _ => exit::OK,
+    };
     if global.json {
-        ui::print_json(r)?;
+        let mut v = serde_json::to_value(r)?;
+        if code != exit::OK {
+            v["error"] = serde_json::json!(match r.status {
+                ImportStatus::Blocked =>
+                    "the app is blocked by another import: start again later".to_string(),
+                _ => format!(
+                    "import {}: {}, {} of {} rows failed",
+                    r.id.as_deref().unwrap_or("-"),
+                    r.status,
+                    ui::count(r.failed),
+                    ui::count(r.total)
+                ),
+            });
+        }
+        ui::print_json(&v)?;
     } else {
         ui::out(format!(
             "import {}: {} — {} of {} rows processed, {} imported, {} failed",
@@ -109,12 +129,7 @@ pub fn render_result(r: &ImportResult, global: &Global) -> anyhow::Result<u8> {
             ui::out(format!("  … and {} more", r.errors.len() - 20))?;
         }
     }
-    Ok(match r.status {
-        ImportStatus::Done if r.failed == 0 => exit::OK,
-        ImportStatus::Blocked => exit::BLOCKED,
-        ImportStatus::Done | ImportStatus::Failed => exit::DATA,
-        _ => exit::OK,
-    })
+    Ok(code)
 }
 
 /// Runs `status`.

@@ -359,14 +359,35 @@ struct Outcome {
     example_rows: Vec<u64>,
 }
 
+/// What was rejected, in one sentence: the `error` of a `--json` outcome with exit 1.
+fn rejected(file: &Path, s: &Summary, stopped_early: bool) -> String {
+    let mut text = format!(
+        "`{}`: {} of {} rows are invalid ({} errors, {} fixable with `elma-import fix`)",
+        file.display(),
+        ui::count(s.invalid),
+        ui::count(s.rows),
+        ui::count(s.errors),
+        ui::count(s.fixable)
+    );
+    if let Some(t) = s.top(1).first() {
+        text.push_str(&format!("; most: {} × `{}` {}", ui::count(t.count), t.header, t.rule.as_str()));
+    }
+    if stopped_early {
+        text.push_str("; stopped early at --max-errors");
+    }
+    text
+}
+
 fn render(args: &ValidateArgs, s: &Summary, o: &Outcome, global: &Global) -> anyhow::Result<()> {
     let (stopped_early, took, describe) = (o.stopped_early, o.took, &o.describe);
     let rate = s.rows as f64 / took.as_secs_f64().max(1e-9);
     if global.json {
+        let valid = s.is_valid() && !stopped_early;
         return ui::print_json(&json!({
             "file": args.source.file,
+            "error": if valid { None } else { Some(rejected(&args.source.file, s, stopped_early)) },
             "reader": describe,
-            "valid": s.is_valid() && !stopped_early,
+            "valid": valid,
             "rows": s.rows,
             "valid_rows": s.valid,
             "invalid_rows": s.invalid,
@@ -404,6 +425,6 @@ fn render(args: &ValidateArgs, s: &Summary, o: &Outcome, global: &Global) -> any
             ))?;
         }
     }
-    ui::say(format!("read as {describe}; {} rows/s in {}", ui::count(rate as u64), ui::duration(took)));
+    ui::say(format!("read as {describe}; {} in {}", ui::speed_of(rate), ui::duration(took)));
     Ok(())
 }

@@ -83,15 +83,7 @@ pub fn secs_per_row(planned: f64, work: Duration, rows: u64) -> f64 {
 /// A rate people read: whole rows per second, with thousands separators (`1,234 rows/s`);
 /// below 10 one decimal (`2.5 rows/s`).
 pub fn rate(rows: u64, secs: f64) -> String {
-    if secs <= 0.0 || rows == 0 {
-        return "– rows/s".to_string();
-    }
-    let r = rows as f64 / secs;
-    if r < 10.0 {
-        format!("{r:.1} rows/s")
-    } else {
-        format!("{} rows/s", ui::count(r.round() as u64))
-    }
+    ui::speed(rows, secs)
 }
 
 /// What the run is doing now.
