@@ -162,7 +162,7 @@ pub struct SchemaSource {
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// Date and number formats: `ru` (dd.MM.yyyy HH:mm) or `en` (M/d/yyyy h:mm AM/PM).
-    #[arg(long, default_value = "ru", value_parser = parse_locale, value_name = "ru|en")]
+    #[arg(long, default_value = "ru", value_parser = locale_parser())]
     pub locale: elma_import_contract::Locale,
     /// Skip columns that name no field instead of failing.
     #[arg(long)]
@@ -304,18 +304,23 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("`{s}` is not a duration ({e}): give seconds (`5`) or e.g. `90s`, `5m`, `1h`"))
 }
 
-/// A locale: `ru` or `en`.
-pub fn parse_locale(text: &str) -> Result<elma_import_contract::Locale, String> {
-    text.parse().map_err(|e: elma_import_contract::UnknownLocale| e.to_string())
+/// `--locale`: `ru` or `en` (the values shell completion offers).
+pub fn locale_parser() -> impl clap::builder::TypedValueParser<Value = elma_import_contract::Locale> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["ru", "en"]).map(|s| match s.as_str() {
+        "en" => elma_import_contract::Locale::En,
+        _ => elma_import_contract::Locale::Ru,
+    })
 }
 
-/// A chunk or template file format: `xlsx` or `csv`.
-pub fn parse_file_format(text: &str) -> Result<elma_import_contract::wire::FileFormat, String> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "xlsx" => Ok(elma_import_contract::wire::FileFormat::Xlsx),
-        "csv" => Ok(elma_import_contract::wire::FileFormat::Csv),
-        other => Err(format!("`{other}` is not a format: `xlsx` or `csv`")),
-    }
+/// A chunk file format: `xlsx` or `csv` (the values shell completion offers).
+pub fn file_format_parser(
+) -> impl clap::builder::TypedValueParser<Value = elma_import_contract::wire::FileFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["xlsx", "csv"]).map(|s| match s.as_str() {
+        "csv" => elma_import_contract::wire::FileFormat::Csv,
+        _ => elma_import_contract::wire::FileFormat::Xlsx,
+    })
 }
 
 #[cfg(test)]

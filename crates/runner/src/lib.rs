@@ -56,8 +56,8 @@ pub mod spec;
 pub mod state;
 mod step;
 
-pub use cancel::Cancel;
 pub use blocking::blocking;
+pub use cancel::Cancel;
 pub use error::{RunError, StopKind};
 pub use event::Chunk;
 pub use policy::RunPolicy;

@@ -13,9 +13,9 @@ use elma_import_chunk::{Plan, UploadKind};
 use elma_import_client::{Client, Clock, TokioClock};
 use elma_import_contract::schema::AppSchema;
 
+use crate::blocking::blocking;
 use crate::cancel::Cancel;
 use crate::chunkfile::{chunks_dir, ChunkFiles};
-use crate::blocking::blocking;
 use crate::ctx::{Ctx, Parts};
 use crate::error::RunError;
 use crate::event::{Chunk, Event, SettledBy};

@@ -70,7 +70,7 @@ pub struct MigrateArgs {
     #[arg(long, value_name = "DIR")]
     pub schema_dir: Option<PathBuf>,
     /// Format of the chunk files sent: `xlsx` or `csv`.
-    #[arg(long, default_value = "xlsx", value_parser = crate::args::parse_file_format, value_name = "xlsx|csv")]
+    #[arg(long, default_value = "xlsx", value_parser = crate::args::file_format_parser())]
     pub chunk_format: elma_import_contract::wire::FileFormat,
     /// Assumed import speed of the platform, rows per second, for estimates.
     #[arg(long, default_value_t = 200.0, value_name = "R")]

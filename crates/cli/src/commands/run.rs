@@ -51,7 +51,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     /// Format of the chunk files sent: `xlsx` or `csv`.
-    #[arg(long, default_value = "xlsx", value_parser = crate::args::parse_file_format, value_name = "xlsx|csv")]
+    #[arg(long, default_value = "xlsx", value_parser = crate::args::file_format_parser())]
     pub chunk_format: elma_import_contract::wire::FileFormat,
     /// Run directory (default .elma-import/runs/<id>).
     #[arg(long, value_name = "DIR")]

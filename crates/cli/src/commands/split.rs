@@ -38,7 +38,7 @@ pub struct SplitArgs {
     #[arg(long = "chunk-format", alias = "format", value_parser = ["xlsx", "csv"], value_name = "FORMAT")]
     pub format: Option<String>,
     /// Date format for date cells of .xlsx chunks: `ru` or `en`.
-    #[arg(long, default_value = "ru", value_parser = crate::args::parse_locale, value_name = "ru|en")]
+    #[arg(long, default_value = "ru", value_parser = crate::args::locale_parser())]
     pub locale: elma_import_contract::Locale,
     /// Column mapping: the chunks carry the mapped header.
     #[command(flatten)]

@@ -33,7 +33,7 @@ pub struct TemplateArgs {
     pub output: PathBuf,
     /// Date and number formats of the example row and the notes: `ru` (dd.MM.yyyy HH:mm)
     /// or `en` (M/d/yyyy h:mm AM/PM).
-    #[arg(long, default_value = "ru", value_parser = crate::args::parse_locale, value_name = "ru|en")]
+    #[arg(long, default_value = "ru", value_parser = crate::args::locale_parser())]
     pub locale: elma_import_contract::Locale,
     /// Language of the notes and example texts: `ru` or `en` (default: the language of
     /// the app's field names, so headers and notes read in one language).
