@@ -8,8 +8,11 @@
 mod annotated;
 mod args;
 mod commands;
+mod execute;
 mod exit;
 mod hints;
+mod migration;
+mod opts;
 mod runs;
 mod settings;
 mod ui;
@@ -23,6 +26,6 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return ui::usage_error(err),
     };
-    ui::init(&cli.global);
+    ui::init(cli.global.json, cli.global.quiet);
     ui::finish(commands::run(cli))
 }

@@ -20,8 +20,8 @@ use elma_import_client::{AppRef, Client, ClientConfig, RetryObserver, RetryPolic
 use elma_import_contract::schema::AppSchema;
 use serde::Deserialize;
 
-use crate::args::{ConnArgs, SchemaSource};
 use crate::exit::{self, usage};
+use crate::opts::{ConnArgs, SchemaSource};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

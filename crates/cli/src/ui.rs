@@ -10,8 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::args::Global;
-
+pub mod plan;
 pub mod progress;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -19,10 +18,10 @@ static COLOR: AtomicBool = AtomicBool::new(false);
 static JSON: AtomicBool = AtomicBool::new(false);
 static RUN_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
 
-/// Applies the global flags.
-pub fn init(global: &Global) {
-    QUIET.store(global.quiet, Ordering::Relaxed);
-    JSON.store(global.json, Ordering::Relaxed);
+/// Applies the global flags: `--json`, `--quiet`.
+pub fn init(json: bool, quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+    JSON.store(json, Ordering::Relaxed);
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal();
     COLOR.store(color, Ordering::Relaxed);
 }
@@ -342,7 +341,7 @@ mod tests {
     fn what_is_printed_as_a_duration_reads_back_as_a_duration_flag() {
         for d in [Duration::from_millis(4_200), Duration::from_secs(187), Duration::from_secs(3720)] {
             let text = super::duration(d);
-            assert_eq!(crate::args::parse_duration(&text), Ok(d), "{text}");
+            assert_eq!(crate::opts::parse_duration(&text), Ok(d), "{text}");
         }
     }
 

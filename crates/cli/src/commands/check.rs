@@ -19,8 +19,8 @@ use elma_import_client::{AppRef, ClientError, Probe};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::args::{ConnArgs, Global};
 use crate::exit;
+use crate::opts::{ConnArgs, Global};
 use crate::settings::{app_ref, runtime, Connection};
 use crate::ui;
 

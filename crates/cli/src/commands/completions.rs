@@ -8,11 +8,11 @@
 //! bash script is mended here, and `tests/completions.rs` sources each script in its
 //! shell and asks it for completions.
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::args::{Cli, Global};
 use crate::exit;
+use crate::opts::Global;
 use crate::ui;
 
 /// The binary's name, as the scripts register it.
@@ -35,9 +35,8 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-/// The completion script for `shell`.
-pub fn script(shell: Shell) -> Vec<u8> {
-    let mut cmd = Cli::command();
+/// The completion script for `shell` of the command line `cmd`.
+pub fn script(shell: Shell, mut cmd: clap::Command) -> Vec<u8> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
     match shell {
@@ -81,14 +80,14 @@ fn mend_bash(script: &str) -> String {
 }
 
 /// Runs `completions`.
-pub fn run(args: CompletionsArgs, global: &Global) -> anyhow::Result<u8> {
+pub fn run(args: CompletionsArgs, global: &Global, cmd: clap::Command) -> anyhow::Result<u8> {
     if global.json {
         return Err(exit::usage(
             "`completions` prints a shell script, not JSON: leave out --json (e.g. \
              `elma-import completions bash > ~/.local/share/bash-completion/completions/elma-import`)",
         ));
     }
-    ui::out_bytes(&script(args.shell))?;
+    ui::out_bytes(&script(args.shell, cmd))?;
     Ok(exit::OK)
 }
 
@@ -96,7 +95,11 @@ pub fn run(args: CompletionsArgs, global: &Global) -> anyhow::Result<u8> {
 mod tests {
     #[test]
     fn bash_case_labels_match_the_dispatcher() {
-        let script = String::from_utf8(super::script(clap_complete::Shell::Bash)).unwrap();
+        let script = String::from_utf8(super::script(
+            clap_complete::Shell::Bash,
+            <crate::args::Cli as clap::CommandFactory>::command(),
+        ))
+        .unwrap();
         assert!(!script.contains("elma__subcmd__import"), "a label the dispatcher never sets");
         assert!(script.contains("cmd=\"elma__import__subcmd__run\""));
         assert!(script.contains("\n        elma__import__subcmd__run)"));

@@ -13,9 +13,9 @@ use elma_import_template::{write_template, Locale, TemplateOptions};
 use elma_import_validate::{Summary, Validator};
 use serde_json::json;
 
-use crate::args::Global;
-use crate::commands::run::{report, CliObserver};
+use crate::execute::{report, CliObserver};
 use crate::exit::{self, usage};
+use crate::opts::Global;
 use crate::settings::runtime;
 use crate::ui;
 
@@ -56,7 +56,7 @@ pub struct DemoArgs {
     /// Pause between imports: a duration (default 1 s), or `auto` (learned from the
     /// imports' throughput, within --min-pause and --max-pause).
     #[command(flatten)]
-    pub pause: crate::commands::plan::PauseArgs,
+    pub pause: crate::opts::PauseArgs,
     /// Run a three-app migration (companies → contacts, orders alongside) instead.
     #[arg(long)]
     pub migration: bool,
@@ -434,14 +434,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
         pause_secs: Some(pause.as_secs_f64()),
         ..elma_import_migrate::Settings::default()
     };
-    let p = crate::commands::migrate::preflight(
-        &rt,
-        &dir.join("migration.toml"),
-        None,
-        Some(&client),
-        &settings,
-        4,
-    )?;
+    let p = crate::migration::preflight(&rt, &dir.join("migration.toml"), None, Some(&client), &settings, 4)?;
     if !p.checked.problems.is_empty() {
         for problem in &p.checked.problems {
             ui::warn(problem.to_string());
@@ -450,7 +443,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
             "error": format!("the generated files have {} problem(s)", p.checked.problems.len())}))?;
         return Ok(exit::DATA);
     }
-    crate::commands::migrate::show_plan(&p.plan);
+    crate::migration::show_plan(&p.plan);
 
     step(4, "migrating: steps in dependency order, independent ones side by side".into());
     elma_import_migrate::create(&mig_dir, &p.migration, &settings, &p.schemas)?;
@@ -459,7 +452,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
         exec: elma_import_runner::ExecOptions { pause: Some(pause), ..Default::default() },
         assume: Vec::new(),
     };
-    let observer = std::sync::Arc::new(crate::commands::migrate::Lines::new(&mig_dir, true));
+    let observer = std::sync::Arc::new(crate::migration::Lines::new(&mig_dir, true));
     let report = rt.block_on(elma_import_migrate::execute(
         &mig_dir,
         &client,
@@ -560,7 +553,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
             "links_wrong": wrong.len(), "imports_overlapped": overlap, "verified": verified, "error": error}))?;
     } else {
         ui::say("");
-        crate::commands::migrate::render(&report, global)?;
+        crate::migration::render(&report, global)?;
     }
     Ok(if verified { exit::OK } else { exit::DATA })
 }

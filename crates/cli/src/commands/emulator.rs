@@ -8,8 +8,8 @@ use clap::Args;
 use elma_import_emulator::{demo_apps, parse_time_zone, EmulatorConfig, FaultProfile, Locale, Zone};
 use serde_json::json;
 
-use crate::args::Global;
 use crate::exit::{self, usage};
+use crate::opts::Global;
 use crate::settings::{read_schema_file, runtime};
 use crate::ui;
 
@@ -48,7 +48,7 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Lifetime of temporary files.
-    #[arg(long, default_value = "60m", value_parser = crate::args::parse_duration, value_name = "DUR")]
+    #[arg(long, default_value = "60m", value_parser = crate::opts::parse_duration, value_name = "DUR")]
     pub temp_ttl: Duration,
     /// Rows an import processes per second.
     #[arg(long, default_value_t = 1000.0, value_name = "R")]

@@ -7,9 +7,9 @@ use elma_import_sheet::{column_letters, Format, WriteOptions};
 use elma_import_validate::Validator;
 use serde_json::json;
 
-use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::commands::validate::report_header_errors;
 use crate::exit::{self, usage};
+use crate::opts::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::settings::{load_schema, runtime};
 use crate::ui;
 

@@ -44,6 +44,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(a, g),
         Command::Check(a) => check::run(a, g),
         Command::Runs(a) => runs::run(a, g),
-        Command::Completions(a) => completions::run(a, g),
+        Command::Completions(a) => completions::run(a, g, <Cli as clap::CommandFactory>::command()),
     }
 }

@@ -6,8 +6,9 @@ use clap::Args;
 
 use elma_import_runner::Chunk;
 
-use crate::args::{ConnArgs, Global};
-use crate::commands::run::{execute_dir, report, ExecArgs};
+use crate::execute::{execute_dir, report};
+use crate::opts::ExecArgs;
+use crate::opts::{ConnArgs, Global};
 use crate::settings::{runtime, Connection};
 
 /// Arguments of `resume`.
@@ -58,7 +59,7 @@ pub struct ResumeArgs {
     pub directory: Option<String>,
     /// Pause between imports (default: the run's; `auto` keeps what it learned).
     #[command(flatten)]
-    pub pause: crate::commands::plan::PauseArgs,
+    pub pause: crate::opts::PauseArgs,
     /// Execution settings.
     #[command(flatten)]
     pub exec: ExecArgs,

@@ -1,15 +1,14 @@
 //! `elma-import run`: validate → plan → chunk → upload → import → poll → report.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
-use elma_import_client::{Client, PollPolicy};
-use elma_import_runner::{execute, Cancel, Chunk, ExecOptions, RunError, RunPolicy, RunSpec, Summary};
+use elma_import_runner::{RunError, RunSpec};
 
-use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
-use crate::commands::plan::ImportArgs;
+use crate::execute::execute_dir;
 use crate::exit;
+use crate::opts::ImportArgs;
+use crate::opts::{CheckArgs, ConnArgs, ExecArgs, Global, SchemaSource, SourceArgs};
 use crate::settings::{load_schema, runtime, Connection};
 use crate::ui;
 
@@ -51,7 +50,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     /// Format of the chunk files sent: `xlsx` or `csv`.
-    #[arg(long, default_value = "xlsx", value_parser = crate::args::file_format_parser())]
+    #[arg(long, default_value = "xlsx", value_parser = crate::opts::file_format_parser())]
     pub chunk_format: elma_import_contract::wire::FileFormat,
     /// Run directory (default .elma-import/runs/<id>).
     #[arg(long, value_name = "DIR")]
@@ -76,146 +75,6 @@ pub struct RunArgs {
     /// Connection.
     #[command(flatten)]
     pub conn: ConnArgs,
-}
-
-/// Settings that may change between `run` and `resume`.
-#[derive(Debug, Clone, Args)]
-pub struct ExecArgs {
-    /// Give up (exit 4, resumable) when the app stays blocked by another import this long.
-    #[arg(long, default_value = "30m", value_parser = crate::args::parse_duration, value_name = "DUR")]
-    pub blocked_timeout: Duration,
-    /// Lifetime of the platform's temporary files.
-    #[arg(long, default_value = "60m", value_parser = crate::args::parse_duration, value_name = "DUR")]
-    pub temp_ttl: Duration,
-    /// Longest wait between two status polls (the shortest is always 1 s).
-    #[arg(long, default_value = "10s", value_parser = crate::args::parse_duration, value_name = "DUR")]
-    pub max_poll_interval: Duration,
-    /// End the wait for an import whose counts have not moved this long (exit 3, resumable).
-    #[arg(long, default_value = "30m", value_parser = crate::args::parse_duration, value_name = "DUR")]
-    pub stall_timeout: Duration,
-    /// Print a line per step even on a terminal.
-    #[arg(long, short)]
-    pub verbose: bool,
-    /// How progress is shown on stderr: `auto` (a bar on a terminal, a line per event
-    /// otherwise), `bar`, `lines`, `jsonl` (one JSON object per event, for programs) or `none`.
-    #[arg(long, value_enum, default_value = "auto", value_name = "HOW")]
-    pub progress: crate::ui::progress::Mode,
-}
-
-impl ExecArgs {
-    /// Execution options: this execution's timings, the user's word on chunks, and the
-    /// user's import ledger.
-    pub fn options(&self, pause: Option<Duration>, assume: Vec<(Chunk, bool)>) -> ExecOptions {
-        ExecOptions {
-            pause,
-            policy: RunPolicy {
-                blocked_timeout: self.blocked_timeout,
-                stall_timeout: self.stall_timeout,
-                ..RunPolicy::default()
-            },
-            poll: PollPolicy { max_interval: self.max_poll_interval, ..PollPolicy::default() },
-            assume,
-            temp_ttl: Some(self.temp_ttl),
-            ledger: elma_import_runner::ledger::default_path(),
-            ..ExecOptions::default()
-        }
-    }
-}
-
-/// The observer `run`, `resume` and `demo` draw progress with.
-pub use crate::ui::progress::RunObserver as CliObserver;
-
-/// Prints a summary; returns the exit code.
-pub fn report(summary: &Summary, global: &Global) -> anyhow::Result<u8> {
-    if global.json {
-        let mut v = serde_json::to_value(summary)?;
-        if !summary.all_imported() {
-            v["error"] = serde_json::json!(ui::run_error(summary));
-        }
-        ui::print_json(&v)?;
-    } else {
-        let s = summary;
-        ui::out(format!(
-            "{}: {} rows read, {} invalid, {} sent in {} chunk(s): {} imported, {} failed",
-            s.app,
-            ui::count(s.rows_read),
-            ui::count(s.rows_invalid),
-            ui::count(s.rows_sent),
-            ui::count(u64::from(s.chunks)),
-            ui::count(s.imported),
-            ui::count(s.failed)
-        ))?;
-        if s.not_imported > 0 {
-            ui::out(format!(
-                "  {} row(s) sent could not be confirmed in the app (rule not_imported in errors.csv)",
-                ui::count(s.not_imported)
-            ))?;
-        }
-        ui::out(format!(
-            "  {} requests, {} retries, {} blocked answers, blocked {}, paused {}, wall {}",
-            ui::count(s.requests),
-            ui::count(s.retries),
-            ui::count(u64::from(s.blocked_answers)),
-            ui::duration(Duration::from_secs_f64(s.blocked_secs)),
-            ui::duration(Duration::from_secs_f64(s.paused_secs)),
-            ui::duration(Duration::from_secs_f64(s.wall_secs))
-        ))?;
-        if !s.all_imported() {
-            ui::out(format!("  rows not imported, by source row: {}", s.errors_file.display()))?;
-            ui::out(format!("  those rows in full: {}", s.rejects_file.display()))?;
-        }
-        ui::out(format!("  run directory: {}", s.run_dir.display()))?;
-    }
-    Ok(if summary.all_imported() { exit::OK } else { exit::DATA })
-}
-
-/// Executes a prepared run directory with Ctrl-C handling; renders the outcome.
-pub fn execute_dir(
-    rt: &tokio::runtime::Runtime,
-    dir: &Path,
-    client: &Client,
-    options: &ExecOptions,
-    exec: &ExecArgs,
-    global: &Global,
-) -> anyhow::Result<u8> {
-    let observer = CliObserver::with_mode(exec.progress, exec.verbose, options.policy.blocked_timeout);
-    let cancel = Cancel::new();
-    let outcome = rt.block_on(async {
-        watch_ctrl_c(&cancel);
-        execute(dir, client, options, &observer, &cancel).await
-    });
-    observer.finish();
-    match outcome {
-        Ok(summary) => report(&summary, global),
-        Err(e) => {
-            if matches!(e, RunError::Header { .. }) {
-                if let Ok(schema) = RunSpec::load_schema(dir) {
-                    ui::say(format!(
-                        "the app expects these headers (field code in brackets, * required): {}; \
-                         map columns with --map 'HEADER=FIELD' or --map-file map.csv",
-                        elma_import_validate::expected_headers(&schema)
-                    ));
-                }
-            }
-            Err(anyhow::Error::new(e))
-        }
-    }
-}
-
-/// Ctrl-C: the first stops the run at its next safe point; a second quits at once, the
-/// interruption recorded in every run journal that is open (through the runner).
-pub fn watch_ctrl_c(cancel: &Cancel) {
-    let c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping (Ctrl-C again to quit at once)…");
-            c.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c.stop_now();
-                std::process::exit(exit::INTERRUPTED.into());
-            }
-        }
-    });
 }
 
 /// Refuses, before any work, a file the import ledger says was imported into the same app

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::args::Global;
 use crate::exit;
+use crate::opts::Global;
 use crate::runs::{list, DEFAULT_ROOT};
 use crate::ui;
 

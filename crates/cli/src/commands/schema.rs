@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::args::{ConnArgs, Global, SchemaSource};
 use crate::exit;
+use crate::opts::{ConnArgs, Global, SchemaSource};
 use crate::settings::{load_schema, runtime};
 use crate::ui;
 

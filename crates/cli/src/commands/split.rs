@@ -8,8 +8,8 @@ use elma_import_sheet::{Format, RawCsv, WriteOptions};
 use elma_import_validate::ColumnMap;
 use serde_json::json;
 
-use crate::args::{Global, MapArgs, SourceArgs};
 use crate::exit::{self, usage};
+use crate::opts::{Global, MapArgs, SourceArgs};
 use crate::ui;
 
 /// Arguments of `split`.
@@ -38,7 +38,7 @@ pub struct SplitArgs {
     #[arg(long = "chunk-format", alias = "format", value_parser = ["xlsx", "csv"], value_name = "FORMAT")]
     pub format: Option<String>,
     /// Date format for date cells of .xlsx chunks: `ru` or `en`.
-    #[arg(long, default_value = "ru", value_parser = crate::args::locale_parser())]
+    #[arg(long, default_value = "ru", value_parser = crate::opts::locale_parser())]
     pub locale: elma_import_contract::Locale,
     /// Column mapping: the chunks carry the mapped header.
     #[command(flatten)]

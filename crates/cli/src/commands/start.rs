@@ -4,9 +4,9 @@ use clap::Args;
 use elma_import_client::PollPolicy;
 use elma_import_contract::wire::{FileFormat, ImportStatus, StartImport};
 
-use crate::args::{ConnArgs, Global};
 use crate::commands::status::{render_result, wait};
 use crate::exit;
+use crate::opts::{ConnArgs, Global};
 use crate::settings::{app_ref, runtime, Connection};
 
 /// Arguments of `start`.

@@ -4,8 +4,8 @@ use clap::Args;
 use elma_import_client::{AppRef, Client, PollPolicy};
 use elma_import_contract::wire::{ImportResult, ImportStatus};
 
-use crate::args::{ConnArgs, Global};
 use crate::exit;
+use crate::opts::{ConnArgs, Global};
 use crate::settings::{app_ref, runtime, Connection};
 use crate::ui;
 

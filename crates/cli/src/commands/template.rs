@@ -6,8 +6,8 @@ use clap::Args;
 use elma_import_template::{write_template, TemplateOptions};
 use serde_json::json;
 
-use crate::args::{ConnArgs, Global, SchemaSource};
 use crate::exit::{self, usage};
+use crate::opts::{ConnArgs, Global, SchemaSource};
 use crate::settings::{load_schema, runtime};
 use crate::ui;
 
@@ -33,7 +33,7 @@ pub struct TemplateArgs {
     pub output: PathBuf,
     /// Date and number formats of the example row and the notes: `ru` (dd.MM.yyyy HH:mm)
     /// or `en` (M/d/yyyy h:mm AM/PM).
-    #[arg(long, default_value = "ru", value_parser = crate::args::locale_parser())]
+    #[arg(long, default_value = "ru", value_parser = crate::opts::locale_parser())]
     pub locale: elma_import_contract::Locale,
     /// Language of the notes and example texts: `ru` or `en` (default: the language of
     /// the app's field names, so headers and notes read in one language).

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::args::{ConnArgs, Global};
 use crate::exit::{self, usage};
+use crate::opts::{ConnArgs, Global};
 use crate::settings::{runtime, Connection};
 use crate::ui;
 

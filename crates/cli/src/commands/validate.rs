@@ -12,8 +12,8 @@ use elma_import_validate::{expected_headers, CellError, HeaderError, HeaderError
 use serde_json::json;
 
 use crate::annotated::Annotated;
-use crate::args::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::exit::{self, usage};
+use crate::opts::{CheckArgs, ConnArgs, Global, SchemaSource, SourceArgs};
 use crate::settings::{load_schema, runtime};
 use crate::ui;
 

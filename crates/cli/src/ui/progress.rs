@@ -499,7 +499,7 @@ impl Observer for RunObserver {
                     self.line(text);
                 }
                 if self.mode != Mode::None {
-                    crate::commands::plan::show_plan(plan, *valid);
+                    crate::ui::plan::show_plan(plan, *valid);
                 }
                 self.start_bar(*valid, *already_imported);
                 return;
