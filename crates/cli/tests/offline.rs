@@ -96,6 +96,7 @@ where
         .env_remove("ELMA365_TOKEN")
         .env_remove("ELMA365_PROFILE")
         .env("ELMA_IMPORT_CONFIG", dir.join("no-config.toml"))
+        .env("ELMA_IMPORT_LEDGER", dir.join(".ledger.jsonl"))
         .output()
         .expect("the elma-import binary runs");
     Run {

@@ -255,6 +255,7 @@ fn run_block(block: &Block, dir: &Path, emu_url: &str) -> Vec<String> {
         .env_remove("ELMA_IMPORT_CONFIG")
         .env("XDG_CONFIG_HOME", dir.join(".config"))
         .env("XDG_CACHE_HOME", dir.join(".cache"))
+        .env("ELMA_IMPORT_LEDGER", dir.join(".ledger.jsonl"))
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("log"))
         .stderr(file)
