@@ -895,7 +895,8 @@ impl Client {
         let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let mut shown = self.inner.token.redact(&flat);
         if let Some((cut, _)) = shown.char_indices().nth(EXCERPT_CHARS) {
-            shown.truncate(cut);
+            // Masked again after the cut: a short token ending a longer word stands alone now.
+            shown = self.inner.token.redact(&shown[..cut]);
             shown.push('…');
         }
         shown

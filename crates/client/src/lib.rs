@@ -45,6 +45,7 @@
 mod app;
 mod client;
 mod error;
+mod mask;
 pub mod poll;
 mod reader;
 pub mod retry;
