@@ -77,7 +77,8 @@ pub type TransportFailure = (TransportKind, String);
 pub type TransportFuture<'a> =
     Pin<Box<dyn Future<Output = Result<HttpAnswer, TransportFailure>> + Send + 'a>>;
 
-/// Carries one request to the server and brings its answer back.
+/// Carries one request to the server and brings its answer back (an example is in the
+/// [module docs](self)).
 ///
 /// Implementations must be cheap to call concurrently (the client's clones share one).
 /// Return `Err` with:
