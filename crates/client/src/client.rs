@@ -1,9 +1,9 @@
-//! [`Client`]: the calls of API.md over reqwest, with retries.
+//! [`Client`]: the calls of API.md over reqwest (or a [`Transport`]), with retries.
 
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,15 +13,18 @@ use elma_import_contract::wire::{
     self, ImportAnswer, ImportResult, ImportStatus, ItemPage, ListAnswer, ListFilter, ListRequest,
     StartImport, StatusRequest, StoredFile, UploadAnswer,
 };
-use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use tokio::io::AsyncReadExt;
 
 use crate::error::ClientError;
 use crate::poll::{Clock, Observation, PollDecision, PollPolicy, Poller, TokioClock, MIN_POLL_INTERVAL};
+use crate::reader::PartReader;
 use crate::retry::{classify, parse_retry_after, Decision, Outcome, RetryPolicy, TransportKind};
-use crate::trace::{Exchange, Trace, TracedBody};
+use crate::trace::{Exchange, Trace};
+use crate::transport::{self, error_chain, HttpAnswer, Payload, Transport, TransportFailure};
 use crate::{AppRef, Secret};
 
 /// Items of an app: field code → value, plus `__id`.
@@ -37,7 +40,7 @@ const EXCERPT_CHARS: usize = 200;
 pub const BODY_BYTES: usize = 4096;
 
 /// Settings of a [`Client`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Base URL, e.g. `https://acme.elma365.ru/pub/v1` (a trailing slash is added).
     pub base_url: String,
@@ -54,6 +57,34 @@ pub struct ClientConfig {
     pub on_retry: Option<RetryObserver>,
     /// Where to write a line per HTTP exchange ([`Trace`]), if anywhere.
     pub trace: Option<Arc<Trace>>,
+    /// What carries the requests instead of reqwest over TCP, if anything (see
+    /// [`Transport`]). The client still applies [`ClientConfig::timeout`] around each call.
+    pub transport: Option<Arc<dyn Transport>>,
+    /// Seed of the RNG that jitters retry waits; `None`: a fresh random one per wait.
+    /// With a seed, the waits are the same in every run that retries in the same order
+    /// (the clones of a client share the RNG).
+    pub retry_seed: Option<u64>,
+    /// Read upload parts with blocking reads on the calling task rather than on tokio's
+    /// blocking pool. A simulation on a current-thread runtime with a paused clock sets it,
+    /// so the order of its tasks never depends on how fast a disk answers.
+    pub read_files_inline: bool,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("part_size", &self.part_size)
+            .field("on_retry", &self.on_retry)
+            .field("trace", &self.trace)
+            .field("transport", &self.transport.as_ref().map(|_| "custom"))
+            .field("retry_seed", &self.retry_seed)
+            .field("read_files_inline", &self.read_files_inline)
+            .finish()
+    }
 }
 
 /// What [`Client::probe_schema`] saw.
@@ -132,6 +163,9 @@ impl ClientConfig {
             part_size: DEFAULT_PART_SIZE,
             on_retry: None,
             trace: None,
+            transport: None,
+            retry_seed: None,
+            read_files_inline: false,
         }
     }
 }
@@ -164,8 +198,18 @@ fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
 }
 
+/// Where requests go.
+enum Sender {
+    Reqwest(reqwest::Client),
+    Custom(Arc<dyn Transport>),
+}
+
 struct Inner {
-    http: reqwest::Client,
+    sender: Sender,
+    timeout: Duration,
+    /// The seeded jitter RNG ([`ClientConfig::retry_seed`]).
+    jitter: Option<Mutex<StdRng>>,
+    read_files_inline: bool,
     base_url: String,
     token: Secret,
     auth: HeaderValue,
@@ -192,15 +236,6 @@ impl fmt::Debug for Client {
             .field("part_size", &self.inner.part_size)
             .finish_non_exhaustive()
     }
-}
-
-/// The body of one request; cheap to clone for a retry.
-#[derive(Clone)]
-enum Payload {
-    Empty,
-    Json(Bytes),
-    Octet { data: Bytes, range: String },
-    Multipart { data: Bytes, range: String, file_name: String },
 }
 
 struct Call {
@@ -230,34 +265,7 @@ struct Answer {
     tries: u32,
 }
 
-type Attempt = Result<(StatusCode, Option<Duration>, Bytes), (TransportKind, String)>;
-
-/// The text of an error and its causes, joined by `: `.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-fn transport_kind(error: &reqwest::Error) -> TransportKind {
-    if error.is_connect() {
-        TransportKind::Connect
-    } else if error.is_timeout() {
-        TransportKind::Timeout
-    } else if error.is_body() || error.is_decode() {
-        TransportKind::Body
-    } else {
-        TransportKind::Interrupted
-    }
-}
+type Attempt = Result<(StatusCode, Option<Duration>, Bytes), TransportFailure>;
 
 impl Client {
     /// Checks the settings and builds the client. No request is sent.
@@ -302,15 +310,23 @@ impl Client {
             ClientError::Config("the token holds characters an HTTP header cannot carry".into())
         })?;
         auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("elma-import/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::Config(format!("cannot set up HTTP: {}", error_chain(&e))))?;
+        let sender = match config.transport {
+            Some(transport) => Sender::Custom(transport),
+            None => Sender::Reqwest(
+                reqwest::Client::builder()
+                    .timeout(config.timeout)
+                    .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+                    .user_agent(transport::AGENT)
+                    .build()
+                    .map_err(|e| ClientError::Config(format!("cannot set up HTTP: {}", error_chain(&e))))?,
+            ),
+        };
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
+                sender,
+                timeout: config.timeout,
+                jitter: config.retry_seed.map(|seed| Mutex::new(StdRng::seed_from_u64(seed))),
+                read_files_inline: config.read_files_inline,
                 base_url,
                 token: config.token,
                 auth,
@@ -720,8 +736,8 @@ impl Client {
         multipart: bool,
     ) -> Result<(Call, Answer), ClientError> {
         let file_error = |error| ClientError::File { path: file.to_path_buf(), error };
-        let mut handle = tokio::fs::File::open(file).await.map_err(file_error)?;
-        let size = handle.metadata().await.map_err(file_error)?.len();
+        let mut handle = PartReader::open(file, self.inner.read_files_inline).await.map_err(file_error)?;
+        let size = handle.len().await.map_err(file_error)?;
         let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let part_size = self.inner.part_size;
         let parts = size.div_ceil(part_size).max(1);
@@ -778,7 +794,13 @@ impl Client {
             };
             let decision = classify(&outcome);
             if decision.allows_retry(call.idempotent) && tries <= max_retries {
-                let delay = self.inner.retry.delay(tries, outcome.retry_after(), &mut rand::rng());
+                let delay = match &self.inner.jitter {
+                    Some(rng) => {
+                        let mut rng = rng.lock().unwrap_or_else(|e| e.into_inner());
+                        self.inner.retry.delay(tries, outcome.retry_after(), &mut *rng)
+                    }
+                    None => self.inner.retry.delay(tries, outcome.retry_after(), &mut rand::rng()),
+                };
                 let delay = delay.max(call.min_retry_delay);
                 bump(&self.inner.counters.retries, 1);
                 self.notify_retry(call, tries, max_retries, delay, &outcome);
@@ -819,84 +841,45 @@ impl Client {
     /// One HTTP exchange, body read in full; recorded in the trace when there is one.
     async fn attempt(&self, call: &Call) -> Attempt {
         let url = format!("{}{}", self.inner.base_url, call.path.trim_start_matches('/'));
-        let mut request = self
-            .inner
-            .http
-            .request(call.method.clone(), url)
-            .header(wire::AUTHORIZATION, self.inner.auth.clone());
-        let payload = call.payload.clone();
-        let traced = match &payload {
-            Payload::Empty => TracedBody::None,
-            Payload::Json(data) => TracedBody::Json(data),
-            Payload::Octet { data, .. } | Payload::Multipart { data, .. } => TracedBody::File(data),
-        };
-        request = match payload.clone() {
-            Payload::Empty => request,
-            Payload::Json(data) => request.header(CONTENT_TYPE, "application/json").body(data),
-            Payload::Octet { data, range } => request
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .header(wire::CONTENT_RANGE, range)
-                .body(data),
-            Payload::Multipart { data, range, file_name } => {
-                let len = data.len() as u64;
-                let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::from(data), len)
-                    .file_name(file_name)
-                    .mime_str("application/octet-stream")
-                    .map_err(|e| (TransportKind::Interrupted, self.detail(&e)))?;
-                let form = reqwest::multipart::Form::new().part(wire::FILE_FIELD, part);
-                request.header(wire::CONTENT_RANGE, range).multipart(form)
+        let auth = &self.inner.auth;
+        let started = tokio::time::Instant::now();
+        let (request_headers, result) = match &self.inner.sender {
+            Sender::Reqwest(http) => {
+                let request = transport::reqwest_request(http, call.method.clone(), url, auth, &call.payload)
+                    .map_err(|(kind, detail)| (kind, self.inner.token.redact(&detail)))?;
+                let headers = request.headers().clone();
+                (headers, transport::reqwest_send(http, request).await)
+            }
+            Sender::Custom(carrier) => {
+                let request = transport::encode(call.method.clone(), url, auth, &call.payload);
+                let headers = request.headers.clone();
+                let result = match tokio::time::timeout(self.inner.timeout, carrier.send(request)).await {
+                    Ok(result) => result,
+                    Err(_) => Err((TransportKind::Timeout, "operation timed out".to_string())),
+                };
+                (headers, result)
             }
         };
-        let request = request.build().map_err(|e| (TransportKind::Interrupted, self.detail(&e)))?;
-        let request_headers = request.headers().clone();
-        let started = std::time::Instant::now();
-        let result = self.send(request).await;
+        let result = result.map_err(|(kind, detail)| (kind, self.inner.token.redact(&detail)));
         if let Some(trace) = &self.inner.trace {
-            let method = call.method.as_str();
             let answer = match &result {
-                Ok((status, headers, body)) => Ok((status.as_u16(), headers, body.as_ref())),
+                Ok(a) => Ok((a.status.as_u16(), &a.headers, a.body.as_ref())),
                 Err((kind, detail)) => Err(format!("{kind} ({detail})")),
             };
             let exchange = Exchange {
-                method,
+                method: call.method.as_str(),
                 path: &call.path,
                 request_headers: &request_headers,
-                request_body: traced,
+                request_body: call.payload.traced(),
                 answer,
                 elapsed: started.elapsed(),
             };
             trace.record(&self.inner.token, &exchange);
         }
-        let (status, headers, body) = result?;
+        let HttpAnswer { status, headers, body } = result?;
         let retry_after =
             headers.get(wire::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
         Ok((status, retry_after, body))
-    }
-
-    /// Sends a built request and reads its answer in full.
-    async fn send(
-        &self,
-        request: reqwest::Request,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Bytes), (TransportKind, String)> {
-        let response =
-            self.inner.http.execute(request).await.map_err(|e| (transport_kind(&e), self.detail(&e)))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| {
-            let kind = if e.is_timeout() { TransportKind::Timeout } else { TransportKind::Body };
-            (kind, self.detail(&e))
-        })?;
-        Ok((status, headers, body))
-    }
-
-    /// The causes of a reqwest error (its own text repeats the URL, which the error
-    /// message names already), redacted.
-    fn detail(&self, error: &reqwest::Error) -> String {
-        let text = match std::error::Error::source(error) {
-            Some(cause) => error_chain(cause),
-            None => error.to_string(),
-        };
-        self.inner.token.redact(&text)
     }
 
     fn to_json<T: serde::Serialize>(&self, body: &T) -> Result<Bytes, ClientError> {
@@ -912,7 +895,8 @@ impl Client {
         let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let mut shown = self.inner.token.redact(&flat);
         if let Some((cut, _)) = shown.char_indices().nth(EXCERPT_CHARS) {
-            shown.truncate(cut);
+            // Masked again after the cut: a short token ending a longer word stands alone now.
+            shown = self.inner.token.redact(&shown[..cut]);
             shown.push('…');
         }
         shown

@@ -12,6 +12,10 @@
 //!   runs it on the real clock.
 //! - The token is a [`Secret`]: it appears in no error, `Debug` output, log or [`Trace`]
 //!   (a JSONL transcript of every exchange, for bug reports).
+//! - Requests go over HTTP with reqwest, or through a [`Transport`] of the caller's
+//!   ([`ClientConfig::transport`]): a simulation runs the client against an in-process
+//!   model of the platform on tokio's paused clock, with a seeded retry backoff
+//!   ([`ClientConfig::retry_seed`]).
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -41,10 +45,13 @@
 mod app;
 mod client;
 mod error;
+mod mask;
 pub mod poll;
+mod reader;
 pub mod retry;
 mod secret;
 mod trace;
+pub mod transport;
 
 pub use app::{AppRef, AppRefError};
 pub use client::{
@@ -59,3 +66,4 @@ pub use poll::{Clock, ManualClock, Observation, PollDecision, PollPolicy, Poller
 pub use retry::{Decision, Outcome, RetryPolicy, TransportKind};
 pub use secret::Secret;
 pub use trace::{Trace, TRACE_BODY_BYTES};
+pub use transport::Transport;

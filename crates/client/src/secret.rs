@@ -33,66 +33,69 @@ impl Secret {
         self.0.is_empty()
     }
 
-    /// `text` with the token masked: every run of [`Secret::MIN_PIECE`] or more characters
-    /// that is a piece of the token (the whole token, or a part of it, as where a server's
-    /// echo was cut short) becomes `***`. A token shorter than that is masked whole.
+    /// `text` with the token masked: each run of text that shows the token becomes `***`.
+    ///
+    /// A token of [`Secret::MIN_PIECE`] characters or more is masked wherever a run of that
+    /// many or more shows one of its forms: the token itself, percent-encoded (`%2F` or
+    /// `%2f`, `+` for a space), or in standard or URL-safe base64, alone, after `Bearer `
+    /// or inside a longer base64 string, padded or not; a piece of any of them too, as where
+    /// a server's echo was cut short.
+    ///
+    /// A shorter token (a test token such as `T`) is masked only where it stands alone,
+    /// never inside a longer word, so ordinary text keeps its letters: the token with no
+    /// letter, digit, `_` or `-` beside it (also percent-encoded), its base64 and that of
+    /// `Bearer <token>` with no base64 character beside them, and the part of a longer
+    /// base64 string that encodes `Bearer <token>`.
+    ///
+    /// ```
+    /// use elma_import_client::Secret;
+    /// let token = Secret::new("tok/4242+abc");
+    /// assert_eq!(token.redact("echo tok%2F4242%2babc"), "echo ***");
+    /// assert_eq!(token.redact("auth QmVhcmVyIHRvay80MjQyK2FiYw=="), "auth QmVhcmVyIH***"); // Bearer tok/4242+abc
+    /// let short = Secret::new("T");
+    /// assert_eq!(short.redact("The token T was refused"), "The token *** was refused");
+    /// ```
     pub fn redact(&self, text: &str) -> String {
-        let token = self.0.as_bytes();
-        if token.is_empty() {
+        let Some(secret) = crate::mask::covered(&self.0, text) else {
             return text.to_string();
-        }
-        if token.len() < Secret::MIN_PIECE {
-            return text.replace(&self.0, "***");
-        }
-        let pieces: std::collections::HashSet<&[u8]> = token.windows(Secret::MIN_PIECE).collect();
-        let bytes = text.as_bytes();
-        // Every byte covered by a window that is a piece of the token is secret; the windows
-        // of a longer piece overlap, so the whole piece is covered.
-        let mut secret = vec![false; bytes.len()];
-        for (i, window) in bytes.windows(Secret::MIN_PIECE).enumerate() {
-            if pieces.contains(window) {
-                secret[i..i + Secret::MIN_PIECE].iter_mut().for_each(|s| *s = true);
-            }
-        }
-        if !secret.contains(&true) {
-            return text.to_string();
-        }
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if secret[i] {
-                while i < bytes.len() && secret[i] {
-                    i += 1;
+        };
+        // A character is masked when any of its bytes is; a run of them becomes one `***`.
+        let mut out = String::with_capacity(text.len());
+        let mut masking = false;
+        for (i, c) in text.char_indices() {
+            if secret[i..i + c.len_utf8()].contains(&true) {
+                if !masking {
+                    out.push_str("***");
                 }
-                // Never end inside a multi-byte character of the text.
-                while i < bytes.len() && (bytes[i] & 0xC0) == 0x80 {
-                    i += 1;
-                }
-                out.extend_from_slice(b"***");
+                masking = true;
             } else {
-                out.push(bytes[i]);
-                i += 1;
+                out.push(c);
+                masking = false;
             }
         }
-        String::from_utf8_lossy(&out).into_owned()
+        out
     }
 
-    /// The fewest characters in a row of the token that [`Secret::redact`] masks.
-    pub const MIN_PIECE: usize = 6;
+    /// The fewest characters in a row of the token (or of an encoding of it) that
+    /// [`Secret::redact`] masks; a shorter token is masked only where it stands alone.
+    pub const MIN_PIECE: usize = crate::mask::MIN_PIECE;
 
     /// A server's `body` as text fit for an error, a log or a trace: the token masked
     /// first, then cut to at most `max_bytes` (on a character boundary, marked `…`), so
-    /// that a token straddling the cut cannot leak its first half.
+    /// that a token straddling the cut cannot leak its first half. The cut text is masked
+    /// once more: a short token's letters that ended a longer word before the cut stand
+    /// alone after it.
     pub fn excerpt(&self, body: &[u8], max_bytes: usize) -> String {
-        let mut text = self.redact(&String::from_utf8_lossy(body));
-        if text.len() > max_bytes {
-            let mut cut = max_bytes;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
+        let text = self.redact(&String::from_utf8_lossy(body));
+        if text.len() <= max_bytes {
+            return text;
         }
+        let mut cut = max_bytes;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut text = self.redact(&text[..cut]);
+        text.push('…');
         text
     }
 }

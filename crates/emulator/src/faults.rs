@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 /// probabilities add up to at most 1), the second decides whether the answer is `slow`.
 /// The same seed and the same sequence of requests give the same faults.
 ///
+/// `fail_imports` is drawn once per import started, from a second RNG seeded from the same
+/// seed (so it does not shift the faults of requests): the probability that the import
+/// stops `failed` part way, and after how many of its rows.
+///
 /// `block_app` and `expire_temp_files` are actions taken once, when the profile is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -35,6 +39,10 @@ pub struct FaultProfile {
     pub slow: f64,
     /// Delay of a slow answer, in milliseconds.
     pub slow_ms: u64,
+    /// Probability that an import stops `failed` part way: after a random share of its
+    /// rows (drawn with it), with a row-0 error; the rows imported until then stay.
+    /// Applies when the start route is among `routes` (or `routes` is empty).
+    pub fail_imports: f64,
     /// Route patterns the faults apply to, as counted: `"POST /app/{namespace}/{code}/import"`.
     /// Empty: every `/pub/v1` route.
     pub routes: Vec<String>,
@@ -59,6 +67,7 @@ impl Default for FaultProfile {
             drop_after: 0.0,
             slow: 0.0,
             slow_ms: 1_000,
+            fail_imports: 0.0,
             routes: Vec::new(),
             block_app: None,
             block_secs: 0.0,
@@ -77,6 +86,7 @@ impl FaultProfile {
             ("drop_before", self.drop_before),
             ("drop_after", self.drop_after),
             ("slow", self.slow),
+            ("fail_imports", self.fail_imports),
         ];
         for (name, p) in named {
             if !(0.0..=1.0).contains(&p) {
@@ -116,6 +126,8 @@ pub enum Fault {
     DropAfter,
     /// Answer delayed.
     Slow,
+    /// An import stopped `failed` part way (`fail_imports`).
+    FailImport,
 }
 
 impl Fault {
@@ -128,6 +140,7 @@ impl Fault {
             Fault::DropBefore => "drop_before",
             Fault::DropAfter => "drop_after",
             Fault::Slow => "slow",
+            Fault::FailImport => "fail_import",
         }
     }
 }
@@ -139,16 +152,39 @@ pub(crate) struct Decision {
     pub slow: bool,
 }
 
-/// The seeded RNG and the profile in force.
+/// The seeded RNGs and the profile in force.
 pub(crate) struct Injector {
     pub profile: FaultProfile,
     rng: StdRng,
+    /// Draws of `fail_imports`, apart from the requests' draws.
+    imports: StdRng,
+}
+
+/// Seed offset of the `fail_imports` RNG.
+const IMPORT_STREAM: u64 = 0xFA11_0000_0000_0001;
+
+/// The route a start is counted under.
+pub(crate) fn start_route() -> String {
+    format!("POST {}", elma_import_contract::wire::paths::routes::START_IMPORT)
 }
 
 impl Injector {
     pub fn new(profile: FaultProfile, seed: u64) -> Injector {
         let seed = profile.seed.unwrap_or(seed);
-        Injector { profile, rng: StdRng::seed_from_u64(seed) }
+        Injector {
+            profile,
+            rng: StdRng::seed_from_u64(seed),
+            imports: StdRng::seed_from_u64(seed ^ IMPORT_STREAM),
+        }
+    }
+
+    /// Draws whether an import just started fails part way (`fail_imports`): the share of
+    /// its rows after which it stops, in `0..1`. Always draws twice.
+    pub fn import_failure(&mut self) -> Option<f64> {
+        let a: f64 = self.imports.random();
+        let share: f64 = self.imports.random();
+        let p = &self.profile;
+        (p.fail_imports > 0.0 && a < p.fail_imports && p.applies_to(&start_route())).then_some(share)
     }
 
     /// Draws the faults of one request to `route`. Always draws twice, so the sequence
@@ -209,5 +245,29 @@ mod tests {
         let bad = FaultProfile { http_500: 0.7, http_503: 0.6, ..FaultProfile::default() };
         assert!(bad.check().unwrap_err().contains("above the limit 1"));
         assert!(FaultProfile { slow: 2.0, ..FaultProfile::default() }.check().is_err());
+        assert!(FaultProfile { fail_imports: -0.1, ..FaultProfile::default() }.check().is_err());
+    }
+
+    #[test]
+    fn import_failures_are_seeded_and_apart_from_request_faults() {
+        let profile = FaultProfile { http_500: 0.3, fail_imports: 0.5, ..FaultProfile::default() };
+        let mut a = Injector::new(profile.clone(), 9);
+        let mut b = Injector::new(profile.clone(), 9);
+        let mut plain = Injector::new(FaultProfile { fail_imports: 0.0, ..profile.clone() }, 9);
+        let mut fails = 0;
+        for _ in 0..200 {
+            let (fa, fb) = (a.import_failure(), b.import_failure());
+            assert_eq!(fa, fb);
+            assert_eq!(plain.import_failure(), None);
+            fails += usize::from(fa.is_some());
+            assert!(fa.is_none_or(|share| (0.0..1.0).contains(&share)));
+            // Drawing import failures does not move the requests' faults.
+            assert_eq!(a.decide("GET /x"), plain.decide("GET /x"));
+            b.decide("GET /x");
+        }
+        assert!((60..140).contains(&fails), "{fails}");
+        let elsewhere =
+            FaultProfile { fail_imports: 1.0, routes: vec!["GET /x".into()], ..FaultProfile::default() };
+        assert_eq!(Injector::new(elsewhere, 1).import_failure(), None);
     }
 }

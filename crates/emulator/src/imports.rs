@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -15,10 +15,12 @@ use elma_import_contract::wire::{
     FileFormat, ImportAnswer, ImportResult, ImportStatus, RowError, StartImport, StatusRequest,
 };
 use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use crate::api::{app, fail, json_body};
+use crate::faults::{start_route, Fault};
 use crate::read::{self, Raw};
-use crate::state::{now_ms, Import, Inner, Item, State as Emu, UploadKind, User};
+use crate::state::{Import, Inner, Item, State as Emu, UploadKind, User};
 use crate::values::{CellModel, Columns, LinkRef, RowItem};
 
 /// How often a running import applies the rows its rate allows.
@@ -74,7 +76,8 @@ pub(crate) async fn start(
             ),
         );
     }
-    let blocked_by_foreign = state.blocked_until.get(&app_id).is_some_and(|&until| until > now_ms());
+    let now = inner.now_ms();
+    let blocked_by_foreign = state.blocked_until.get(&app_id).is_some_and(|&until| until > now);
     if state.running.contains_key(&app_id) || blocked_by_foreign {
         inner.log(|| format!("import into `{app_id}` blocked"));
         return answer(ImportResult {
@@ -88,7 +91,7 @@ pub(crate) async fn start(
             extra: Default::default(),
         });
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = inner.new_id();
     let import = Import {
         id: id.clone(),
         app: app_id.clone(),
@@ -101,15 +104,14 @@ pub(crate) async fn start(
         imported: 0,
         failed: 0,
         errors: Vec::new(),
-        started_ms: now_ms(),
+        started_ms: now,
         finished_ms: None,
+        fail_after: inner.injector().import_failure(),
     };
     let result = import.result();
     state.imports.insert(id.clone(), import);
     state.order.push(id.clone());
-    state.running.insert(app_id.clone(), id.clone());
-    let task = tokio::spawn(run(inner.clone(), id.clone(), schema));
-    state.workers.insert(id.clone(), task.abort_handle());
+    spawn_worker(&inner, &mut state, &id, schema);
     inner.save_imports(&state);
     inner.log(|| format!("import `{id}` into `{app_id}` started"));
     answer(result)
@@ -185,15 +187,16 @@ fn work_copy(inner: &Inner, id: &str, hash: &str, ext: &str) -> std::io::Result<
 
 /// Ends import `id` with `status`, releases its app, saves.
 fn finish(inner: &Inner, state: &mut Emu, id: &str, failure: Option<Vec<RowError>>) {
+    let now = inner.now_ms();
     let Some(import) = state.imports.get_mut(id) else { return };
     match failure {
         None => {
             import.status = ImportStatus::Done;
-            import.finished_ms = Some(now_ms());
+            import.finished_ms = Some(now);
         }
         Some(errors) => {
             import.status = ImportStatus::Failed;
-            import.finished_ms = Some(now_ms());
+            import.finished_ms = Some(now);
             for e in errors {
                 import.push_error(e);
             }
@@ -229,9 +232,25 @@ fn expired(inner: &Inner, state: &mut Emu, hash: &str) -> Option<Vec<RowError>> 
     })
 }
 
-async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
+/// Makes import `id` the running one of its app and starts its task.
+pub(crate) fn spawn_worker(inner: &Arc<Inner>, state: &mut Emu, id: &str, schema: Arc<AppSchema>) {
+    let Some(import) = state.imports.get(id) else { return };
+    state.running.insert(import.app.clone(), id.to_string());
+    let task = tokio::spawn(run(inner.clone(), id.to_string(), schema, state.generation));
+    state.workers.insert(id.to_string(), task.abort_handle());
+}
+
+/// The state, unless a restart or reset since `generation` makes the caller a leftover.
+fn lock_live(inner: &Inner, generation: u64) -> Option<MutexGuard<'_, Emu>> {
+    let state = inner.lock();
+    (state.generation == generation).then_some(state)
+}
+
+/// Processes import `id`: reads its file, then applies its rows at the set rate. An
+/// import resumed after a restart skips the rows it had processed.
+async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>, generation: u64) {
     let (hash, format) = {
-        let state = inner.lock();
+        let Some(state) = lock_live(&inner, generation) else { return };
         match state.imports.get(&id) {
             Some(i) => (i.hash.clone(), i.format),
             None => return,
@@ -240,7 +259,7 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
     let work = match work_copy(&inner, &id, &hash, format.as_str()) {
         Ok(w) => w,
         Err(e) => {
-            let mut state = inner.lock();
+            let Some(mut state) = lock_live(&inner, generation) else { return };
             let failure = expired(&inner, &mut state, &hash).unwrap_or_else(|| {
                 vec![RowError {
                     row: 0,
@@ -252,46 +271,70 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
             return;
         }
     };
-    let parsed = {
+    let model = inner.settings.cell_model();
+    let parsed = if inner.inline_io() {
+        Ok(parse(&work, format, &schema, model))
+    } else {
         let (work, schema) = (work.clone(), schema.clone());
-        let model = inner.settings.cell_model();
         tokio::task::spawn_blocking(move || parse(&work, format, &schema, model)).await
     };
     let _ = std::fs::remove_file(&work);
     let outcomes = match parsed {
         Ok(Ok(o)) => o,
         Ok(Err(errors)) => {
-            let mut state = inner.lock();
+            let Some(mut state) = lock_live(&inner, generation) else { return };
             finish(&inner, &mut state, &id, Some(errors));
             return;
         }
         Err(e) => {
-            let mut state = inner.lock();
+            let Some(mut state) = lock_live(&inner, generation) else { return };
             let message = format!("the import task failed: {e}");
             finish(&inner, &mut state, &id, Some(vec![RowError { row: 0, column: String::new(), message }]));
             return;
         }
     };
-    let with_handlers = {
-        let mut state = inner.lock();
+    let (with_handlers, done, stop_at) = {
+        let Some(mut state) = lock_live(&inner, generation) else { return };
         let Some(import) = state.imports.get_mut(&id) else { return };
         import.status = ImportStatus::InProgress;
         import.total = outcomes.len() as u64;
-        let with_handlers = import.with_event_handlers;
+        // Fault `fail_imports`: stop after this many rows (always fewer than all).
+        let stop_at = import
+            .fail_after
+            .filter(|_| import.total > 0)
+            .map(|share| ((share * import.total as f64).floor() as u64).min(import.total - 1));
+        let out = (import.with_event_handlers, import.processed.min(import.total), stop_at);
         inner.save_imports(&state);
-        with_handlers
+        out
     };
     let base = inner.settings.rows_per_sec;
     let unlimited = !base.is_finite() || base <= 0.0;
-    let mut rows = outcomes.into_iter();
+    let mut rows = outcomes.into_iter().skip(done as usize);
+    let mut processed = done;
     let mut remaining = rows.len();
     let mut budget = 0.0f64;
     let mut last = Instant::now();
     loop {
         {
-            let mut state = inner.lock();
+            let Some(mut state) = lock_live(&inner, generation) else { return };
             if let Some(failure) = expired(&inner, &mut state, &hash) {
                 finish(&inner, &mut state, &id, Some(failure));
+                return;
+            }
+            if let Some(stop) = stop_at.filter(|&stop| processed >= stop) {
+                let total = processed + remaining as u64;
+                let seq = state.counters.seq;
+                state.counters.fault(seq, &start_route(), Fault::FailImport);
+                let message = format!(
+                    "the import stopped after {stop} of {total} rows: internal server error (injected fault `fail_imports`)"
+                );
+                inner.log(|| format!("import `{id}`: {message}"));
+                finish(
+                    &inner,
+                    &mut state,
+                    &id,
+                    Some(vec![RowError { row: 0, column: String::new(), message }]),
+                );
                 return;
             }
             if remaining == 0 {
@@ -313,11 +356,16 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
             budget -= whole;
             (whole as usize).min(remaining)
         };
+        let take = match stop_at {
+            Some(stop) => take.min(stop.saturating_sub(processed) as usize),
+            None => take,
+        };
         if take == 0 {
             continue;
         }
+        let Some(mut state) = lock_live(&inner, generation) else { return };
         remaining -= take;
-        let mut state = inner.lock();
+        processed += take as u64;
         let app = schema.id();
         let mut added = 0u64;
         let mut new_items = Vec::new();
@@ -338,7 +386,7 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>) {
                 match outcome {
                     Outcome::Item(row) => {
                         let mut item = Map::with_capacity(row.item.len() + 1);
-                        item.insert("__id".to_string(), Value::String(uuid::Uuid::new_v4().to_string()));
+                        item.insert("__id".to_string(), Value::String(inner.new_id()));
                         item.extend(row.item);
                         new_items.push(item);
                         import.imported += 1;
@@ -419,15 +467,15 @@ pub fn effective_rate(base: f64, depth: f64) -> f64 {
 }
 
 /// Starts the queue's drain task unless it runs.
-fn ensure_drainer(inner: &Arc<Inner>, state: &mut Emu) {
+pub(crate) fn ensure_drainer(inner: &Arc<Inner>, state: &mut Emu) {
     if state.queue.drainer.as_ref().is_some_and(|h| !h.is_finished()) {
         return;
     }
-    let task = tokio::spawn(drain(inner.clone()));
+    let task = tokio::spawn(drain(inner.clone(), state.generation));
     state.queue.drainer = Some(task.abort_handle());
 }
 
-async fn drain(inner: Arc<Inner>) {
+async fn drain(inner: Arc<Inner>, generation: u64) {
     let rate = inner.settings.handler_rate;
     let mut last = Instant::now();
     loop {
@@ -436,7 +484,7 @@ async fn drain(inner: Arc<Inner>) {
         let dt = now.duration_since(last).as_secs_f64();
         last = now;
         let t = inner.elapsed_ms();
-        let mut state = inner.lock();
+        let Some(mut state) = lock_live(&inner, generation) else { return };
         let queue = &mut state.queue;
         let done = if rate.is_infinite() { queue.depth } else { (rate.max(0.0) * dt).min(queue.depth) };
         queue.depth -= done;

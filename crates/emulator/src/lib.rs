@@ -30,13 +30,14 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use elma_import_contract::schema::{AppSchema, SchemaError};
 use tokio::task::JoinHandle;
 
 mod api;
+mod clock;
 mod control;
 mod faults;
 mod filter;
@@ -48,6 +49,7 @@ mod uploads;
 mod values;
 mod zone;
 
+pub use clock::WallClock;
 pub use faults::{Fault, FaultProfile};
 pub use imports::effective_rate;
 pub use report::{CountersReport, FaultEvent, ImportSummary, PollStats, QueueReport, QueueSample};
@@ -93,6 +95,19 @@ pub enum EmulatorError {
     /// Two app schemas share `namespace.code`.
     #[error("two app schemas are both `{0}`")]
     DuplicateApp(String),
+    /// No app of the emulator is `namespace.code`.
+    #[error("the emulator has no app `{0}`")]
+    UnknownApp(String),
+    /// An item given to [`Emulator::insert_items`] cannot be stored.
+    #[error("item {index} for the app `{app}` cannot be stored: {reason}")]
+    Item {
+        /// `namespace.code`.
+        app: String,
+        /// The item's position in the list given, from 0.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The fault profile is not valid.
     #[error("the fault profile is not valid: {0}")]
     Faults(String),
@@ -138,6 +153,10 @@ pub struct EmulatorConfig {
     /// Reject rows whose SYS_USER ids are not users of the emulator, or whose
     /// SYS_COLLECTION ids are not items of the linked app (default off).
     pub strict_links: bool,
+    /// Where wall-clock times come from (default the system clock); a simulation on
+    /// tokio's paused clock sets [`WallClock::simulated`], which also makes the emulator
+    /// deterministic.
+    pub clock: WallClock,
 }
 
 impl Default for EmulatorConfig {
@@ -155,6 +174,7 @@ impl Default for EmulatorConfig {
             locale: Locale::Ru,
             time_zone: Zone::moscow(),
             strict_links: false,
+            clock: WallClock::system(),
         }
     }
 }
@@ -218,7 +238,11 @@ impl Emulator {
         }
         let app_ids: Vec<String> = apps.keys().cloned().collect();
         let mut loaded = match &store {
-            Some(store) => state::load(store, &root, &app_ids)?,
+            Some(store) => {
+                let mut saved = state::load(store, &root, &app_ids)?;
+                saved.interrupt_running(config.clock.now_ms());
+                saved
+            }
             None => state::State { users: seeded_users(), ..state::State::default() },
         };
         let inner = Inner {
@@ -233,12 +257,14 @@ impl Emulator {
                 locale: config.locale,
                 time_zone: config.time_zone,
                 strict_links: config.strict_links,
+                clock: config.clock,
             },
             root,
             store,
-            started: Instant::now(),
+            started: tokio::time::Instant::now(),
             state: Mutex::new(state::State::default()),
             injector: Mutex::new(Injector::new(config.faults.clone(), config.seed)),
+            ids: Inner::id_rng(&config.clock, config.seed),
             _temp: temp,
         };
         inner.apply_actions(&config.faults, &mut loaded);

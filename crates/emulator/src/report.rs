@@ -12,7 +12,7 @@ pub struct CountersReport {
     /// Requests per `"METHOD /route/{pattern}"` of the `/pub/v1` API (faulted ones too).
     pub requests: BTreeMap<String, u64>,
     /// Injected faults per kind (`http_500`, `http_503`, `http_429`, `drop_before`,
-    /// `drop_after`, `slow`).
+    /// `drop_after`, `slow`, `fail_import`).
     pub faults: BTreeMap<String, u64>,
     /// Injected faults in order (the first 10,000).
     pub fault_log: Vec<FaultEvent>,
@@ -29,7 +29,8 @@ pub struct CountersReport {
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultEvent {
-    /// Sequence number of the request among all `/pub/v1` requests (1-based).
+    /// Sequence number of the request among all `/pub/v1` requests (1-based); for
+    /// [`Fault::FailImport`], the number of requests counted when the import stopped.
     pub seq: u64,
     /// `"METHOD /route/{pattern}"`.
     pub route: String,

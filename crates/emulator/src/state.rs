@@ -4,13 +4,16 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use elma_import_contract::schema::AppSchema;
 use elma_import_contract::wire::{FileFormat, ImportResult, ImportStatus, RowError, StoredFile};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use crate::faults::{Fault, FaultProfile, Injector};
 use crate::report::{CountersReport, FaultEvent, ImportSummary, PollStats, QueueReport, QueueSample};
@@ -25,11 +28,6 @@ pub(crate) const MAX_ERRORS: usize = 10_000;
 const MAX_SAMPLES: usize = 10_000;
 /// Most fault events kept in the log (the counts stay exact).
 const MAX_FAULT_LOG: usize = 10_000;
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
 
 /// Where an upload goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +93,9 @@ pub(crate) struct Import {
     pub errors: Vec<RowError>,
     pub started_ms: u64,
     pub finished_ms: Option<u64>,
+    /// Fault `fail_imports`: the share of the rows after which the import stops `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<f64>,
 }
 
 impl Import {
@@ -117,9 +118,9 @@ impl Import {
         }
     }
 
-    pub fn fail(&mut self, message: String) {
+    pub fn fail(&mut self, message: String, now_ms: u64) {
         self.status = ImportStatus::Failed;
-        self.finished_ms = Some(now_ms());
+        self.finished_ms = Some(now_ms);
         self.push_error(RowError { row: 0, column: String::new(), message });
     }
 }
@@ -221,9 +222,24 @@ pub(crate) struct State {
     pub blocked_until: HashMap<String, u64>,
     pub queue: Queue,
     pub counters: Counters,
+    /// Bumped by every restart and reset: a worker or drainer of an earlier generation
+    /// that still gets the lock (it was aborted between two awaits) stops at once.
+    pub generation: u64,
 }
 
 impl State {
+    /// Ends every import that was `new` or `in_progress` `failed`, as a restart finds them.
+    pub fn interrupt_running(&mut self, now_ms: u64) {
+        for id in &self.order {
+            if let Some(import) = self.imports.get_mut(id) {
+                if !import.status.is_final() {
+                    import.fail("interrupted by emulator restart".to_string(), now_ms);
+                }
+            }
+        }
+        self.running.clear();
+    }
+
     /// Names taken in a directory.
     pub fn names_in(&self, directory: &str) -> HashSet<&str> {
         self.uploads
@@ -248,6 +264,8 @@ pub(crate) struct Settings {
     pub time_zone: crate::zone::Zone,
     /// Whether SYS_USER / SYS_COLLECTION ids must exist.
     pub strict_links: bool,
+    /// The wall clock; a simulated one also makes file work inline and ids seeded.
+    pub clock: crate::WallClock,
 }
 
 impl Settings {
@@ -266,7 +284,42 @@ pub(crate) struct Inner {
     pub started: Instant,
     pub state: Mutex<State>,
     pub injector: Mutex<Injector>,
+    /// The seeded id RNG of a simulated clock; `None`: random version-4 ids.
+    pub ids: Mutex<Option<StdRng>>,
     pub _temp: Option<tempfile::TempDir>,
+}
+
+/// Seed offset of the id RNG, so its stream is not the fault RNG's.
+const ID_STREAM: u64 = 0x1D5_0000_0000_0001;
+
+impl Inner {
+    /// The id RNG for `clock`: seeded when the clock is simulated.
+    pub fn id_rng(clock: &crate::WallClock, seed: u64) -> Mutex<Option<StdRng>> {
+        Mutex::new(clock.is_simulated().then(|| StdRng::seed_from_u64(seed ^ ID_STREAM)))
+    }
+
+    /// A fresh version-4 UUID: seeded with a simulated clock, else random.
+    pub fn new_id(&self) -> String {
+        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        match ids.as_mut() {
+            Some(rng) => {
+                let mut bytes = [0u8; 16];
+                rng.fill_bytes(&mut bytes);
+                uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// Milliseconds since the Unix epoch on the emulator's wall clock.
+    pub fn now_ms(&self) -> u64 {
+        self.settings.clock.now_ms()
+    }
+
+    /// Whether file work runs inline on the calling task (a simulated clock).
+    pub fn inline_io(&self) -> bool {
+        self.settings.clock.is_simulated()
+    }
 }
 
 impl Inner {
@@ -298,7 +351,7 @@ impl Inner {
 
     /// Marks temporary files past their TTL expired and deletes their bytes.
     pub fn sweep(&self, state: &mut State) {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut gone = Vec::new();
         for u in state.uploads.values_mut() {
             if !u.expired && u.is_expired(now) {
@@ -316,7 +369,7 @@ impl Inner {
 
     /// Expires every temporary file now.
     pub fn expire_all(&self, state: &mut State) {
-        let now = now_ms();
+        let now = self.now_ms();
         for u in state.uploads.values_mut() {
             if u.kind == UploadKind::Temporary && !u.expired {
                 u.expires_ms = Some(u.expires_ms.map_or(now, |e| e.min(now)));
@@ -328,7 +381,7 @@ impl Inner {
     /// Applies the one-off actions of a fault profile.
     pub fn apply_actions(&self, profile: &FaultProfile, state: &mut State) {
         if let Some(app) = &profile.block_app {
-            let until = now_ms() + (profile.block_secs * 1000.0) as u64;
+            let until = self.now_ms() + (profile.block_secs * 1000.0) as u64;
             state.blocked_until.insert(app.clone(), until);
         }
         if profile.expire_temp_files {
@@ -472,7 +525,8 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Emu
     }
 }
 
-/// Loads persisted state from `store`; imports that were running end `failed`.
+/// Loads persisted state from `store`, imports as they were saved (see
+/// [`State::interrupt_running`]).
 pub(crate) fn load(store: &Path, root: &Path, apps: &[String]) -> Result<State, EmulatorError> {
     let mut state = State { users: seeded_users(), ..State::default() };
     if let Some(users) = read_json::<Vec<User>>(&store.join("users.json"))? {
@@ -491,10 +545,7 @@ pub(crate) fn load(store: &Path, root: &Path, apps: &[String]) -> Result<State, 
         }
     }
     if let Some(imports) = read_json::<Vec<Import>>(&store.join("imports.json"))? {
-        for mut import in imports {
-            if !import.status.is_final() {
-                import.fail("interrupted by emulator restart".to_string());
-            }
+        for import in imports {
             state.order.push(import.id.clone());
             state.imports.insert(import.id.clone(), import);
         }

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use crate::api::fail;
-use crate::state::{now_ms, Inner, Pending, Upload, UploadKind};
+use crate::state::{Inner, Pending, Upload, UploadKind};
 
 /// `POST /disk/directory/{directory_id}/upload?hash=…` (§1).
 pub(crate) async fn upload_to_directory(
@@ -162,8 +162,9 @@ async fn receive(inner: &Inner, request: Request, kind: UploadKind) -> Result<Re
     let path = incoming.join(uuid::Uuid::new_v4().to_string());
     let io_err =
         |e: std::io::Error| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}"));
-    tokio::fs::create_dir_all(&incoming).await.map_err(io_err)?;
-    let mut file = tokio::fs::File::create(&path).await.map_err(io_err)?;
+    let fs = Fs(inner.inline_io());
+    fs.create_dir_all(&incoming).await.map_err(io_err)?;
+    let mut file = Sink::create(&path, fs.0).await.map_err(io_err)?;
     let mut len = 0u64;
     let mut name = None;
     let result: Result<(), Response> = async {
@@ -210,7 +211,7 @@ async fn receive(inner: &Inner, request: Request, kind: UploadKind) -> Result<Re
     match result {
         Ok(()) => Ok(Received { path, len, name }),
         Err(r) => {
-            let _ = tokio::fs::remove_file(&path).await;
+            let _ = fs.remove_file(&path).await;
             Err(r)
         }
     }
@@ -241,7 +242,7 @@ async fn handle(
         Err(response) => return response,
     };
     let response = store(&inner, kind, directory, &hash, range_header, &received).await;
-    let _ = tokio::fs::remove_file(&received.path).await;
+    let _ = Fs(inner.inline_io()).remove_file(&received.path).await;
     response
 }
 
@@ -279,6 +280,7 @@ async fn store(
     let io_fail =
         |e: std::io::Error| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}"));
     let part_path = inner.part_path(hash);
+    let fs = Fs(inner.inline_io());
     let (start, _, size) = range;
     match step {
         Step::Repeat { last: false } => partial(),
@@ -288,15 +290,15 @@ async fn store(
             ok(file)
         }
         Step::Whole => {
-            if let Err(e) = move_into(&received.path, &inner.file_path(hash)).await {
+            if let Err(e) = fs.move_into(&received.path, &inner.file_path(hash)).await {
                 return io_fail(e);
             }
-            let _ = tokio::fs::remove_file(&part_path).await;
+            let _ = fs.remove_file(&part_path).await;
             let name = received.name.clone().unwrap_or_else(|| hash.to_string());
             complete(inner, kind, directory, hash, name, size, 0)
         }
         Step::First => {
-            if let Err(e) = move_into(&received.path, &part_path).await {
+            if let Err(e) = fs.move_into(&received.path, &part_path).await {
                 return io_fail(e);
             }
             let mut state = inner.lock();
@@ -316,7 +318,7 @@ async fn store(
             partial()
         }
         Step::Next { offset } | Step::Final { offset } => {
-            if let Err(e) = write_at(&received.path, &part_path, offset).await {
+            if let Err(e) = fs.write_at(&received.path, &part_path, offset).await {
                 return io_fail(e);
             }
             let pending = {
@@ -333,7 +335,7 @@ async fn store(
                 state.pending.remove(hash);
                 p
             };
-            if let Err(e) = move_into(&part_path, &inner.file_path(hash)).await {
+            if let Err(e) = fs.move_into(&part_path, &inner.file_path(hash)).await {
                 return io_fail(e);
             }
             // A directory upload's name and kind come from its first part.
@@ -351,19 +353,84 @@ fn ok(file: Option<StoredFile>) -> Response {
     Json(UploadAnswer { success: true, error: String::new(), file }).into_response()
 }
 
-async fn move_into(from: &FsPath, to: &FsPath) -> std::io::Result<()> {
-    if let Some(parent) = to.parent() {
-        tokio::fs::create_dir_all(parent).await?;
+/// File work through `tokio::fs` (the blocking pool), or inline on the calling task when
+/// `.0` (a simulated clock: the order of tasks must not follow the disk's speed).
+#[derive(Clone, Copy)]
+struct Fs(bool);
+
+impl Fs {
+    async fn create_dir_all(self, dir: &FsPath) -> std::io::Result<()> {
+        if self.0 {
+            std::fs::create_dir_all(dir)
+        } else {
+            tokio::fs::create_dir_all(dir).await
+        }
     }
-    tokio::fs::rename(from, to).await
+
+    async fn remove_file(self, path: &FsPath) -> std::io::Result<()> {
+        if self.0 {
+            std::fs::remove_file(path)
+        } else {
+            tokio::fs::remove_file(path).await
+        }
+    }
+
+    async fn move_into(self, from: &FsPath, to: &FsPath) -> std::io::Result<()> {
+        if let Some(parent) = to.parent() {
+            self.create_dir_all(parent).await?;
+        }
+        if self.0 {
+            std::fs::rename(from, to)
+        } else {
+            tokio::fs::rename(from, to).await
+        }
+    }
+
+    async fn write_at(self, from: &FsPath, to: &FsPath, offset: u64) -> std::io::Result<()> {
+        if self.0 {
+            use std::io::{Seek, Write};
+            let mut source = std::fs::File::open(from)?;
+            let mut target = std::fs::OpenOptions::new().write(true).open(to)?;
+            target.seek(std::io::SeekFrom::Start(offset))?;
+            std::io::copy(&mut source, &mut target)?;
+            return target.flush();
+        }
+        let mut source = tokio::fs::File::open(from).await?;
+        let mut target = tokio::fs::OpenOptions::new().write(true).open(to).await?;
+        target.seek(std::io::SeekFrom::Start(offset)).await?;
+        tokio::io::copy(&mut source, &mut target).await?;
+        target.flush().await
+    }
 }
 
-async fn write_at(from: &FsPath, to: &FsPath, offset: u64) -> std::io::Result<()> {
-    let mut source = tokio::fs::File::open(from).await?;
-    let mut target = tokio::fs::OpenOptions::new().write(true).open(to).await?;
-    target.seek(std::io::SeekFrom::Start(offset)).await?;
-    tokio::io::copy(&mut source, &mut target).await?;
-    target.flush().await
+/// A file being written, through `tokio::fs` or inline (see [`Fs`]).
+enum Sink {
+    Pooled(tokio::fs::File),
+    Inline(std::fs::File),
+}
+
+impl Sink {
+    async fn create(path: &FsPath, inline: bool) -> std::io::Result<Sink> {
+        Ok(if inline {
+            Sink::Inline(std::fs::File::create(path)?)
+        } else {
+            Sink::Pooled(tokio::fs::File::create(path).await?)
+        })
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::Pooled(file) => file.write_all(data).await,
+            Sink::Inline(file) => std::io::Write::write_all(file, data),
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Pooled(file) => file.flush().await,
+            Sink::Inline(file) => std::io::Write::flush(file),
+        }
+    }
 }
 
 /// `name (1).ext`, `name (2).ext`, … — the first not taken.
@@ -391,7 +458,7 @@ fn complete(
     part_size: u64,
 ) -> Response {
     let mut state = inner.lock();
-    let now = now_ms();
+    let now = inner.now_ms();
     let file = match (&kind, &directory) {
         (UploadKind::Directory, Some(dir)) => {
             // A re-upload of the same hash into the same directory replaces the file.
@@ -404,7 +471,7 @@ fn complete(
                 Some(f) => StoredFile { size, ..f },
                 None => {
                     let name = unique_name(&name, &state.names_in(dir));
-                    StoredFile { id: uuid::Uuid::new_v4().to_string(), name, size, extra: Default::default() }
+                    StoredFile { id: inner.new_id(), name, size, extra: Default::default() }
                 }
             })
         }

@@ -154,6 +154,7 @@ pub fn run(args: EmulatorArgs, global: &Global) -> anyhow::Result<u8> {
         locale: args.locale,
         time_zone: args.time_zone,
         strict_links: args.strict_links,
+        clock: elma_import_emulator::WallClock::system(),
     };
     let rt = runtime()?;
     rt.block_on(async {
