@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
-use elma_import_client::{AppRef, Client};
+use elma_import_client::{AppRef, Client, Clock};
 use elma_import_contract::schema::AppSchema;
 use elma_import_runner::{
     blocking, Cancel, ExecOptions, Observer, Progress, RunSettings, RunSpec, StopKind, Summary,
@@ -319,7 +318,8 @@ pub struct MigrateOptions {
     pub assume: Vec<(usize, elma_import_runner::Chunk, bool)>,
 }
 
-struct Shared {
+struct Shared<C> {
+    clock: C,
     dir: PathBuf,
     migration: Migration,
     settings: Settings,
@@ -333,14 +333,14 @@ struct Shared {
     cancel: Cancel,
 }
 
-impl Shared {
+impl<C: Clock> Shared<C> {
     fn log(&self, event: &Event) -> Result<(), MigrateError> {
         self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner).append(event)?;
         Ok(())
     }
 
     fn now(&self) -> f64 {
-        elma_import_client::poll::system_wall()
+        self.clock.wall()
     }
 }
 
@@ -443,7 +443,22 @@ pub async fn execute(
     observer: Arc<dyn MigrationObserver>,
     cancel: &Cancel,
 ) -> Result<Report, MigrateError> {
-    let t0 = Instant::now();
+    execute_with_clock(dir, client, elma_import_client::TokioClock, options, observer, cancel).await
+}
+
+/// [`execute`] on a given clock (the simulation's); every step's run uses it too.
+///
+/// # Errors
+/// As [`execute`].
+pub async fn execute_with_clock<C: Clock + Clone + 'static>(
+    dir: &Path,
+    client: &Client,
+    clock: C,
+    options: &MigrateOptions,
+    observer: Arc<dyn MigrationObserver>,
+    cancel: &Cancel,
+) -> Result<Report, MigrateError> {
+    let t0 = clock.now();
     let (saved, schemas) = load(dir)?;
     // One process holds a migration directory at a time (each step's run directory has
     // its own lock too).
@@ -456,6 +471,7 @@ pub async fn execute(
     let state = State::replay(migration.steps.len(), &opened.events);
     let n = migration.steps.len();
     let shared = Arc::new(Shared {
+        clock: clock.clone(),
         dir: dir.to_path_buf(),
         migration,
         settings: saved.settings,
@@ -524,12 +540,17 @@ pub async fn execute(
             None => break,
         }
     }
-    let report = build_report(&shared, &graph, outcomes, &skipped, t0.elapsed().as_secs_f64());
+    let wall = clock.now().saturating_duration_since(t0).as_secs_f64();
+    let report = build_report(&shared, &graph, outcomes, &skipped, wall);
     write_json(&dir.join("summary.json"), &report)?;
     Ok(report)
 }
 
-async fn step_outcome(shared: Arc<Shared>, j: usize, state: crate::journal::StepState) -> (usize, Outcome) {
+async fn step_outcome<C: Clock>(
+    shared: Arc<Shared<C>>,
+    j: usize,
+    state: crate::journal::StepState,
+) -> (usize, Outcome) {
     let outcome = match run_step(&shared, j, state).await {
         Ok((summary, unresolved)) => {
             let totals = Totals::of(&summary);
@@ -551,8 +572,8 @@ async fn step_outcome(shared: Arc<Shared>, j: usize, state: crate::journal::Step
     (j, outcome)
 }
 
-async fn run_step(
-    shared: &Shared,
+async fn run_step<C: Clock>(
+    shared: &Shared<C>,
     j: usize,
     state: crate::journal::StepState,
 ) -> Result<(Summary, u64), MigrateError> {
@@ -646,9 +667,16 @@ async fn run_step(
     let observer = StepObserver { step: j, inner: shared.observer.clone() };
     let mut exec = shared.exec.clone();
     exec.assume = shared.assume.iter().filter(|a| a.0 == j).map(|a| (a.1, a.2)).collect();
-    let summary = elma_import_runner::execute(&run_dir, &shared.client, &exec, &observer, &shared.cancel)
-        .await
-        .map_err(|e| MigrateError::run(label, e))?;
+    let summary = elma_import_runner::execute_with_clock(
+        &run_dir,
+        &shared.client,
+        &shared.clock,
+        &exec,
+        &observer,
+        &shared.cancel,
+    )
+    .await
+    .map_err(|e| MigrateError::run(label, e))?;
     Ok((summary, unresolved))
 }
 
@@ -674,8 +702,8 @@ fn so_far(dir: &Path) -> Totals {
     }
 }
 
-fn build_report(
-    shared: &Shared,
+fn build_report<C: Clock>(
+    shared: &Shared<C>,
     graph: &Graph,
     outcomes: Vec<Option<Outcome>>,
     skipped: &[Option<usize>],

@@ -50,8 +50,8 @@ use serde::Serialize;
 pub use check::{Checked, ItemKeys, Problem};
 pub use error::MigrateError;
 pub use exec::{
-    check_settings, create, execute, is_migration_dir, load, step_dir, step_spec, MigrateOptions,
-    MigrationObserver, QuietMigration, Report, Settings, StepEvent, StepReport,
+    check_settings, create, execute, execute_with_clock, is_migration_dir, load, step_dir, step_spec,
+    MigrateOptions, MigrationObserver, QuietMigration, Report, Settings, StepEvent, StepReport,
 };
 pub use graph::Graph;
 pub use spec::{Migration, Reference, Step};
