@@ -372,6 +372,7 @@ pub fn execute_dir(
         });
         elma_import_migrate::execute(dir, client, options, observer.clone(), &cancel).await
     });
+    crate::commands::report::after(dir, false);
     match outcome {
         Ok(report) => render(&report, global),
         Err(e) => {
