@@ -80,13 +80,13 @@ pub fn page(title: &str, body: &str) -> String {
     out
 }
 
-/// A table of `(label, value)` pairs.
+/// `(label, value)` pairs, laid out in columns.
 pub fn facts(rows: &[(&str, String)]) -> String {
-    let mut out = String::from("<table class=\"facts\"><tbody>\n");
+    let mut out = String::from("<dl class=\"facts\">\n");
     for (k, v) in rows {
-        let _ = writeln!(out, "<tr><th scope=\"row\">{}</th><td>{}</td></tr>", esc(k), esc(v));
+        let _ = writeln!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(k), esc(v));
     }
-    out.push_str("</tbody></table>\n");
+    out.push_str("</dl>\n");
     out
 }
 

@@ -215,16 +215,17 @@ fn run_sentence(run: &Value, summary: Option<&Value>, lane: &Lane, errors: &Erro
                 true,
             );
         }
+        let why: Vec<String> = [(invalid, "invalid"), (failed, "rejected by the platform"), (lost, "not confirmed in the app")]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{} {what}", count(*n)))
+            .collect();
         return (
             format!(
-                "{} of {} rows of {file} are in {app}; {} are not: {} invalid, {} rejected by the platform, {} unconfirmed \
-                 (each is in errors.csv). {} chunk(s) in {took}.",
+                "{} of {} rows of {file} are in {app}; {} (each row is in errors.csv). {} chunk(s) in {took}.",
                 count(imported),
                 count(rows),
-                count(invalid + failed + lost),
-                count(invalid),
-                count(failed),
-                count(lost),
+                why.join(", "),
                 count(chunks)
             ),
             false,

@@ -235,6 +235,9 @@ fn tick_step(span: f64) -> f64 {
 }
 
 fn tick_label(t: f64) -> String {
+    if t.fract().abs() > 1e-6 && t < 60.0 {
+        return format!("{t:.1}s");
+    }
     let t = t.round() as u64;
     match t {
         0 => "0".into(),
@@ -354,15 +357,16 @@ pub(crate) fn throughput(lanes: &[Lane]) -> String {
         return "<p class=\"muted\">No import finished with rows: no throughput to show.</p>\n".into();
     }
     let plot = WIDTH - LABEL - RIGHT;
-    let h = 160.0;
+    let (h, pad) = (160.0, 10.0);
     let x = |t: f64| LABEL + plot * (t - t0) / (t1 - t0);
     let top_rate = lanes.iter().flat_map(|l| l.points.iter()).map(|p| p.rows_per_sec).fold(1.0, f64::max) * 1.1;
     let top_pause = lanes.iter().flat_map(|l| l.decisions.iter()).map(|d| d.pause).fold(0.0, f64::max) * 1.1;
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg id=\"throughput\" viewBox=\"0 0 {WIDTH} {:.0}\" role=\"img\" aria-label=\"rows per second of each import\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-        h + AXIS + 6.0
+        "<svg id=\"throughput\" viewBox=\"0 {:.0} {WIDTH} {:.0}\" role=\"img\" aria-label=\"rows per second of each import\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        -pad,
+        h + AXIS + 6.0 + pad
     );
     axis(&mut out, t0, t1, 0.0, h);
     out.push_str("<g class=\"axis\">");

@@ -97,8 +97,21 @@ impl Counts {
             (self.ambiguous, "ambiguous"),
             (self.invalid, "invalid"),
         ];
-        kinds.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect::<Vec<_>>().join(", ")
+        kinds.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{} {what}", thousands(*n))).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// How many rows differ in one column.
@@ -224,17 +237,18 @@ impl Verification {
         let what = match self.steps.as_slice() {
             [one] => format!(
                 "{} row(s) of `{}` against {}",
-                self.rows,
+                thousands(self.rows),
                 one.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 one.app
             ),
-            many => format!("{} row(s) of {} file(s) against {}", self.rows, many.len(), apps.join(", ")),
+            many => format!("{} row(s) of {} file(s) against {}", thousands(self.rows), many.len(), apps.join(", ")),
         };
-        let links = if self.links_checked > 0 { format!(", {} link(s) checked", self.links_checked) } else { String::new() };
+        let links =
+            if self.links_checked > 0 { format!(", {} link(s) checked", thousands(self.links_checked)) } else { String::new() };
         if self.all_matched() {
-            format!("{what}: every row matches its item ({} fields compared{links})", self.fields_compared)
+            format!("{what}: every row matches its item ({} fields compared{links})", thousands(self.fields_compared))
         } else {
-            format!("{what}: {} match; {}{links}", self.counts.matched, self.counts.problems())
+            format!("{what}: {} match; {}{links}", thousands(self.counts.matched), self.counts.problems())
         }
     }
 

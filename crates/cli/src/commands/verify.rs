@@ -330,13 +330,19 @@ fn show(v: &Verification, diff: &Path, page: Option<&Path>) {
         for col in s.columns.iter().take(5) {
             eprintln!("  {:>7} × {}", ui::count(col.differs), col.column);
         }
-        for l in s.lines.iter().filter(|l| l.verdict != elma_import_verify::Verdict::Matched).take(5) {
+        let (invalid, others): (Vec<_>, Vec<_>) =
+            s.lines.iter().partition(|l| l.verdict == elma_import_verify::Verdict::Invalid);
+        for l in others.iter().chain(invalid.iter()).take(6) {
             let row = l.row.map_or_else(|| "item".to_string(), |r| format!("row {r}"));
             let what = match l.verdict {
                 elma_import_verify::Verdict::Differs => {
                     format!("`{}`: `{}` in the file, `{}` in the app", l.column, l.source, l.platform)
                 }
                 elma_import_verify::Verdict::Extra => format!("in the app, in no row: {}", l.platform),
+                elma_import_verify::Verdict::Invalid => {
+                    format!("does not pass the checks (`{}`: `{}`), so no run imported it", l.column, l.source)
+                }
+                elma_import_verify::Verdict::Missing => "no item holds this key".to_string(),
                 other => format!("{} {}", other.as_str(), l.platform),
             };
             eprintln!("  {row} (key {}): {what}", l.key);
