@@ -76,7 +76,11 @@ fn browse(chrome: &Path, url: &str, extra: &[&str]) -> (String, Vec<String>, Dur
     if out.stdout.is_empty() && std::env::var_os("REPORT_DEBUG").is_some() {
         eprintln!("chromium {url}: {:?}\n{stderr}", out.status);
     }
-    let console = stderr.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).map(str::to_string).collect();
+    let console = stderr
+        .lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+        .map(str::to_string)
+        .collect();
     (String::from_utf8_lossy(&out.stdout).into_owned(), console, took)
 }
 
@@ -87,9 +91,9 @@ fn dom(chrome: &Path, url: &str) -> (String, Vec<String>, Duration) {
 
 /// Rows of the body of the table `id` in a dumped DOM: (shown, hidden).
 fn table_rows(dom: &str, id: &str) -> (usize, usize) {
-    let start = dom
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no table {id} in the page ({} bytes): {}", dom.len(), &dom[..dom.len().min(300)]));
+    let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| {
+        panic!("no table {id} in the page ({} bytes): {}", dom.len(), &dom[..dom.len().min(300)])
+    });
     let body = &dom[start..];
     let body = &body[body.find("<tbody>").expect("tbody")..body.find("</tbody>").expect("/tbody")];
     let hidden = body.matches("<tr hidden=").count();
@@ -113,10 +117,25 @@ fn csv_lines(path: &Path) -> Vec<csv::StringRecord> {
 fn every_run_leaves_a_page_that_opens_offline_with_its_chunks_and_errors() {
     let tmp = tempdir();
     let s = sample(tmp.path(), "contacts.csv", 500, 0.04, 21);
-    let emu = Emulator::start(&args!["--rows-per-sec", "5000", "--handler-rate", "100000", "--time-zone", "+03:00"]);
+    let emu = Emulator::start(&args![
+        "--rows-per-sec",
+        "5000",
+        "--handler-rate",
+        "100000",
+        "--time-zone",
+        "+03:00"
+    ]);
     let run_dir = tmp.path().join("run");
     let mut a = args!["--json", "run", p(&s.path), "--app", APP, "--run-dir", p(&run_dir), "--skip-invalid"];
-    a.extend(args!["--rows-per-chunk", "100", "--with-event-handlers", "--pause", "auto", "--min-pause", "0.1"]);
+    a.extend(args![
+        "--rows-per-chunk",
+        "100",
+        "--with-event-handlers",
+        "--pause",
+        "auto",
+        "--min-pause",
+        "0.1"
+    ]);
     a.extend(args!["--max-pause", "0.3", "--key-column", "Email", "--time-zone", "+03:00"]);
     a.extend(conn(&emu));
     let out = elma(tmp.path(), &a);
@@ -150,7 +169,10 @@ fn every_run_leaves_a_page_that_opens_offline_with_its_chunks_and_errors() {
     assert!(console.is_empty(), "console messages: {console:#?}");
     assert_eq!(table_rows(&dumped, "errors"), (errors.len(), 0), "one row per line of errors.csv");
     assert_eq!(chunk_bars(&dumped).len() as u32, chunks);
-    assert!(!dumped.contains("id=\"errors-filters\" class=\"filters\" hidden"), "the script shows the filters");
+    assert!(
+        !dumped.contains("id=\"errors-filters\" class=\"filters\" hidden"),
+        "the script shows the filters"
+    );
     // The filter, from the address: by column, and by rule.
     // The filter, from the address.
     let rule = errors[0][4].to_string();
@@ -158,7 +180,10 @@ fn every_run_leaves_a_page_that_opens_offline_with_its_chunks_and_errors() {
     let (dumped, console, _) = dom(&chrome, &url(&page_path, &format!("#rule={rule}&source=validation")));
     assert!(console.is_empty(), "console messages: {console:#?}");
     assert_eq!(table_rows(&dumped, "errors"), (of_rule, errors.len() - of_rule));
-    assert!(dumped.contains(&format!("<b id=\"errors-shown\">{of_rule}</b>")), "the count shown follows the filter");
+    assert!(
+        dumped.contains(&format!("<b id=\"errors-shown\">{of_rule}</b>")),
+        "the count shown follows the filter"
+    );
     // With scripts off (headless Chromium neither dumps nor draws a page without them,
     // so: the page as served): every row there, and the filters, which need the script,
     // hidden.
@@ -177,8 +202,16 @@ fn every_run_leaves_a_page_that_opens_offline_with_its_chunks_and_errors() {
     for width in [1280, 800] {
         let file = shots.join(format!("run-{width}.png"));
         let _ = std::fs::remove_file(&file);
-        browse(&chrome, &url(&page_path, ""), &[&format!("--window-size={width},2200"), &format!("--screenshot={}", file.display())]);
-        assert!(std::fs::metadata(&file).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot {}", file.display());
+        browse(
+            &chrome,
+            &url(&page_path, ""),
+            &[&format!("--window-size={width},2200"), &format!("--screenshot={}", file.display())],
+        );
+        assert!(
+            std::fs::metadata(&file).map(|m| m.len() > 10_000).unwrap_or(false),
+            "no screenshot {}",
+            file.display()
+        );
     }
 }
 
@@ -194,7 +227,8 @@ fn ctrl_c_leaves_the_page_of_an_interrupted_run() {
     let running = spawn(tmp.path(), &a);
     let journal = run_dir.join("journal.jsonl");
     assert!(
-        wait_until(Duration::from_secs(60), || std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"started\""))),
+        wait_until(Duration::from_secs(60), || std::fs::read_to_string(&journal)
+            .is_ok_and(|j| j.contains("\"started\""))),
         "the run did not start an import"
     );
     let pid = running.child.id().to_string();
@@ -244,12 +278,23 @@ fn big_run(dir: &Path, chunks: u32, errors: u64) {
     std::fs::write(dir.join("journal.jsonl"), journal).unwrap();
     let mut w = csv::Writer::from_path(dir.join("errors.csv")).unwrap();
     w.write_record(["row", "column", "header", "value", "rule", "message", "fix", "source"]).unwrap();
-    let heads = [("C", "Email", "not_an_email"), ("D", "Phone", "phone_format"), ("F", "Amount", "not_a_number")];
+    let heads =
+        [("C", "Email", "not_an_email"), ("D", "Phone", "phone_format"), ("F", "Amount", "not_a_number")];
     for i in 0..errors {
         let (col, head, rule) = heads[(i % 3) as usize];
         let source = if i % 5 == 0 { "platform" } else { "validation" };
         let value = format!("<bad & \"value\" {i}>");
-        w.write_record([&(i + 2).to_string(), col, head, &value, rule, "what is wrong, in words", "", source]).unwrap();
+        w.write_record([
+            &(i + 2).to_string(),
+            col,
+            head,
+            &value,
+            rule,
+            "what is wrong, in words",
+            "",
+            source,
+        ])
+        .unwrap();
     }
     w.flush().unwrap();
 }
@@ -287,6 +332,9 @@ fn a_run_of_1000_chunks_and_100000_errors_stays_light() {
     assert!(console.is_empty(), "console messages: {console:#?}");
     assert_eq!(table_rows(&dumped, "errors"), (1_667, 3_333));
     let (dumped, _, _) = dom(&chrome, &url(&page_path, "#column=Email&q=%22%2099%3E"));
-    assert_eq!(table_rows(&dumped, "errors"), (1, 4_999), "line 99 is the one Email line whose value ends so");
+    assert_eq!(
+        table_rows(&dumped, "errors"),
+        (1, 4_999),
+        "line 99 is the one Email line whose value ends so"
+    );
 }
-

@@ -26,16 +26,21 @@ fn num(v: &Value, key: &str) -> u64 {
     v[key].as_u64().unwrap_or_else(|| panic!("no number `{key}` in {v}"))
 }
 
-/// The diff file's lines as (row, key, column, verdict), and each line's source and
-/// platform values by (row, column).
-fn read_diff(path: &Path) -> (BTreeSet<(String, String, String, String)>, Vec<csv::StringRecord>) {
+/// A diff line as (row, key, column, verdict).
+type Line = (String, String, String, String);
+
+/// The diff file's lines as (row, key, column, verdict), and its records.
+fn read_diff(path: &Path) -> (BTreeSet<Line>, Vec<csv::StringRecord>) {
     let mut r = csv::Reader::from_path(path).expect("diff file");
     assert_eq!(
         r.headers().unwrap().iter().take(6).collect::<Vec<_>>(),
         ["row", "key", "column", "source", "platform", "verdict"]
     );
     let records: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
-    let set = records.iter().map(|x| (x[0].to_string(), x[1].to_string(), x[2].to_string(), x[5].to_string())).collect();
+    let set = records
+        .iter()
+        .map(|x| (x[0].to_string(), x[1].to_string(), x[2].to_string(), x[5].to_string()))
+        .collect();
     (set, records)
 }
 
@@ -45,7 +50,8 @@ fn verify_names_exactly_the_rows_removed_added_and_changed() {
     let s = sample(tmp.path(), "contacts.csv", 260, 0.0, 5);
     let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--time-zone", "+03:00"]);
     let run_dir = tmp.path().join("run");
-    let mut a = args!["--json", "run", p(&s.path), "--app", APP, "--run-dir", p(&run_dir), "--key-column", "Email"];
+    let mut a =
+        args!["--json", "run", p(&s.path), "--app", APP, "--run-dir", p(&run_dir), "--key-column", "Email"];
     a.extend(args!["--time-zone", "+03:00", "--rows-per-chunk", "100"]);
     a.extend(conn(&emu));
     elma(tmp.path(), &a).expect_code(0);
@@ -55,7 +61,12 @@ fn verify_names_exactly_the_rows_removed_added_and_changed() {
     let out = elma(tmp.path(), &[args!["--json", "verify", p(&run_dir)], conn(&emu)].concat());
     out.expect_code(0);
     let v = out.json();
-    assert_eq!((num(&v, "matched"), num(&v, "rows"), num(&v, "items")), (260, 260, 260), "{}", out.describe());
+    assert_eq!(
+        (num(&v, "matched"), num(&v, "rows"), num(&v, "items")),
+        (260, 260, 260),
+        "{}",
+        out.describe()
+    );
     for k in ["missing", "differs", "extra", "ambiguous", "invalid"] {
         assert_eq!(num(&v, k), 0, "{k}: {}", out.describe());
     }
@@ -67,8 +78,10 @@ fn verify_names_exactly_the_rows_removed_added_and_changed() {
     let mut r = csv::Reader::from_path(&s.path).unwrap();
     let header = r.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (name, email, amount, phone, segment) = (col("Name"), col("Email"), col("Amount"), col("Phone"), col("Segment"));
-    let mut rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
+    let (name, email, amount, phone, segment) =
+        (col("Name"), col("Email"), col("Amount"), col("Phone"), col("Segment"));
+    let mut rows: Vec<Vec<String>> =
+        r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
     let removed: Vec<String> = rows.drain(3..5).map(|row| row[email].to_lowercase()).collect();
     rows[10][name] = format!("{} (renamed)", rows[10][name]);
     rows[20][amount] = "4321,05".into();
@@ -87,7 +100,8 @@ fn verify_names_exactly_the_rows_removed_added_and_changed() {
     let row_of = |i: usize| (i + 2).to_string();
 
     let diff = tmp.path().join("diff.csv");
-    let out = elma(tmp.path(), &[args!["--json", "verify", p(&run_dir), "--diff", p(&diff)], conn(&emu)].concat());
+    let out =
+        elma(tmp.path(), &[args!["--json", "verify", p(&run_dir), "--diff", p(&diff)], conn(&emu)].concat());
     out.expect_code(1);
     let v = out.json();
     assert_eq!(num(&v, "exit_code"), 1);
@@ -116,16 +130,30 @@ fn verify_names_exactly_the_rows_removed_added_and_changed() {
     let name_line = records.iter().find(|x| &x[2] == "Name").unwrap();
     assert!(name_line[3].ends_with(" (renamed)") && !name_line[4].contains("renamed"), "{name_line:?}");
     // The run directory keeps the result, and its page shows it.
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("verify.json")).unwrap()).unwrap();
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("verify.json")).unwrap()).unwrap();
     assert_eq!(num(&saved, "differs"), 4);
     let page = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
-    assert!(page.contains("id=\"verify-diff\"") && page.contains("someone.new@example.com"), "the page shows the diff");
+    assert!(
+        page.contains("id=\"verify-diff\"") && page.contains("someone.new@example.com"),
+        "the page shows the diff"
+    );
 
     // The same file verified on its own, with the flags a run takes.
     let out = elma(
         tmp.path(),
         &[
-            args!["--json", "verify", p(&s.path), "--app", APP, "--key-column", "Email", "--time-zone", "+03:00"],
+            args![
+                "--json",
+                "verify",
+                p(&s.path),
+                "--app",
+                APP,
+                "--key-column",
+                "Email",
+                "--time-zone",
+                "+03:00"
+            ],
             args!["--dir", p(&tmp.path().join("v"))],
             conn(&emu),
         ]
@@ -147,14 +175,28 @@ fn a_clean_migration_verifies_with_every_link_checked() {
     let tmp = tempdir();
     let files = tmp.path().join("files");
     // The demo writes the migration's files (and runs it on its own emulator).
-    let out = elma(tmp.path(), &args!["--json", "demo", "--migration", "--rows", "300", "--dir", p(&files), "--pause", "0.1"]);
+    let out = elma(
+        tmp.path(),
+        &args!["--json", "demo", "--migration", "--rows", "300", "--dir", p(&files), "--pause", "0.1"],
+    );
     assert!(files.join("migration.toml").is_file(), "{}", out.describe());
     let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--strict-links"]);
     let mig = tmp.path().join("mig");
     let out = elma(
         tmp.path(),
-        &[args!["--json", "migrate", p(&files.join("migration.toml")), "--run-dir", p(&mig), "--pause", "0.1"], conn(&emu)]
-            .concat(),
+        &[
+            args![
+                "--json",
+                "migrate",
+                p(&files.join("migration.toml")),
+                "--run-dir",
+                p(&mig),
+                "--pause",
+                "0.1"
+            ],
+            conn(&emu),
+        ]
+        .concat(),
     );
     out.expect_code(0);
     assert!(mig.join("report.html").is_file(), "a migration leaves its report page");
@@ -172,8 +214,11 @@ fn a_clean_migration_verifies_with_every_link_checked() {
     // The migration file itself, verified with the platform's schemas: the same result.
     let out = elma(
         tmp.path(),
-        &[args!["--json", "verify", p(&files.join("migration.toml")), "--dir", p(&tmp.path().join("v"))], conn(&emu)]
-            .concat(),
+        &[
+            args!["--json", "verify", p(&files.join("migration.toml")), "--dir", p(&tmp.path().join("v"))],
+            conn(&emu),
+        ]
+        .concat(),
     );
     out.expect_code(0);
     assert_eq!(num(&out.json(), "links_checked"), contacts);
@@ -184,7 +229,8 @@ fn a_clean_migration_verifies_with_every_link_checked() {
     let mut r = csv::Reader::from_path(&path).unwrap();
     let header = r.headers().unwrap().clone();
     let company = header.iter().position(|h| h == "Company").unwrap();
-    let mut rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
+    let mut rows: Vec<Vec<String>> =
+        r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
     let before = rows[7][company].clone();
     let other = rows.iter().map(|x| x[company].clone()).find(|c| *c != before).unwrap();
     rows[7][company].clone_from(&other);
@@ -199,7 +245,10 @@ fn a_clean_migration_verifies_with_every_link_checked() {
     let (lines, records) = read_diff(&mig.join("verify.csv"));
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line = &records[0];
-    assert_eq!((&line[0], &line[2], &line[3], &line[4], &line[6]), ("9", "Company", other.as_str(), before.as_str(), "crm.contacts"));
+    assert_eq!(
+        (&line[0], &line[2], &line[3], &line[4], &line[6]),
+        ("9", "Company", other.as_str(), before.as_str(), "crm.contacts")
+    );
 }
 
 fn rows_total(v: &Value) -> u64 {

@@ -48,8 +48,10 @@ impl Errors {
         let bad = |e: csv::Error| ReportError::Read { path: path.to_path_buf(), message: e.to_string() };
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(bad)?;
         let header = reader.headers().map_err(bad)?.clone();
-        let at: Vec<Option<usize>> =
-            COLUMNS.iter().map(|c| header.iter().position(|h| h.trim_start_matches('\u{feff}') == *c)).collect();
+        let at: Vec<Option<usize>> = COLUMNS
+            .iter()
+            .map(|c| header.iter().position(|h| h.trim_start_matches('\u{feff}') == *c))
+            .collect();
         self.files.push(path.to_path_buf());
         let mut record = csv::StringRecord::new();
         while reader.read_record(&mut record).map_err(bad)? {
@@ -85,7 +87,11 @@ impl Errors {
             out,
             "<p>{} line(s) in {}: {} found before sending, {} reported by the platform.</p>",
             count(self.total),
-            self.files.iter().map(|f| format!("<code>{}</code>", esc(&f.display().to_string()))).collect::<Vec<_>>().join(", "),
+            self.files
+                .iter()
+                .map(|f| format!("<code>{}</code>", esc(&f.display().to_string())))
+                .collect::<Vec<_>>()
+                .join(", "),
             count(v),
             count(p)
         );
@@ -103,18 +109,24 @@ impl Errors {
         let mut rows: Vec<(&(String, String, String), &u64)> = self.by_column.iter().collect();
         rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let top = rows.first().map_or(1, |r| *r.1).max(1);
-        let mut out = String::from("<div><h3>By column</h3><table id=\"errors-by-column\" class=\"sortable-table\"><thead><tr>");
+        let mut out = String::from(
+            "<div><h3>By column</h3><table id=\"errors-by-column\" class=\"sortable-table\"><thead><tr>",
+        );
         if self.with_app {
             out.push_str("<th>app</th>");
         }
-        out.push_str("<th>column</th><th>header</th><th class=\"n\">lines</th><th></th></tr></thead><tbody>\n");
+        out.push_str(
+            "<th>column</th><th>header</th><th class=\"n\">lines</th><th></th></tr></thead><tbody>\n",
+        );
         for ((app, header, letter), n) in rows {
             let key = if header.is_empty() { letter } else { header };
             out.push_str("<tr>");
             if self.with_app {
                 let _ = write!(out, "<td>{}</td>", esc(app));
             }
-            let link = if key.is_empty() { String::from("(the whole row)") } else {
+            let link = if key.is_empty() {
+                String::from("(the whole row)")
+            } else {
                 format!("<a href=\"#column={}\">{}</a>", esc(&hash_escape(key)), esc(header))
             };
             let _ = writeln!(
@@ -135,12 +147,18 @@ impl Errors {
             let apps: std::collections::BTreeSet<&String> = self.by_column.keys().map(|k| &k.0).collect();
             out.push_str(&select("f-app", "app", apps.into_iter().map(String::as_str)));
         }
-        let headers: std::collections::BTreeSet<&str> =
-            self.by_column.keys().map(|(_, h, l)| if h.is_empty() { l.as_str() } else { h.as_str() }).filter(|h| !h.is_empty()).collect();
+        let headers: std::collections::BTreeSet<&str> = self
+            .by_column
+            .keys()
+            .map(|(_, h, l)| if h.is_empty() { l.as_str() } else { h.as_str() })
+            .filter(|h| !h.is_empty())
+            .collect();
         out.push_str(&select("f-column", "column", headers.into_iter()));
         out.push_str(&select("f-rule", "rule", self.by_rule.keys().map(String::as_str)));
         out.push_str(&select("f-source", "source", self.by_source.keys().map(String::as_str)));
-        out.push_str("<label for=\"f-q\">text</label><input id=\"f-q\" type=\"search\" placeholder=\"any text\">\n");
+        out.push_str(
+            "<label for=\"f-q\">text</label><input id=\"f-q\" type=\"search\" placeholder=\"any text\">\n",
+        );
         let _ = writeln!(
             out,
             "<span class=\"muted\">showing <b id=\"errors-shown\">{}</b> of {} row(s) in the table</span></form>",
@@ -203,7 +221,8 @@ fn hash_escape(v: &str) -> String {
 }
 
 fn select<'a>(id: &str, name: &str, values: impl Iterator<Item = &'a str>) -> String {
-    let mut out = format!("<label for=\"{id}\">{name}</label><select id=\"{id}\"><option value=\"\">any</option>");
+    let mut out =
+        format!("<label for=\"{id}\">{name}</label><select id=\"{id}\"><option value=\"\">any</option>");
     for v in values {
         let _ = write!(out, "<option value=\"{0}\">{0}</option>", esc(v));
     }

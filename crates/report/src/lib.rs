@@ -150,7 +150,14 @@ fn run_lane(dir: &Path, label: &str) -> (Lane, Option<String>) {
 }
 
 /// The sections every page has: timeline, throughput, errors, verification.
-fn sections(out: &mut String, lanes: &[Lane], notes: &[String], errors: &Errors, verify: Option<&Verification>, dir: &Path) {
+fn sections(
+    out: &mut String,
+    lanes: &[Lane],
+    notes: &[String],
+    errors: &Errors,
+    verify: Option<&Verification>,
+    dir: &Path,
+) {
     out.push_str("<h2 id=\"time\">Where the time went</h2>\n");
     for n in notes {
         let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(n));
@@ -199,7 +206,13 @@ const NAV: &str = "<nav><a href=\"#time\">timeline</a><a href=\"#throughput\">th
 <a href=\"#errors-section\">errors</a><a href=\"#verify\">verification</a></nav>\n";
 
 /// The outcome of a run in one sentence, and whether it is a good one.
-fn run_sentence(run: &Value, summary: Option<&Value>, lane: &Lane, errors: &Errors, dir: &Path) -> (String, bool) {
+fn run_sentence(
+    run: &Value,
+    summary: Option<&Value>,
+    lane: &Lane,
+    errors: &Errors,
+    dir: &Path,
+) -> (String, bool) {
     let app = s(run, "app");
     let file = file_name(s(run, "source"));
     let took = match (lane.first, lane.last) {
@@ -211,15 +224,20 @@ fn run_sentence(run: &Value, summary: Option<&Value>, lane: &Lane, errors: &Erro
         let (failed, lost, chunks) = (u(x, "failed"), u(x, "not_imported"), u(x, "chunks"));
         if invalid + failed + lost == 0 && imported == u(x, "rows_sent") {
             return (
-                format!("All {} rows of {file} are in {app}: {} chunk(s) in {took}.", count(imported), count(chunks)),
+                format!(
+                    "All {} rows of {file} are in {app}: {} chunk(s) in {took}.",
+                    count(imported),
+                    count(chunks)
+                ),
                 true,
             );
         }
-        let why: Vec<String> = [(invalid, "invalid"), (failed, "rejected by the platform"), (lost, "not confirmed in the app")]
-            .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{} {what}", count(*n)))
-            .collect();
+        let why: Vec<String> =
+            [(invalid, "invalid"), (failed, "rejected by the platform"), (lost, "not confirmed in the app")]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!("{} {what}", count(*n)))
+                .collect();
         return (
             format!(
                 "{} of {} rows of {file} are in {app}; {} (each row is in errors.csv). {} chunk(s) in {took}.",
@@ -276,7 +294,12 @@ pub fn run_page(dir: &Path) -> Result<String, ReportError> {
     let file = file_name(s(&run, "source"));
     let mut body = String::new();
     let _ = writeln!(body, "<h1>Import of {} into {}</h1>", esc(&file), esc(&app));
-    let _ = writeln!(body, "<p id=\"outcome\" class=\"outcome{}\">{}</p>", if good { "" } else { " bad" }, esc(&sentence));
+    let _ = writeln!(
+        body,
+        "<p id=\"outcome\" class=\"outcome{}\">{}</p>",
+        if good { "" } else { " bad" },
+        esc(&sentence)
+    );
     body.push_str(NAV);
     let mut rows: Vec<(&str, String)> = vec![
         ("run directory", dir.display().to_string()),
@@ -285,7 +308,15 @@ pub fn run_page(dir: &Path) -> Result<String, ReportError> {
         ("started", lane.first.map(when).unwrap_or_default()),
         ("last event", lane.last.map(|t| format!("{} at {}", lane.last_event, when(t))).unwrap_or_default()),
         ("time zone of date-times", s(&run, "time_zone").to_string()),
-        ("event handlers", if run.get("with_event_handlers").and_then(Value::as_bool).unwrap_or(false) { "on" } else { "off" }.to_string()),
+        (
+            "event handlers",
+            if run.get("with_event_handlers").and_then(Value::as_bool).unwrap_or(false) {
+                "on"
+            } else {
+                "off"
+            }
+            .to_string(),
+        ),
         ("key column", s(&run, "key_column").to_string()),
     ];
     if let Some(x) = &summary {
@@ -327,9 +358,11 @@ fn migration_events(dir: &Path) -> Vec<Value> {
 /// # Errors
 /// `migration.json` or a step's `errors.csv` cannot be read.
 pub fn migration_page(dir: &Path) -> Result<String, ReportError> {
-    let saved = read_json(&dir.join("migration.json"))?.ok_or_else(|| ReportError::NotADir(dir.to_path_buf()))?;
+    let saved =
+        read_json(&dir.join("migration.json"))?.ok_or_else(|| ReportError::NotADir(dir.to_path_buf()))?;
     let summary = read_json(&dir.join("summary.json")).ok().flatten();
-    let steps: Vec<Value> = saved.pointer("/migration/steps").and_then(Value::as_array).cloned().unwrap_or_default();
+    let steps: Vec<Value> =
+        saved.pointer("/migration/steps").and_then(Value::as_array).cloned().unwrap_or_default();
     let events = migration_events(dir);
     let mut lanes = Vec::new();
     let mut notes = Vec::new();
@@ -349,7 +382,13 @@ pub fn migration_page(dir: &Path) -> Result<String, ReportError> {
         };
         if let (Some(a), Some(b)) = (at("step_started"), at("run_created")) {
             if b - a > 0.05 {
-                lane.bars.push(Bar { kind: Kind::Resolve, chunk: None, start: a, end: b, note: format!("step {}: references resolved {}", j + 1, secs(b - a)) });
+                lane.bars.push(Bar {
+                    kind: Kind::Resolve,
+                    chunk: None,
+                    start: a,
+                    end: b,
+                    note: format!("step {}: references resolved {}", j + 1, secs(b - a)),
+                });
             }
             lane.first = Some(lane.first.map_or(a, |x| x.min(a)));
             lane.last = Some(lane.last.map_or(b, |x| x.max(b)));
@@ -361,14 +400,21 @@ pub fn migration_page(dir: &Path) -> Result<String, ReportError> {
     let apps: Vec<&str> = steps.iter().map(|x| s(x, "app")).collect();
     let (sentence, good) = match &summary {
         Some(x) => {
-            let done = x["steps"].as_array().map_or(0, |a| a.iter().filter(|st| s(st, "status") == "done").count());
+            let done =
+                x["steps"].as_array().map_or(0, |a| a.iter().filter(|st| s(st, "status") == "done").count());
             let (rows, imported) = (u(x, "rows_read"), u(x, "imported"));
             let (invalid, failed, unresolved) = (u(x, "rows_invalid"), u(x, "failed"), u(x, "unresolved"));
             let status = s(x, "status");
             let first_bad = x["steps"].as_array().and_then(|a| {
                 a.iter().find(|st| s(st, "status") != "done").map(|st| {
                     let e = s(st, "error");
-                    format!("step {} {} is {}{}", u(st, "step"), s(st, "app"), s(st, "status").replace('_', " "), if e.is_empty() { String::new() } else { format!(": {e}") })
+                    format!(
+                        "step {} {} is {}{}",
+                        u(st, "step"),
+                        s(st, "app"),
+                        s(st, "status").replace('_', " "),
+                        if e.is_empty() { String::new() } else { format!(": {e}") }
+                    )
                 })
             });
             let mut text = format!(
@@ -411,11 +457,17 @@ pub fn migration_page(dir: &Path) -> Result<String, ReportError> {
     };
     let mut body = String::new();
     let _ = writeln!(body, "<h1>Migration into {}</h1>", esc(&apps.join(", ")));
-    let _ = writeln!(body, "<p id=\"outcome\" class=\"outcome{}\">{}</p>", if good { "" } else { " bad" }, esc(&sentence));
+    let _ = writeln!(
+        body,
+        "<p id=\"outcome\" class=\"outcome{}\">{}</p>",
+        if good { "" } else { " bad" },
+        esc(&sentence)
+    );
     body.push_str(NAV);
     body.push_str("<table id=\"steps\" class=\"sortable-table\"><thead><tr><th class=\"n\">step</th><th>app</th><th>file</th><th>status</th>\
         <th class=\"n\">rows</th><th class=\"n\">invalid</th><th class=\"n\">imported</th><th class=\"n\">rejected</th><th class=\"n\">unresolved</th><th>note</th></tr></thead><tbody>\n");
-    let reported: Vec<Value> = summary.as_ref().and_then(|x| x["steps"].as_array().cloned()).unwrap_or_default();
+    let reported: Vec<Value> =
+        summary.as_ref().and_then(|x| x["steps"].as_array().cloned()).unwrap_or_default();
     for (j, step) in steps.iter().enumerate() {
         let r = reported.get(j).cloned().unwrap_or(Value::Null);
         let t = &r["totals"];
@@ -438,8 +490,18 @@ pub fn migration_page(dir: &Path) -> Result<String, ReportError> {
     body.push_str("</tbody></table>\n");
     body.push_str(&facts(&[
         ("migration directory", dir.display().to_string()),
-        ("migration file", saved.pointer("/migration/path").and_then(Value::as_str).unwrap_or("").to_string()),
-        ("time zone of date-times", saved.pointer("/migration/time_zone").and_then(Value::as_str).unwrap_or("the machine's").to_string()),
+        (
+            "migration file",
+            saved.pointer("/migration/path").and_then(Value::as_str).unwrap_or("").to_string(),
+        ),
+        (
+            "time zone of date-times",
+            saved
+                .pointer("/migration/time_zone")
+                .and_then(Value::as_str)
+                .unwrap_or("the machine's")
+                .to_string(),
+        ),
     ]));
     sections(&mut body, &lanes, &notes, &errors, verify.as_ref(), dir);
     Ok(page(&format!("migration into {}", apps.join(", ")), &body))
@@ -451,7 +513,8 @@ pub fn migration_page(dir: &Path) -> Result<String, ReportError> {
 /// `verify.json` cannot be read.
 pub fn verify_page(dir: &Path) -> Result<String, ReportError> {
     let path = dir.join(VERIFY_FILE);
-    let v = Verification::load(&path).map_err(|e| ReportError::Read { path: path.clone(), message: e.to_string() })?;
+    let v = Verification::load(&path)
+        .map_err(|e| ReportError::Read { path: path.clone(), message: e.to_string() })?;
     let mut body = String::new();
     let _ = writeln!(body, "<h1>Verification of {}</h1>", esc(&v.target.display().to_string()));
     body.push_str(&verified::html(&v));

@@ -135,11 +135,21 @@ pub(crate) fn lane(label: &str, events: &[Event]) -> Lane {
             }
             Event::StartSent { chunk, .. } => {
                 if let Some(b) = blocked.remove(chunk) {
-                    bar(Kind::Blocked, *chunk, b, format!("chunk {}: blocked by another import {}", chunk + 1, secs(at - b)));
+                    bar(
+                        Kind::Blocked,
+                        *chunk,
+                        b,
+                        format!("chunk {}: blocked by another import {}", chunk + 1, secs(at - b)),
+                    );
                 }
                 if let Some((c, from)) = pause_from.take() {
                     let why = paced.get(&c).map(|r| format!(" ({r})")).unwrap_or_default();
-                    bar(Kind::Pause, c, from, format!("after chunk {}: pause {}{why}", c + 1, secs(at - from)));
+                    bar(
+                        Kind::Pause,
+                        c,
+                        from,
+                        format!("after chunk {}: pause {}{why}", c + 1, secs(at - from)),
+                    );
                 }
                 sent.insert(*chunk, at);
             }
@@ -151,7 +161,9 @@ pub(crate) fn lane(label: &str, events: &[Event]) -> Lane {
             Event::StartRefused { chunk, .. } | Event::StartFailed { chunk, .. } => {
                 sent.remove(chunk);
             }
-            Event::FailedEarly { chunk, .. } | Event::Stalled { chunk, .. } | Event::Uncertain { chunk, .. } => {
+            Event::FailedEarly { chunk, .. }
+            | Event::Stalled { chunk, .. }
+            | Event::Uncertain { chunk, .. } => {
                 let s = sent.remove(chunk).unwrap_or(at);
                 let what = name.replace('_', " ");
                 bar(Kind::Failed, *chunk, s, format!("chunk {}: import {}, {what}", chunk + 1, secs(at - s)));
@@ -186,7 +198,12 @@ pub(crate) fn lane(label: &str, events: &[Event]) -> Lane {
             Event::Reconciled { chunk, .. } => {
                 if let Some(end) = ended.remove(chunk) {
                     if at - end > 0.05 {
-                        bar(Kind::Settle, *chunk, end, format!("chunk {}: rows looked up {}", chunk + 1, secs(at - end)));
+                        bar(
+                            Kind::Settle,
+                            *chunk,
+                            end,
+                            format!("chunk {}: rows looked up {}", chunk + 1, secs(at - end)),
+                        );
                     }
                 }
                 pause_from = Some((*chunk, at));
@@ -229,8 +246,10 @@ pub(crate) fn lane(label: &str, events: &[Event]) -> Lane {
 
 /// A tick step of about a tenth of `span` seconds, on a round value.
 fn tick_step(span: f64) -> f64 {
-    const STEPS: [f64; 16] =
-        [0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0];
+    const STEPS: [f64; 16] = [
+        0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+        21600.0,
+    ];
     STEPS.iter().copied().find(|s| span / s <= 10.0).unwrap_or(86400.0)
 }
 
@@ -292,19 +311,21 @@ pub(crate) fn svg(lanes: &[Lane]) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg id=\"timeline\" viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-label=\"timeline of the chunks\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        "<svg id=\"timeline\" viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-label=\"timeline of the chunks\" xmlns=\"http://www.w3.org/2000/svg\">"
     );
+    out.push('\n');
     axis(&mut out, t0, t1, 0.0, LANE * lanes.len() as f64);
     for (i, lane) in lanes.iter().enumerate() {
         let top = LANE * i as f64;
         let _ = write!(
             out,
-            "<g class=\"lane\"><rect class=\"lane-bg\" x=\"{LABEL}\" y=\"{:.1}\" width=\"{plot:.1}\" height=\"{:.1}\"/><text x=\"4\" y=\"{:.1}\">{}</text>\n",
+            "<g class=\"lane\"><rect class=\"lane-bg\" x=\"{LABEL}\" y=\"{:.1}\" width=\"{plot:.1}\" height=\"{:.1}\"/><text x=\"4\" y=\"{:.1}\">{}</text>",
             top + 2.0,
             LANE - 4.0,
             top + LANE / 2.0 + 4.0,
             esc(&lane.label)
         );
+        out.push('\n');
         for b in &lane.bars {
             let (y, h) = if b.kind == Kind::Upload { (top + 3.0, 7.0) } else { (top + 12.0, LANE - 16.0) };
             let x0 = x(b.start);
@@ -359,24 +380,38 @@ pub(crate) fn throughput(lanes: &[Lane]) -> String {
     let plot = WIDTH - LABEL - RIGHT;
     let (h, pad) = (160.0, 10.0);
     let x = |t: f64| LABEL + plot * (t - t0) / (t1 - t0);
-    let top_rate = lanes.iter().flat_map(|l| l.points.iter()).map(|p| p.rows_per_sec).fold(1.0, f64::max) * 1.1;
+    let top_rate =
+        lanes.iter().flat_map(|l| l.points.iter()).map(|p| p.rows_per_sec).fold(1.0, f64::max) * 1.1;
     let top_pause = lanes.iter().flat_map(|l| l.decisions.iter()).map(|d| d.pause).fold(0.0, f64::max) * 1.1;
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg id=\"throughput\" viewBox=\"0 {:.0} {WIDTH} {:.0}\" role=\"img\" aria-label=\"rows per second of each import\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        "<svg id=\"throughput\" viewBox=\"0 {:.0} {WIDTH} {:.0}\" role=\"img\" aria-label=\"rows per second of each import\" xmlns=\"http://www.w3.org/2000/svg\">",
         -pad,
         h + AXIS + 6.0 + pad
     );
+    out.push('\n');
     axis(&mut out, t0, t1, 0.0, h);
     out.push_str("<g class=\"axis\">");
     for k in 0..=4 {
         let v = top_rate * f64::from(k) / 4.0;
         let y = h - h * f64::from(k) / 4.0;
-        let _ = write!(out, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.0} rows/s</text>", LABEL - 6.0, y + 4.0, v);
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.0} rows/s</text>",
+            LABEL - 6.0,
+            y + 4.0,
+            v
+        );
         if top_pause > 0.0 {
             let p = top_pause * f64::from(k) / 4.0;
-            let _ = write!(out, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"muted\">{}</text>", WIDTH - RIGHT, y - 2.0, esc(&format!("pause {}", secs(p))));
+            let _ = write!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"muted\">{}</text>",
+                WIDTH - RIGHT,
+                y - 2.0,
+                esc(&format!("pause {}", secs(p)))
+            );
         }
     }
     out.push_str("</g>\n");
@@ -387,7 +422,12 @@ pub(crate) fn throughput(lanes: &[Lane]) -> String {
             .iter()
             .map(|p| format!("{:.1},{:.1}", x(p.at), h - h * p.rows_per_sec / top_rate))
             .collect();
-        let _ = writeln!(out, "<polyline class=\"tp\" stroke=\"{colour}\" points=\"{}\"><title>{}</title></polyline>", points.join(" "), esc(&lane.label));
+        let _ = writeln!(
+            out,
+            "<polyline class=\"tp\" stroke=\"{colour}\" points=\"{}\"><title>{}</title></polyline>",
+            points.join(" "),
+            esc(&lane.label)
+        );
         for p in &lane.points {
             let _ = writeln!(
                 out,
@@ -399,9 +439,16 @@ pub(crate) fn throughput(lanes: &[Lane]) -> String {
             );
         }
         if top_pause > 0.0 && !lane.decisions.is_empty() {
-            let steps: Vec<String> =
-                lane.decisions.iter().map(|d| format!("{:.1},{:.1}", x(d.at), h - h * d.pause / top_pause)).collect();
-            let _ = writeln!(out, "<polyline class=\"pace\" points=\"{}\"><title>pause chosen</title></polyline>", steps.join(" "));
+            let steps: Vec<String> = lane
+                .decisions
+                .iter()
+                .map(|d| format!("{:.1},{:.1}", x(d.at), h - h * d.pause / top_pause))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<polyline class=\"pace\" points=\"{}\"><title>pause chosen</title></polyline>",
+                steps.join(" ")
+            );
         }
     }
     out.push_str("</svg>\n");
@@ -413,13 +460,18 @@ const DECISIONS_SHOWN: usize = 1_000;
 
 /// The pacer's decisions as a table, or a sentence when the pause was fixed.
 pub(crate) fn decisions(lanes: &[Lane]) -> String {
-    let all: Vec<(&Lane, &Decision)> = lanes.iter().flat_map(|l| l.decisions.iter().map(move |d| (l, d))).collect();
+    let all: Vec<(&Lane, &Decision)> =
+        lanes.iter().flat_map(|l| l.decisions.iter().map(move |d| (l, d))).collect();
     if all.is_empty() {
         return "<p class=\"muted\">The pause between imports was fixed (no <code>--pause auto</code>): no pacer decisions.</p>\n".into();
     }
     let many = lanes.len() > 1;
     let mut out = String::from("<details><summary>The pacer's decisions (");
-    let _ = write!(out, "{})</summary>\n<div class=\"scroll\"><table id=\"pacer\" class=\"data sortable-table\"><thead><tr>", count(all.len() as u64));
+    let _ = write!(
+        out,
+        "{})</summary>\n<div class=\"scroll\"><table id=\"pacer\" class=\"data sortable-table\"><thead><tr>",
+        count(all.len() as u64)
+    );
     if many {
         out.push_str("<th>run</th>");
     }
@@ -442,7 +494,12 @@ pub(crate) fn decisions(lanes: &[Lane]) -> String {
     }
     out.push_str("</tbody></table></div>");
     if all.len() > DECISIONS_SHOWN {
-        let _ = write!(out, "<p class=\"note\">The first {} of {} decisions; the journal has them all.</p>", count(DECISIONS_SHOWN as u64), count(all.len() as u64));
+        let _ = write!(
+            out,
+            "<p class=\"note\">The first {} of {} decisions; the journal has them all.</p>",
+            count(DECISIONS_SHOWN as u64),
+            count(all.len() as u64)
+        );
     }
     out.push_str("</details>\n");
     out
@@ -450,7 +507,9 @@ pub(crate) fn decisions(lanes: &[Lane]) -> String {
 
 /// Seconds by kind of bar over `lanes` (uploads overlap imports; shown apart).
 pub(crate) fn totals(lanes: &[Lane]) -> Vec<(&'static str, f64)> {
-    let sum = |k: Kind| lanes.iter().flat_map(|l| l.bars.iter()).filter(|b| b.kind == k).map(|b| b.end - b.start).sum::<f64>();
+    let sum = |k: Kind| {
+        lanes.iter().flat_map(|l| l.bars.iter()).filter(|b| b.kind == k).map(|b| b.end - b.start).sum::<f64>()
+    };
     vec![
         ("uploads", sum(Kind::Upload)),
         ("imports", sum(Kind::Import) + sum(Kind::Failed)),

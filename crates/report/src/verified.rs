@@ -59,7 +59,13 @@ pub(crate) fn html(v: &Verification) -> String {
     if !columns.is_empty() {
         out.push_str("<h3>Rows differing, by column</h3><table id=\"verify-columns\" class=\"sortable-table\"><thead><tr><th>app</th><th>column</th><th class=\"n\">rows</th></tr></thead><tbody>\n");
         for (app, column, n) in columns {
-            let _ = writeln!(out, "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>", esc(app), esc(column), count(n));
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                esc(app),
+                esc(column),
+                count(n)
+            );
         }
         out.push_str("</tbody></table>\n");
     }

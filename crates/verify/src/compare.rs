@@ -20,10 +20,13 @@ use crate::show::show;
 use crate::source::Part;
 use crate::target::Link;
 
+/// Item id → that item's keys.
+type Ids = HashMap<Box<str>, Vec<Box<str>>>;
+
 /// For each referenced app and key field: item id → that item's keys.
 #[derive(Debug, Default)]
 pub(crate) struct LinkMaps {
-    maps: HashMap<(String, String), HashMap<Box<str>, Vec<Box<str>>>>,
+    maps: HashMap<(String, String), Ids>,
 }
 
 impl LinkMaps {
@@ -42,13 +45,14 @@ impl LinkMaps {
         let Some(id) = item.get("__id").and_then(Value::as_str) else { return };
         for by in fields {
             if let Some(map) = self.maps.get_mut(&(app.to_string(), by.code.clone())) {
-                let keys: Vec<Box<str>> = item_keys(by, item.get(&by.code)).into_iter().map(Into::into).collect();
+                let keys: Vec<Box<str>> =
+                    item_keys(by, item.get(&by.code)).into_iter().map(Into::into).collect();
                 map.insert(id.to_ascii_lowercase().into(), keys);
             }
         }
     }
 
-    fn get(&self, link: &Link) -> Option<&HashMap<Box<str>, Vec<Box<str>>>> {
+    fn get(&self, link: &Link) -> Option<&Ids> {
         self.maps.get(&(link.app.clone(), link.by.code.clone()))
     }
 }
@@ -131,7 +135,9 @@ fn texts(v: Option<&Value>) -> Vec<&str> {
 fn ids(v: Option<&Value>) -> Vec<String> {
     let one = |v: &Value| match v {
         Value::String(s) => Some(s.trim().to_ascii_lowercase()),
-        Value::Object(o) => o.get("__id").or_else(|| o.get("id"))?.as_str().map(|s| s.trim().to_ascii_lowercase()),
+        Value::Object(o) => {
+            o.get("__id").or_else(|| o.get("id"))?.as_str().map(|s| s.trim().to_ascii_lowercase())
+        }
         _ => None,
     };
     match v {
@@ -143,7 +149,12 @@ fn ids(v: Option<&Value>) -> Vec<String> {
 
 /// A reference cell's keys against the keys of the items the link names: whether they
 /// are the same set, both sides for people, and the values checked.
-fn compare_link(link: &Link, expected: Option<&Value>, actual: Option<&Value>, maps: &LinkMaps) -> (bool, String, String, u64) {
+fn compare_link(
+    link: &Link,
+    expected: Option<&Value>,
+    actual: Option<&Value>,
+    maps: &LinkMaps,
+) -> (bool, String, String, u64) {
     let multi = !link.field.single;
     let written: Vec<&str> = texts(expected).into_iter().flat_map(|t| reference_values(t, multi)).collect();
     let want: BTreeSet<String> = written.iter().filter_map(|t| cell_key(&link.by, t)).collect();
@@ -179,7 +190,14 @@ mod tests {
     use serde_json::json;
 
     fn field(code: &str, kind: FieldType) -> Field {
-        Field { code: code.into(), name: code.to_uppercase(), kind, required: false, single: true, data: FieldData::default() }
+        Field {
+            code: code.into(),
+            name: code.to_uppercase(),
+            kind,
+            required: false,
+            single: true,
+            data: FieldData::default(),
+        }
     }
 
     #[test]
@@ -196,7 +214,7 @@ mod tests {
             maps.add("crm.companies", std::slice::from_ref(&link.by), &item);
         }
         let cell = json!(" 7701 ");
-        assert_eq!(compare_link(&link, Some(&cell), Some(&json!(["a1"])), &maps).0, true);
+        assert!(compare_link(&link, Some(&cell), Some(&json!(["a1"])), &maps).0);
         let (same, source, platform, _) = compare_link(&link, Some(&cell), Some(&json!(["b2"])), &maps);
         assert!(!same);
         assert_eq!((source.as_str(), platform.as_str()), ("7701", "7702"));

@@ -108,14 +108,8 @@ impl DiffSink {
         self.lines += 1;
         let Some(w) = self.writer.as_mut() else { return Ok(()) };
         let row = line.row.map(|r| r.to_string()).unwrap_or_default();
-        let mut record = vec![
-            row.as_str(),
-            &line.key,
-            &line.column,
-            &line.source,
-            &line.platform,
-            line.verdict.as_str(),
-        ];
+        let mut record =
+            vec![row.as_str(), &line.key, &line.column, &line.source, &line.platform, line.verdict.as_str()];
         if self.with_app {
             record.push(app);
         }

@@ -47,7 +47,7 @@ struct Seen {
 }
 
 fn client_err(what: String) -> impl FnOnce(elma_import_client::ClientError) -> VerifyError {
-    move |source| VerifyError::Client { what, source }
+    move |source| VerifyError::Client { what, source: Box::new(source) }
 }
 
 impl<'a> Verifier<'a> {
@@ -63,7 +63,11 @@ impl<'a> Verifier<'a> {
     ///
     /// # Errors
     /// A file that cannot be read, settings that do not fit, the platform after retries.
-    pub async fn verify(&mut self, targets: &[Target], diff: &mut DiffSink) -> Result<Vec<Outcome>, VerifyError> {
+    pub async fn verify(
+        &mut self,
+        targets: &[Target],
+        diff: &mut DiffSink,
+    ) -> Result<Vec<Outcome>, VerifyError> {
         let mut groups: Vec<(String, String, Vec<usize>)> = Vec::new();
         for (i, t) in targets.iter().enumerate() {
             let key = t.key_field()?.code.clone();
@@ -123,10 +127,13 @@ impl<'a> Verifier<'a> {
         let mut parts = Vec::new();
         for t in targets {
             let watch = self.watch;
-            let mut progress =
-                |done, total| watch.on(&Watching::Reading { file: &t.source, done, total });
+            let mut progress = |done, total| watch.on(&Watching::Reading { file: &t.source, done, total });
             let part = tokio::task::block_in_place(|| Part::read(t, &mut progress))?;
-            watch.on(&Watching::Read { file: &t.source, rows: part.rows_read, invalid: part.invalid.len() as u64 });
+            watch.on(&Watching::Read {
+                file: &t.source,
+                rows: part.rows_read,
+                invalid: part.invalid.len() as u64,
+            });
             parts.push(part);
         }
         // The parents' ids of every link, unless an earlier listing gave them.
@@ -148,7 +155,8 @@ impl<'a> Verifier<'a> {
             self.maps.open(&app, f);
         }
         let index = Index::new(&parts);
-        let mut seen = Seen { found: parts.iter().map(|p| vec![0u8; p.rows.len()]).collect(), ..Seen::default() };
+        let mut seen =
+            Seen { found: parts.iter().map(|p| vec![0u8; p.rows.len()]).collect(), ..Seen::default() };
         {
             let (maps, watch) = (&mut self.maps, self.watch);
             let (parts, index, key, app) = (&parts, &index, &key, app.as_str());
@@ -300,7 +308,10 @@ fn verdicts(
         } else if found > 1 || holders.len() > 1 {
             o.counts.ambiguous += 1;
             let ids = seen.ids.remove(&at).unwrap_or_default();
-            let mut text = format!("{found} item(s): {}", ids.iter().map(|id| format!("[{id}]")).collect::<Vec<_>>().join(", "));
+            let mut text = format!(
+                "{found} item(s): {}",
+                ids.iter().map(|id| format!("[{id}]")).collect::<Vec<_>>().join(", ")
+            );
             if usize::from(found) > ids.len() {
                 text.push_str(", …");
             }
@@ -312,7 +323,8 @@ fn verdicts(
             o.counts.differs += 1;
             for d in diffs {
                 per_column[d.column as usize] += 1;
-                let column = part.columns.get(d.column as usize).map(|c| c.header.clone()).unwrap_or_default();
+                let column =
+                    part.columns.get(d.column as usize).map(|c| c.header.clone()).unwrap_or_default();
                 let line = DiffLine {
                     row: Some(s.row),
                     key: s.key.to_string(),
@@ -346,7 +358,7 @@ fn verdicts(
         .filter(|(_, n)| *n > 0)
         .map(|(c, n)| ColumnCount { column: c.header.clone(), differs: n })
         .collect();
-    columns.sort_by(|a, b| b.differs.cmp(&a.differs));
+    columns.sort_by_key(|c| std::cmp::Reverse(c.differs));
     o.columns = columns;
     Ok(o)
 }

@@ -34,7 +34,7 @@ pub enum VerifyError {
         what: String,
         /// The client's error.
         #[source]
-        source: elma_import_client::ClientError,
+        source: Box<elma_import_client::ClientError>,
     },
     /// A run directory that cannot be read.
     #[error("{what}")]
@@ -43,7 +43,7 @@ pub enum VerifyError {
         what: String,
         /// The runner's error.
         #[source]
-        source: elma_import_runner::RunError,
+        source: Box<elma_import_runner::RunError>,
     },
     /// A migration that cannot be read.
     #[error("{what}")]
@@ -52,7 +52,7 @@ pub enum VerifyError {
         what: String,
         /// The migration's error.
         #[source]
-        source: elma_import_migrate::MigrateError,
+        source: Box<elma_import_migrate::MigrateError>,
     },
     /// A file of the verification (`verify.json`, the diff) cannot be written.
     #[error("{what}")]

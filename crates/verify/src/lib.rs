@@ -97,7 +97,12 @@ impl Counts {
             (self.ambiguous, "ambiguous"),
             (self.invalid, "invalid"),
         ];
-        kinds.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{} {what}", thousands(*n))).collect::<Vec<_>>().join(", ")
+        kinds
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{} {what}", thousands(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -241,12 +246,23 @@ impl Verification {
                 one.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 one.app
             ),
-            many => format!("{} row(s) of {} file(s) against {}", thousands(self.rows), many.len(), apps.join(", ")),
+            many => format!(
+                "{} row(s) of {} file(s) against {}",
+                thousands(self.rows),
+                many.len(),
+                apps.join(", ")
+            ),
         };
-        let links =
-            if self.links_checked > 0 { format!(", {} link(s) checked", thousands(self.links_checked)) } else { String::new() };
+        let links = if self.links_checked > 0 {
+            format!(", {} link(s) checked", thousands(self.links_checked))
+        } else {
+            String::new()
+        };
         if self.all_matched() {
-            format!("{what}: every row matches its item ({} fields compared{links})", thousands(self.fields_compared))
+            format!(
+                "{what}: every row matches its item ({} fields compared{links})",
+                thousands(self.fields_compared)
+            )
         } else {
             format!("{what}: {} match; {}{links}", thousands(self.counts.matched), self.counts.problems())
         }
@@ -257,8 +273,10 @@ impl Verification {
     /// # Errors
     /// The file cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), VerifyError> {
-        elma_import_runner::spec::write_json(path, self)
-            .map_err(|source| VerifyError::Run { what: format!("writing `{}`", path.display()), source })
+        elma_import_runner::spec::write_json(path, self).map_err(|source| VerifyError::Run {
+            what: format!("writing `{}`", path.display()),
+            source: Box::new(source),
+        })
     }
 
     /// Reads a saved verification.
@@ -266,9 +284,10 @@ impl Verification {
     /// # Errors
     /// The file cannot be read or is not a verification.
     pub fn load(path: &Path) -> Result<Verification, VerifyError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| VerifyError::io(format!("cannot read `{}`", path.display()), e))?;
-        serde_json::from_str(&text).map_err(|e| VerifyError::Config(format!("`{}` is no verification: {e}", path.display())))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| VerifyError::io(format!("cannot read `{}`", path.display()), e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| VerifyError::Config(format!("`{}` is no verification: {e}", path.display())))
     }
 }
 

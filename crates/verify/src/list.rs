@@ -84,7 +84,10 @@ pub(crate) async fn each_page(
         if got > 0 && fresh.is_empty() {
             stop(&mut pending);
             return Err(ClientError::InvalidRequest {
-                request: format!("POST {}", elma_import_contract::wire::paths::list_items(&app.namespace, &app.code)),
+                request: format!(
+                    "POST {}",
+                    elma_import_contract::wire::paths::list_items(&app.namespace, &app.code)
+                ),
                 reason: format!(
                     "the page at `from` {from} repeats only items already listed: the server seems to ignore \
                      `from`, so the items cannot all be listed"

@@ -14,11 +14,15 @@ use serde_json::Value;
 pub fn show(field: &Field, value: Option<&Value>, zone: TimeZone) -> String {
     let Some(value) = value.filter(|v| !is_empty(v)) else { return String::new() };
     let parts: Vec<String> = match (field.kind, value) {
-        (FieldType::FullName, _) | (FieldType::Money, Value::Object(_)) | (FieldType::Status, Value::Object(_)) => {
+        (FieldType::FullName, _)
+        | (FieldType::Money, Value::Object(_))
+        | (FieldType::Status, Value::Object(_)) => {
             vec![one(field, value, zone)]
         }
         (FieldType::Table | FieldType::Json, v) => vec![compact(v)],
-        (_, Value::Array(items)) => items.iter().filter(|v| !is_empty(v)).map(|v| one(field, v, zone)).collect(),
+        (_, Value::Array(items)) => {
+            items.iter().filter(|v| !is_empty(v)).map(|v| one(field, v, zone)).collect()
+        }
         (_, v) => vec![one(field, v, zone)],
     };
     parts.join(", ")
@@ -39,7 +43,9 @@ fn text(v: &Value) -> String {
 fn one(field: &Field, v: &Value, zone: TimeZone) -> String {
     match field.kind {
         FieldType::Money => money(field, v),
-        FieldType::Datetime => instant(v, zone).map_or_else(|| text(v), |at| at.format("%Y-%m-%d %H:%M:%S %:z").to_string()),
+        FieldType::Datetime => {
+            instant(v, zone).map_or_else(|| text(v), |at| at.format("%Y-%m-%d %H:%M:%S %:z").to_string())
+        }
         FieldType::Date => day(v).map_or_else(|| text(v), |d| d.format("%Y-%m-%d").to_string()),
         FieldType::Phone => entry(v, "tel"),
         FieldType::Email => entry(v, "email"),
@@ -81,7 +87,9 @@ fn money(field: &Field, v: &Value) -> String {
         .unwrap_or(field.data.currency())
         .to_ascii_uppercase();
     let cents = match v.get("cents") {
-        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Some(Value::Number(n)) => {
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+        }
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     };
@@ -122,7 +130,9 @@ fn instant(v: &Value, zone: TimeZone) -> Option<DateTime<FixedOffset>> {
 
 /// The calendar day a DATE value names, as written.
 fn day(v: &Value) -> Option<NaiveDate> {
-    written(v).map(|at| at.date_naive()).or_else(|| NaiveDate::parse_from_str(v.as_str()?.trim(), "%Y-%m-%d").ok())
+    written(v)
+        .map(|at| at.date_naive())
+        .or_else(|| NaiveDate::parse_from_str(v.as_str()?.trim(), "%Y-%m-%d").ok())
 }
 
 #[cfg(test)]
@@ -132,7 +142,14 @@ mod tests {
     use serde_json::json;
 
     fn field(kind: FieldType) -> Field {
-        Field { code: "f".into(), name: "F".into(), kind, required: false, single: true, data: FieldData::default() }
+        Field {
+            code: "f".into(),
+            name: "F".into(),
+            kind,
+            required: false,
+            single: true,
+            data: FieldData::default(),
+        }
     }
 
     #[test]
@@ -145,13 +162,19 @@ mod tests {
         assert_eq!(s(FieldType::Datetime, json!("2024-03-01T09:00:00Z")), "2024-03-01 12:00:00 +03:00");
         assert_eq!(s(FieldType::Date, json!("2024-03-01T00:00:00+03:00")), "2024-03-01");
         assert_eq!(
-            s(FieldType::Email, json!([{"type": "home", "email": "a@b.c"}, {"type": "main", "email": "d@e.f"}])),
+            s(
+                FieldType::Email,
+                json!([{"type": "home", "email": "a@b.c"}, {"type": "main", "email": "d@e.f"}])
+            ),
             "a@b.c, d@e.f"
         );
         assert_eq!(s(FieldType::Phone, json!([{"type": "home", "tel": "+79125554433"}])), "+79125554433");
         assert_eq!(s(FieldType::Enum, json!([{"code": "vip", "name": "VIP"}])), "VIP (vip)");
         assert_eq!(s(FieldType::Status, json!({"code": "new", "name": "new"})), "new");
-        assert_eq!(s(FieldType::FullName, json!({"lastname": "Rogers", "firstname": "Sarah", "middlename": ""})), "Rogers Sarah");
+        assert_eq!(
+            s(FieldType::FullName, json!({"lastname": "Rogers", "firstname": "Sarah", "middlename": ""})),
+            "Rogers Sarah"
+        );
         assert_eq!(s(FieldType::Json, json!({"a": [1, 2]})), r#"{"a":[1,2]}"#);
         assert_eq!(s(FieldType::Float, json!(27.5)), "27.5");
         assert_eq!(show(&field(FieldType::String), Some(&json!("  ")), zone), "");

@@ -106,8 +106,7 @@ impl Part {
                 Some(Compared { header: c.header.clone(), field, link })
             })
             .collect();
-        let example =
-            if target.keep_example_row { None } else { ExampleRow::new(&target.schema, &header) };
+        let example = if target.keep_example_row { None } else { ExampleRow::new(&target.schema, &header) };
         let width = header.len();
         let mut part = Part {
             validator: validator.clone(),
@@ -151,7 +150,11 @@ impl Part {
                     (None, Some(key)) => {
                         buf.clear();
                         encode(row, width, &mut buf);
-                        part.rows.push(Stored { row: row.number, key: key.into(), cells: buf.as_slice().into() });
+                        part.rows.push(Stored {
+                            row: row.number,
+                            key: key.into(),
+                            cells: buf.as_slice().into(),
+                        });
                     }
                 }
             }
@@ -191,7 +194,8 @@ enum Slot {
 impl Index {
     /// Indexes the rows of `parts` by key.
     pub fn new(parts: &[Part]) -> Index {
-        let mut map: HashMap<Box<str>, Slot> = HashMap::with_capacity(parts.iter().map(|p| p.rows.len()).sum());
+        let mut map: HashMap<Box<str>, Slot> =
+            HashMap::with_capacity(parts.iter().map(|p| p.rows.len()).sum());
         for (p, part) in parts.iter().enumerate() {
             for (i, s) in part.rows.iter().enumerate() {
                 let r = RowRef { part: p as u16, index: i as u32 };

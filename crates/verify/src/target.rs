@@ -97,7 +97,10 @@ impl Target {
     /// # Errors
     /// The directory holds no run, or neither the run nor `key_column` names a key.
     pub fn from_run_dir(dir: &Path, key_column: Option<&str>) -> Result<Target, VerifyError> {
-        let run = |source| VerifyError::Run { what: format!("reading the run `{}`", dir.display()), source };
+        let run = |source| VerifyError::Run {
+            what: format!("reading the run `{}`", dir.display()),
+            source: Box::new(source),
+        };
         let spec = RunSpec::load(dir).map_err(run)?;
         let schema = RunSpec::load_schema(dir).map_err(run)?;
         let options = elma_import_runner::prepare::validate_options(&spec).map_err(run)?;
@@ -153,10 +156,11 @@ pub fn migration_targets(
     schemas: &BTreeMap<String, AppSchema>,
     dir: Option<&Path>,
 ) -> Result<Vec<Target>, VerifyError> {
-    let bound = elma_import_migrate::check::bind(migration, schemas).map_err(|source| VerifyError::Migration {
-        what: format!("reading the migration `{}`", migration.path.display()),
-        source,
-    })?;
+    let bound =
+        elma_import_migrate::check::bind(migration, schemas).map_err(|source| VerifyError::Migration {
+            what: format!("reading the migration `{}`", migration.path.display()),
+            source: Box::new(source),
+        })?;
     let options = migration_options(migration)?;
     let mut out = Vec::new();
     for (j, (step, b)) in migration.steps.iter().zip(bound).enumerate() {
@@ -171,7 +175,11 @@ pub fn migration_targets(
             column_map: Vec::new(),
             key_column: step.key.clone(),
             keep_example_row: false,
-            links: b.refs.iter().map(|r| Link { field: r.field.clone(), app: r.app.clone(), by: r.by.clone() }).collect(),
+            links: b
+                .refs
+                .iter()
+                .map(|r| Link { field: r.field.clone(), app: r.app.clone(), by: r.by.clone() })
+                .collect(),
             run_dir,
         });
     }

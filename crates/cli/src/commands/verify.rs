@@ -129,9 +129,7 @@ fn delimiter(text: &str) -> anyhow::Result<u8> {
 fn verify_err(e: elma_import_verify::VerifyError) -> anyhow::Error {
     let code = if e.is_setup() {
         exit::USAGE
-    } else if e.is_network() {
-        exit::NETWORK
-    } else if matches!(e, elma_import_verify::VerifyError::Io { .. }) {
+    } else if e.is_network() || matches!(e, elma_import_verify::VerifyError::Io { .. }) {
         exit::NETWORK
     } else {
         exit::DATA
@@ -183,7 +181,10 @@ fn targets(
     Ok(match kind {
         Kind::Run => {
             refuse_file_flags(args, "a run directory", true)?;
-            (vec![Target::from_run_dir(target, args.key_column.as_deref()).map_err(verify_err)?], target.clone())
+            (
+                vec![Target::from_run_dir(target, args.key_column.as_deref()).map_err(verify_err)?],
+                target.clone(),
+            )
         }
         Kind::MigrationDir => {
             refuse_file_flags(args, "a migration directory", false)?;
@@ -196,7 +197,11 @@ fn targets(
             let coded = |e: elma_import_migrate::MigrateError| exit::coded(exit::run_code(e.kind()), e);
             let migration = Migration::load(target).map_err(coded)?;
             let schemas = rt
-                .block_on(elma_import_migrate::load_schemas(&migration, args.schema_dir.as_deref(), Some(client)))
+                .block_on(elma_import_migrate::load_schemas(
+                    &migration,
+                    args.schema_dir.as_deref(),
+                    Some(client),
+                ))
                 .map_err(coded)?;
             let dir = args.dir.clone().unwrap_or_else(default_dir);
             (migration_targets(&migration, &schemas, None).map_err(verify_err)?, dir)
@@ -244,7 +249,10 @@ fn targets(
 pub fn run(args: VerifyArgs, global: &Global) -> anyhow::Result<u8> {
     let kind = Kind::of(&args.target);
     if matches!(kind, Kind::File | Kind::MigrationFile) && !args.target.is_file() {
-        return Err(usage(format!("`{}` is no file, run directory or migration directory", args.target.display())));
+        return Err(usage(format!(
+            "`{}` is no file, run directory or migration directory",
+            args.target.display()
+        )));
     }
     let conn = match kind {
         Kind::Run => {
@@ -271,8 +279,9 @@ pub fn run(args: VerifyArgs, global: &Global) -> anyhow::Result<u8> {
     let outcomes = outcomes.map_err(verify_err)?;
     sink.finish().map_err(verify_err)?;
     if let Some(extra) = &args.diff {
-        std::fs::copy(&diff_path, extra)
-            .map_err(|e| exit::coded(exit::NETWORK, anyhow::anyhow!("cannot write `{}`: {e}", extra.display())))?;
+        std::fs::copy(&diff_path, extra).map_err(|e| {
+            exit::coded(exit::NETWORK, anyhow::anyhow!("cannot write `{}`: {e}", extra.display()))
+        })?;
     }
     let target_path = std::path::absolute(&args.target).unwrap_or_else(|_| args.target.clone());
     let v = Verification::new(
@@ -299,7 +308,11 @@ pub fn run(args: VerifyArgs, global: &Global) -> anyhow::Result<u8> {
         value["report"] = json!(page);
         value["exit_code"] = json!(code);
         if code != exit::OK {
-            value["error"] = json!(format!("{}; see {}", v.sentence(), args.diff.as_ref().unwrap_or(&diff_path).display()));
+            value["error"] = json!(format!(
+                "{}; see {}",
+                v.sentence(),
+                args.diff.as_ref().unwrap_or(&diff_path).display()
+            ));
         }
         ui::print_json(&value)?;
     } else {
@@ -340,7 +353,10 @@ fn show(v: &Verification, diff: &Path, page: Option<&Path>) {
                 }
                 elma_import_verify::Verdict::Extra => format!("in the app, in no row: {}", l.platform),
                 elma_import_verify::Verdict::Invalid => {
-                    format!("does not pass the checks (`{}`: `{}`), so no run imported it", l.column, l.source)
+                    format!(
+                        "does not pass the checks (`{}`: `{}`), so no run imported it",
+                        l.column, l.source
+                    )
                 }
                 elma_import_verify::Verdict::Missing => "no item holds this key".to_string(),
                 other => format!("{} {}", other.as_str(), l.platform),
