@@ -37,8 +37,13 @@ struct Seen {
     found: Vec<Vec<u8>>,
     /// The differing fields of rows found once.
     diffs: HashMap<(u16, u32), Vec<FieldDiff>>,
-    /// Ids of the items of rows found more than once.
-    ids: HashMap<(u16, u32), Vec<String>>,
+    /// The id of the first item holding each row's key, as a UUID's 128 bits (0: none,
+    /// or not a UUID: then in `first_text`), 16 bytes a row.
+    first: Vec<Vec<u128>>,
+    /// First ids that are no UUID.
+    first_text: HashMap<(u16, u32), String>,
+    /// The ids of the second and later items holding a row's key (ambiguous rows only).
+    more: HashMap<(u16, u32), Vec<String>>,
     /// Extra items.
     extras: Vec<DiffLine>,
     fields: u64,
@@ -225,9 +230,18 @@ fn take_item(
         *n = n.saturating_add(1);
         let n = *n;
         let at = (part, i);
-        let ids = seen.ids.entry(at).or_default();
-        if ids.len() < IDS_SHOWN {
-            ids.push(id.clone());
+        if n == 1 {
+            match uuid_bits(&id) {
+                Some(bits) => seen.first[part as usize][i as usize] = bits,
+                None => {
+                    seen.first_text.insert(at, id.clone());
+                }
+            }
+        } else {
+            let more = seen.more.entry(at).or_default();
+            if more.len() + 1 < IDS_SHOWN {
+                more.push(id.clone());
+            }
         }
         if rows.len() > 1 {
             continue;
@@ -244,6 +258,23 @@ fn take_item(
             seen.diffs.remove(&at);
         }
     }
+}
+
+/// The 128 bits of a UUID written `8-4-4-4-12` (either case); `None` for any other id
+/// and for the nil UUID.
+fn uuid_bits(id: &str) -> Option<u128> {
+    let b = id.as_bytes();
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    u128::from_str_radix(&hex, 16).ok().filter(|n| *n != 0)
+}
+
+/// A UUID's text, lower case, from its bits.
+fn uuid_text(bits: u128) -> String {
+    let h = format!("{bits:032x}");
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// Counts a line, keeps it for the page while there is room, writes it to the diff.
@@ -307,7 +338,12 @@ fn verdicts(
             emit(&mut o, line(String::new(), Verdict::Missing), diff)?;
         } else if found > 1 || holders.len() > 1 {
             o.counts.ambiguous += 1;
-            let ids = seen.ids.remove(&at).unwrap_or_default();
+            let first = match seen.first[p as usize][i] {
+                0 => seen.first_text.remove(&at),
+                bits => Some(uuid_text(bits)),
+            };
+            let ids: Vec<String> =
+                first.into_iter().chain(seen.more.remove(&at).unwrap_or_default()).collect();
             let mut text = format!(
                 "{found} item(s): {}",
                 ids.iter().map(|id| format!("[{id}]")).collect::<Vec<_>>().join(", ")
@@ -361,4 +397,18 @@ fn verdicts(
     columns.sort_by_key(|c| std::cmp::Reverse(c.differs));
     o.columns = columns;
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_ids_keep_in_16_bytes_and_come_back() {
+        let id = "4FBA1C20-da56-48ee-82ba-fa6cb7a0fc69";
+        assert_eq!(uuid_bits(id).map(uuid_text).as_deref(), Some("4fba1c20-da56-48ee-82ba-fa6cb7a0fc69"));
+        for other in ["42", "00000000-0000-0000-0000-000000000000", "4fba1c20da5648ee82bafa6cb7a0fc69xxxx"] {
+            assert_eq!(uuid_bits(other), None, "{other}");
+        }
+    }
 }
