@@ -254,3 +254,46 @@ fn a_clean_migration_verifies_with_every_link_checked() {
 fn rows_total(v: &Value) -> u64 {
     num(v, "rows")
 }
+
+#[test]
+fn a_file_imported_twice_is_ambiguous_row_by_row_naming_both_items() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 30, 0.0, 6);
+    let emu = Emulator::start(&args!["--rows-per-sec", "20000", "--time-zone", "+03:00"]);
+    for (i, again) in [(1, false), (2, true)] {
+        let mut a = args![
+            "--json",
+            "run",
+            p(&s.path),
+            "--app",
+            APP,
+            "--run-dir",
+            p(&tmp.path().join(format!("run{i}")))
+        ];
+        a.extend(args!["--time-zone", "+03:00", "--key-column", "Email"]);
+        if again {
+            a.push("--again".into());
+        }
+        a.extend(conn(&emu));
+        elma(tmp.path(), &a).expect_code(0);
+    }
+    let out =
+        elma(tmp.path(), &[args!["--json", "verify", p(&tmp.path().join("run2"))], conn(&emu)].concat());
+    out.expect_code(1);
+    let v = out.json();
+    assert_eq!(
+        (num(&v, "ambiguous"), num(&v, "matched"), num(&v, "items")),
+        (30, 0, 60),
+        "{}",
+        out.describe()
+    );
+    let (_, records) = read_diff(&tmp.path().join("run2/verify.csv"));
+    assert_eq!(records.len(), 30);
+    for r in &records {
+        assert_eq!(&r[5], "ambiguous");
+        assert!(
+            r[4].starts_with("2 item(s): [") && r[4].matches('[').count() == 2,
+            "both items named: {r:?}"
+        );
+    }
+}

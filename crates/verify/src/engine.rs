@@ -160,8 +160,11 @@ impl<'a> Verifier<'a> {
             self.maps.open(&app, f);
         }
         let index = Index::new(&parts);
-        let mut seen =
-            Seen { found: parts.iter().map(|p| vec![0u8; p.rows.len()]).collect(), ..Seen::default() };
+        let mut seen = Seen {
+            found: parts.iter().map(|p| vec![0u8; p.rows.len()]).collect(),
+            first: parts.iter().map(|p| vec![0u128; p.rows.len()]).collect(),
+            ..Seen::default()
+        };
         {
             let (maps, watch) = (&mut self.maps, self.watch);
             let (parts, index, key, app) = (&parts, &index, &key, app.as_str());
