@@ -73,4 +73,8 @@ pub enum Command {
     Runs(commands::runs::RunsArgs),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(commands::completions::CompletionsArgs),
+    /// Compare every row of a file, run or migration with the app's items, field by field.
+    Verify(commands::verify::VerifyArgs),
+    /// Write the report page (report.html) of a run, migration or verify directory again.
+    Report(commands::report::ReportArgs),
 }

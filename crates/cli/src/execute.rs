@@ -74,6 +74,7 @@ pub fn execute_dir(
         execute(dir, client, options, &observer, &cancel).await
     });
     observer.finish();
+    crate::page::after(dir, exec.progress == crate::ui::progress::Mode::Jsonl);
     match outcome {
         Ok(summary) => report(&summary, global),
         Err(e) => {

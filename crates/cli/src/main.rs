@@ -13,6 +13,7 @@ mod exit;
 mod hints;
 mod migration;
 mod opts;
+mod page;
 mod runs;
 mod settings;
 mod ui;

@@ -245,6 +245,7 @@ pub fn execute_dir(
         crate::execute::watch_ctrl_c(&cancel);
         elma_import_migrate::execute(dir, client, options, observer.clone(), &cancel).await
     });
+    crate::page::after(dir, false);
     match outcome {
         Ok(report) => render(&report, global),
         Err(e) => Err(exit::coded(exit::run_code(e.kind()), e)),

@@ -185,6 +185,7 @@ pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
         )
         .await;
         observer.finish();
+        crate::page::after(&run_dir, false);
         let summary = outcome?;
 
         step(6, "checking the app's items through the list endpoint".into());
@@ -460,6 +461,7 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
         observer,
         &elma_import_runner::Cancel::new(),
     ))?;
+    crate::page::after(&mig_dir, false);
 
     step(5, "checking every contact's Company against the company its source row named".into());
     let (companies, contacts) = rt.block_on(async {

@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod fix;
 pub mod migrate;
 pub mod plan;
+pub mod report;
 pub mod resume;
 pub mod run;
 pub mod runs;
@@ -17,6 +18,7 @@ pub mod status;
 pub mod template;
 pub mod upload;
 pub mod validate;
+pub mod verify;
 
 use crate::args::{Cli, Command};
 
@@ -45,5 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(a) => check::run(a, g),
         Command::Runs(a) => runs::run(a, g),
         Command::Completions(a) => completions::run(a, g, <Cli as clap::CommandFactory>::command()),
+        Command::Verify(a) => verify::run(a, g),
+        Command::Report(a) => report::run(a, g),
     }
 }
