@@ -43,6 +43,12 @@ pub struct FaultProfile {
     /// rows (drawn with it), with a row-0 error; the rows imported until then stay.
     /// Applies when the start route is among `routes` (or `routes` is empty).
     pub fail_imports: f64,
+    /// Probability that an imported row's text in `reword_fields` is stored in upper case:
+    /// a model of a platform that stores a value otherwise than the file wrote it
+    /// (normalising, say), so that looking the row up by that field misses it.
+    pub reword: f64,
+    /// The field codes `reword` changes.
+    pub reword_fields: Vec<String>,
     /// Route patterns the faults apply to, as counted: `"POST /app/{namespace}/{code}/import"`.
     /// Empty: every `/pub/v1` route.
     pub routes: Vec<String>,
@@ -68,6 +74,8 @@ impl Default for FaultProfile {
             slow: 0.0,
             slow_ms: 1_000,
             fail_imports: 0.0,
+            reword: 0.0,
+            reword_fields: Vec::new(),
             routes: Vec::new(),
             block_app: None,
             block_secs: 0.0,
@@ -87,6 +95,7 @@ impl FaultProfile {
             ("drop_after", self.drop_after),
             ("slow", self.slow),
             ("fail_imports", self.fail_imports),
+            ("reword", self.reword),
         ];
         for (name, p) in named {
             if !(0.0..=1.0).contains(&p) {
@@ -158,10 +167,15 @@ pub(crate) struct Injector {
     rng: StdRng,
     /// Draws of `fail_imports`, apart from the requests' draws.
     imports: StdRng,
+    /// Draws of `reword`, one per row imported.
+    rewords: StdRng,
 }
 
 /// Seed offset of the `fail_imports` RNG.
 const IMPORT_STREAM: u64 = 0xFA11_0000_0000_0001;
+
+/// Seed offset of the `reword` RNG.
+const REWORD_STREAM: u64 = 0x2E30_0000_0000_0002;
 
 /// The route a start is counted under.
 pub(crate) fn start_route() -> String {
@@ -175,6 +189,7 @@ impl Injector {
             profile,
             rng: StdRng::seed_from_u64(seed),
             imports: StdRng::seed_from_u64(seed ^ IMPORT_STREAM),
+            rewords: StdRng::seed_from_u64(seed ^ REWORD_STREAM),
         }
     }
 
@@ -185,6 +200,17 @@ impl Injector {
         let share: f64 = self.imports.random();
         let p = &self.profile;
         (p.fail_imports > 0.0 && a < p.fail_imports && p.applies_to(&start_route())).then_some(share)
+    }
+
+    /// The fields whose text a row about to be stored gets in upper case (`reword`):
+    /// none, or every field of `reword_fields`. Always draws once.
+    pub fn reworded(&mut self) -> &[String] {
+        let a: f64 = self.rewords.random();
+        if self.profile.reword > 0.0 && a < self.profile.reword {
+            &self.profile.reword_fields
+        } else {
+            &[]
+        }
     }
 
     /// Draws the faults of one request to `route`. Always draws twice, so the sequence
@@ -269,5 +295,24 @@ mod tests {
         let elsewhere =
             FaultProfile { fail_imports: 1.0, routes: vec!["GET /x".into()], ..FaultProfile::default() };
         assert_eq!(Injector::new(elsewhere, 1).import_failure(), None);
+    }
+
+    #[test]
+    fn reword_changes_the_named_fields_of_its_share_of_rows() {
+        let profile =
+            FaultProfile { reword: 0.5, reword_fields: vec!["__name".into()], ..FaultProfile::default() };
+        let mut injector = Injector::new(profile.clone(), 3);
+        let hits = (0..1000).filter(|_| !injector.reworded().is_empty()).count();
+        assert!((400..600).contains(&hits), "{hits}");
+        let mut again = Injector::new(profile, 3);
+        let mut first = Injector::new(
+            FaultProfile { reword: 0.5, reword_fields: vec!["__name".into()], ..FaultProfile::default() },
+            3,
+        );
+        assert_eq!(
+            (0..50).map(|_| again.reworded().len()).collect::<Vec<_>>(),
+            (0..50).map(|_| first.reworded().len()).collect::<Vec<_>>()
+        );
+        assert!(FaultProfile { reword: 1.5, ..FaultProfile::default() }.check().is_err());
     }
 }

@@ -388,6 +388,7 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>, generation: 
                         let mut item = Map::with_capacity(row.item.len() + 1);
                         item.insert("__id".to_string(), Value::String(inner.new_id()));
                         item.extend(row.item);
+                        reword(&inner, &mut item);
                         new_items.push(item);
                         import.imported += 1;
                         added += 1;
@@ -408,6 +409,16 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>, generation: 
             let t = inner.elapsed_ms();
             state.queue.sample(t);
             ensure_drainer(&inner, &mut state);
+        }
+    }
+}
+
+/// Fault `reword`: the row's text in the profile's fields, stored in upper case.
+fn reword(inner: &Inner, item: &mut Map<String, Value>) {
+    let fields = inner.injector().reworded().to_vec();
+    for field in fields {
+        if let Some(Value::String(text)) = item.get_mut(&field) {
+            *text = text.to_uppercase();
         }
     }
 }

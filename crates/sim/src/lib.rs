@@ -9,7 +9,8 @@
 //! - the platform's: answers lost after the request took effect (starts and polls), 500,
 //!   503, 429, dropped connections, imports that fail part way with their counts,
 //!   temporary files that expire mid-import, restarts that keep or fail running imports,
-//!   items already in the app (whole rows, or only their keys), another time zone;
+//!   another import holding the app (`blocked`), items already in the app (whole rows, or
+//!   only their keys), another time zone, names stored otherwise than the file wrote them;
 //! - the user's: files with repeated or missing keys and invalid cells, a crash at any
 //!   journal boundary (the process dies: its tasks stop, its requests go nowhere), Ctrl-C,
 //!   a chunk file changed between a crash and the resume, the same file run again.
