@@ -1,7 +1,8 @@
 //! Streaming readers and writers of import files (.csv and .xlsx).
 //!
 //! Readers yield [`Row`]s in batches, each carrying its spreadsheet row number, with
-//! memory flat in the file's size. Writers keep text exact and numbers and dates typed.
+//! memory flat in the file's size. Writers keep text exact and numbers and dates typed, and
+//! make files that are whole or absent ([`AtomicFile`]): renamed into place when finished.
 //!
 //! * **.csv**: UTF-8 with or without BOM, or Windows-1251 (detected when the start of
 //!   the file is not valid UTF-8 and holds fewer well-formed multi-byte UTF-8 characters
@@ -50,6 +51,7 @@
 //! # }
 //! ```
 
+mod atomic;
 mod csv_par;
 mod csv_read;
 mod error;
@@ -66,6 +68,7 @@ mod xlsx_stream;
 use std::fmt;
 use std::path::Path;
 
+pub use atomic::{write_atomically, AtomicFile};
 pub use error::SheetError;
 pub use row::{column_letters, Cell, CellKind, Row};
 pub use write::{create, Writer};
