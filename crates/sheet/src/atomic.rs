@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempPath;
 
-use crate::SheetError;
+use crate::error::SheetError;
 
 /// Bytes buffered before they reach the file.
 const BUFFER: usize = 64 * 1024;

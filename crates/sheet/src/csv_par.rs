@@ -25,7 +25,9 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::csv_read::{CsvReader, Layout};
-use crate::{BatchWork, Row, SheetError, WorkedBatch};
+use crate::error::SheetError;
+use crate::options::{BatchWork, WorkedBatch};
+use crate::row::Row;
 
 /// Bytes per range.
 pub(crate) const RANGE_BYTES: u64 = 1 << 20;

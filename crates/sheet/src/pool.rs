@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::Row;
+use crate::row::Row;
 
 /// Batches kept for reuse at most; more are dropped, so memory stays flat when the
 /// caller hands back faster than the reader takes.

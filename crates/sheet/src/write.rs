@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format as XlsxFormat, FormatPattern, Note, Workbook};
 
-use crate::{AtomicFile, CellKind, Format, Row, SheetError, WriteOptions};
+use crate::atomic::AtomicFile;
+use crate::error::SheetError;
+use crate::options::{Format, WriteOptions};
+use crate::row::{CellKind, Row};
 
 /// Most characters (UTF-16 code units) an .xlsx cell holds.
 const MAX_XLSX_TEXT: usize = 32_767;
