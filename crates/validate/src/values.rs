@@ -1,6 +1,8 @@
 //! Hand-written, allocation-free parsers of cell values: numbers, dates, UUIDs, e-mail
 //! addresses, links and phones. Each works on the trimmed text of one value.
 
+use elma_import_sheet::Cell;
+
 use crate::Locale;
 
 /// How a decimal number failed to parse.
@@ -452,6 +454,39 @@ pub(crate) fn phone_shape(text: &str) -> PhoneShape {
 /// The digits of a phone.
 pub(crate) fn phone_digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The date of an .xlsx date cell: its ISO text, else its serial number.
+pub(crate) fn date_cell(cell: Cell<'_>) -> Option<DateTime> {
+    match parse_iso(cell.text.trim()) {
+        Some(Ok(dt)) => Some(dt),
+        _ => from_serial(cell.number),
+    }
+}
+
+/// `name[uuid]` → (name, uuid).
+pub(crate) fn split_file_ref(v: &str) -> Result<(&str, &str), &'static str> {
+    let Some(inner) = v.strip_suffix(']') else {
+        return Err("it does not end with `]`");
+    };
+    let Some(open) = inner.rfind('[') else {
+        return Err("it has no `[` before the UUID");
+    };
+    let name = inner[..open].trim();
+    let uuid = &inner[open + 1..];
+    if name.is_empty() {
+        return Err("it has no file name before `[`");
+    }
+    if !is_uuid(uuid) {
+        return Err("the text between the brackets is not a UUID (8-4-4-4-12 hex digits)");
+    }
+    Ok((name, uuid))
+}
+
+/// `[uuid]` → uuid.
+pub(crate) fn uuid_ref(v: &str) -> Option<&str> {
+    let inner = v.strip_prefix('[')?.strip_suffix(']')?;
+    is_uuid(inner).then_some(inner)
 }
 
 #[cfg(test)]
