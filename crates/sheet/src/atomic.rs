@@ -58,6 +58,8 @@ pub struct AtomicFile {
     target: PathBuf,
     /// `None` only once finished or dropped.
     out: Option<Out>,
+    /// Whether `finish` syncs the file and its directory.
+    durable: bool,
 }
 
 #[derive(Debug)]
@@ -83,6 +85,7 @@ impl AtomicFile {
                 return Ok(AtomicFile {
                     target,
                     out: Some(Out::Direct(BufWriter::with_capacity(BUFFER, file))),
+                    durable: true,
                 });
             }
             _ => {}
@@ -106,7 +109,20 @@ impl AtomicFile {
             temp.as_file().set_permissions(meta.permissions())?;
         }
         let (file, temp) = temp.into_parts();
-        Ok(AtomicFile { target, out: Some(Out::Temporary(BufWriter::with_capacity(BUFFER, file), temp)) })
+        Ok(AtomicFile {
+            target,
+            out: Some(Out::Temporary(BufWriter::with_capacity(BUFFER, file), temp)),
+            durable: true,
+        })
+    }
+
+    /// Whether [`AtomicFile::finish`] syncs the file before the rename and the
+    /// directory after it (the default), so the file survives a crash once `finish`
+    /// returns. Without, the rename still makes the file whole or absent for every
+    /// reader, but a crash may lose it or its content: for many files synced together
+    /// later (chunk files), or ones that are simply made again.
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
     }
 
     /// The file this one becomes when finished (a symbolic link resolved).
@@ -114,8 +130,9 @@ impl AtomicFile {
         &self.target
     }
 
-    /// Flushes, syncs and renames the file over its target, then syncs the directory;
-    /// returns the file's size in bytes.
+    /// Flushes, syncs and renames the file over its target, then syncs the directory
+    /// (the syncs unless [`AtomicFile::set_durable`] turned them off); returns the
+    /// file's size in bytes.
     ///
     /// # Errors
     /// An I/O error (a full disk, say): the temporary file is removed and the target
@@ -124,11 +141,15 @@ impl AtomicFile {
         match self.out.take() {
             Some(Out::Temporary(buf, temp)) => {
                 let file = buf.into_inner().map_err(io::IntoInnerError::into_error)?;
-                file.sync_all()?;
+                if self.durable {
+                    file.sync_all()?;
+                }
                 let size = file.metadata()?.len();
                 drop(file);
                 temp.persist(&self.target).map_err(|e| e.error)?;
-                sync_dir(&self.target)?;
+                if self.durable {
+                    sync_dir(&self.target)?;
+                }
                 Ok(size)
             }
             Some(Out::Direct(buf)) => {

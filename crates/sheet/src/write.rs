@@ -31,6 +31,7 @@ pub struct Writer {
     path: PathBuf,
     rows: u64,
     inner: Inner,
+    durable: bool,
 }
 
 enum Inner {
@@ -89,7 +90,7 @@ pub fn create(path: &Path, format: Format, options: &WriteOptions) -> Result<Wri
             Inner::Xlsx(Box::new(XlsxOut { file, workbook, formats }))
         }
     };
-    Ok(Writer { path: path.to_path_buf(), rows: 0, inner })
+    Ok(Writer { path: path.to_path_buf(), rows: 0, inner, durable: true })
 }
 
 impl Writer {
@@ -126,6 +127,12 @@ impl Writer {
         Ok(())
     }
 
+    /// Whether [`Writer::finish`] syncs the file and its directory, so the file survives
+    /// a crash once `finish` returns (the default; see [`AtomicFile::set_durable`]).
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
+    }
+
     /// Flushes and syncs the file and renames it into place, returning its size in
     /// bytes.
     ///
@@ -134,7 +141,7 @@ impl Writer {
     /// then stays as it was.
     pub fn finish(self) -> Result<u64, SheetError> {
         let io = |source| SheetError::Io { path: self.path.clone(), source };
-        let file = match self.inner {
+        let mut file = match self.inner {
             Inner::Csv(w) => w.into_inner().map_err(|e| io(e.into_error()))?,
             Inner::Xlsx(out) => {
                 let XlsxOut { file, mut workbook, .. } = *out;
@@ -149,6 +156,7 @@ impl Writer {
                 sink.inner
             }
         };
+        file.set_durable(self.durable);
         file.finish().map_err(io)
     }
 }
