@@ -55,6 +55,7 @@ mod atomic;
 mod csv_par;
 mod csv_read;
 mod error;
+mod inflate_ahead;
 mod number;
 mod options;
 mod pool;

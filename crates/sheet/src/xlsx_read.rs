@@ -20,13 +20,14 @@ use std::sync::Arc;
 use calamine::{DataRef, Reader as _, SheetType, Xlsx, XlsxCellFormula, XlsxCellReader, XlsxError};
 
 use crate::error::SheetError;
+use crate::inflate_ahead::inflate_ahead;
 use crate::number::{push_iso_date, push_number, serial_from_iso, DAYS_1904};
 use crate::options::ReadOptions;
 use crate::pool::{RowPool, Spares};
 use crate::read_ahead::{Message, ReadAhead, AHEAD};
 use crate::row::{CellKind, Row};
 use crate::xlsx_cells::CellSource;
-use crate::xlsx_parts::{Package, SheetKind};
+use crate::xlsx_parts::{xml_reader, Package, SheetKind};
 use crate::xlsx_sst::SharedStrings;
 use crate::xlsx_stream::SheetCells;
 
@@ -92,8 +93,10 @@ pub(crate) fn open_with(path: &Path, options: &ReadOptions, engine: Engine) -> R
             .find(|s| s.kind == SheetKind::Work && s.name == sheet)
             .map(|s| s.part.clone())
             .unwrap_or_default();
+        let (again, progress) = (path.to_path_buf(), Arc::clone(&read));
+        let open = move || Ok(Counting { inner: File::open(again)?, pos: 0, max: progress });
         return spawn(path, &sheet, batch_rows, read, total, move |out| {
-            stream_package(package, &part, &thread_path, out)
+            stream_package(package, &part, &thread_path, open, out)
         });
     }
 
@@ -262,15 +265,20 @@ fn stream_calamine<RS: Read + Seek>(
     assemble(&mut cells, is_1904, path, out)
 }
 
-/// The streaming engine: the shared strings spooled to a temporary file while the
-/// sheet part is parsed.
+/// The streaming engine: the shared strings spooled to a temporary file, and the sheet
+/// part inflated, each on a thread of its own while the sheet is parsed on this one.
+/// `open` opens the file again for the inflating thread.
 fn stream_package<R: Read + Seek>(
     mut package: Package<R>,
     part: &str,
     path: &Path,
+    open: impl FnOnce() -> std::io::Result<Counting> + Send + 'static,
     out: &mut Sender,
 ) -> Result<(), SheetError> {
     let xlsx_err = |source: XlsxError| SheetError::Xlsx { path: path.to_path_buf(), source };
+    if !package.has_part(part) {
+        return Err(xlsx_err(XlsxError::FileNotFound(part.to_string())));
+    }
     // The strings are spooled on another thread while the sheet is read.
     let strings = match &package.shared_strings {
         Some(sst) => SharedStrings::spool_in_background(path.to_path_buf(), package.entry_name(sst))
@@ -279,10 +287,7 @@ fn stream_package<R: Read + Seek>(
     };
     let formats = package.number_formats().map_err(xlsx_err)?;
     let is_1904 = package.is_1904;
-    let xml = package
-        .part(part)
-        .map_err(xlsx_err)?
-        .ok_or_else(|| xlsx_err(XlsxError::FileNotFound(part.to_string())))?;
+    let xml = xml_reader(inflate_ahead(open, package.entry_name(part)).map_err(xlsx_err)?);
     let mut cells = SheetCells::new(xml, strings, formats, is_1904).map_err(xlsx_err)?;
     assemble(&mut cells, is_1904, path, out)
 }
