@@ -356,6 +356,10 @@ pub(crate) fn email_problem(text: &str) -> Option<&'static str> {
     let mut at = None;
     let mut ascii = true;
     for (i, &c) in b.iter().enumerate() {
+        // Most bytes of an address are letters, digits and `.-_+`: one look-up each.
+        if EMAIL_PLAIN[usize::from(c)] {
+            continue;
+        }
         match c {
             b'@' if at.is_some() => return Some("there is more than one `@`"),
             b'@' => at = Some(i),
@@ -381,16 +385,45 @@ pub(crate) fn email_problem(text: &str) -> Option<&'static str> {
     if domain.is_empty() {
         return Some("there is no domain after the `@`");
     }
-    if !domain.contains(&b'.') {
+    let (has_dot, bad_dots) = dots(domain);
+    if !has_dot {
         return Some("the domain has no dot");
     }
-    if domain.split(|&c| c == b'.').any(|label| label.is_empty()) {
+    if bad_dots {
         return Some("the domain has an empty part between dots");
     }
-    if b[..at].starts_with(b".") || b[..at].ends_with(b".") || b[..at].windows(2).any(|w| w == b"..") {
+    if dots(&b[..at]).1 {
         return Some("the name before the `@` starts or ends with a dot or has two dots in a row");
     }
     None
+}
+
+/// Bytes that need no second look in an e-mail address: not `@`, a space, a control
+/// character, one of `(),;:<>[]\"`, or a byte of a non-ASCII character.
+static EMAIL_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0x21;
+    while c < 0x7f {
+        table[c] = !matches!(
+            c as u8,
+            b'@' | b'(' | b')' | b',' | b';' | b':' | b'<' | b'>' | b'[' | b']' | b'\\' | b'"'
+        );
+        c += 1;
+    }
+    table
+};
+
+/// Of a non-empty part of an address, in one pass: whether it holds a dot, and whether
+/// it starts or ends with one or has two in a row (an empty label).
+fn dots(part: &[u8]) -> (bool, bool) {
+    let (mut any, mut bad, mut after_dot) = (false, false, true);
+    for &c in part {
+        let dot = c == b'.';
+        bad |= dot && after_dot;
+        any |= dot;
+        after_dot = dot;
+    }
+    (any, bad || after_dot)
 }
 
 /// Why a link is not an absolute http(s) URL.
@@ -405,12 +438,20 @@ pub(crate) fn link_problem(text: &str) -> Option<&'static str> {
     } else {
         return Some("it has no `http://` or `https://` scheme");
     };
-    let odd = |c: &u8| c.is_ascii_whitespace() || c.is_ascii_control() || *c >= 0x80;
-    if rest.iter().any(odd) && text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // One pass: where the host ends, and whether any byte is white space, a control
+    // character or part of a non-ASCII character (then looked at as characters).
+    let mut host_end = None;
+    let mut odd = false;
+    for (i, &c) in rest.iter().enumerate() {
+        odd |= c <= b' ' || c >= 0x7f;
+        if host_end.is_none() && matches!(c, b'/' | b'?' | b'#') {
+            host_end = Some(i);
+        }
+    }
+    if odd && text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Some("it contains a space or a control character");
     }
-    let host_end = rest.iter().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(rest.len());
-    let host = &rest[..host_end];
+    let host = &rest[..host_end.unwrap_or(rest.len())];
     if host.is_empty() || host.starts_with(b".") || host.starts_with(b":") || host.ends_with(b"@") {
         return Some("it has no host name");
     }
@@ -491,6 +532,88 @@ pub(crate) fn uuid_ref(v: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    /// The checks as they were before they were made one pass each (issue 18): the new
+    /// ones must say exactly what these said.
+    fn email_problem_before(text: &str) -> Option<&'static str> {
+        let b = text.as_bytes();
+        let mut at = None;
+        let mut ascii = true;
+        for (i, &c) in b.iter().enumerate() {
+            match c {
+                b'@' if at.is_some() => return Some("there is more than one `@`"),
+                b'@' => at = Some(i),
+                b' ' => return Some("it contains a space"),
+                0..=0x1f | 0x7f => return Some("it contains a control character or a line break"),
+                b'(' | b')' | b',' | b';' | b':' | b'<' | b'>' | b'[' | b']' | b'\\' | b'"' => {
+                    return Some("it contains a character an address cannot hold (one of `(),;:<>[]\\\"`)")
+                }
+                0x80.. => ascii = false,
+                _ => {}
+            }
+        }
+        if !ascii && text.chars().any(char::is_whitespace) {
+            return Some("it contains a space");
+        }
+        let Some(at) = at else {
+            return Some("there is no `@`");
+        };
+        if at == 0 {
+            return Some("there is nothing before the `@`");
+        }
+        let domain = &b[at + 1..];
+        if domain.is_empty() {
+            return Some("there is no domain after the `@`");
+        }
+        if !domain.contains(&b'.') {
+            return Some("the domain has no dot");
+        }
+        if domain.split(|&c| c == b'.').any(|label| label.is_empty()) {
+            return Some("the domain has an empty part between dots");
+        }
+        if b[..at].starts_with(b".") || b[..at].ends_with(b".") || b[..at].windows(2).any(|w| w == b"..") {
+            return Some("the name before the `@` starts or ends with a dot or has two dots in a row");
+        }
+        None
+    }
+
+    /// Why a link is not an absolute http(s) URL.
+    fn link_problem_before(text: &str) -> Option<&'static str> {
+        let b = text.as_bytes();
+        let rest = if b.len() >= 7 && b[..7].eq_ignore_ascii_case(b"http://") {
+            &b[7..]
+        } else if b.len() >= 8 && b[..8].eq_ignore_ascii_case(b"https://") {
+            &b[8..]
+        } else if b.windows(3).any(|w| w == b"://") {
+            return Some("its scheme is not http or https");
+        } else {
+            return Some("it has no `http://` or `https://` scheme");
+        };
+        let odd = |c: &u8| c.is_ascii_whitespace() || c.is_ascii_control() || *c >= 0x80;
+        if rest.iter().any(odd) && text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Some("it contains a space or a control character");
+        }
+        let host_end = rest.iter().position(|c| matches!(c, b'/' | b'?' | b'#')).unwrap_or(rest.len());
+        let host = &rest[..host_end];
+        if host.is_empty() || host.starts_with(b".") || host.starts_with(b":") || host.ends_with(b"@") {
+            return Some("it has no host name");
+        }
+        None
+    }
+
+    proptest! {
+        #[test]
+        fn email_and_link_checks_say_what_they_said(
+            text in "[a-zA-Z0-9.+_-]{0,5}(@[a-z0-9.-]{0,7})?([ ()<>,;:\\[\\]\"\t\u{a0}яЖ@/?#.]{0,2}[a-z.]{0,3})?",
+            prefix in prop::sample::select(vec!["", "http://", "HTTPS://", "ftp://", "https://."]),
+        ) {
+            prop_assert_eq!(email_problem(&text), email_problem_before(&text), "{:?}", text);
+            let link = format!("{prefix}{text}");
+            prop_assert_eq!(link_problem(&link), link_problem_before(&link), "{:?}", link);
+        }
+    }
+
     use super::*;
 
     #[test]
