@@ -496,6 +496,8 @@ impl Job {
             Body::Raw(bytes) => write_bytes(&self.path, &bytes),
             Body::Xlsx(rows) => {
                 let mut writer = elma_import_sheet::create(&self.path, Format::Xlsx, &self.options)?;
+                // Synced with the others at the end, when the chunks are to be durable.
+                writer.set_durable(false);
                 writer.write_row(&self.header)?;
                 for row in &rows {
                     writer.write_row(row)?;
@@ -508,10 +510,14 @@ impl Job {
     }
 }
 
-/// Writes `bytes` to `path` in one piece; their size and SHA-256.
+/// Writes `bytes` to `path` in one piece, whole or not at all (see
+/// [`elma_import_sheet::AtomicFile`]; synced with the others at the end, when the chunks
+/// are to be durable); their size and SHA-256.
 fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(u64, String), ChunkError> {
     let sha256 = hex::encode(Sha256::digest(bytes));
-    std::fs::write(path, bytes).map_err(io_err("write", path))?;
+    let mut file = elma_import_sheet::AtomicFile::create(path).map_err(io_err("write", path))?;
+    file.set_durable(false);
+    file.write_all(bytes).and_then(|()| file.finish()).map_err(io_err("write", path))?;
     Ok((bytes.len() as u64, sha256))
 }
 

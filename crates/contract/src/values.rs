@@ -41,19 +41,33 @@ pub const PHONE_TYPE: &str = "main";
 /// `type` of the e-mail entries an import writes (*assumed*; comparisons ignore `type`).
 pub const EMAIL_TYPE: &str = "main";
 
-/// Digits after the decimal point of a currency's smallest coin (ISO 4217): 0 for yen and
-/// the like, 3 for the dinars of the Gulf, 2 for every other code.
+/// Currencies whose smallest coin is the unit itself (ISO 4217 minor units 0).
+pub const NO_MINOR_UNITS: [&str; 17] = [
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF",
+    "XOF", "XPF",
+];
+
+/// Currencies with three decimals (ISO 4217 minor units 3): the dinars and the rial.
+pub const THREE_MINOR_UNITS: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+
+/// Units of account with four decimals (ISO 4217 minor units 4): Chile's Unidad de
+/// Fomento and Uruguay's Unidad Previsional.
+pub const FOUR_MINOR_UNITS: [&str; 2] = ["CLF", "UYW"];
+
+/// Digits after the decimal point of a currency's smallest coin (ISO 4217 minor units),
+/// by its code in any letter case: 0 for the yen and the like ([`NO_MINOR_UNITS`]), 3
+/// for the dinars ([`THREE_MINOR_UNITS`]), 4 for two units of account
+/// ([`FOUR_MINOR_UNITS`]), 2 for every other code. The one table of the client and the
+/// emulator: a currency's coin is a fact, not a judgement.
 pub fn minor_units(currency: &str) -> u32 {
-    const ZERO: [&str; 16] = [
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
-        "XAF", "XOF",
-    ];
-    const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-    let code = currency.trim().to_ascii_uppercase();
-    if ZERO.contains(&code.as_str()) {
+    let code = currency.trim();
+    let is = |codes: &[&str]| codes.iter().any(|c| c.eq_ignore_ascii_case(code));
+    if is(&NO_MINOR_UNITS) {
         0
-    } else if THREE.contains(&code.as_str()) {
+    } else if is(&THREE_MINOR_UNITS) {
         3
+    } else if is(&FOUR_MINOR_UNITS) {
+        4
     } else {
         2
     }
@@ -549,6 +563,25 @@ mod tests {
         assert!(same_value(&f, &money(1000, "USD"), &json!({"cents": 1000})));
         assert_eq!(tf_condition(&f, &money(1000, "USD")), None);
         assert_eq!((minor_units("rub"), minor_units("JPY"), minor_units("KWD")), (2, 0, 3));
+    }
+
+    #[test]
+    fn the_currency_table_is_iso_4217() {
+        // Pinned: the client writes cents with these digits and the emulator reads them
+        // with the same table, so a change here changes every MONEY value.
+        let zero = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
+        assert_eq!(NO_MINOR_UNITS.join(" "), zero);
+        assert_eq!(THREE_MINOR_UNITS.join(" "), "BHD IQD JOD KWD LYD OMR TND");
+        assert_eq!(FOUR_MINOR_UNITS.join(" "), "CLF UYW");
+        for code in zero.split(' ') {
+            assert_eq!(minor_units(code), 0, "{code}");
+            assert_eq!(minor_units(&code.to_lowercase()), 0, "{code}, lower case");
+        }
+        assert_eq!((minor_units(" kwd "), minor_units("TND"), minor_units("clf")), (3, 3, 4));
+        for code in ["RUB", "USD", "EUR", "KZT", "CNY", "UYU", "CLP "] {
+            let expected = if code == "CLP " { 0 } else { 2 };
+            assert_eq!(minor_units(code), expected, "{code}");
+        }
     }
 
     #[test]

@@ -2,6 +2,15 @@
 //! its own), written as an IANA name (`Europe/Moscow`), a fixed offset (`+03:00`, `UTC`)
 //! or `local` (the machine's zone, the default).
 //!
+//! This is the one grammar of time zones: the CLI's `--time-zone`, a run's spec and the
+//! emulator's company zone are all read by [`TimeZone::from_str`]:
+//!
+//! * an IANA name, in any letter case: `Europe/Moscow`, `europe/moscow`;
+//! * a fixed offset: `+03:00`, `+0300`, `+3`, `-05:30`, from −14:00 to +14:00, optionally
+//!   after `UTC` or `GMT`: `UTC+3`, `GMT-05:30`;
+//! * `UTC`, `GMT` or `Z`: offset zero;
+//! * `local`: the machine's zone ([`TimeZone::pinned`] names it).
+//!
 //! ```
 //! use elma_import_contract::zone::TimeZone;
 //! use chrono::NaiveDate;
@@ -33,11 +42,19 @@ pub enum TimeZone {
 
 /// A text that names no time zone.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "time zone `{0}` is unknown: give an IANA name such as `Europe/Moscow`, an offset such as \
-     `+03:00`, `UTC` or `local`"
-)]
-pub struct UnknownTimeZone(pub String);
+#[error("time zone `{text}` is unknown: {reason}")]
+pub struct UnknownTimeZone {
+    /// The text given (trimmed).
+    pub text: String,
+    /// What is wrong with it, and what would do.
+    pub reason: &'static str,
+}
+
+/// Why a text is no time zone, when it looks like none.
+const EXPECTED: &str =
+    "give an IANA name such as `Europe/Moscow`, an offset such as `+03:00` or `UTC+3`, `UTC` or `local`";
+/// Why an offset is no time zone.
+const OFFSET_RANGE: &str = "an offset lies between -14:00 and +14:00, with minutes below 60 (e.g. `+03:00`)";
 
 impl TimeZone {
     /// The date-time `local` on this zone's clock. A time a clock change repeats is the
@@ -98,26 +115,32 @@ impl FromStr for TimeZone {
 
     fn from_str(text: &str) -> Result<TimeZone, UnknownTimeZone> {
         let t = text.trim();
+        let unknown = |reason| UnknownTimeZone { text: t.to_string(), reason };
         if t.eq_ignore_ascii_case("local") {
             return Ok(TimeZone::Local);
         }
-        if t.eq_ignore_ascii_case("utc") || t == "Z" {
-            return FixedOffset::east_opt(0).map(TimeZone::Fixed).ok_or_else(|| UnknownTimeZone(t.into()));
+        let utc = FixedOffset::east_opt(0).expect("a zero offset");
+        if ["utc", "gmt", "z"].iter().any(|z| t.eq_ignore_ascii_case(z)) {
+            return Ok(TimeZone::Fixed(utc));
         }
-        if let Some(offset) = parse_offset(t) {
-            return Ok(TimeZone::Fixed(offset));
+        // `UTC+3`, `gmt-05:30`: an offset after the name of offset zero.
+        let offset = match t.get(..3) {
+            Some(p) if p.eq_ignore_ascii_case("utc") || p.eq_ignore_ascii_case("gmt") => &t[3..],
+            _ => t,
+        };
+        if offset.starts_with(['+', '-']) {
+            return parse_offset(offset).map(TimeZone::Fixed).map_err(unknown);
         }
-        chrono_tz::Tz::from_str_insensitive(t).map(TimeZone::Named).map_err(|_| UnknownTimeZone(t.into()))
+        chrono_tz::Tz::from_str_insensitive(t).map(TimeZone::Named).map_err(|_| unknown(EXPECTED))
     }
 }
 
-/// `+03:00`, `-0530`, `+3`, `UTC+03:00`.
-fn parse_offset(text: &str) -> Option<FixedOffset> {
-    let t = text.strip_prefix("UTC").or_else(|| text.strip_prefix("GMT")).unwrap_or(text);
-    let (sign, rest) = match t.as_bytes().first()? {
-        b'+' => (1, &t[1..]),
-        b'-' => (-1, &t[1..]),
-        _ => return None,
+/// `+03:00`, `-0530`, `+3` (a sign first).
+fn parse_offset(text: &str) -> Result<FixedOffset, &'static str> {
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(EXPECTED),
     };
     let (hours, minutes) = match rest.split_once(':') {
         Some((h, m)) => (h, m),
@@ -126,13 +149,13 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
     };
     let all_digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
     if !all_digits(hours) || !all_digits(minutes) {
-        return None;
+        return Err(EXPECTED);
     }
-    let (h, m): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
-    if h > 14 || m > 59 {
-        return None;
+    let (h, m): (i32, i32) = (hours.parse().map_err(|_| EXPECTED)?, minutes.parse().map_err(|_| EXPECTED)?);
+    if h > 14 || m > 59 || (h == 14 && m > 0) {
+        return Err(OFFSET_RANGE);
     }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or(OFFSET_RANGE)
 }
 
 impl fmt::Display for TimeZone {
@@ -155,26 +178,59 @@ mod tests {
         NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap()
     }
 
+    fn fixed(secs: i32) -> TimeZone {
+        TimeZone::Fixed(FixedOffset::east_opt(secs).unwrap())
+    }
+
     #[test]
     fn parses_names_offsets_and_local() {
         assert_eq!("local".parse::<TimeZone>().unwrap(), TimeZone::Local);
-        assert_eq!("europe/moscow".parse::<TimeZone>().unwrap(), TimeZone::Named(chrono_tz::Europe::Moscow));
-        for (text, secs) in
-            [("+03:00", 10800), ("-0530", -19800), ("+3", 10800), ("UTC", 0), ("UTC+05:00", 18000)]
-        {
+        assert_eq!(" LOCAL ".parse::<TimeZone>().unwrap(), TimeZone::Local);
+        for name in ["Europe/Moscow", "europe/moscow", "EUROPE/MOSCOW"] {
             assert_eq!(
-                text.parse::<TimeZone>().unwrap(),
-                TimeZone::Fixed(FixedOffset::east_opt(secs).unwrap()),
-                "{text}"
+                name.parse::<TimeZone>().unwrap(),
+                TimeZone::Named(chrono_tz::Europe::Moscow),
+                "{name}"
             );
         }
-        for bad in ["Mars/Olympus", "+25:00", "+03:99", "", "3"] {
-            let err = bad.parse::<TimeZone>().unwrap_err();
-            assert!(err.to_string().contains(&format!("`{}`", bad.trim())), "{err}");
+        for (text, secs) in [
+            ("+03:00", 10800),
+            ("+0300", 10800),
+            ("+3", 10800),
+            ("-0530", -19800),
+            ("-05:30", -19800),
+            ("+14:00", 50400),
+            ("-12:00", -43200),
+            ("UTC", 0),
+            ("utc", 0),
+            ("GMT", 0),
+            ("Z", 0),
+            ("z", 0),
+            ("UTC+3", 10800),
+            ("utc+03:00", 10800),
+            ("UTC+05:00", 18000),
+            ("GMT-05:30", -19800),
+        ] {
+            assert_eq!(text.parse::<TimeZone>().unwrap(), fixed(secs), "{text}");
         }
         assert_eq!("+03:00".parse::<TimeZone>().unwrap().to_string(), "+03:00");
         assert_eq!("Europe/Berlin".parse::<TimeZone>().unwrap().describe(), "Europe/Berlin");
         assert!(TimeZone::Local.describe().starts_with("local"));
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_what_would_do() {
+        for bad in ["Mars/Olympus", "", "3", "03:00", "UTC3", "+3:0:0", "+03:0a", "Moscow time"] {
+            let err = bad.parse::<TimeZone>().unwrap_err();
+            assert_eq!(err.text, bad.trim());
+            let message = err.to_string();
+            assert!(message.contains(&format!("`{}`", bad.trim())), "{message}");
+            assert!(message.contains("`Europe/Moscow`") && message.contains("`+03:00`"), "{message}");
+        }
+        for out_of_range in ["+25:00", "+03:99", "+14:30", "UTC-15"] {
+            let err = out_of_range.parse::<TimeZone>().unwrap_err();
+            assert!(err.to_string().contains("between -14:00 and +14:00"), "{err}");
+        }
     }
 
     #[test]

@@ -8,6 +8,9 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, SecondsFormat};
 use elma_import_contract::schema::{AppSchema, Field, FieldType};
+/// The client's currency table (ISO 4217 minor units): the coin is a fact, not the
+/// emulator's model.
+pub(crate) use elma_import_contract::values::minor_units;
 use elma_import_contract::wire::RowError;
 use elma_import_contract::Locale;
 use serde_json::{json, Map, Value};
@@ -542,24 +545,6 @@ fn finite(n: f64, shown: &str) -> Result<Value, String> {
         Ok(Value::from(n))
     } else {
         Err(format!("`{shown}` is out of the range of a number"))
-    }
-}
-
-/// Digits after the point of a currency's smallest coin (ISO 4217): the amount a MONEY
-/// value's `cents` counts. 2 unless the currency is known to differ.
-pub(crate) fn minor_units(currency: &str) -> u32 {
-    const NONE: [&str; 16] = [
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
-        "XOF", "XPF",
-    ];
-    const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-    let code = currency.trim().to_ascii_uppercase();
-    if NONE.contains(&code.as_str()) {
-        0
-    } else if THREE.contains(&code.as_str()) {
-        3
-    } else {
-        2
     }
 }
 

@@ -3,7 +3,8 @@
 //! changes (then a local time the clocks jump over does not exist, and one they pass
 //! twice is read as the earlier instant).
 
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone};
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone as _};
+use elma_import_contract::zone::TimeZone;
 
 /// A company's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,44 +47,33 @@ impl std::fmt::Display for Zone {
     }
 }
 
-/// A time zone as an offset (`+03:00`, `-05:30`, `+0300`), `UTC`/`Z`, or an IANA name
-/// (`Europe/Moscow`).
+/// A company's time zone written in the one grammar of time zones
+/// ([`elma_import_contract::zone`]): an IANA name in any letter case, an offset
+/// (`+03:00`, `+0300`, `UTC+3`), `UTC`/`Z`, or `local`, the machine's zone pinned by its
+/// IANA name (the emulator stands for a company set to the zone its operator is in).
 ///
 /// ```
 /// use elma_import_emulator::{parse_time_zone, Zone};
 /// let zone = parse_time_zone("+03:00").unwrap();
 /// assert_eq!(zone, Zone::moscow());
+/// assert_eq!(parse_time_zone("UTC+3").unwrap(), Zone::moscow());
 /// assert_eq!(parse_time_zone("utc").unwrap().to_string(), "+00:00");
-/// assert_eq!(parse_time_zone("Europe/Berlin").unwrap().to_string(), "Europe/Berlin");
+/// assert_eq!(parse_time_zone("europe/berlin").unwrap().to_string(), "Europe/Berlin");
 /// assert!(parse_time_zone("Mars/Olympus").is_err());
 /// ```
+///
+/// # Errors
+/// The text names no time zone (the message says what would do), or it is `local` and
+/// the machine's zone cannot be found.
 pub fn parse_time_zone(text: &str) -> Result<Zone, String> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") {
-        return Ok(Zone::Fixed(FixedOffset::east_opt(0).expect("zero offset")));
+    match text.parse::<TimeZone>().map_err(|e| e.to_string())?.pinned() {
+        TimeZone::Fixed(offset) => Ok(Zone::Fixed(offset)),
+        TimeZone::Named(tz) => Ok(Zone::Named(tz)),
+        TimeZone::Local => Err(format!(
+            "time zone `{}`: the machine's zone cannot be found; name it, e.g. `Europe/Moscow`",
+            text.trim()
+        )),
     }
-    let bad = || {
-        format!("`{text}` is not a time zone: expected an offset such as `+03:00`, `UTC`, or a name such as `Europe/Moscow`")
-    };
-    let (sign, rest) = match t.as_bytes().first() {
-        Some(b'+') => (1, &t[1..]),
-        Some(b'-') => (-1, &t[1..]),
-        _ => return t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| bad()),
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h, m),
-        None if rest.len() == 4 => rest.split_at(2),
-        None => (rest, "0"),
-    };
-    let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(h) || !digits(m) {
-        return Err(bad());
-    }
-    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 14 || m > 59 {
-        return Err(bad());
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Zone::Fixed).ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -110,6 +100,20 @@ mod tests {
         );
         for bad in ["03:00", "+25:00", "Nowhere/City", ""] {
             assert!(parse_time_zone(bad).unwrap_err().contains(&format!("`{bad}`")), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_grammar_is_the_clients() {
+        // What `--time-zone` accepts, the emulator accepts too (issue 15).
+        assert_eq!(parse_time_zone("europe/moscow").unwrap(), Zone::Named(chrono_tz::Europe::Moscow));
+        assert_eq!(parse_time_zone("UTC+3").unwrap(), Zone::moscow());
+        assert_eq!(parse_time_zone("z").unwrap(), parse_time_zone("+00:00").unwrap());
+        // `local` is the machine's zone, pinned by name, as a run pins it.
+        match (parse_time_zone("local"), TimeZone::Local.pinned()) {
+            (Ok(Zone::Named(tz)), TimeZone::Named(machine)) => assert_eq!(tz, machine),
+            (Err(e), TimeZone::Local) => assert!(e.contains("cannot be found"), "{e}"),
+            other => panic!("{other:?}"),
         }
     }
 

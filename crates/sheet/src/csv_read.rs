@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use encoding_rs::{DecoderResult, Encoding, UTF_8, WINDOWS_1251};
 
+use crate::error::SheetError;
+use crate::options::ReadOptions;
 use crate::pool::{RowPool, Spares};
-use crate::{ReadOptions, Row, SheetError};
+use crate::row::Row;
 
 /// Bytes looked at to detect the encoding, delimiter and line ends.
 const PREFIX: usize = 64 * 1024;

@@ -1,7 +1,8 @@
 //! Streaming readers and writers of import files (.csv and .xlsx).
 //!
 //! Readers yield [`Row`]s in batches, each carrying its spreadsheet row number, with
-//! memory flat in the file's size. Writers keep text exact and numbers and dates typed.
+//! memory flat in the file's size. Writers keep text exact and numbers and dates typed, and
+//! make files that are whole or absent ([`AtomicFile`]): renamed into place when finished.
 //!
 //! * **.csv**: UTF-8 with or without BOM, or Windows-1251 (detected when the start of
 //!   the file is not valid UTF-8 and holds fewer well-formed multi-byte UTF-8 characters
@@ -50,14 +51,18 @@
 //! # }
 //! ```
 
+mod atomic;
 mod csv_par;
 mod csv_read;
 mod error;
+mod inflate_ahead;
 mod number;
+mod options;
 mod pool;
 mod read_ahead;
 pub mod row;
 mod write;
+mod xlsx_cells;
 mod xlsx_parts;
 mod xlsx_read;
 mod xlsx_sst;
@@ -66,107 +71,11 @@ mod xlsx_stream;
 use std::fmt;
 use std::path::Path;
 
+pub use atomic::{write_atomically, AtomicFile};
 pub use error::SheetError;
+pub use options::{BatchWork, Format, ReadOptions, Worked, WorkedBatch, WriteOptions, DEFAULT_BATCH_ROWS};
 pub use row::{column_letters, Cell, CellKind, Row};
 pub use write::{create, Writer};
-
-/// Rows per batch when [`ReadOptions::batch_rows`] is 0.
-pub const DEFAULT_BATCH_ROWS: usize = 8192;
-
-/// Work a reader does on each batch on the thread that parsed it ([`Reader::set_work`]).
-pub type BatchWork = std::sync::Arc<dyn Fn(&[Row]) -> Worked + Send + Sync>;
-
-/// What a [`BatchWork`] found in a batch; the caller downcasts it to the type the work
-/// returns.
-pub type Worked = Box<dyn std::any::Any + Send>;
-
-/// A batch of rows with what the [`BatchWork`] found in it, if it ran on it.
-pub type WorkedBatch = (Vec<Row>, Option<Worked>);
-
-/// A sheet file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// Comma (or `;`, tab) separated values.
-    Csv,
-    /// Office Open XML workbook.
-    Xlsx,
-}
-
-impl Format {
-    /// The format a file name's extension names (`.csv`, `.tsv`, `.txt`; `.xlsx`,
-    /// `.xlsm`), case-insensitively.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" | "tsv" | "txt" => Some(Format::Csv),
-            "xlsx" | "xlsm" => Some(Format::Xlsx),
-            _ => None,
-        }
-    }
-
-    /// `"csv"` or `"xlsx"`: also the file extension.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Xlsx => "xlsx",
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How to read a file; the default detects everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReadOptions {
-    /// .csv encoding as an encoding_rs label (`"utf-8"`, `"windows-1251"`, `"cp1251"`);
-    /// `None` detects it: a BOM means UTF-8, else the start of the file is tried as
-    /// UTF-8 and read as Windows-1251 only when it is not UTF-8 and holds fewer
-    /// well-formed multi-byte UTF-8 characters than bad bytes (a UTF-8 file with a stray
-    /// bad byte stays UTF-8, and the byte is an error).
-    pub encoding: Option<String>,
-    /// .csv delimiter; `None` picks the most frequent of `,` `;` tab outside quotes
-    /// in the header line (`,` when there is none).
-    pub delimiter: Option<u8>,
-    /// .xlsx worksheet name; `None` means the first worksheet.
-    pub sheet: Option<String>,
-    /// Rows per batch; 0 means [`DEFAULT_BATCH_ROWS`].
-    pub batch_rows: usize,
-}
-
-impl ReadOptions {
-    fn batch(&self) -> usize {
-        if self.batch_rows == 0 {
-            DEFAULT_BATCH_ROWS
-        } else {
-            self.batch_rows
-        }
-    }
-}
-
-/// How to write a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteOptions {
-    /// .csv delimiter.
-    pub delimiter: u8,
-    /// Excel number format of .xlsx date cells.
-    pub date_format: String,
-    /// .xlsx worksheet name.
-    pub sheet_name: String,
-}
-
-impl Default for WriteOptions {
-    fn default() -> Self {
-        WriteOptions {
-            delimiter: b',',
-            date_format: "dd.mm.yyyy hh:mm".to_string(),
-            sheet_name: "Sheet1".to_string(),
-        }
-    }
-}
 
 /// A streaming reader of one sheet; see [`open`].
 pub struct Reader {
@@ -176,7 +85,7 @@ pub struct Reader {
 enum Inner {
     Csv(read_ahead::ReadAhead),
     CsvParallel(Box<csv_par::ParCsv>),
-    Xlsx(xlsx_read::XlsxReader),
+    Xlsx(read_ahead::ReadAhead),
 }
 
 /// Opens `path` for reading, choosing the format by extension, and reads its header.
@@ -192,7 +101,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Reader, SheetError> {
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             open_csv(path, options, csv_par::RANGE_BYTES, csv_par::PARALLEL_ABOVE, workers)?
         }
-        Format::Xlsx => Inner::Xlsx(xlsx_read::XlsxReader::open(path, options)?),
+        Format::Xlsx => Inner::Xlsx(xlsx_read::open(path, options)?),
     };
     Ok(Reader { inner })
 }
@@ -212,7 +121,7 @@ fn open_csv(
             return Ok(Inner::CsvParallel(Box::new(csv_par::ParCsv::new(reader, starts, workers))));
         }
     }
-    Ok(Inner::Csv(read_ahead::ReadAhead::spawn(reader, path)?))
+    Ok(Inner::Csv(read_ahead::ReadAhead::csv(reader, path)?))
 }
 
 /// Hooks for tests and benchmarks; not part of the API.
@@ -258,7 +167,7 @@ pub mod testing {
             XlsxEngine::Calamine => xlsx_read::Engine::Calamine,
             XlsxEngine::Streaming => xlsx_read::Engine::Streaming,
         };
-        Ok(Reader { inner: crate::Inner::Xlsx(xlsx_read::XlsxReader::open_with(path, options, engine)?) })
+        Ok(Reader { inner: crate::Inner::Xlsx(xlsx_read::open_with(path, options, engine)?) })
     }
 }
 
@@ -274,9 +183,8 @@ impl Reader {
     /// Row 1: the header (an empty row for an empty file).
     pub fn header(&self) -> &Row {
         match &self.inner {
-            Inner::Csv(r) => r.header(),
+            Inner::Csv(r) | Inner::Xlsx(r) => r.header(),
             Inner::CsvParallel(r) => r.header(),
-            Inner::Xlsx(r) => r.header(),
         }
     }
 
@@ -288,9 +196,8 @@ impl Reader {
     /// reader is at its end.
     pub fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
         match &mut self.inner {
-            Inner::Csv(r) => r.next_batch(),
+            Inner::Csv(r) | Inner::Xlsx(r) => r.next_batch(),
             Inner::CsvParallel(r) => Ok(r.next_batch()?.map(|(rows, _)| rows)),
-            Inner::Xlsx(r) => r.next_batch(),
         }
     }
 
@@ -323,9 +230,8 @@ impl Reader {
     /// of new ones allocated (optional: a batch dropped is freed as usual).
     pub fn recycle(&self, batch: Vec<Row>) {
         match &self.inner {
-            Inner::Csv(r) => r.recycle(batch),
+            Inner::Csv(r) | Inner::Xlsx(r) => r.recycle(batch),
             Inner::CsvParallel(r) => r.recycle(batch),
-            Inner::Xlsx(r) => r.recycle(batch),
         }
     }
 
@@ -333,9 +239,8 @@ impl Reader {
     /// the compressed bytes read so far).
     pub fn progress(&self) -> (u64, u64) {
         match &self.inner {
-            Inner::Csv(r) => r.progress(),
+            Inner::Csv(r) | Inner::Xlsx(r) => r.progress(),
             Inner::CsvParallel(r) => r.progress(),
-            Inner::Xlsx(r) => r.progress(),
         }
     }
 
@@ -343,9 +248,8 @@ impl Reader {
     /// ``XLSX, sheet `Sheet1` ``.
     pub fn describe(&self) -> String {
         match &self.inner {
-            Inner::Csv(r) => r.describe(),
+            Inner::Csv(r) | Inner::Xlsx(r) => r.describe(),
             Inner::CsvParallel(r) => r.describe(),
-            Inner::Xlsx(r) => r.describe(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::Row;
+use crate::row::Row;
 
 /// Batches kept for reuse at most; more are dropped, so memory stays flat when the
 /// caller hands back faster than the reader takes.
@@ -60,6 +60,14 @@ impl Spares {
     }
 }
 
+impl Drop for Spares {
+    /// Rows not filled go back to the pool: a range of a .csv parsed on its own thread
+    /// takes a whole batch and may fill only part of it.
+    fn drop(&mut self) {
+        self.pool.give(std::mem::take(&mut self.rows));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +83,16 @@ mod tests {
         let again = spares.row(4, 8);
         assert_eq!(again.text_capacity(), capacity, "the used row comes back, buffer and all");
         assert_eq!(spares.row(4, 8).text_capacity(), 8, "then new rows, once the pool is empty");
+    }
+
+    #[test]
+    fn rows_not_filled_go_back_to_the_pool() {
+        let pool = RowPool::default();
+        pool.give((0..10).map(|_| Row::with_capacity(0, 4, 100)).collect());
+        let mut spares = Spares::new(pool.clone());
+        drop(spares.row(4, 8));
+        drop(spares);
+        assert_eq!(pool.take().map(|b| b.len()), Some(9), "the nine rows left, not dropped");
     }
 
     #[test]

@@ -1,16 +1,19 @@
-//! Reading one batch ahead on a thread of its own, so that parsing the next batch
-//! overlaps whatever the caller does with this one (validation, writing chunks).
+//! A reader running on a thread of its own, one batch or two ahead of the caller, so
+//! that parsing the next batch overlaps whatever the caller does with this one
+//! (validation, writing chunks). The one-parser .csv reader and the .xlsx reader are
+//! both a [`ReadAhead`]: they differ only in what their thread does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use crate::csv_read::CsvReader;
+use crate::error::SheetError;
 use crate::pool::RowPool;
-use crate::{Row, SheetError};
+use crate::row::Row;
 
 /// Batches queued ahead of the caller: enough to keep both sides busy, little memory.
-const AHEAD: usize = 2;
+pub(crate) const AHEAD: usize = 2;
 
 /// What a reader thread sends: a batch of rows, or the error that ended it.
 pub(crate) type Message = Result<Vec<Row>, SheetError>;
@@ -50,25 +53,41 @@ impl Batches {
     }
 }
 
-/// A [`CsvReader`] running on its own thread.
+/// The caller's end of a reader thread: the header, the batches the thread sends, the
+/// rows handed back for it to fill again, and how far into the file it is.
 pub(crate) struct ReadAhead {
     header: Row,
     describe: String,
+    /// The file's size in bytes.
     total: u64,
-    consumed: Arc<AtomicU64>,
+    /// Bytes the thread has read so far (it stores them as it goes).
+    read: Arc<AtomicU64>,
     batches: Batches,
     rows: RowPool,
 }
 
 impl ReadAhead {
+    /// The caller's end of a thread that sends on the other end of `batches`, fills rows
+    /// from `rows` and stores its progress in `read`.
+    pub(crate) fn new(
+        header: Row,
+        describe: String,
+        total: u64,
+        read: Arc<AtomicU64>,
+        batches: Receiver<Message>,
+        rows: RowPool,
+    ) -> ReadAhead {
+        ReadAhead { header, describe, total, read, batches: Batches::new(batches), rows }
+    }
+
     /// Moves `reader` (its header already read) to a new thread that reads ahead.
-    pub(crate) fn spawn(mut reader: CsvReader, path: &std::path::Path) -> Result<ReadAhead, SheetError> {
+    pub(crate) fn csv(mut reader: CsvReader, path: &std::path::Path) -> Result<ReadAhead, SheetError> {
         let header = reader.header().clone();
         let describe = reader.describe();
         let (_, total) = reader.progress();
         let rows = reader.pool().clone();
-        let consumed = Arc::new(AtomicU64::new(0));
-        let progress = Arc::clone(&consumed);
+        let read = Arc::new(AtomicU64::new(0));
+        let progress = Arc::clone(&read);
         let (tx, rx) = sync_channel(AHEAD);
         std::thread::Builder::new()
             .name("csv-reader".to_string())
@@ -86,7 +105,7 @@ impl ReadAhead {
                 }
             })
             .map_err(|source| SheetError::Io { path: path.to_path_buf(), source })?;
-        Ok(ReadAhead { header, describe, total, consumed, batches: Batches::new(rx), rows })
+        Ok(ReadAhead::new(header, describe, total, read, rx, rows))
     }
 
     pub(crate) fn header(&self) -> &Row {
@@ -102,7 +121,7 @@ impl ReadAhead {
     }
 
     pub(crate) fn progress(&self) -> (u64, u64) {
-        let read = if self.batches.is_done() { self.total } else { self.consumed.load(Ordering::Relaxed) };
+        let read = if self.batches.is_done() { self.total } else { self.read.load(Ordering::Relaxed) };
         (read.min(self.total), self.total)
     }
 

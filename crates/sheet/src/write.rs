@@ -1,12 +1,14 @@
-//! Writers of .csv and .xlsx files.
+//! Writers of .csv and .xlsx files, whole or absent (see [`AtomicFile`]).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format as XlsxFormat, FormatPattern, Note, Workbook};
 
-use crate::{CellKind, Format, Row, SheetError, WriteOptions};
+use crate::atomic::AtomicFile;
+use crate::error::SheetError;
+use crate::options::{Format, WriteOptions};
+use crate::row::{CellKind, Row};
 
 /// Most characters (UTF-16 code units) an .xlsx cell holds.
 const MAX_XLSX_TEXT: usize = 32_767;
@@ -20,41 +22,49 @@ const NOTE_FILL: u32 = 0xFFC7CE;
 ///
 /// The first row written is the header: in an .xlsx it is bold. Rows are written in
 /// order, numbered 1, 2, … in the output whatever their [`Row::number`].
+///
+/// The file is whole or absent: rows go to a hidden temporary file beside the target,
+/// renamed into place by [`Writer::finish`]. A writer dropped without `finish` (an
+/// error, a closed pipe) removes its temporary file, and a file of the target's name
+/// stays as it was.
 pub struct Writer {
     path: PathBuf,
     rows: u64,
     inner: Inner,
+    durable: bool,
 }
 
 enum Inner {
-    Csv(Box<csv::Writer<BufWriter<File>>>),
+    Csv(Box<csv::Writer<AtomicFile>>),
     Xlsx(Box<XlsxOut>),
 }
 
 struct XlsxOut {
+    /// Where the workbook is saved by `finish` (rust_xlsxwriter keeps the rows until then).
+    file: AtomicFile,
     workbook: Workbook,
     /// Cell formats indexed by `bold | fill << 1 | date << 2`.
     formats: Vec<XlsxFormat>,
 }
 
-/// Creates (or truncates) `path` and returns a writer of `format`.
+/// Returns a writer of `format` that makes `path` when finished ([`Writer::finish`]);
+/// until then a file of that name stays as it was.
 ///
 /// # Errors
-/// The file cannot be created, or the sheet name is not valid in an .xlsx (empty,
-/// over 31 characters, or holding `[]:*?/\`).
+/// The file cannot be created in its directory, or the sheet name is not valid in an
+/// .xlsx (empty, over 31 characters, or holding `[]:*?/\`).
 pub fn create(path: &Path, format: Format, options: &WriteOptions) -> Result<Writer, SheetError> {
     let io = |source| SheetError::Io { path: path.to_path_buf(), source };
-    let file = File::create(path).map_err(io)?;
+    let file = AtomicFile::create(path).map_err(io)?;
     let inner = match format {
         Format::Csv => Inner::Csv(Box::new(
             csv::WriterBuilder::new()
                 .delimiter(options.delimiter)
                 .quote_style(csv::QuoteStyle::Necessary)
                 .flexible(true)
-                .from_writer(BufWriter::with_capacity(64 * 1024, file)),
+                .from_writer(file),
         )),
         Format::Xlsx => {
-            drop(file);
             let write_err = |source| SheetError::XlsxWrite { path: path.to_path_buf(), source };
             let mut workbook = Workbook::new();
             workbook
@@ -77,10 +87,10 @@ pub fn create(path: &Path, format: Format, options: &WriteOptions) -> Result<Wri
                     f
                 })
                 .collect();
-            Inner::Xlsx(Box::new(XlsxOut { workbook, formats }))
+            Inner::Xlsx(Box::new(XlsxOut { file, workbook, formats }))
         }
     };
-    Ok(Writer { path: path.to_path_buf(), rows: 0, inner })
+    Ok(Writer { path: path.to_path_buf(), rows: 0, inner, durable: true })
 }
 
 impl Writer {
@@ -103,7 +113,7 @@ impl Writer {
         let number = self.rows + 1;
         match &mut self.inner {
             Inner::Csv(w) => {
-                let io = |e: csv::Error| SheetError::Io { path: self.path.clone(), source: e.into() };
+                let io = |e: csv::Error| SheetError::Io { path: self.path.clone(), source: io_error(e) };
                 if row.is_empty() {
                     // An empty record is written as `""` so the row is not lost.
                     w.write_record([""]).map_err(io)?;
@@ -117,33 +127,46 @@ impl Writer {
         Ok(())
     }
 
-    /// Flushes and closes the file, returning its size in bytes.
+    /// Whether [`Writer::finish`] syncs the file and its directory, so the file survives
+    /// a crash once `finish` returns (the default; see [`AtomicFile::set_durable`]).
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
+    }
+
+    /// Flushes and syncs the file and renames it into place, returning its size in
+    /// bytes.
     ///
     /// # Errors
-    /// An I/O error, or rust_xlsxwriter failing to assemble the workbook.
+    /// An I/O error, or rust_xlsxwriter failing to assemble the workbook: the target
+    /// then stays as it was.
     pub fn finish(self) -> Result<u64, SheetError> {
         let io = |source| SheetError::Io { path: self.path.clone(), source };
-        match self.inner {
-            Inner::Csv(w) => {
-                let mut buf = w.into_inner().map_err(|e| io(e.into_error()))?;
-                buf.flush().map_err(io)?;
-                let file = buf.into_inner().map_err(|e| io(e.into_error()))?;
-                file.sync_all().map_err(io)?;
-            }
-            Inner::Xlsx(mut out) => {
-                let file = File::create(&self.path).map_err(io)?;
-                let mut sink = Latch { inner: BufWriter::with_capacity(256 * 1024, file), error: None };
-                let saved = out.workbook.save_to_writer(&mut sink);
+        let mut file = match self.inner {
+            Inner::Csv(w) => w.into_inner().map_err(|e| io(e.into_error()))?,
+            Inner::Xlsx(out) => {
+                let XlsxOut { file, mut workbook, .. } = *out;
+                let mut sink = Latch { inner: file, error: None };
+                let saved = workbook.save_to_writer(&mut sink);
                 // The first I/O error is the cause (a full disk, say), whatever rust_xlsxwriter
                 // made of it; by then the zip writer inside has been dropped quietly.
                 if let Some(source) = sink.error.take() {
                     return Err(io(source));
                 }
                 saved.map_err(|source| SheetError::XlsxWrite { path: self.path.clone(), source })?;
-                sink.inner.into_inner().map_err(|e| io(e.into_error()))?;
+                sink.inner
             }
-        }
-        Ok(std::fs::metadata(&self.path).map_err(io)?.len())
+        };
+        file.set_durable(self.durable);
+        file.finish().map_err(io)
+    }
+}
+
+/// The I/O error inside a csv writer's error (the system's own, so its code stays
+/// readable: `ENOSPC`, `EFBIG`).
+fn io_error(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
     }
 }
 
@@ -209,7 +232,7 @@ fn write_xlsx_row(
     let write_err = |source| SheetError::XlsxWrite { path: path.to_path_buf(), source };
     let r = (number - 1) as u32;
     let bold = number == 1;
-    let XlsxOut { workbook, formats } = out;
+    let XlsxOut { workbook, formats, .. } = out;
     let sheet = workbook.worksheet_from_index(0).map_err(write_err)?;
     for (i, cell) in row.iter().enumerate() {
         let col = i as u16;

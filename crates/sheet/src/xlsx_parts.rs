@@ -99,7 +99,8 @@ impl<R: Read + Seek> Package<R> {
         self.zip_name(part).to_string()
     }
 
-    fn has_part(&self, part: &str) -> bool {
+    /// Whether the zip holds `part`.
+    pub(crate) fn has_part(&self, part: &str) -> bool {
         self.names.contains_key(&part.to_ascii_lowercase())
     }
 
@@ -372,25 +373,31 @@ impl<'a> Iterator for RawAttrs<'a> {
     type Item = Result<(&'a str, &'a str), XlsxError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.rest.trim_start();
-        if rest.is_empty() {
+        // Byte searches: every delimiter here is ASCII, so each cut is at a character
+        // boundary (a cell's `r="A2" s="1" t="s"` is scanned in a few steps).
+        let rest = self.rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let bytes = rest.as_bytes();
+        if bytes.is_empty() {
             self.rest = rest;
             return None;
         }
-        let Some(eq) = rest.find('=') else {
+        let Some(eq) = bytes.iter().position(|&b| b == b'=') else {
             self.rest = "";
             return Some(Err(XlsxError::Unexpected("an attribute without `=`")));
         };
         let key = rest[..eq].trim_end();
-        let after = rest[eq + 1..].trim_start();
-        let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+        let mut open = eq + 1;
+        while bytes.get(open).is_some_and(u8::is_ascii_whitespace) {
+            open += 1;
+        }
+        let Some(&quote) = bytes.get(open).filter(|&&b| b == b'"' || b == b'\'') else {
             self.rest = "";
             return Some(Err(XlsxError::Unexpected("an attribute value without quotes")));
         };
-        let body = &after[1..];
-        let (value, rest) = match body.find(quote) {
-            Some(end) => (&body[..end], &body[end + 1..]),
-            None => (body, ""),
+        let body = open + 1;
+        let (value, rest) = match bytes[body..].iter().position(|&b| b == quote) {
+            Some(len) => (&rest[body..body + len], &rest[body + len + 1..]),
+            None => (&rest[body..], ""),
         };
         self.rest = rest;
         Some(Ok((key, value)))

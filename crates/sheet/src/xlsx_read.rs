@@ -19,13 +19,17 @@ use std::sync::Arc;
 
 use calamine::{DataRef, Reader as _, SheetType, Xlsx, XlsxCellFormula, XlsxCellReader, XlsxError};
 
+use crate::error::SheetError;
+use crate::inflate_ahead::inflate_ahead;
 use crate::number::{push_iso_date, push_number, serial_from_iso, DAYS_1904};
+use crate::options::ReadOptions;
 use crate::pool::{RowPool, Spares};
-use crate::read_ahead::{Batches, Message};
-use crate::xlsx_parts::{Package, SheetKind};
+use crate::read_ahead::{Message, ReadAhead, AHEAD};
+use crate::row::{CellKind, Row};
+use crate::xlsx_cells::CellSource;
+use crate::xlsx_parts::{xml_reader, Package, SheetKind};
 use crate::xlsx_sst::SharedStrings;
 use crate::xlsx_stream::SheetCells;
-use crate::{CellKind, ReadOptions, Row, SheetError};
 
 /// Uncompressed size of the shared-strings part above which an .xlsx is read by the
 /// streaming engine instead of calamine. Below it the table is read in a blink either
@@ -45,162 +49,112 @@ pub(crate) enum Engine {
     Streaming,
 }
 
-/// A worksheet's cells in file order, as calamine's cell reader yields them.
-pub(crate) trait CellSource {
-    /// The next cell with its value and formula; `None` at the end of the sheet.
-    fn next_cell(&mut self) -> Result<Option<XlsxCellFormula<'_>>, XlsxError>;
-}
-
 impl<RS: Read + Seek> CellSource for XlsxCellReader<'_, RS> {
     fn next_cell(&mut self) -> Result<Option<XlsxCellFormula<'_>>, XlsxError> {
         self.next_cell_with_formula()
     }
 }
 
-pub(crate) struct XlsxReader {
-    sheet: String,
-    header: Row,
-    batches: Batches,
-    read: Arc<AtomicU64>,
-    total: u64,
-    rows: RowPool,
+/// Opens an .xlsx with the engine its shared-strings table calls for.
+pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<ReadAhead, SheetError> {
+    open_with(path, options, Engine::Auto)
 }
 
-impl XlsxReader {
-    pub(crate) fn open(path: &Path, options: &ReadOptions) -> Result<XlsxReader, SheetError> {
-        XlsxReader::open_with(path, options, Engine::Auto)
-    }
-
-    pub(crate) fn open_with(
-        path: &Path,
-        options: &ReadOptions,
-        engine: Engine,
-    ) -> Result<XlsxReader, SheetError> {
-        let io = |source| SheetError::Io { path: path.to_path_buf(), source };
-        let xlsx_err = |source| SheetError::Xlsx { path: path.to_path_buf(), source };
-        let read = Arc::new(AtomicU64::new(0));
-        let counting = || -> Result<Counting, SheetError> {
-            read.store(0, Ordering::Relaxed);
-            Ok(Counting { inner: File::open(path).map_err(io)?, pos: 0, max: Arc::clone(&read) })
-        };
-        let total = std::fs::metadata(path).map_err(io)?.len();
-        let package = match engine {
-            Engine::Calamine => None,
-            Engine::Streaming => Some(Package::open(BufReader::new(counting()?)).map_err(xlsx_err)?),
-            // Anything unexpected here is left to calamine to report, as before.
-            Engine::Auto => Package::open(BufReader::new(counting()?))
-                .ok()
-                .filter(|p| has_large_sst(p, SST_STREAM_THRESHOLD)),
-        };
-        let batch_rows = options.batch();
-        let thread_path = path.to_path_buf();
-
-        if let Some(package) = package {
-            let worksheets: Vec<String> =
-                package.sheets.iter().filter(|s| s.kind == SheetKind::Work).map(|s| s.name.clone()).collect();
-            let Some(sheet) = choose_sheet(&worksheets, options, path)? else {
-                return Ok(XlsxReader::no_sheet(read, total));
-            };
-            let part = package
-                .sheets
-                .iter()
-                .find(|s| s.kind == SheetKind::Work && s.name == sheet)
-                .map(|s| s.part.clone())
-                .unwrap_or_default();
-            return XlsxReader::spawn(path, sheet, batch_rows, read, total, move |out| {
-                stream_package(package, &part, &thread_path, out)
-            });
+/// Opens an .xlsx: a thread reads its worksheet with `engine` and sends the rows.
+pub(crate) fn open_with(path: &Path, options: &ReadOptions, engine: Engine) -> Result<ReadAhead, SheetError> {
+    let io = |source| SheetError::Io { path: path.to_path_buf(), source };
+    let xlsx_err = |source| SheetError::Xlsx { path: path.to_path_buf(), source };
+    let read = Arc::new(AtomicU64::new(0));
+    let counting = || -> Result<Counting, SheetError> {
+        read.store(0, Ordering::Relaxed);
+        Ok(Counting { inner: File::open(path).map_err(io)?, pos: 0, max: Arc::clone(&read) })
+    };
+    let total = std::fs::metadata(path).map_err(io)?.len();
+    let package = match engine {
+        Engine::Calamine => None,
+        Engine::Streaming => Some(Package::open(BufReader::new(counting()?)).map_err(xlsx_err)?),
+        // Anything unexpected here is left to calamine to report, as before.
+        Engine::Auto => {
+            Package::open(BufReader::new(counting()?)).ok().filter(|p| has_large_sst(p, SST_STREAM_THRESHOLD))
         }
+    };
+    let batch_rows = options.batch();
+    let thread_path = path.to_path_buf();
 
-        let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(counting()?)).map_err(xlsx_err)?;
-        let worksheets: Vec<String> = workbook
-            .sheets_metadata()
-            .iter()
-            .filter(|s| s.typ == SheetType::WorkSheet)
-            .map(|s| s.name.clone())
-            .collect();
+    if let Some(package) = package {
+        let worksheets: Vec<String> =
+            package.sheets.iter().filter(|s| s.kind == SheetKind::Work).map(|s| s.name.clone()).collect();
         let Some(sheet) = choose_sheet(&worksheets, options, path)? else {
-            return Ok(XlsxReader::no_sheet(read, total));
+            return Ok(no_sheet(read, total));
         };
-        let thread_sheet = sheet.clone();
-        XlsxReader::spawn(path, sheet, batch_rows, read, total, move |out| {
-            stream_calamine(&mut workbook, &thread_sheet, &thread_path, out)
-        })
+        let part = package
+            .sheets
+            .iter()
+            .find(|s| s.kind == SheetKind::Work && s.name == sheet)
+            .map(|s| s.part.clone())
+            .unwrap_or_default();
+        let (again, progress) = (path.to_path_buf(), Arc::clone(&read));
+        let open = move || Ok(Counting { inner: File::open(again)?, pos: 0, max: progress });
+        return spawn(path, &sheet, batch_rows, read, total, move |out| {
+            stream_package(package, &part, &thread_path, open, out)
+        });
     }
 
-    /// A workbook without worksheets: an empty header and no rows.
-    fn no_sheet(read: Arc<AtomicU64>, total: u64) -> XlsxReader {
-        // A channel whose sender is gone reads as the end.
-        let (_, rx) = sync_channel(0);
-        XlsxReader {
-            sheet: String::new(),
-            header: Row::new(1),
-            batches: Batches::new(rx),
-            read,
-            total,
-            rows: RowPool::default(),
-        }
-    }
+    let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(counting()?)).map_err(xlsx_err)?;
+    let worksheets: Vec<String> = workbook
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+        .collect();
+    let Some(sheet) = choose_sheet(&worksheets, options, path)? else {
+        return Ok(no_sheet(read, total));
+    };
+    let thread_sheet = sheet.clone();
+    spawn(path, &sheet, batch_rows, read, total, move |out| {
+        stream_calamine(&mut workbook, &thread_sheet, &thread_path, out)
+    })
+}
 
-    /// Runs `work` on a reader thread and waits for the header it sends first.
-    fn spawn(
-        path: &Path,
-        sheet: String,
-        batch_rows: usize,
-        read: Arc<AtomicU64>,
-        total: u64,
-        work: impl FnOnce(&mut Sender) -> Result<(), SheetError> + Send + 'static,
-    ) -> Result<XlsxReader, SheetError> {
-        let io = |source| SheetError::Io { path: path.to_path_buf(), source };
-        let (tx, rx) = sync_channel(2);
-        let (header_tx, header_rx) = sync_channel(1);
-        let rows = RowPool::default();
-        let spares = Spares::new(rows.clone());
-        std::thread::Builder::new()
-            .name("xlsx-reader".to_string())
-            .spawn(move || {
-                let mut out =
-                    Sender { tx, header_tx: Some(header_tx), batch_rows, batch: Vec::new(), spares };
-                if let Err(e) = work(&mut out) {
-                    out.fail(e);
-                }
-            })
-            .map_err(io)?;
-        let header = match header_rx.recv() {
-            Ok(Ok(header)) => header,
-            Ok(Err(e)) => return Err(e),
-            // The thread ended without a word: it panicked.
-            Err(_) => {
-                return Err(io(std::io::Error::other("the .xlsx reader thread stopped")));
+/// A workbook without worksheets: an empty header and no rows.
+fn no_sheet(read: Arc<AtomicU64>, total: u64) -> ReadAhead {
+    // A channel whose sender is gone reads as the end.
+    let (_, rx) = sync_channel(0);
+    ReadAhead::new(Row::new(1), "XLSX, no worksheet".to_string(), total, read, rx, RowPool::default())
+}
+
+/// Runs `work` on a reader thread and waits for the header it sends first.
+fn spawn(
+    path: &Path,
+    sheet: &str,
+    batch_rows: usize,
+    read: Arc<AtomicU64>,
+    total: u64,
+    work: impl FnOnce(&mut Sender) -> Result<(), SheetError> + Send + 'static,
+) -> Result<ReadAhead, SheetError> {
+    let io = |source| SheetError::Io { path: path.to_path_buf(), source };
+    let (tx, rx) = sync_channel(AHEAD);
+    let (header_tx, header_rx) = sync_channel(1);
+    let rows = RowPool::default();
+    let spares = Spares::new(rows.clone());
+    std::thread::Builder::new()
+        .name("xlsx-reader".to_string())
+        .spawn(move || {
+            let mut out = Sender { tx, header_tx: Some(header_tx), batch_rows, batch: Vec::new(), spares };
+            if let Err(e) = work(&mut out) {
+                out.fail(e);
             }
-        };
-        Ok(XlsxReader { sheet, header, batches: Batches::new(rx), read, total, rows })
-    }
-
-    pub(crate) fn header(&self) -> &Row {
-        &self.header
-    }
-
-    pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Row>>, SheetError> {
-        self.batches.next()
-    }
-
-    pub(crate) fn recycle(&self, batch: Vec<Row>) {
-        self.rows.give(batch);
-    }
-
-    pub(crate) fn progress(&self) -> (u64, u64) {
-        let read = if self.batches.is_done() { self.total } else { self.read.load(Ordering::Relaxed) };
-        (read.min(self.total), self.total)
-    }
-
-    pub(crate) fn describe(&self) -> String {
-        if self.sheet.is_empty() {
-            "XLSX, no worksheet".to_string()
-        } else {
-            format!("XLSX, sheet `{}`", self.sheet)
+        })
+        .map_err(io)?;
+    let header = match header_rx.recv() {
+        Ok(Ok(header)) => header,
+        Ok(Err(e)) => return Err(e),
+        // The thread ended without a word: it panicked.
+        Err(_) => {
+            return Err(io(std::io::Error::other("the .xlsx reader thread stopped")));
         }
-    }
+    };
+    Ok(ReadAhead::new(header, format!("XLSX, sheet `{sheet}`"), total, read, rx, rows))
 }
 
 /// Whether the package's shared-strings part is over `threshold` bytes uncompressed
@@ -311,15 +265,20 @@ fn stream_calamine<RS: Read + Seek>(
     assemble(&mut cells, is_1904, path, out)
 }
 
-/// The streaming engine: the shared strings spooled to a temporary file while the
-/// sheet part is parsed.
+/// The streaming engine: the shared strings spooled to a temporary file, and the sheet
+/// part inflated, each on a thread of its own while the sheet is parsed on this one.
+/// `open` opens the file again for the inflating thread.
 fn stream_package<R: Read + Seek>(
     mut package: Package<R>,
     part: &str,
     path: &Path,
+    open: impl FnOnce() -> std::io::Result<Counting> + Send + 'static,
     out: &mut Sender,
 ) -> Result<(), SheetError> {
     let xlsx_err = |source: XlsxError| SheetError::Xlsx { path: path.to_path_buf(), source };
+    if !package.has_part(part) {
+        return Err(xlsx_err(XlsxError::FileNotFound(part.to_string())));
+    }
     // The strings are spooled on another thread while the sheet is read.
     let strings = match &package.shared_strings {
         Some(sst) => SharedStrings::spool_in_background(path.to_path_buf(), package.entry_name(sst))
@@ -328,10 +287,7 @@ fn stream_package<R: Read + Seek>(
     };
     let formats = package.number_formats().map_err(xlsx_err)?;
     let is_1904 = package.is_1904;
-    let xml = package
-        .part(part)
-        .map_err(xlsx_err)?
-        .ok_or_else(|| xlsx_err(XlsxError::FileNotFound(part.to_string())))?;
+    let xml = xml_reader(inflate_ahead(open, package.entry_name(part)).map_err(xlsx_err)?);
     let mut cells = SheetCells::new(xml, strings, formats, is_1904).map_err(xlsx_err)?;
     assemble(&mut cells, is_1904, path, out)
 }

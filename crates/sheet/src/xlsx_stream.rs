@@ -8,8 +8,8 @@ use calamine::{CellErrorType, DataRef, ExcelDateTime, ExcelDateTimeType, XlsxCel
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader as XmlReader;
 
+use crate::xlsx_cells::CellSource;
 use crate::xlsx_parts::{parse_ref, push_entity, NumFmt, RawAttrs};
-use crate::xlsx_read::CellSource;
 use crate::xlsx_sst::{read_text, unescaped, SharedStrings, TextBufs};
 
 /// A worksheet's cells in file order.

@@ -29,9 +29,10 @@ use elma_import_contract::zone::TimeZone;
 use elma_import_sheet::{Cell, CellKind};
 use serde_json::{json, Value};
 
-use crate::check::{date_cell, split_file_ref, uuid_ref, ColumnRule, Kind};
+use crate::check::{ColumnRule, Kind};
 use crate::rules::Shown;
 use crate::values;
+use crate::values::{date_cell, split_file_ref, uuid_ref};
 use crate::Locale;
 
 /// How a cell is read: the locale of its text and the zone of its date-times.

@@ -48,8 +48,10 @@
 //! ```
 
 mod check;
+mod choices;
 mod header;
 mod item;
+mod problem;
 mod rules;
 mod summary;
 mod values;
@@ -139,7 +141,7 @@ impl Validator {
         }
         for (ci, rule) in self.rules.iter().enumerate() {
             let cell = row.get(ci);
-            let mut problems: Vec<check::Problem> = Vec::new();
+            let mut problems: Vec<problem::Problem> = Vec::new();
             rule.check_cell(cell, self.locale, &mut |p| problems.push(p));
             if !problems.is_empty() {
                 self.emit(row.number, ci, cell.text, problems, out);
@@ -216,9 +218,9 @@ impl Validator {
         let mut fixes = Vec::new();
         for (ci, rule) in self.rules.iter().enumerate() {
             let cell = row.get(ci);
-            let mut problems: Vec<check::Problem> = Vec::new();
+            let mut problems: Vec<problem::Problem> = Vec::new();
             rule.check_cell(cell, self.locale, &mut |p| problems.push(p));
-            if let Some(after) = check::cell_fix(cell.text, &problems) {
+            if let Some(after) = problem::cell_fix(cell.text, &problems) {
                 // `cell_fix` answers only when every problem is fixable, so there is one.
                 let first = problems.first().map_or(Rule::Required, |p| p.rule);
                 fixes.push(Fix {
@@ -292,8 +294,15 @@ impl Validator {
     }
 
     #[cold]
-    fn emit(&self, row: u64, ci: usize, text: &str, problems: Vec<check::Problem>, out: &mut Vec<CellError>) {
-        let fix = check::cell_fix(text, &problems);
+    fn emit(
+        &self,
+        row: u64,
+        ci: usize,
+        text: &str,
+        problems: Vec<problem::Problem>,
+        out: &mut Vec<CellError>,
+    ) {
+        let fix = problem::cell_fix(text, &problems);
         for p in problems {
             let mut e = self.error(row, ci, text, p.rule, p.message);
             if p.rule.is_fixable() {
