@@ -298,7 +298,10 @@ impl Annotated {
             errors.set_column_width(col(c)?, *w).map_err(&err)?;
         }
         print_setup(errors, table).map_err(&err)?;
-        self.workbook.save(&self.path).map_err(&err).with_context(|| "saving".to_string())?;
+        let path = self.path.clone();
+        let io = |e: std::io::Error| anyhow::anyhow!("cannot write `{}`: {e}", path.display());
+        elma_import_sheet::write_by_name(&path, io, |tmp| self.workbook.save(tmp).map_err(&err))
+            .with_context(|| "saving".to_string())?;
         Ok(())
     }
 }

@@ -342,13 +342,16 @@ pub fn write_resolved(
 }
 
 fn write_unresolved(path: &Path, rows: &[Unresolved]) -> Result<(), MigrateError> {
-    let io = |e: csv::Error| MigrateError::io(format!("cannot write `{}`", path.display()), e.into());
-    let mut w = csv::Writer::from_path(path).map_err(io)?;
-    w.write_record(["row", "column", "value", "reason"]).map_err(io)?;
+    let io = |e: std::io::Error| MigrateError::io(format!("cannot write `{}`", path.display()), e);
+    let file = elma_import_sheet::AtomicFile::create(path).map_err(io)?;
+    let mut w = csv::Writer::from_writer(file);
+    let csv = |e: csv::Error| MigrateError::io(format!("cannot write `{}`", path.display()), e.into());
+    w.write_record(["row", "column", "value", "reason"]).map_err(csv)?;
     for u in rows {
-        w.write_record([u.row.to_string().as_str(), &u.column, &u.value, &u.reason]).map_err(io)?;
+        w.write_record([u.row.to_string().as_str(), &u.column, &u.value, &u.reason]).map_err(csv)?;
     }
-    w.flush().map_err(|e| MigrateError::io(format!("cannot write `{}`", path.display()), e))
+    w.into_inner().map_err(|e| io(e.into_error()))?.finish().map_err(io)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -90,10 +90,10 @@ pub fn write_page(dir: &Path, out: Option<&Path>) -> Result<PathBuf, ReportError
         return Err(ReportError::NotADir(dir.to_path_buf()));
     };
     let path = out.map_or_else(|| dir.join(PAGE_FILE), Path::to_path_buf);
-    let tmp = path.with_extension("html.tmp");
     let write = || -> std::io::Result<()> {
-        std::fs::write(&tmp, html.as_bytes())?;
-        std::fs::rename(&tmp, &path)
+        let mut file = elma_import_sheet::AtomicFile::create(&path)?;
+        std::io::Write::write_all(&mut file, html.as_bytes())?;
+        file.finish().map(|_| ())
     };
     write().map_err(|source| ReportError::Write { path: path.clone(), source })?;
     Ok(path)

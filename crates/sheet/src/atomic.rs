@@ -228,6 +228,33 @@ pub fn write_atomically<T>(
     Ok(value)
 }
 
+/// Runs `write` on a hidden temporary path beside `path` (for a library that writes a
+/// file by its name, as an .xlsx writer does), then syncs it and renames it to `path`. If
+/// `write` fails, the temporary file is removed and `path` stays as it was.
+///
+/// # Errors
+/// `write`'s error, or the I/O error (as `io` makes it) of making, syncing or renaming the
+/// temporary file.
+pub fn write_by_name<T, E>(
+    path: &Path,
+    io: impl Fn(io::Error) -> E,
+    write: impl FnOnce(&Path) -> Result<T, E>,
+) -> Result<T, E> {
+    let target = resolve_links(path).map_err(&io)?;
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(&io)?
+        .into_temp_path();
+    let value = write(&temporary)?;
+    File::open(&temporary).and_then(|f| f.sync_all()).map_err(&io)?;
+    temporary.persist(&target).map_err(|e| io(e.error))?;
+    Ok(value)
+}
+
 /// `path`, or the file its chain of symbolic links ends at (which may not exist yet).
 fn resolve_links(path: &Path) -> io::Result<PathBuf> {
     let mut path = path.to_path_buf();

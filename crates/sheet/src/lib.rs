@@ -71,7 +71,7 @@ mod xlsx_stream;
 use std::fmt;
 use std::path::Path;
 
-pub use atomic::{write_atomically, AtomicFile};
+pub use atomic::{write_atomically, write_by_name, AtomicFile};
 pub use error::SheetError;
 pub use options::{BatchWork, Format, ReadOptions, Worked, WorkedBatch, WriteOptions, DEFAULT_BATCH_ROWS};
 pub use row::{column_letters, Cell, CellKind, Row};

@@ -145,7 +145,17 @@ pub fn write_csv(
         }
         w.flush().map_err(|source| TemplateError::Io { path: path.to_path_buf(), source })?;
     }
-    std::fs::write(path, &bytes).map_err(|source| TemplateError::Io { path: path.to_path_buf(), source })?;
+    elma_import_sheet::write_atomically(path, |f| std::io::Write::write_all(f, &bytes)).map_err(
+        |e| match e {
+            elma_import_sheet::SheetError::Io { source, .. } => {
+                TemplateError::Io { path: path.to_path_buf(), source }
+            }
+            other => TemplateError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        },
+    )?;
     Ok(TemplateInfo {
         path: path.to_path_buf(),
         headers: specs.iter().map(|s| s.header.clone()).collect(),

@@ -3,7 +3,6 @@
 //!
 //! Deterministic: the same schema, options and seed give the same file.
 
-use std::io::Write;
 use std::path::Path;
 
 use elma_import_contract::schema::{AppSchema, Field, FieldType};
@@ -183,8 +182,8 @@ pub fn write_csv(
     let fields: Vec<&Field> = schema.fields.iter().filter(|f| f.kind != FieldType::Account).collect();
     let breakable: Vec<usize> =
         (0..fields.len()).filter(|&c| bad(fields[c], &mut StdRng::seed_from_u64(0)).is_some()).collect();
-    let file = std::fs::File::create(path).map_err(io)?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+    let file = elma_import_sheet::AtomicFile::create(path).map_err(io)?;
+    let mut w = csv::Writer::from_writer(file);
     w.write_record(fields.iter().map(|f| f.name.as_str())).map_err(csv_err)?;
     let mut rng = StdRng::seed_from_u64(options.seed);
     let mut info = SampleInfo { rows: options.rows, ..SampleInfo::default() };
@@ -203,9 +202,10 @@ pub fn write_csv(
         }
         w.write_record(&cells).map_err(csv_err)?;
     }
-    let mut inner = w.into_inner().map_err(|e| io(e.into_error()))?;
-    inner.flush().map_err(io)?;
-    info.bytes = std::fs::metadata(path).map_err(io)?.len();
+    let mut file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    // A sample is a test input: made again when lost, so not synced.
+    file.set_durable(false);
+    info.bytes = file.finish().map_err(io)?;
     Ok(info)
 }
 

@@ -119,7 +119,8 @@ pub fn write_xlsx(
         lists.set_hidden(true);
         workbook.push_worksheet(lists);
     }
-    workbook.save(path).map_err(xl)?;
+    let io = |source| TemplateError::Io { path: path.to_path_buf(), source };
+    elma_import_sheet::write_by_name(path, io, |tmp| workbook.save(tmp).map_err(xl))?;
 
     Ok(TemplateInfo {
         path: path.to_path_buf(),

@@ -2,7 +2,6 @@
 //! differing field and one per missing, extra, ambiguous or invalid row (`row` is the
 //! source row, empty for an extra item). A migration's diff adds a last column, `app`.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -64,7 +63,7 @@ pub struct DiffLine {
 /// Where diff lines go: a CSV file, or nowhere.
 #[derive(Debug)]
 pub struct DiffSink {
-    writer: Option<csv::Writer<File>>,
+    writer: Option<csv::Writer<elma_import_sheet::AtomicFile>>,
     path: Option<PathBuf>,
     with_app: bool,
     lines: u64,
@@ -81,7 +80,9 @@ impl DiffSink {
     /// # Errors
     /// The file cannot be created.
     pub fn create(path: &Path, with_app: bool) -> Result<DiffSink, VerifyError> {
-        let mut writer = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+        let file = elma_import_sheet::AtomicFile::create(path)
+            .map_err(|e| VerifyError::io(format!("cannot write `{}`", path.display()), e))?;
+        let mut writer = csv::Writer::from_writer(file);
         let mut header: Vec<&str> = DIFF_COLUMNS.to_vec();
         if with_app {
             header.push("app");
@@ -122,8 +123,9 @@ impl DiffSink {
     /// # Errors
     /// The file cannot be written.
     pub fn finish(&mut self) -> Result<(), VerifyError> {
-        if let (Some(w), Some(path)) = (self.writer.as_mut(), self.path.as_ref()) {
-            w.flush().map_err(|e| VerifyError::io(format!("cannot write `{}`", path.display()), e))?;
+        if let (Some(w), Some(path)) = (self.writer.take(), self.path.as_ref()) {
+            let io = |e| VerifyError::io(format!("cannot write `{}`", path.display()), e);
+            w.into_inner().map_err(|e| io(e.into_error()))?.finish().map_err(io)?;
         }
         Ok(())
     }

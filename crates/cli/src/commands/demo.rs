@@ -308,7 +308,7 @@ fn rewrite_csv(
 ) -> anyhow::Result<()> {
     let mut r = csv::Reader::from_path(from)?;
     let header = r.headers()?.clone();
-    let mut w = csv::Writer::from_path(to)?;
+    let mut w = csv::Writer::from_writer(elma_import_sheet::AtomicFile::create(to)?);
     w.write_record(&header)?;
     for (i, record) in r.records().enumerate() {
         let record = record?;
@@ -319,7 +319,7 @@ fn rewrite_csv(
             .collect();
         w.write_record(&cells)?;
     }
-    w.flush()?;
+    w.into_inner().map_err(|e| e.into_error())?.finish()?;
     std::fs::remove_file(from)?;
     Ok(())
 }
@@ -343,12 +343,12 @@ fn write_migration_files(
     let companies = (rows / 10).max(5);
     let inn = |n: u64| format!("77{:08}", 1_000 + n * 7);
     let cities = ["Moscow", "Kazan", "Tver", "Omsk", "Perm"];
-    let mut w = csv::Writer::from_path(dir.join("companies.csv"))?;
+    let mut w = csv::Writer::from_writer(elma_import_sheet::AtomicFile::create(&dir.join("companies.csv"))?);
     w.write_record(["Name", "INN", "City"])?;
     for n in 0..companies {
         w.write_record([format!("Company {}", n + 1), inn(n), cities[(n % 5) as usize].to_string()])?;
     }
-    w.flush()?;
+    w.into_inner().map_err(|e| e.into_error())?.finish()?;
 
     let raw = dir.join("contacts.generated.csv");
     let sample = SampleOptions { rows, bad_share: 0.0, seed, locale: Locale::Ru };
@@ -393,11 +393,14 @@ fn write_migration_files(
     writer.finish()?;
     drop(reader);
     std::fs::remove_file(&rewritten)?;
-    std::fs::write(
-        dir.join("orders.schema.json"),
-        format!("{}\n", serde_json::to_string_pretty(&orders_app)?),
-    )?;
-    std::fs::write(dir.join("migration.toml"), MIGRATION_TOML)?;
+    let schema = format!("{}\n", serde_json::to_string_pretty(&orders_app)?);
+    let write = |name: &str, text: &str| {
+        elma_import_sheet::write_atomically(&dir.join(name), |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })
+    };
+    write("orders.schema.json", &schema)?;
+    write("migration.toml", MIGRATION_TOML)?;
     Ok(named)
 }
 

@@ -67,8 +67,9 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
     out.write_row(&header)?;
     let mut changes_out = match &args.changes {
         Some(p) => {
-            let mut w = csv::Writer::from_path(p)
+            let file = elma_import_sheet::AtomicFile::create(p)
                 .map_err(|e| usage(format!("cannot write `{}`: {e}", p.display())))?;
+            let mut w = csv::Writer::from_writer(file);
             w.write_record(["row", "column", "header", "before", "after", "rule"])?;
             Some(w)
         }
@@ -124,8 +125,8 @@ pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
     }
     bar.finish_and_clear();
     out.finish()?;
-    if let Some(mut w) = changes_out {
-        w.flush()?;
+    if let Some(w) = changes_out {
+        w.into_inner().map_err(|e| e.into_error())?.finish()?;
     }
     if global.json {
         ui::print_json(&json!({

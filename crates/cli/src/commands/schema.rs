@@ -34,8 +34,10 @@ pub fn run(args: SchemaArgs, global: &Global) -> anyhow::Result<u8> {
     let text = serde_json::to_string_pretty(&schema)?;
     match &args.output {
         Some(path) => {
-            std::fs::write(path, format!("{text}\n"))
-                .map_err(|e| exit::usage(format!("cannot write `{}`: {e}", path.display())))?;
+            elma_import_sheet::write_atomically(path, |f| {
+                std::io::Write::write_all(f, format!("{text}\n").as_bytes())
+            })
+            .map_err(|e| exit::usage(format!("cannot write `{}`: {e}", path.display())))?;
             if global.json {
                 ui::print_json(&json!({"app": schema.id(), "output": path, "fields": schema.fields.len()}))?;
             } else {

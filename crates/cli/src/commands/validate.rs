@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use elma_import_contract::schema::AppSchema;
+use elma_import_sheet::AtomicFile;
 use elma_import_sheet::{column_letters, Format, Row, WriteOptions, Writer};
 use elma_import_template::ExampleRow;
 use elma_import_validate::{expected_headers, CellError, HeaderError, HeaderErrors, Summary, Validator};
@@ -79,9 +80,10 @@ pub const ERRORS_COLUMNS: [&str; 8] =
     ["row", "column", "header", "value", "rule", "message", "fix", "source"];
 
 /// Where the errors go.
+/// The errors file (`--errors`): written whole or not at all.
 enum ErrorSink {
-    Csv(Box<csv::Writer<std::fs::File>>),
-    Jsonl(std::io::BufWriter<std::fs::File>),
+    Csv(Box<csv::Writer<AtomicFile>>),
+    Jsonl(AtomicFile),
 }
 
 impl ErrorSink {
@@ -89,10 +91,10 @@ impl ErrorSink {
         let jsonl = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
-        let file = std::fs::File::create(path)
-            .map_err(|e| usage(format!("cannot write `{}`: {e}", path.display())))?;
+        let file =
+            AtomicFile::create(path).map_err(|e| usage(format!("cannot write `{}`: {e}", path.display())))?;
         Ok(if jsonl {
-            ErrorSink::Jsonl(std::io::BufWriter::new(file))
+            ErrorSink::Jsonl(file)
         } else {
             let mut w = csv::Writer::from_writer(file);
             w.write_record(ERRORS_COLUMNS)?;
@@ -145,10 +147,11 @@ impl ErrorSink {
     }
 
     fn finish(self) -> anyhow::Result<()> {
-        match self {
-            ErrorSink::Csv(mut w) => w.flush()?,
-            ErrorSink::Jsonl(mut w) => w.flush()?,
-        }
+        let file = match self {
+            ErrorSink::Csv(w) => w.into_inner().map_err(|e| e.into_error())?,
+            ErrorSink::Jsonl(f) => f,
+        };
+        file.finish()?;
         Ok(())
     }
 }
