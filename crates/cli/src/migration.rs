@@ -273,6 +273,10 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
                 v["exit_code"] = json!(s.stop.map_or(exit::OK, exit::run_code));
             }
         }
+        let hints = hints(report);
+        if !hints.is_empty() {
+            value["hints"] = json!(hints);
+        }
         ui::print_json(&value)?;
         return Ok(code);
     }
@@ -315,19 +319,25 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
         ui::duration(Duration::from_secs_f64(report.wall_secs))
     ))?;
     ui::out(format!("migration directory: {}", report.dir.display()))?;
-    if report.status != "completed" {
-        ui::out(format!("continue it with: elma-import resume {}", report.dir.display()))?;
-        for hint in report
-            .steps
-            .iter()
-            .filter_map(|s| s.error.as_ref().map(|_| s))
-            .take(1)
-            .flat_map(|s| step_hints(report, s))
-        {
-            ui::out(format!("  {hint}"))?;
-        }
+    for hint in hints(report) {
+        ui::out(format!("hint: {hint}"))?;
     }
     Ok(code)
+}
+
+/// What to do next after a migration that did not complete: resume its directory, and
+/// the advice of the first step that stopped.
+fn hints(report: &Report) -> Vec<String> {
+    if report.status == "completed" {
+        return Vec::new();
+    }
+    let first = report.steps.iter().find(|s| s.error.is_some());
+    let mut hints: Vec<String> = first.map(|s| step_hints(report, s)).unwrap_or_default();
+    let resume = format!("`elma-import resume {}`", report.dir.display());
+    if !hints.iter().any(|h| h.contains(&resume)) {
+        hints.insert(0, format!("continue it with {resume}"));
+    }
+    hints
 }
 
 /// Advice for a step that stopped, naming the migration directory.

@@ -138,6 +138,16 @@ fn every_command_keeps_the_json_contract_on_success_and_failure() {
     run("resume", with_conn(args!["runs/nowhere"]), 2);
     run("runs", args!["--root", "runs"], 0);
 
+    // verify: the good file, imported twice above (by `start` and by `run --again`): every
+    // key is held by two items; a file with rows the app lacks; report
+    let v = run("verify", with_conn(args!["runs/good", "--key-column", "Email"]), 1);
+    assert_eq!(v["ambiguous"].as_u64(), Some(20), "{v}");
+    let v = run("verify", with_conn(args![p(&bad.path), "--app", APP, "--key-column", "Email"]), 1);
+    assert!(v["error"].as_str().is_some(), "{v}");
+    let v = run("report", args!["runs/good"], 0);
+    assert!(v["report"].as_str().unwrap().ends_with("report.html"), "{v}");
+    run("report", args!["nowhere"], 2);
+
     // migrate: a dry run, a real one, a missing schema file
     std::fs::write(d.join("companies.csv"), "Name,INN,City\nAcme,7701000001,Tver\nBeta,7701000002,Omsk\n")
         .unwrap();

@@ -97,7 +97,20 @@ fn cmdline(args: &[String]) -> String {
 
 /// Runs the binary to its end.
 pub fn elma(cwd: &Path, args: &[String]) -> Output {
-    let out = command(cwd, args).output().unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    finish(command(cwd, args), args)
+}
+
+/// Runs the binary to its end in `cwd`, keeping the import ledger in `home` (another
+/// folder's, when a test moves between folders as a user would).
+#[allow(dead_code)]
+pub fn elma_sharing_ledger(cwd: &Path, home: &Path, args: &[String]) -> Output {
+    let mut cmd = command(cwd, args);
+    cmd.env("ELMA_IMPORT_LEDGER", home.join(".ledger.jsonl"));
+    finish(cmd, args)
+}
+
+fn finish(mut cmd: Command, args: &[String]) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
     Output {
         cmdline: cmdline(args),
         code: out.status.code(),
