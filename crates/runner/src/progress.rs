@@ -86,13 +86,16 @@ pub enum Progress<'a> {
         /// Rows in the chunk.
         rows: u64,
     },
-    /// `--pause auto` decided the next pause (journaled; a [`Progress::Pausing`] follows
-    /// unless the chunk was the last).
+    /// `--pause auto` decided the next pause (journaled). It comes right before the
+    /// [`Progress::ChunkFinished`] of the chunk it judged; a [`Progress::Pausing`] follows.
     Paced {
         /// Chunk judged.
         chunk: Chunk,
         /// The decision.
         decision: &'a crate::pace::Decision,
+        /// The pause the pacer expects to settle on for the pauses still to come (its
+        /// model of the platform), for the time left.
+        expected_pause: Duration,
     },
     /// Pausing so the platform's event handlers drain.
     Pausing {

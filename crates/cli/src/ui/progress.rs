@@ -336,7 +336,7 @@ impl RunObserver {
                 "event": "chunk_finished", "chunk": chunk.number(), "rows": rows,
                 "imported": result.imported, "failed": result.failed, "status": result.status,
             }),
-            Progress::Paced { chunk, decision } => {
+            Progress::Paced { chunk, decision, .. } => {
                 json!({"event": "paced", "chunk": chunk.number(), "decision": decision, "reason": decision.reason()})
             }
             Progress::Pausing { chunk, pause } => {

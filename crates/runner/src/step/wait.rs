@@ -87,12 +87,14 @@ pub async fn wait<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, import_id: &str) -> Resu
         unreconciled: true,
     })?;
     let rows = ctx.entry(i).rows;
-    ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows });
+    // The decision comes first, so the chunk's line tells the time left with the pause
+    // just chosen.
     if next.0 < ctx.files.count() {
         if let (Some(pacer), Some(sample)) = (ctx.pacer(), sample) {
             pace(ctx, i, rows, pacer, sample)?;
         }
     }
+    ctx.observer.on(&Progress::ChunkFinished { chunk: i, result: &result, rows });
     Ok(())
 }
 
@@ -115,7 +117,7 @@ fn pace<C: Clock>(
         poll: Some(poll),
         decision,
     })?;
-    ctx.observer.on(&Progress::Paced { chunk: i, decision: &decision });
+    ctx.observer.on(&Progress::Paced { chunk: i, decision: &decision, expected_pause: decision.pause });
     Ok(())
 }
 
