@@ -52,6 +52,11 @@ fn interrupted(tmp: &Path, emu: &Emulator, s: &Sample, run_dir: &Path) {
     let pid = run.child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
     run.wait().expect_code(130);
+    // The import under way goes on on the platform; the tests count once it has ended.
+    let settled = wait_until(Duration::from_secs(60), || {
+        emu.counters()["imports"].as_array().is_some_and(|i| i.iter().all(|i| !i["finished_ms"].is_null()))
+    });
+    assert!(settled, "the platform's import never ended");
 }
 
 #[test]
