@@ -1,4 +1,4 @@
-//! `measure`: the performance figures of ARCHITECTURE.md ("Performance targets") on
+//! `measure`: the performance figures of docs/architecture.md ("Performance targets") on
 //! generated `crm.contacts` samples, printed as JSON.
 //!
 //! ```text

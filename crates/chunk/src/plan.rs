@@ -1,6 +1,6 @@
 //! The import plan: temporary or directory upload, rows per chunk, pauses, and why.
 //!
-//! The rules come from the platform's guidance (ARCHITECTURE.md, "The plan"):
+//! The rules come from the platform's guidance (docs/platform.md, "Temporary files: 60 minutes and the safe window" and "§3 Start an import"):
 //!
 //! 1. **Event handlers on** (`withEventHandlers: true`): chunks of at most
 //!    [`MAX_ROWS_WITH_HANDLERS`] rows, each uploaded as a temporary file just before its

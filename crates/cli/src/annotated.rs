@@ -346,7 +346,7 @@ fn typed_value(typed: Typed, kind: CellKind, text: &str, number: f64, en: bool) 
     }
 }
 
-/// Excel's serial of a date or date-time written in the locale's form (FORMATS.md):
+/// Excel's serial of a date or date-time written in the locale's form (docs/formats.md):
 /// `dd.MM.yyyy[ HH:mm[:ss]]` (ru) or `M/d/yyyy[ h:mm[:ss] AM/PM]` (en).
 fn date_serial(text: &str, en: bool) -> Option<f64> {
     use chrono::{NaiveDate, NaiveDateTime};

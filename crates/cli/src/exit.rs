@@ -1,4 +1,4 @@
-//! Exit codes (ARCHITECTURE.md) and the error type commands return.
+//! Exit codes (README.md, "Exit codes") and the error type commands return.
 
 /// 0: all rows imported / file valid.
 pub const OK: u8 = 0;

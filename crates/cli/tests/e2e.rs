@@ -1,5 +1,5 @@
 //! End-to-end tests: the real `elma-import` binary, in a temp dir, against emulator child
-//! processes bound to 127.0.0.1:0 (ARCHITECTURE.md "A run", ISSUE #3 item 6).
+//! processes bound to 127.0.0.1:0 (docs/architecture.md, "A run").
 //!
 //! Each test checks what a user relies on through the app's items: every valid row of the
 //! generated file landed exactly once with its values, invalid rows did not, and the exit

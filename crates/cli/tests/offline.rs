@@ -1,4 +1,4 @@
-//! Offline integration tests (ISSUE #2): the real `elma-import` binary in a temp dir, no
+//! Offline integration tests: the real `elma-import` binary in a temp dir, no
 //! network. `template`, `validate`, `fix`, `split` and `plan` run on generated samples whose
 //! bad cells are known (`elma_import_template::sample`), on .xlsx files written by other
 //! producers (tests/fixtures) and on ugly files. Each assertion prints the command, its

@@ -1,4 +1,4 @@
-//! [`Client`]: the calls of API.md over reqwest (or a [`Transport`]), with retries.
+//! [`Client`]: the calls of docs/platform.md over reqwest (or a [`Transport`]), with retries.
 
 use std::fmt;
 use std::path::Path;
@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use elma_import_contract::schema::{AppSchema, Field};
-use elma_import_contract::values;
+use elma_import_contract::schema::AppSchema;
 use elma_import_contract::wire::{
-    self, ImportAnswer, ImportResult, ImportStatus, ItemPage, ListAnswer, ListFilter, ListRequest,
-    StartImport, StatusRequest, StoredFile, UploadAnswer,
+    self, ImportAnswer, ImportResult, ImportStatus, ItemPage, ListAnswer, ListRequest, StartImport,
+    StatusRequest, StoredFile, UploadAnswer,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -19,6 +18,7 @@ use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::config::{ClientConfig, ClientStats, Probe, RetryNotice, RetryObserver};
 use crate::error::ClientError;
 use crate::poll::{Clock, Observation, PollDecision, PollPolicy, Poller, TokioClock, MIN_POLL_INTERVAL};
 use crate::reader::PartReader;
@@ -30,160 +30,11 @@ use crate::{AppRef, Secret};
 /// Items of an app: field code → value, plus `__id`.
 pub type Map = serde_json::Map<String, serde_json::Value>;
 
-/// Default part size of parted uploads: 8 MiB.
-pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
-
 /// Most characters of a server's body shown in an error message.
 const EXCERPT_CHARS: usize = 200;
 
 /// Most bytes of an unreadable answer's body kept in [`ClientError::Decode`].
 pub const BODY_BYTES: usize = 4096;
-
-/// Settings of a [`Client`].
-#[derive(Clone)]
-pub struct ClientConfig {
-    /// Base URL, e.g. `https://acme.elma365.ru/pub/v1` (a trailing slash is added).
-    pub base_url: String,
-    /// The API token, sent as `Authorization: Bearer <token>`.
-    pub token: Secret,
-    /// Limit of one HTTP exchange, from connecting to the last byte of the answer.
-    pub timeout: Duration,
-    /// Retries of transient failures.
-    pub retry: RetryPolicy,
-    /// Size of every part but the last of a parted upload; between
-    /// [`wire::MIN_PART`] (5 MiB) and [`wire::MAX_PART`]. Files no larger go in one request.
-    pub part_size: u64,
-    /// Told of every retry just before its wait, so a user sees retries as they happen.
-    pub on_retry: Option<RetryObserver>,
-    /// Where to write a line per HTTP exchange ([`Trace`]), if anywhere.
-    pub trace: Option<Arc<Trace>>,
-    /// What carries the requests instead of reqwest over TCP, if anything (see
-    /// [`Transport`]). The client still applies [`ClientConfig::timeout`] around each call.
-    pub transport: Option<Arc<dyn Transport>>,
-    /// Seed of the RNG that jitters retry waits; `None`: a fresh random one per wait.
-    /// With a seed, the waits are the same in every run that retries in the same order
-    /// (the clones of a client share the RNG).
-    pub retry_seed: Option<u64>,
-    /// Read upload parts with blocking reads on the calling task rather than on tokio's
-    /// blocking pool. A simulation on a current-thread runtime with a paused clock sets it,
-    /// so the order of its tasks never depends on how fast a disk answers.
-    pub read_files_inline: bool,
-}
-
-impl fmt::Debug for ClientConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientConfig")
-            .field("base_url", &self.base_url)
-            .field("token", &self.token)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("part_size", &self.part_size)
-            .field("on_retry", &self.on_retry)
-            .field("trace", &self.trace)
-            .field("transport", &self.transport.as_ref().map(|_| "custom"))
-            .field("retry_seed", &self.retry_seed)
-            .field("read_files_inline", &self.read_files_inline)
-            .finish()
-    }
-}
-
-/// What [`Client::probe_schema`] saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
-    /// `METHOD /path`.
-    pub request: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// Whether the body is the API's JSON wrapper (an object with `success`).
-    pub wrapper: bool,
-    /// The wrapper's `error` text, token masked; empty when none.
-    pub error: String,
-    /// The start of the body, token masked.
-    pub excerpt: String,
-    /// Attempts made.
-    pub tries: u32,
-}
-
-/// A retry about to happen: what failed, which retry this is, and how long until it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryNotice {
-    /// `METHOD /path` of the request.
-    pub request: String,
-    /// This retry's number, from 1.
-    pub attempt: u32,
-    /// Retries allowed in all.
-    pub max: u32,
-    /// The wait before it.
-    pub delay: Duration,
-    /// What went wrong: `HTTP 503`, `could not connect`, …
-    pub reason: String,
-}
-
-impl fmt::Display for RetryNotice {
-    /// `retrying in 2 s (3/6): could not connect (POST /app/crm/contacts/list)`; under a
-    /// second in milliseconds.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.delay.as_secs_f64();
-        let wait = if secs < 1.0 {
-            format!("{} ms", self.delay.as_millis())
-        } else if secs >= 10.0 || secs.fract() < 0.05 {
-            format!("{secs:.0} s")
-        } else {
-            format!("{secs:.1} s")
-        };
-        write!(f, "retrying in {wait} ({}/{}): {} ({})", self.attempt, self.max, self.reason, self.request)
-    }
-}
-
-/// A callback told of each retry ([`ClientConfig::on_retry`]).
-#[derive(Clone)]
-pub struct RetryObserver(Arc<dyn Fn(&RetryNotice) + Send + Sync>);
-
-impl RetryObserver {
-    /// Wraps a callback.
-    pub fn new(f: impl Fn(&RetryNotice) + Send + Sync + 'static) -> RetryObserver {
-        RetryObserver(Arc::new(f))
-    }
-}
-
-impl fmt::Debug for RetryObserver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RetryObserver")
-    }
-}
-
-impl ClientConfig {
-    /// Settings with the defaults: 120 s timeout, [`RetryPolicy::default`], 8 MiB parts.
-    pub fn new(base_url: impl Into<String>, token: impl Into<Secret>) -> ClientConfig {
-        ClientConfig {
-            base_url: base_url.into(),
-            token: token.into(),
-            timeout: Duration::from_secs(120),
-            retry: RetryPolicy::default(),
-            part_size: DEFAULT_PART_SIZE,
-            on_retry: None,
-            trace: None,
-            transport: None,
-            retry_seed: None,
-            read_files_inline: false,
-        }
-    }
-}
-
-/// Counters of a [`Client`] (shared by its clones), for reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ClientStats {
-    /// HTTP requests sent, retries included.
-    pub requests: u64,
-    /// Requests that were retries of a failed attempt.
-    pub retries: u64,
-    /// Status requests sent while waiting for imports.
-    pub status_polls: u64,
-    /// File bytes whose upload the server accepted.
-    pub bytes_uploaded: u64,
-    /// Requests that ended [`ClientError::Uncertain`].
-    pub uncertain: u64,
-}
 
 #[derive(Default)]
 struct Counters {
@@ -363,7 +214,7 @@ impl Client {
 
     // ---------------------------------------------------------------- the calls
 
-    /// Uploads `file` as a temporary file under `hash` (API.md §2): raw bytes, in parts of
+    /// Uploads `file` as a temporary file under `hash` (docs/platform.md §2): raw bytes, in parts of
     /// [`ClientConfig::part_size`] when larger. The platform deletes it 60 minutes later.
     pub async fn upload_temporary(&self, hash: &str, file: &Path) -> Result<(), ClientError> {
         let path = wire::paths::upload_temporary(hash);
@@ -376,7 +227,7 @@ impl Client {
         }
     }
 
-    /// Uploads `file` into directory `directory_id` under `hash` (API.md §1): multipart field
+    /// Uploads `file` into directory `directory_id` under `hash` (docs/platform.md §1): multipart field
     /// `file` carrying the file's name, in parts when larger than the part size. Returns the
     /// stored file (a name clash gets a numeric postfix).
     pub async fn upload_to_directory(
@@ -392,7 +243,7 @@ impl Client {
         parsed.file.ok_or_else(|| self.decode_error(&call, &answer, "it has no `file`".into()))
     }
 
-    /// Starts an import (API.md §3). `blocked` (another import of the app runs) comes back as
+    /// Starts an import (docs/platform.md §3). `blocked` (another import of the app runs) comes back as
     /// `Ok` with [`ImportStatus::Blocked`].
     ///
     /// Starting is **not idempotent**, so this is retried only when the request provably did
@@ -432,7 +283,7 @@ impl Client {
         })
     }
 
-    /// An import's status (API.md §4). Retried on transient failures, at least 1 s apart.
+    /// An import's status (docs/platform.md §4). Retried on transient failures, at least 1 s apart.
     pub async fn import_status(&self, app: &AppRef, id: &str) -> Result<ImportResult, ClientError> {
         match self.status_once(app, id, self.inner.retry.max_retries).await {
             Ok((result, _)) => Ok(result),
@@ -440,7 +291,7 @@ impl Client {
         }
     }
 
-    /// An app's schema (API.md §5). An unknown app is [`ClientError::NotFound`].
+    /// An app's schema (docs/platform.md §5). An unknown app is [`ClientError::NotFound`].
     pub async fn app_schema(&self, app: &AppRef) -> Result<AppSchema, ClientError> {
         let path = wire::paths::app_schema(&app.namespace, &app.code);
         let call = Call::new(Method::GET, path, Payload::Empty);
@@ -458,7 +309,7 @@ impl Client {
         })
     }
 
-    /// Asks for an app's schema (API.md §5) and reports what came back without judging it,
+    /// Asks for an app's schema (docs/platform.md §5) and reports what came back without judging it,
     /// for a doctor that must tell a refused token, an unknown app and a base URL that is
     /// not the Web API apart: a 404 from the API carries its `{"success": false, …}`
     /// wrapper, a web server's 404 for a wrong path does not. Read-only; retried like any
@@ -484,7 +335,7 @@ impl Client {
         })
     }
 
-    /// One page of an app's items (API.md §6). `request.size` must be at most 100.
+    /// One page of an app's items (docs/platform.md §6). `request.size` must be at most 100.
     pub async fn list_items(&self, app: &AppRef, request: &ListRequest) -> Result<ItemPage, ClientError> {
         let path = wire::paths::list_items(&app.namespace, &app.code);
         if request.size > wire::MAX_LIST_SIZE {
@@ -499,112 +350,6 @@ impl Client {
         let parsed: ListAnswer = self.decode(&call, &answer)?;
         self.check_success(&call, &answer, parsed.success, &parsed.error)?;
         parsed.result.ok_or_else(|| self.decode_error(&call, &answer, "it has no `result`".into()))
-    }
-
-    /// Every active item of an app matching `filter` (API.md §6), fetched in pages of 100
-    /// until the answer's `total` is reached (or, when an answer gives no `total`, until a
-    /// page comes back short). Items are kept once by `__id`, should paging shift while the
-    /// app changes. `None` lists every item.
-    ///
-    /// The platform's text conditions match substrings, case-insensitively: what comes back
-    /// is a superset of the exact matches. Use [`Client::find_items`] for an exact look-up.
-    pub async fn list_all(&self, app: &AppRef, filter: Option<&ListFilter>) -> Result<Vec<Map>, ClientError> {
-        let mut items: Vec<Map> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut from = 0u64;
-        loop {
-            let request =
-                ListRequest { active: true, from, size: wire::MAX_LIST_SIZE, filter: filter.cloned() };
-            let page = self.list_items(app, &request).await?;
-            let got = page.result.len() as u64;
-            let mut new = 0u64;
-            for item in page.result {
-                let id = item.get("__id").map(|id| id.to_string());
-                if id.as_ref().is_none_or(|id| seen.insert(id.clone())) {
-                    new += 1;
-                    items.push(item);
-                }
-            }
-            from += got;
-            let done = match page.total {
-                0 => got < u64::from(wire::MAX_LIST_SIZE),
-                total => from >= total,
-            };
-            if got == 0 || done {
-                return Ok(items);
-            }
-            if new == 0 {
-                return Err(ClientError::InvalidRequest {
-                    request: format!("POST {}", wire::paths::list_items(&app.namespace, &app.code)),
-                    reason: format!(
-                        "the page at `from` {} repeats only items already listed: the server seems \
-                         to ignore `from`, so the items cannot all be listed",
-                        from - got
-                    ),
-                });
-            }
-        }
-    }
-
-    /// The app's items whose values of `fields` equal those of `expected` exactly (see
-    /// [`values::same_value`]): one §6 `tf` filter of the conditions the platform can apply
-    /// ([`values::tf_condition`]; text as a substring, numbers and date-times as intervals),
-    /// every page of its matches, then the exact comparison on this side. `Deal 7` is not
-    /// matched by `Deal 7a` or `deal 7`.
-    ///
-    /// `fields = [key]` looks an item up by key; all imported fields look up a whole row.
-    /// When none of `fields` can be filtered on (e-mail, phone, category…), every item of the
-    /// app is listed and compared.
-    pub async fn find_items(
-        &self,
-        app: &AppRef,
-        fields: &[&Field],
-        expected: &Map,
-    ) -> Result<Vec<Map>, ClientError> {
-        let filter = ListFilter::from_tf(values::tf_for(fields, expected));
-        let mut items = self.list_all(app, filter.as_ref()).await?;
-        items.retain(|item| values::item_matches(fields, expected, item));
-        Ok(items)
-    }
-
-    /// [`Client::find_items`] for many rows at once, answers in the order of `expected`.
-    /// Rows that give a `tf` filter are looked up one by one, `in_flight` at a time; rows
-    /// that give none (a key the platform cannot filter on, such as an e-mail) share one
-    /// listing of the whole app instead of one each.
-    pub async fn find_each(
-        &self,
-        app: &AppRef,
-        fields: &[&Field],
-        expected: &[Map],
-        in_flight: usize,
-    ) -> Result<Vec<Vec<Map>>, ClientError> {
-        use futures_util::StreamExt;
-        let unfiltered = expected.iter().any(|e| values::tf_for(fields, e).is_empty());
-        let everything = if unfiltered { self.list_all(app, None).await? } else { Vec::new() };
-        // The look-ups are made up front as boxed `Send` futures: made lazily by a closure
-        // over borrowed rows, they are not provably `Send` (a compiler limitation with
-        // higher-ranked lifetimes), and callers spawn futures that wait on them.
-        type Look<'a> =
-            std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Map>, ClientError>> + Send + 'a>>;
-        let everything = &everything;
-        let looks: Vec<Look<'_>> = expected
-            .iter()
-            .map(|e| -> Look<'_> {
-                Box::pin(async move {
-                    if values::tf_for(fields, e).is_empty() {
-                        Ok(everything
-                            .iter()
-                            .filter(|item| values::item_matches(fields, e, item))
-                            .cloned()
-                            .collect())
-                    } else {
-                        self.find_items(app, fields, e).await
-                    }
-                })
-            })
-            .collect();
-        let looks = futures_util::stream::iter(looks).buffered(in_flight.max(1)).collect::<Vec<_>>().await;
-        looks.into_iter().collect()
     }
 
     /// Polls an import's status until it is `done` or `failed` (or `blocked`), calling
@@ -680,7 +425,7 @@ impl Client {
                                 other => other.to_string(),
                             },
                         };
-                        (observer.0)(&RetryNotice {
+                        observer.notify(&RetryNotice {
                             request: format!(
                                 "POST {}",
                                 wire::paths::import_status(&app.namespace, &app.code)
@@ -835,7 +580,7 @@ impl Client {
             Outcome::Answered { status, .. } => format!("HTTP {status}"),
             Outcome::Transport(kind) => kind.to_string(),
         };
-        (observer.0)(&RetryNotice { request: call.request.clone(), attempt, max, delay, reason });
+        observer.notify(&RetryNotice { request: call.request.clone(), attempt, max, delay, reason });
     }
 
     /// One HTTP exchange, body read in full; recorded in the trace when there is one.

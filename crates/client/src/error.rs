@@ -128,7 +128,7 @@ pub enum ClientError {
         tries: u32,
     },
 
-    /// A 2xx answer whose body is not what API.md describes.
+    /// A 2xx answer whose body is not what docs/platform.md describes.
     #[error(
         "`{request}` answered HTTP {status} with an unexpected body: {detail}; the body starts `{excerpt}`"
     )]

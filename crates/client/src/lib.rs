@@ -1,4 +1,4 @@
-//! Async client of the ELMA365 Web API calls elma-import needs (API.md): parted file
+//! Async client of the ELMA365 Web API calls elma-import needs (docs/platform.md): parted file
 //! uploads, starting an import, its status, an app's schema and its items.
 //!
 //! - Every path, header and body comes from [`elma_import_contract::wire`].
@@ -44,7 +44,9 @@
 
 mod app;
 mod client;
+mod config;
 mod error;
+mod items;
 mod mask;
 pub mod poll;
 mod reader;
@@ -54,9 +56,8 @@ mod trace;
 pub mod transport;
 
 pub use app::{AppRef, AppRefError};
-pub use client::{
-    Client, ClientConfig, ClientStats, Map, Probe, RetryNotice, RetryObserver, BODY_BYTES, DEFAULT_PART_SIZE,
-};
+pub use client::{Client, Map, BODY_BYTES};
+pub use config::{ClientConfig, ClientStats, Probe, RetryNotice, RetryObserver, DEFAULT_PART_SIZE};
 pub use elma_import_contract::wire::{
     FileFormat, ImportResult, ImportStatus, ItemPage, ListFilter, ListRequest, RowError, StartImport,
     StoredFile,

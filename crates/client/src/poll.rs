@@ -1,6 +1,6 @@
 //! The status poller: a small pure state machine, and the clocks that drive it.
 //!
-//! API.md §4: ask for an import's status no more than once a second. The [`Poller`] decides
+//! docs/platform.md §4: ask for an import's status no more than once a second. The [`Poller`] decides
 //! how long to wait before the next status request; it never reads a clock itself, so tests
 //! drive it with a [`ManualClock`].
 

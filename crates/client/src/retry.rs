@@ -9,7 +9,7 @@
 //! | 408, 500, 502, 504                        | [`Decision::RetryIdempotent`]           |
 //! | timeout, dropped connection, unreadable answer | [`Decision::RetryIdempotent`]      |
 //!
-//! API.md retries 408, 429, 500, 502, 503, 504 and transport errors. The table splits them
+//! docs/platform.md retries 408, 429, 500, 502, 503, 504 and transport errors. The table splits them
 //! by whether the server *provably did not act* on the request, because starting an import
 //! is not idempotent: a second start after a first one that did land would import the rows
 //! twice. Only three outcomes prove the request was not processed:
@@ -212,7 +212,7 @@ mod tests {
         for (outcome, expected) in table {
             assert_eq!(classify(outcome), *expected, "{outcome:?}");
         }
-        // Every status API.md lists as retried is retried for idempotent requests, and no
+        // Every status docs/platform.md lists as retried is retried for idempotent requests, and no
         // other 4xx is.
         for code in 100..600u16 {
             let retried = classify(&status(code)).allows_retry(true);

@@ -628,7 +628,7 @@ async fn list_all_without_a_total_stops_at_a_short_page_and_refuses_a_server_ign
     assert!(err.to_string().contains("ignore `from`"), "{err}");
 }
 
-/// A list endpoint that filters like the platform (API.md §6): a text condition is a
+/// A list endpoint that filters like the platform (docs/platform.md §6): a text condition is a
 /// case-insensitive substring; paging by `from`/`size`.
 async fn substring_server(names: Vec<String>) -> (String, Log<Value>) {
     let bodies: Log<Value> = log();

@@ -2,11 +2,11 @@
 //!
 //! This crate does no I/O. It holds:
 //! - [`schema`]: an ELMA365 app's fields as returned by
-//!   `GET /scheme/namespaces/{namespace}/apps/{code}` (API.md §5) and as stored in
+//!   `GET /scheme/namespaces/{namespace}/apps/{code}` (docs/platform.md §5) and as stored in
 //!   `templates/*.schema.json`;
-//! - [`wire`]: every path, header and JSON body of the Web API (API.md), in one place, so
+//! - [`wire`]: every path, header and JSON body of the Web API (docs/platform.md), in one place, so
 //!   that correcting an assumption about the platform is a one-file change;
-//! - [`values`]: item values as the platform stores them (API.md §7), their exact
+//! - [`values`]: item values as the platform stores them (docs/platform.md §7), their exact
 //!   comparison, and the §6 `tf` conditions of a look-up;
 //! - [`keys`]: key values (a key column's cells and items' values) in one comparable form;
 //! - [`zone`]: the time zone date-time cells are read in;

@@ -1,4 +1,4 @@
-//! App schemas: the fields of an ELMA365 app (API.md §5).
+//! App schemas: the fields of an ELMA365 app (docs/platform.md §5).
 
 use serde::{Deserialize, Serialize};
 
@@ -132,7 +132,7 @@ pub struct FieldData {
     #[serde(default, rename = "maxLength", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<usize>,
     /// Currency of a MONEY field (ISO 4217 code, e.g. `RUB`); RUB where the schema says
-    /// nothing (API.md §7).
+    /// nothing (docs/platform.md §7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// Namespace of the app a SYS_COLLECTION field links to.
@@ -257,7 +257,7 @@ impl AppSchema {
     }
 
     /// The field a header cell names: by display name or code, case-insensitively
-    /// after trimming (FORMATS.md). Display names win over codes.
+    /// after trimming (docs/formats.md). Display names win over codes.
     pub fn field_for_header(&self, header: &str) -> Option<usize> {
         let h = header.trim();
         self.fields
@@ -270,7 +270,7 @@ impl AppSchema {
             })
     }
 
-    /// Serialises the schema as the server's answer of API.md §5.
+    /// Serialises the schema as the server's answer of docs/platform.md §5.
     pub fn to_answer_json(&self) -> serde_json::Value {
         serde_json::json!({"success": true, "error": "", "application": self})
     }

@@ -1,4 +1,4 @@
-//! Item values (API.md §7) and list filters (§6): how the platform stores a cell, how two
+//! Item values (docs/platform.md §7) and list filters (§6): how the platform stores a cell, how two
 //! values are compared, and which `tf` condition finds an item. Pure: no I/O.
 //!
 //! Three functions serve a look-up of items among an app's (`Client::find_items`):

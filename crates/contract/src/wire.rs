@@ -1,4 +1,4 @@
-//! The ELMA365 Web API contract (API.md): paths, headers and JSON bodies.
+//! The ELMA365 Web API contract (docs/platform.md): paths, headers and JSON bodies.
 //!
 //! Both the client and the emulator take every path, header and field name from here.
 //! Shapes the public documentation does not show are marked *assumed*.
@@ -75,7 +75,7 @@ pub mod paths {
 
 /// `Content-Range` value for bytes `start..end` (exclusive) of a `size`-byte file.
 ///
-/// The platform's convention: a whole file is `bytes 0-{size}/{size}` (API.md §1), so
+/// The platform's convention: a whole file is `bytes 0-{size}/{size}` (docs/platform.md §1), so
 /// the end is exclusive.
 pub fn content_range(start: u64, end: u64, size: u64) -> String {
     format!("bytes {start}-{end}/{size}")
@@ -236,7 +236,7 @@ pub struct ImportResult {
     #[serde(default)]
     pub errors: Vec<RowError>,
     /// Fields of the answer this contract does not know, kept as the platform sent them
-    /// (API.md: the result model is not public), so `start`/`status --json` show them.
+    /// (docs/platform.md: the result model is not public), so `start`/`status --json` show them.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -292,7 +292,7 @@ pub struct UploadAnswer {
     pub file: Option<StoredFile>,
 }
 
-/// The filter of a §6 list request: field conditions under `tf` (API.md §6),
+/// The filter of a §6 list request: field conditions under `tf` (docs/platform.md §6),
 /// serialised as `{"tf":{"<field code>": <condition>}}`. Build conditions with
 /// [`crate::values::tf_condition`]: text matches as a case-insensitive substring, numbers
 /// and date-times as `{min, max}` intervals, so compare what comes back exactly.

@@ -1,4 +1,4 @@
-//! [`TimeZone`]: the zone a run reads date-time cells in (API.md §7: a cell has no offset of
+//! [`TimeZone`]: the zone a run reads date-time cells in (docs/platform.md §7: a cell has no offset of
 //! its own), written as an IANA name (`Europe/Moscow`), a fixed offset (`+03:00`, `UTC`)
 //! or `local` (the machine's zone, the default).
 //!

@@ -1,4 +1,4 @@
-//! API.md's own examples of §6 (Filter) and §7 (Item values), read by `contract::values`:
+//! docs/platform.md's own examples of §6 (Filter) and §7 (Item values), read by `contract::values`:
 //! the client writes what the reference shows, compares it tolerantly, and filters as §6
 //! documents (fixtures/api_examples.json).
 

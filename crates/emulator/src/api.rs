@@ -11,11 +11,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use elma_import_contract::wire::{self, paths::routes, ErrorAnswer, ItemPage, ListAnswer};
+use elma_import_contract::wire::{self, paths::routes, ItemPage, ListAnswer};
 use serde_json::{Map, Value};
 
 use crate::faults::Fault;
 use crate::filter::Filter;
+use crate::respond::{app, fail, json_body};
 use crate::state::Inner;
 use crate::{imports, uploads, ConnectionDropped};
 
@@ -34,11 +35,6 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route_layer(middleware::from_fn_with_state(inner.clone(), guard))
         .layer(DefaultBodyLimit::disable())
         .with_state(inner)
-}
-
-/// `{"success":false,"error":…}` with `status`.
-pub(crate) fn fail(status: StatusCode, error: impl Into<String>) -> Response {
-    (status, Json(ErrorAnswer { success: false, error: error.into() })).into_response()
 }
 
 /// A response that makes the server close the connection without answering.
@@ -145,35 +141,6 @@ async fn guard(
         format!("#{seq} {route} -> {}{fault}{slow}", response.status().as_u16())
     });
     response
-}
-
-/// Parses a JSON request body, or answers 400 naming the call and what was expected.
-#[allow(clippy::result_large_err)]
-pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-    call: &str,
-    expected: &str,
-) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| {
-        let expected = if expected.is_empty() { String::new() } else { format!("; expected {expected}") };
-        fail(StatusCode::BAD_REQUEST, format!("the {call} body is not valid: {e}{expected}"))
-    })
-}
-
-/// The app a path names, or a 404 answer.
-#[allow(clippy::result_large_err)]
-pub(crate) fn app(
-    inner: &Inner,
-    namespace: &str,
-    code: &str,
-) -> Result<Arc<elma_import_contract::schema::AppSchema>, Response> {
-    let id = format!("{namespace}.{code}");
-    inner
-        .settings
-        .apps
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no app `{id}` in this company")))
 }
 
 /// §5.

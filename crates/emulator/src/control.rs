@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::fail;
 use crate::faults::{FaultProfile, Injector};
+use crate::respond::fail;
 use crate::state::{self, seeded_users, Inner, Item, State as Emu, User};
 use crate::{imports, Emulator, EmulatorError};
 
@@ -127,7 +127,7 @@ async fn add_user(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
         }
     };
     let id = match new.id {
-        Some(id) => match crate::values::uuid_of(id.trim()) {
+        Some(id) => match crate::cells::uuid_of(id.trim()) {
             Some(id) => id,
             None => return fail(StatusCode::BAD_REQUEST, format!("`__id` = `{id}` is not a UUID")),
         },
@@ -197,7 +197,7 @@ impl Emulator {
             }
             let id = match item.remove("__id") {
                 None => inner.new_id(),
-                Some(serde_json::Value::String(given)) => match crate::values::uuid_of(given.trim()) {
+                Some(serde_json::Value::String(given)) => match crate::cells::uuid_of(given.trim()) {
                     Some(id) => id,
                     None => return Err(bad(index, format!("`__id` = `{given}` is not a UUID"))),
                 },

@@ -1,4 +1,4 @@
-//! The §6 list filter as API.md documents it: `{"tf": {"<field code>": <condition>}}`.
+//! The §6 list filter as docs/platform.md documents it: `{"tf": {"<field code>": <condition>}}`.
 //!
 //! - text fields (STRING, TEXT, LINK, and the text inside EMAIL, PHONE, FULL_NAME): a
 //!   string the value must contain, case-insensitively;

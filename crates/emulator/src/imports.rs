@@ -17,9 +17,9 @@ use elma_import_contract::wire::{
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use crate::api::{app, fail, json_body};
 use crate::faults::{start_route, Fault};
 use crate::read::{self, Raw};
+use crate::respond::{app, fail, json_body};
 use crate::state::{Import, Inner, Item, State as Emu, UploadKind, User};
 use crate::values::{CellModel, Columns, LinkRef, RowItem};
 
@@ -271,7 +271,7 @@ async fn run(inner: Arc<Inner>, id: String, schema: Arc<AppSchema>, generation: 
             return;
         }
     };
-    let model = inner.settings.cell_model();
+    let model = crate::values::CellModel { locale: inner.settings.locale, zone: inner.settings.time_zone };
     let parsed = if inner.inline_io() {
         Ok(parse(&work, format, &schema, model))
     } else {

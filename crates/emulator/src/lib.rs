@@ -1,10 +1,10 @@
-//! A local emulator of the ELMA365 import Web API (API.md), for tests and the `demo`.
+//! A local emulator of the ELMA365 import Web API (docs/platform.md), for tests and the `demo`.
 //!
 //! The emulator is an axum [`Router`] serving the API under `/pub/v1` and its own control
 //! endpoints under `/_emulator/` (README.md). It keeps uploads on disk with the
 //! temporary-file TTL, runs one import per app (a second start answers `blocked`),
 //! processes imports asynchronously at a set row rate, reading each file its own way
-//! (calamine, csv) and turning cells into the platform's item values (API.md §7) with a
+//! (calamine, csv) and turning cells into the platform's item values (docs/platform.md §7) with a
 //! model of its own, never the client's; lists items with the §6 `tf` filter; with
 //! strict links checks user and item ids the client cannot check,
 //! feeds an event-handler queue that drains at a set rate and slows imports down while
@@ -37,6 +37,7 @@ use elma_import_contract::schema::{AppSchema, SchemaError};
 use tokio::task::JoinHandle;
 
 mod api;
+mod cells;
 mod clock;
 mod control;
 mod faults;
@@ -44,6 +45,7 @@ mod filter;
 mod imports;
 mod read;
 mod report;
+mod respond;
 mod state;
 mod uploads;
 mod values;

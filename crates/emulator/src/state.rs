@@ -268,12 +268,6 @@ pub(crate) struct Settings {
     pub clock: crate::WallClock,
 }
 
-impl Settings {
-    pub fn cell_model(&self) -> crate::values::CellModel {
-        crate::values::CellModel { locale: self.locale, zone: self.time_zone }
-    }
-}
-
 /// Shared by every handler and task.
 pub(crate) struct Inner {
     pub settings: Settings,

@@ -12,7 +12,7 @@ use elma_import_contract::wire::{self, StoredFile, UploadAnswer};
 use futures_util::StreamExt;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
-use crate::api::fail;
+use crate::respond::fail;
 use crate::state::{Inner, Pending, Upload, UploadKind};
 
 /// `POST /disk/directory/{directory_id}/upload?hash=…` (§1).
@@ -49,7 +49,7 @@ pub(crate) enum Step {
     Repeat { last: bool },
 }
 
-/// Applies the part rules of API.md §1 to one request. Errors name the platform's code.
+/// Applies the part rules of docs/platform.md §1 to one request. Errors name the platform's code.
 pub(crate) fn plan_part(
     pending: Option<&Pending>,
     done: Option<&Upload>,

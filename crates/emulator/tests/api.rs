@@ -1,4 +1,4 @@
-//! The API of API.md §3–§6 against a served emulator: auth, import to done, list, blocked.
+//! The API of docs/platform.md §3–§6 against a served emulator: auth, import to done, list, blocked.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Temporary files expire `temp_ttl` after upload (API.md §2).
+//! Temporary files expire `temp_ttl` after upload (docs/platform.md §2).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The contract fixtures of `tests/fixtures/` (API.md §6 and §7), produced by the
+//! The contract fixtures of `tests/fixtures/` (docs/platform.md §6 and §7), produced by the
 //! emulator: every cell of `values.json` imported into an app made of its fields, and
 //! every filter of `filters.json` listed against the items its rows become.
 

@@ -1,4 +1,4 @@
-//! §6 list filter as API.md documents it, on items imported through the API: text is a
+//! §6 list filter as docs/platform.md documents it, on items imported through the API: text is a
 //! case-insensitive substring, numbers and date-times are intervals, every field must
 //! match, paging counts every match, an undocumented shape is a 400.
 

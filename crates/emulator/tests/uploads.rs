@@ -1,4 +1,4 @@
-//! Parted uploads (API.md §1, §2): 206 for non-final parts, 200 at the end, and each 400.
+//! Parted uploads (docs/platform.md §1, §2): 206 for non-final parts, 200 at the end, and each 400.
 
 mod common;
 

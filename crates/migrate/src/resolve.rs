@@ -15,7 +15,7 @@ use crate::error::MigrateError;
 use crate::keys::{cell_key, item_keys, reference_values};
 use crate::spec::Step;
 
-/// Every active item of an app, by a paged scan of the list endpoint (API.md §6, pages
+/// Every active item of an app, by a paged scan of the list endpoint (docs/platform.md §6, pages
 /// of 100). Returns the items and the requests made.
 ///
 /// # Errors
@@ -36,7 +36,7 @@ pub async fn count_items(client: &Client, app: &AppRef) -> Result<Option<u64>, C
     Ok((page.total > 0 || page.result.is_empty()).then_some(page.total))
 }
 
-/// Field types the platform's `tf` filter narrows (API.md §6); the others would list
+/// Field types the platform's `tf` filter narrows (docs/platform.md §6); the others would list
 /// every item for every key.
 pub fn filterable(field: &Field) -> bool {
     matches!(field.kind, FieldType::String | FieldType::Text | FieldType::Link | FieldType::Integer)

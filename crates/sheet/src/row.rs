@@ -152,7 +152,7 @@ impl Row {
         self.slots.is_empty()
     }
 
-    /// Cell `i`; past the end, an empty cell (fewer cells means empty: FORMATS.md).
+    /// Cell `i`; past the end, an empty cell (fewer cells means empty: docs/formats.md).
     #[inline]
     pub fn get(&self, i: usize) -> Cell<'_> {
         match self.slots.get(i) {

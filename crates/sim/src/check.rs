@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use elma_import_emulator::Emulator;
+use elma_import_migrate::Report;
+use elma_import_runner::Summary;
 use serde_json::Value;
 
-use crate::drive::Last;
 use crate::world::{Kind, World};
 
 /// What the platform holds, by the simulation's mark of a source row (`Ref`), the items
@@ -67,6 +68,14 @@ fn named(run_dir: &Path) -> BTreeMap<u64, String> {
         }
     }
     out
+}
+
+/// How the last execution ended, for the check: a run's summary, or a migration's report.
+pub enum Last {
+    /// A run completed.
+    Run(Box<Summary>),
+    /// A migration ended (completed or not).
+    Migration(Box<Report>),
 }
 
 /// The broken invariants of `world` as it ended (`last`: the completed run's summary or

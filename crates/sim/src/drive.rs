@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
-use crate::check::{check, Truth};
+use crate::check::{check, Last, Truth};
 use crate::platform::{CrashAt, Crasher, InProcess, SimClock, EPOCH_SECS};
 use crate::world::{schemas, Kind, World};
 
@@ -143,14 +143,6 @@ fn scratch() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
     let builder = tempfile::Builder::new().prefix("elma-sim-").tempdir_in(shm);
     builder.or_else(|_| tempfile::Builder::new().prefix("elma-sim-").tempdir()).expect("a scratch folder")
-}
-
-/// How the last execution ended, for the check: a run's summary, or a migration's report.
-pub enum Last {
-    /// A run completed.
-    Run(Box<Summary>),
-    /// A migration ended (completed or not).
-    Migration(Box<Report>),
 }
 
 impl<'w> Sim<'w> {

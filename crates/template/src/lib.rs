@@ -1,7 +1,7 @@
 //! Import templates built from an ELMA365 app schema.
 //!
 //! A template is what an import file must look like: one header cell per importable
-//! field (its display name), an example row valid under FORMATS.md for the chosen
+//! field (its display name), an example row valid under docs/formats.md for the chosen
 //! locale, and, in .xlsx, a note on every header cell (code, type, required, accepted
 //! format), drop-down lists for categories and statuses, a frozen header row and text
 //! columns where Excel would otherwise mangle what is typed (leading zeros of phones).

@@ -1,4 +1,4 @@
-//! Sample data for an app: rows valid under FORMATS.md, with a chosen share of rows
+//! Sample data for an app: rows valid under docs/formats.md, with a chosen share of rows
 //! holding one known bad cell. Used by `elma-import demo`, the benchmarks and the tests.
 //!
 //! Deterministic: the same schema, options and seed give the same file.

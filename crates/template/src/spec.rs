@@ -15,7 +15,7 @@ fn pick(locale: Locale, en: &'static str, ru: &'static str) -> &'static str {
 /// How a template is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateOptions {
-    /// Date and number formats of the example row and the notes (FORMATS.md).
+    /// Date and number formats of the example row and the notes (docs/formats.md).
     pub locale: Locale,
     /// Whether to add the example row under the header.
     pub example_rows: bool,
@@ -81,7 +81,7 @@ pub struct ColumnSpec {
     pub format: String,
     /// The whole note of the header cell: code, type, required, format, example.
     pub note: String,
-    /// The example cell as text, valid under FORMATS.md for the locale.
+    /// The example cell as text, valid under docs/formats.md for the locale.
     pub example: String,
     /// The example as a number, for number columns (written as a number cell in .xlsx).
     pub example_number: Option<f64>,

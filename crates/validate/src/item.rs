@@ -1,4 +1,4 @@
-//! Item JSON: a valid row's cells as the platform stores them (API.md §7), keyed by field
+//! Item JSON: a valid row's cells as the platform stores them (docs/platform.md §7), keyed by field
 //! code. The shapes come from [`elma_import_contract::values`]:
 //!
 //! | type | cell | item value |

@@ -1,4 +1,4 @@
-//! Validation of import files against an ELMA365 app schema (FORMATS.md).
+//! Validation of import files against an ELMA365 app schema (docs/formats.md).
 //!
 //! A [`Validator`] is compiled once from the app's schema and the file's header row:
 //! header problems (a required field without a column, an unknown column, two columns
@@ -251,7 +251,7 @@ impl Validator {
     }
 
     /// The item JSON of a row, keyed by field code, in the shapes the platform stores
-    /// (API.md §7: money `{cents, currency}`, phones and e-mails arrays of `{type, …}`,
+    /// (docs/platform.md §7: money `{cents, currency}`, phones and e-mails arrays of `{type, …}`,
     /// categories arrays of `{code, name}`, date-times RFC 3339 in the options' time zone,
     /// links and files arrays of ids); the row's errors when it does not pass
     /// [`Validator::check_row`]. Empty cells are left out.

@@ -1,4 +1,4 @@
-//! Cell rules per field type (FORMATS.md), in both locales, with the messages a user
+//! Cell rules per field type (docs/formats.md), in both locales, with the messages a user
 //! reads, the fixes `fix` makes and the item JSON the platform stores.
 
 use elma_import_contract::schema::AppSchema;

@@ -56,7 +56,7 @@ fn the_client_writes_what_the_platform_model_stores_and_refuses_what_it_refuses(
         }
     }
     assert!(cases.len() > 40, "the fixture has its cases");
-    // Known, and on the safe side: the client refuses seconds in a ru date-time (FORMATS.md
+    // Known, and on the safe side: the client refuses seconds in a ru date-time (docs/formats.md
     // gives `dd.MM.yyyy HH:mm`), which the platform model reads. A new disagreement fails.
     let known = [r#"{"type":"DATETIME"} `02.01.2006 15:04:05`: the platform stores"#];
     let unknown: Vec<&String> =

@@ -5,7 +5,7 @@
 //! reading options, column map, locale, time zone). [`Verifier::verify`] reads each file
 //! the run's way (every row checked as `validate` checks it, the template's example row
 //! left out as `run` leaves it out), lists the app's items through the list endpoint
-//! (API.md §6, pages of 100, within the client's retry rules, the next pages asked for
+//! (docs/platform.md §6, pages of 100, within the client's retry rules, the next pages asked for
 //! while one is compared) and compares each item, as it arrives, with the row holding
 //! its key, by the contract's rules ([`elma_import_contract::values::same_value`]).
 //!

@@ -1,4 +1,4 @@
-//! Every item of an app, page by page (API.md §6, pages of 100), handed over as each
+//! Every item of an app, page by page (docs/platform.md §6, pages of 100), handed over as each
 //! page arrives: a few pages are requested ahead while the current one is compared, so
 //! the comparison costs no time beside the list calls.
 //!

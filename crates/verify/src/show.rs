@@ -1,4 +1,4 @@
-//! A value in the platform's shapes (API.md §7) as text a person reads: `125.60 RUB`,
+//! A value in the platform's shapes (docs/platform.md §7) as text a person reads: `125.60 RUB`,
 //! `anna@example.com, ann@example.org`, `2024-03-01 12:00 +03:00`, `VIP`.
 //!
 //! Date-times are shown in the run's time zone, whatever offset the platform wrote them

@@ -1,13 +1,13 @@
 //! `elma-import check`: a read-only doctor of the connection, step by step.
 //!
 //! 1. **address**: something answers at the base URL, and it is the Web API: the schema
-//!    call (API.md §5) comes back with the API's JSON wrapper (`{"success": …}`), or 403.
+//!    call (docs/platform.md §5) comes back with the API's JSON wrapper (`{"success": …}`), or 403.
 //!    A 404 without the wrapper is a web server's "no such page": a wrong base URL.
 //! 2. **token**: that call is not refused with 403.
 //! 3. **schema** (`--app`): the app's fields are readable; they are listed with their types.
 //!    A 404 with the wrapper is an unknown app.
 //! 4. **listing** (`--app`): a list call of one item (§6) answers; its `total` is the count.
-//! 5. **directory** (`--directory` or the profile's): **not checked**. API.md has no
+//! 5. **directory** (`--directory` or the profile's): **not checked**. docs/platform.md has no
 //!    read-only call for a directory (its one directory call uploads a file), and the
 //!    doctor writes nothing.
 //!

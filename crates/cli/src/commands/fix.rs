@@ -15,7 +15,7 @@ use crate::ui;
 
 /// Arguments of `fix`.
 #[derive(Debug, Args)]
-#[command(after_help = "Fixes only mistakes with one canonical form (FORMATS.md): yes/no/да/нет/1/0 in \
+#[command(after_help = "Fixes only mistakes with one canonical form: yes/no/да/нет/1/0 in \
 BOOLEAN columns, ISO dates (2001-02-03) in date columns, an option's code instead of its name, \
 phone numbers with + ( ) - and spaces, bare UUIDs in user/app-link columns. Never guesses: \
 01.02.2003 under --locale en stays an error.

@@ -386,7 +386,7 @@ pub fn assert_exactly_once(sample: &Sample, items: &[Value]) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut problems = Vec::new();
     for item in items {
-        // API.md §7: an e-mail is `[{"type", "email"}]`.
+        // docs/platform.md §7: an e-mail is `[{"type", "email"}]`.
         let email = item["email"][0]["email"].as_str().or(item["email"].as_str()).unwrap_or("");
         *seen.entry(email).or_default() += 1;
         match sample.expected.get(email) {
@@ -420,7 +420,7 @@ pub fn assert_exactly_once(sample: &Sample, items: &[Value]) {
     );
 }
 
-/// Every item of the app through the public list endpoint (API.md §6), in pages of 100.
+/// Every item of the app through the public list endpoint (docs/platform.md §6), in pages of 100.
 pub fn list_items(url: &str, app: &str) -> Vec<Value> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
