@@ -3,6 +3,8 @@
 //! The seeded simulation (`crates/sim`) checks the same rules over thousands of worlds;
 //! these tests pin the cases that were found by hand.
 
+#![allow(clippy::useless_vec)]
+
 #[macro_use]
 mod util;
 

@@ -277,8 +277,9 @@ fn a_file_imported_twice_is_ambiguous_row_by_row_naming_both_items() {
         a.extend(conn(&emu));
         elma(tmp.path(), &a).expect_code(0);
     }
+    // The first run found the app empty: each of its keys is held twice now.
     let out =
-        elma(tmp.path(), &[args!["--json", "verify", p(&tmp.path().join("run2"))], conn(&emu)].concat());
+        elma(tmp.path(), &[args!["--json", "verify", p(&tmp.path().join("run1"))], conn(&emu)].concat());
     out.expect_code(1);
     let v = out.json();
     assert_eq!(
@@ -287,7 +288,13 @@ fn a_file_imported_twice_is_ambiguous_row_by_row_naming_both_items() {
         "{}",
         out.describe()
     );
-    let (_, records) = read_diff(&tmp.path().join("run2/verify.csv"));
+    // The second, imported on the user's word, found the first run's 30 items before it.
+    let again =
+        elma(tmp.path(), &[args!["--json", "verify", p(&tmp.path().join("run2"))], conn(&emu)].concat());
+    again.expect_code(0);
+    let w = again.json();
+    assert_eq!((num(&w, "matched"), num(&w, "before")), (30, 30), "{}", again.describe());
+    let (_, records) = read_diff(&tmp.path().join("run1/verify.csv"));
     assert_eq!(records.len(), 30);
     for r in &records {
         assert_eq!(&r[5], "ambiguous");
@@ -296,4 +303,55 @@ fn a_file_imported_twice_is_ambiguous_row_by_row_naming_both_items() {
             "both items named: {r:?}"
         );
     }
+}
+
+#[test]
+fn items_there_before_the_run_are_left_out_and_other_items_fail_only_an_exact_verification() {
+    // Before: a migration into an app that held earlier imports of the same keys verified
+    // as hundreds of `ambiguous` and `extra` rows, exit 1, though every row had landed.
+    let tmp = tempdir();
+    let emu = Emulator::start(&args!["--rows-per-sec", "5000"]);
+    let run = |file: &Path, dir: &Path| {
+        let mut a = args!["run", p(file), "--app", APP, "--run-dir", p(dir), "--key-column", "Email"];
+        a.extend(args!["--time-zone", "+03:00"]);
+        a.extend(conn(&emu));
+        elma(tmp.path(), &a).expect_code(0);
+    };
+    // contact1..60 first, then contact1..30 again with other values.
+    let earlier = sample(tmp.path(), "earlier.csv", 60, 0.0, 90);
+    run(&earlier.path, &tmp.path().join("first"));
+    let later = sample(tmp.path(), "later.csv", 30, 0.0, 91);
+    let second = tmp.path().join("second");
+    run(&later.path, &second);
+    assert_eq!(emu.items(APP).len(), 90);
+
+    let verify = |dir: &Path, extra: &[String]| {
+        let mut a = args!["--json", "verify", p(dir)];
+        a.extend(extra.iter().cloned());
+        a.extend(conn(&emu));
+        elma(tmp.path(), &a)
+    };
+    let out = verify(&second, &[]);
+    out.expect_code(0);
+    let v = out.json();
+    assert_eq!(
+        (num(&v, "matched"), num(&v, "before"), num(&v, "extra"), num(&v, "ambiguous")),
+        (30, 30, 30, 0),
+        "the 30 items the run found holding its keys are the app's own: {}",
+        out.describe()
+    );
+    // The app must hold nothing but the rows: the 30 others fail it.
+    let out = verify(&second, &args!["--exact"]);
+    out.expect_code(1);
+    assert!(out.json()["error"].as_str().is_some_and(|e| e.contains("30 extra")), "{}", out.describe());
+    // The first run found nothing before it: its keys 1..30 are held twice now, and say so.
+    let out = verify(&tmp.path().join("first"), &[]);
+    out.expect_code(1);
+    let v = out.json();
+    assert_eq!(
+        (num(&v, "matched"), num(&v, "ambiguous"), num(&v, "before")),
+        (30, 30, 0),
+        "{}",
+        out.describe()
+    );
 }

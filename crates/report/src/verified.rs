@@ -25,7 +25,7 @@ pub(crate) fn html(v: &Verification) -> String {
         "<table id=\"verify-counts\" class=\"sortable-table\"><thead><tr><th>file</th><th>app</th><th>key</th>\
          <th class=\"n\">rows</th><th class=\"n\">items</th><th class=\"n\">matched</th><th class=\"n\">missing</th>\
          <th class=\"n\">differ</th><th class=\"n\">extra</th><th class=\"n\">ambiguous</th><th class=\"n\">invalid</th>\
-         <th class=\"n\">links checked</th></tr></thead><tbody>\n",
+         <th class=\"n\">there before</th><th class=\"n\">links checked</th></tr></thead><tbody>\n",
     );
     for s in &v.steps {
         let c = &s.counts;
@@ -34,7 +34,7 @@ pub(crate) fn html(v: &Verification) -> String {
             out,
             "<tr><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&s.source.display().to_string()),
             esc(&file),
             esc(&s.app),
@@ -47,6 +47,7 @@ pub(crate) fn html(v: &Verification) -> String {
             count(c.extra),
             count(c.ambiguous),
             count(c.invalid),
+            count(c.before),
             count(s.links_checked)
         );
     }

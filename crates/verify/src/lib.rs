@@ -70,6 +70,10 @@ pub struct Counts {
     pub ambiguous: u64,
     /// Rows that do not pass the checks (not imported by a run).
     pub invalid: u64,
+    /// Items that held a row's key before the run imported (its baseline): the app's own,
+    /// left out of the comparison.
+    #[serde(default)]
+    pub before: u64,
 }
 
 impl Counts {
@@ -81,11 +85,13 @@ impl Counts {
         self.extra += other.extra;
         self.ambiguous += other.ambiguous;
         self.invalid += other.invalid;
+        self.before += other.before;
     }
 
-    /// Whether every row matched and no item is extra.
+    /// Whether every row matched its one item. Extra items (keys in no row) are the
+    /// app's other items unless the verification is exact.
     pub fn all_matched(&self) -> bool {
-        self.missing + self.differs + self.extra + self.ambiguous + self.invalid == 0
+        self.missing + self.differs + self.ambiguous + self.invalid == 0
     }
 
     /// `3 missing, 2 differ, 1 extra` (the non-zero kinds other than matched).
@@ -182,6 +188,10 @@ pub struct Verification {
     /// Totals by verdict.
     #[serde(flatten)]
     pub counts: Counts,
+    /// Whether extra items fail the verification too (`--exact`: the app holds nothing
+    /// but the files' rows).
+    #[serde(default)]
+    pub exact: bool,
     /// Data rows read, over every file.
     pub rows: u64,
     /// Items listed, over every app.
@@ -226,9 +236,9 @@ impl Verification {
         v
     }
 
-    /// Whether every row matched and no item is extra.
+    /// Whether every row matched its one item (and, when exact, no item is extra).
     pub fn all_matched(&self) -> bool {
-        self.counts.all_matched()
+        self.counts.all_matched() && (!self.exact || self.counts.extra == 0)
     }
 
     /// The outcome in one sentence: `3,000 rows of contacts.csv all match their items in
@@ -258,13 +268,29 @@ impl Verification {
         } else {
             String::new()
         };
+        let mut others = Vec::new();
+        if self.counts.before > 0 {
+            others.push(format!("{} item(s) there before the run, left out", thousands(self.counts.before)));
+        }
+        if self.counts.extra > 0 && !self.exact {
+            others.push(format!("{} other item(s) in the app", thousands(self.counts.extra)));
+        }
+        let others = if others.is_empty() { String::new() } else { format!("; {}", others.join(", ")) };
         if self.all_matched() {
             format!(
-                "{what}: every row matches its item ({} fields compared{links})",
+                "{what}: every row matches its item ({} fields compared{links}){others}",
                 thousands(self.fields_compared)
             )
         } else {
-            format!("{what}: {} match; {}{links}", thousands(self.counts.matched), self.counts.problems())
+            let mut problems = self.counts;
+            if !self.exact {
+                problems.extra = 0;
+            }
+            format!(
+                "{what}: {} match; {}{links}{others}",
+                thousands(self.counts.matched),
+                problems.problems()
+            )
         }
     }
 

@@ -5,7 +5,7 @@
 //! `schema.json`), or from each step of a migration (its original file, whose reference
 //! columns hold the parent's keys: see [`Link`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use elma_import_contract::schema::{AppSchema, Field};
@@ -53,6 +53,9 @@ pub struct Target {
     pub links: Vec<Link>,
     /// The run directory this target came from, if any.
     pub run_dir: Option<PathBuf>,
+    /// Items that held a row's key before the run imported anything (the run's baseline,
+    /// from its journal): they are the app's own, left out of the comparison.
+    pub before: BTreeSet<String>,
 }
 
 impl Target {
@@ -72,6 +75,7 @@ impl Target {
             keep_example_row: false,
             links: Vec::new(),
             run_dir: None,
+            before: BTreeSet::new(),
         }
     }
 
@@ -127,10 +131,17 @@ impl Target {
             keep_example_row: spec.keep_example_row,
             links: Vec::new(),
             run_dir: Some(dir.to_path_buf()),
+            before: baseline(dir),
         };
         target.key_field()?;
         Ok(target)
     }
+}
+
+/// The items a run found holding its rows' keys before its first import (none when its
+/// journal cannot be read: then every item is compared).
+fn baseline(dir: &Path) -> BTreeSet<String> {
+    elma_import_runner::run::state_of(dir).ok().and_then(|s| s.baseline().cloned()).unwrap_or_default()
 }
 
 /// The validation options of a migration: its locale and time zone.
@@ -183,6 +194,7 @@ pub fn migration_targets(
                 .iter()
                 .map(|r| Link { field: r.field.clone(), app: r.app.clone(), by: r.by.clone() })
                 .collect(),
+            before: run_dir.as_deref().map(baseline).unwrap_or_default(),
             run_dir,
         });
     }

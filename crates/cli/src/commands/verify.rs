@@ -27,8 +27,10 @@ link is mapped back to the parent item's key and compared with the key the cell 
 
 Verdicts: matched, missing (no item holds the row's key), differs (one diff line per field), \
 extra (an item whose key is in no row), ambiguous (a key held by several items or rows), \
-invalid (a row that does not pass the checks, so no run imported it). Exit 0 when every row \
-matched and no item is extra, 1 otherwise.
+invalid (a row that does not pass the checks, so no run imported it). Items a run found holding \
+its rows' keys before it imported (its baseline) are the app's own: counted as there before and \
+left out. Exit 0 when every row matched its one item, 1 otherwise; extra items are listed and \
+fail only with --exact.
 
 Written: verify.json and verify.csv (the diff: row,key,column,source,platform,verdict; a \
 migration's adds app) and report.html, into the run or migration directory, or for a data file \
@@ -79,6 +81,9 @@ pub struct VerifyArgs {
     /// Also write the diff to FILE (.csv: row,key,column,source,platform,verdict).
     #[arg(long, value_name = "FILE")]
     pub diff: Option<PathBuf>,
+    /// The app must hold nothing but the rows: extra items (keys in no row) fail too.
+    #[arg(long)]
+    pub exact: bool,
     /// Where verify.json, verify.csv and report.html go for a data file or a migration
     /// file (default .elma-import/verify/<id>).
     #[arg(long, value_name = "DIR")]
@@ -284,7 +289,7 @@ pub fn run(args: VerifyArgs, global: &Global) -> anyhow::Result<u8> {
         })?;
     }
     let target_path = std::path::absolute(&args.target).unwrap_or_else(|_| args.target.clone());
-    let v = Verification::new(
+    let mut v = Verification::new(
         kind.name(),
         &target_path,
         outcomes,
@@ -292,6 +297,7 @@ pub fn run(args: VerifyArgs, global: &Global) -> anyhow::Result<u8> {
         started.elapsed().as_secs_f64(),
         client.stats().requests - before,
     );
+    v.exact = args.exact;
     v.save(&dir.join(elma_import_verify::VERIFY_FILE)).map_err(verify_err)?;
     let page = crate::page::refresh(&dir);
     let code = if v.all_matched() { exit::OK } else { exit::DATA };
@@ -338,6 +344,9 @@ fn show(v: &Verification, diff: &Path, page: Option<&Path>) {
         );
         if s.links_checked > 0 {
             line.push_str(&format!(", {} links checked", ui::count(s.links_checked)));
+        }
+        if c.before > 0 {
+            line.push_str(&format!(", {} there before the run (left out)", ui::count(c.before)));
         }
         eprintln!("{line}");
         for col in s.columns.iter().take(5) {
