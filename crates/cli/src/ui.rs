@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+pub mod migrate;
 pub mod plan;
 pub mod progress;
 
@@ -39,16 +40,25 @@ fn paint(text: &str, code: &str) -> String {
     }
 }
 
-/// A line of talk on stderr.
+/// A line of talk on stderr (a `message` line of the `--progress jsonl` stream).
 pub fn say(line: impl AsRef<str>) {
-    if !quiet() {
+    if progress::jsonl::active() {
+        let message = line.as_ref().trim();
+        progress::jsonl::emit(progress::jsonl::Line::of(progress::jsonl::Event::Message { message }));
+    } else if !quiet() {
         eprintln!("{}", line.as_ref());
     }
 }
 
-/// A warning on stderr (printed even when quiet).
+/// A warning on stderr, printed even when quiet (a `warning` line of the
+/// `--progress jsonl` stream).
 pub fn warn(line: impl AsRef<str>) {
-    eprintln!("{} {}", paint("warning:", "33;1"), line.as_ref());
+    if progress::jsonl::active() {
+        let message = line.as_ref();
+        progress::jsonl::emit(progress::jsonl::Line::of(progress::jsonl::Event::Warning { message }));
+    } else {
+        eprintln!("{} {}", paint("warning:", "33;1"), line.as_ref());
+    }
 }
 
 /// Remembers the run directory of the command, so a failure's `--json` names it.
@@ -117,23 +127,47 @@ pub fn finish(result: anyhow::Result<u8>) -> ExitCode {
         Err(err) => {
             let code = crate::exit::code_of(&err);
             let message = crate::exit::message(&err);
-            eprintln!("{} {message}", paint("error:", "31;1"));
             // What to do next, naming flags and the directory to resume.
             let hints = crate::hints::of(&err, dir.as_deref());
-            for hint in &hints {
-                eprintln!("{} {hint}", paint("hint:", "36;1"));
+            // With `--progress jsonl` they are in the stream's `end` line.
+            if !progress::jsonl::active() {
+                eprintln!("{} {message}", paint("error:", "31;1"));
+                for hint in &hints {
+                    eprintln!("{} {hint}", paint("hint:", "36;1"));
+                }
             }
             (code, Some(message), hints)
         }
     };
+    // Rows a run that stopped left in an import on the platform: a resume confirms them.
+    let in_flight = dir.as_deref().filter(|_| error.is_some()).map(progress::end::in_flight);
+    if let (Some(d), Some(rows)) = (dir.as_deref(), in_flight) {
+        if let Some(note) = progress::end::in_flight_note(d, rows).filter(|_| !progress::jsonl::active()) {
+            eprintln!("{} {note}", paint("note:", "36;1"));
+        }
+    }
+    // The sentence of a non-zero outcome for the stream's `end`: the error, else the
+    // command's own (`--json`), else the code's meaning.
+    let end_error = error.clone().or_else(|| {
+        (code != crate::exit::OK).then(|| {
+            let own = OUTCOME.lock().ok().and_then(|o| {
+                o.as_ref().and_then(|v| v.get("error")).and_then(|e| e.as_str()).map(str::to_string)
+            });
+            own.unwrap_or_else(|| crate::exit::meaning(code).to_string())
+        })
+    });
     if json() && !PRINTED.load(Ordering::Relaxed) {
         let outcome = OUTCOME.lock().ok().and_then(|mut o| o.take());
         let mut value = outcome_json(outcome, code, error.as_deref(), dir.as_deref());
         if !hints.is_empty() {
             value["hints"] = serde_json::json!(hints);
         }
+        if let Some(rows) = in_flight {
+            value["in_flight"] = serde_json::json!(rows);
+        }
         let _ = write_stdout(&format!("{value}"));
     }
+    progress::end_stream(dir.as_deref(), code, end_error.as_deref(), &hints);
     let _ = std::io::stdout().lock().flush();
     ExitCode::from(code)
 }
