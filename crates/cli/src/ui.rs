@@ -45,7 +45,7 @@ pub fn say(line: impl AsRef<str>) {
     if progress::jsonl::active() {
         let message = line.as_ref().trim();
         progress::jsonl::emit(progress::jsonl::Line::of(progress::jsonl::Event::Message { message }));
-    } else if !quiet() {
+    } else if !quiet() && !progress::out::above_bars(line.as_ref()) {
         eprintln!("{}", line.as_ref());
     }
 }
@@ -57,7 +57,10 @@ pub fn warn(line: impl AsRef<str>) {
         let message = line.as_ref();
         progress::jsonl::emit(progress::jsonl::Line::of(progress::jsonl::Event::Warning { message }));
     } else {
-        eprintln!("{} {}", paint("warning:", "33;1"), line.as_ref());
+        let line = format!("{} {}", paint("warning:", "33;1"), line.as_ref());
+        if !progress::out::above_bars(&line) {
+            eprintln!("{line}");
+        }
     }
 }
 

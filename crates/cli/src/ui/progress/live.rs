@@ -250,6 +250,8 @@ impl Live {
                 said(format!("{}: import {import_id} started", self.chunk(*chunk)), false)
             }
             Progress::Blocked { chunk, waited } => {
+                // The first block of a chunk is told above the bar; the bar counts on.
+                let first = !matches!(self.phase, Phase::Blocked { chunk: c, .. } if c == *chunk);
                 self.phase = Phase::Blocked { chunk: *chunk, waited: *waited, at: now };
                 said(
                     format!(
@@ -258,7 +260,7 @@ impl Live {
                         ui::duration(*waited),
                         ui::duration(self.blocked_limit)
                     ),
-                    true,
+                    first,
                 )
             }
             Progress::Importing { chunk, result, rows } => {
@@ -335,7 +337,7 @@ impl Live {
             Phase::Preparing { done, total } | Phase::Chunking { done, total } => ratio(done, total),
             _ => ratio(self.done_rows + self.current_processed, self.rows),
         };
-        f.push(Field::space(rank::BAR, bar(fraction, 16)));
+        f.push(Field::lead(rank::BAR, bar(fraction, 16)));
         if self.planned() {
             f.push(Field::space(
                 rank::ROWS,

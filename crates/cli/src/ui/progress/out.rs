@@ -3,6 +3,7 @@
 //! them).
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -42,6 +43,19 @@ impl Mode {
 pub fn line_width() -> usize {
     let columns = console::Term::stderr().size_checked().map_or(80, |(_, w)| usize::from(w));
     columns.saturating_sub(1).max(20)
+}
+
+/// The bars on screen, if any: other talk of the command ([`crate::ui::say`]) is printed
+/// above them rather than through them.
+static SHOWN: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Prints `line` above the bars on screen; false when none are (print it as usual).
+pub fn above_bars(line: &str) -> bool {
+    let shown = SHOWN.lock().ok().and_then(|s| s.clone());
+    match shown {
+        Some(multi) if !multi.is_hidden() => multi.println(line).is_ok(),
+        _ => false,
+    }
 }
 
 /// The output of one command's progress, shared by every run it draws (one for `run`,
@@ -110,6 +124,14 @@ impl Out {
         bar.finish_and_clear();
         if let Some(multi) = &self.multi {
             multi.remove(bar);
+        }
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        if let (Some(_), Ok(mut shown)) = (&self.multi, SHOWN.lock()) {
+            *shown = None;
         }
     }
 }
