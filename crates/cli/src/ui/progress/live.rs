@@ -297,8 +297,12 @@ impl Live {
                 let measured = self.measured.map_or(0, |m| m.0) + rows;
                 self.measured = Some((measured, self.work(now)));
                 let speed = self.speed_text().map(|s| format!(" · {s}")).unwrap_or_default();
-                let eta =
-                    self.eta(now).map(|e| format!(" · eta {}", ui::duration(e.left()))).unwrap_or_default();
+                // The last chunk's line needs no time left.
+                let eta = self
+                    .eta(now)
+                    .filter(|_| self.done_rows < self.rows)
+                    .map(|e| format!(" · eta {}", ui::duration(e.left())))
+                    .unwrap_or_default();
                 said(
                     format!(
                         "{} {}: {} imported, {} failed{speed}{eta}",
