@@ -73,6 +73,9 @@ impl Out {
         let mode = mode.resolve();
         let multi =
             (mode == Mode::Bar).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        if let (Some(m), Ok(mut shown)) = (&multi, SHOWN.lock()) {
+            *shown = Some(m.clone());
+        }
         Out { mode, verbose, started: Instant::now(), multi }
     }
 
