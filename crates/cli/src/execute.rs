@@ -99,7 +99,11 @@ pub fn watch_ctrl_c(cancel: &Cancel) {
     let c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            ui::say("\nstopping (Ctrl-C again to quit at once)…");
+            // Above the bars, else on a line of its own after the terminal's `^C`.
+            let note = "stopping (Ctrl-C again to quit at once)…";
+            if !ui::progress::out::above_bars(note) {
+                ui::say(format!("\n{note}"));
+            }
             c.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 c.stop_now();

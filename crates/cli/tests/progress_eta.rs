@@ -16,6 +16,8 @@
 //! so a busy machine changes little of the run's length; the test prints the table of
 //! predictions (`--nocapture`) either way.
 
+#![allow(clippy::useless_vec)]
+
 mod util;
 
 use std::path::Path;

@@ -5,6 +5,8 @@
 //! `--json` outcome's; no line twice in a row; `t` never going back; each run event in
 //! its place (`paced` right before its chunk's `chunk_finished`).
 
+#![allow(clippy::useless_vec)]
+
 mod util;
 
 use std::io::{BufRead, BufReader};
@@ -195,9 +197,9 @@ fn an_interrupted_run_ends_with_the_rows_still_importing() {
         }
         all
     });
-    // Ctrl-C once the first import has started.
-    let started = rx.iter().any(|l| l.contains(r#""event":"started""#));
-    assert!(started, "no import started");
+    // Ctrl-C once the second import has started (the first one finished).
+    let started = rx.iter().filter(|l| l.contains(r#""event":"started""#)).nth(1).is_some();
+    assert!(started, "no second import started");
     std::thread::sleep(Duration::from_millis(500));
     let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
     assert!(kill.is_ok_and(|s| s.success()));
@@ -213,11 +215,34 @@ fn an_interrupted_run_ends_with_the_rows_still_importing() {
     let end = events.last().unwrap();
     assert_eq!(end["status"], "interrupted", "{end}");
     assert_eq!(end["totals"]["in_flight"], 200, "the chunk importing when Ctrl-C came: {end}");
-    assert_eq!(end["totals"]["imported"], 0, "{end}");
+    assert_eq!(end["totals"]["imported"], 200, "the first chunk: {end}");
     let outcome = out.json();
     assert_eq!(outcome["exit_code"], 130);
     assert_eq!(outcome["in_flight"], 200, "{outcome}");
     assert_eq!(outcome["run_dir"], end["dir"]);
+
+    // The resume polls the import still running; its running totals count the chunk
+    // finished before, and its stream ends with the whole run.
+    let mut a = args!["resume", p(&run_dir), "--progress", "jsonl", "--json"];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(0);
+    let events = stream(&out);
+    let summary = out.json();
+    let end = events.last().unwrap();
+    assert_eq!(
+        (end["status"].as_str(), end["totals"]["in_flight"].as_u64()),
+        (Some("completed"), Some(0)),
+        "{end}"
+    );
+    assert_totals_match(
+        end,
+        &summary,
+        &["rows_read", "rows_valid", "rows_invalid", "imported", "failed", "not_imported"],
+    );
+    assert_eq!(named(&events, "planned")[0]["already_imported"], 200);
+    let last = named(&events, "chunk_finished").last().copied().cloned().unwrap();
+    assert_eq!(last["totals"], serde_json::json!({"rows_done": 400, "imported": 400, "failed": 0}), "{last}");
 }
 
 /// A two-step migration: 20 companies, then `contacts` contacts naming them by INN, with
