@@ -338,12 +338,7 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
     ))?;
     let rows: u64 = in_flight.iter().sum();
     if rows > 0 {
-        ui::out(format!(
-            "  {} row(s) were in imports still running on the platform when it stopped: \
-             `elma-import resume {}` confirms which landed",
-            ui::count(rows),
-            report.dir.display()
-        ))?;
+        ui::out(format!("  {}", ui::in_flight_note(&report.dir, rows)))?;
     }
     ui::out(format!("migration directory: {}", report.dir.display()))?;
     for hint in hints(report) {

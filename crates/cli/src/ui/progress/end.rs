@@ -1,6 +1,5 @@
 //! How a run or migration ended, from its directory: the `end` line of the JSON-lines
-//! stream, the rows still in an import on the platform when it stopped (`in_flight`), and
-//! the sentence that tells people so.
+//! stream, and the rows still in an import on the platform when it stopped (`in_flight`).
 //!
 //! The totals come from what is on disk when the command ends: a finished run's summary
 //! (`summary.json`, the very object `--json` prints), else what its journal says so far
@@ -131,18 +130,6 @@ pub fn totals(dir: &Path) -> (EndTotals, bool) {
 /// Rows of `dir` (a run or migration) in imports still running on the platform.
 pub fn in_flight(dir: &Path) -> u64 {
     totals(dir).0.in_flight
-}
-
-/// The sentence that tells people of rows in flight, if any.
-pub fn in_flight_note(dir: &Path, rows: u64) -> Option<String> {
-    (rows > 0).then(|| {
-        format!(
-            "{} row(s) were in an import still running on the platform when it stopped: \
-             `elma-import resume {}` confirms which landed",
-            crate::ui::count(rows),
-            dir.display()
-        )
-    })
 }
 
 /// Why a command that did not complete stopped, by its exit code.

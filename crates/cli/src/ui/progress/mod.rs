@@ -68,18 +68,38 @@ impl Observer for RunObserver {
 
 /// Starts the JSON-lines stream when `mode` asks for it (and `--quiet` does not silence
 /// it): `kind` is `run` or `migration`. Called before the command does anything, so its
-/// `end` line is written however it ends.
+/// `end` line is written however it ends. From then on the command's talk is lines of the
+/// stream, and its end the `end` line ([`crate::ui::Display`]).
 pub fn begin(mode: Mode, kind: &'static str) {
     if mode.resolve() == Mode::Jsonl {
         jsonl::begin(kind);
+        crate::ui::set_display(Some(Arc::new(Stream)));
     }
 }
 
-/// Ends the JSON-lines stream, if one was begun, with its `end` line: the command ended
-/// with `code` (its `error` and `hints`), its run or migration directory `dir`.
-pub fn end_stream(dir: Option<&Path>, code: u8, error: Option<&str>, hints: &[String]) {
-    if jsonl::active() {
-        let end = end::end(jsonl::kind(), dir, code, error, hints);
-        jsonl::emit(jsonl::Line::of(jsonl::Event::End(end)));
+/// The JSON-lines stream as the display of the command's talk and end.
+struct Stream;
+
+impl crate::ui::Display for Stream {
+    fn talk(&self, line: &str, warning: bool) -> bool {
+        if !jsonl::active() {
+            return false;
+        }
+        let message = line.trim();
+        let event =
+            if warning { jsonl::Event::Warning { message } } else { jsonl::Event::Message { message } };
+        jsonl::emit(jsonl::Line::of(event));
+        true
+    }
+
+    fn tells_the_end(&self) -> bool {
+        jsonl::active()
+    }
+
+    fn end(&self, dir: Option<&Path>, code: u8, error: Option<&str>, hints: &[String]) {
+        if jsonl::active() {
+            let end = end::end(jsonl::kind(), dir, code, error, hints);
+            jsonl::emit(jsonl::Line::of(jsonl::Event::End(end)));
+        }
     }
 }

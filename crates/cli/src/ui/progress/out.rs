@@ -58,6 +58,25 @@ pub fn above_bars(line: &str) -> bool {
     }
 }
 
+/// The bars as the display of the command's talk: printed above them.
+struct Bars;
+
+impl ui::Display for Bars {
+    fn talk(&self, line: &str, warning: bool) -> bool {
+        if warning {
+            above_bars(&format!("{} {line}", ui::paint("warning:", "33;1")))
+        } else {
+            !ui::quiet() && above_bars(line)
+        }
+    }
+
+    fn tells_the_end(&self) -> bool {
+        false
+    }
+
+    fn end(&self, _: Option<&std::path::Path>, _: u8, _: Option<&str>, _: &[String]) {}
+}
+
 /// The output of one command's progress, shared by every run it draws (one for `run`,
 /// one per step for `migrate`).
 pub struct Out {
@@ -75,6 +94,7 @@ impl Out {
             (mode == Mode::Bar).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         if let (Some(m), Ok(mut shown)) = (&multi, SHOWN.lock()) {
             *shown = Some(m.clone());
+            ui::set_display(Some(std::sync::Arc::new(Bars)));
         }
         Out { mode, verbose, started: Instant::now(), multi }
     }
@@ -135,6 +155,7 @@ impl Drop for Out {
     fn drop(&mut self) {
         if let (Some(_), Ok(mut shown)) = (&self.multi, SHOWN.lock()) {
             *shown = None;
+            ui::set_display(None);
         }
     }
 }
