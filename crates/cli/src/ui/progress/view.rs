@@ -152,6 +152,9 @@ impl RunView {
     /// Shows the bar line (bar mode), its first frame at once, and redraws it five times
     /// a second until the run ends.
     fn start_bar(&self) {
+        if self.out.mode() != Mode::Bar {
+            return;
+        }
         let Ok(mut slot) = self.bar.lock() else { return };
         if slot.is_some() || self.stop.load(Ordering::Relaxed) {
             return;
