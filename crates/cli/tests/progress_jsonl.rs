@@ -394,3 +394,30 @@ fn the_schema_refuses_lines_the_stream_must_not_hold() {
         assert!(!schema.is_valid(&bad), "the schema takes {why}: {bad}");
     }
 }
+
+#[test]
+fn a_refused_run_ends_with_the_rows_it_read_and_refused() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 200, 0.05, 9);
+    let emu = Emulator::start(&[]);
+    let run_dir = tmp.path().join("run");
+    let mut a =
+        args!["run", p(&s.path), "--app", APP, "--run-dir", p(&run_dir), "--progress", "jsonl", "--json"];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(1);
+    let events = stream(&out);
+    let end = events.last().unwrap();
+    let invalid = s.rejected.len() as u64;
+    assert!(invalid > 0);
+    assert_eq!(
+        (end["status"].as_str(), end["dir"].as_str()),
+        (Some("data"), Some(p(&run_dir).as_str())),
+        "{end}"
+    );
+    let t = &end["totals"];
+    assert_eq!((t["rows_read"].as_u64(), t["rows_invalid"].as_u64()), (Some(200), Some(invalid)), "{end}");
+    assert_eq!(t["imported"], 0);
+    assert_eq!(end["error"], out.json()["error"]);
+    assert!(named(&events, "uploading").is_empty(), "nothing is sent");
+}
