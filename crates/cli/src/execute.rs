@@ -67,7 +67,8 @@ pub fn execute_dir(
     exec: &ExecArgs,
     global: &Global,
 ) -> anyhow::Result<u8> {
-    let observer = CliObserver::with_mode(exec.progress, exec.verbose, options.policy.blocked_timeout);
+    let observer =
+        CliObserver::with_mode(exec.progress, exec.verbose, options.policy.blocked_timeout, Some(dir));
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
         watch_ctrl_c(&cancel);
@@ -98,10 +99,18 @@ pub fn watch_ctrl_c(cancel: &Cancel) {
     let c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping (Ctrl-C again to quit at once)…");
+            // Above the bars, else on a line of its own after the terminal's `^C`.
+            let note = "stopping (Ctrl-C again to quit at once)…";
+            if !ui::progress::out::above_bars(note) {
+                ui::say(format!("\n{note}"));
+            }
             c.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 c.stop_now();
+                // Ends as every command does: the error, `--json`'s object, the stream's `end`.
+                let stopped =
+                    anyhow::anyhow!("interrupted at once by a second Ctrl-C; the run can be resumed");
+                let _ = ui::finish(Err(exit::coded(exit::INTERRUPTED, stopped)));
                 std::process::exit(exit::INTERRUPTED.into());
             }
         }

@@ -2,24 +2,23 @@
 //! `demo --migration` use them: the checks before sending, the plan for people, executing
 //! a migration directory with Ctrl-C handled, and the report.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use elma_import_client::Client;
 use elma_import_migrate::check::{bind, check_files, Checked};
 use elma_import_migrate::{
-    existing_keys, load_schemas, Graph, MigrateOptions, Migration, MigrationObserver, MigrationPlan, Report,
-    Settings, StepEvent,
+    existing_keys, load_schemas, Graph, MigrateOptions, Migration, MigrationPlan, Report, Settings,
 };
-use elma_import_runner::{Cancel, Progress};
+use elma_import_runner::Cancel;
 use serde_json::json;
 
 use crate::exit;
-use crate::opts::{ConnArgs, Global};
+use crate::opts::{ConnArgs, ExecArgs, Global};
 use crate::settings::{runtime, Connection};
 use crate::ui;
+use crate::ui::migrate::MigrateView;
 
 /// What the checks before sending found, with the migration's plan.
 pub struct Preflight {
@@ -236,16 +235,18 @@ pub fn execute_dir(
     dir: &Path,
     client: &Client,
     options: &MigrateOptions,
-    verbose: bool,
+    exec: &ExecArgs,
     global: &Global,
 ) -> anyhow::Result<u8> {
-    let observer = Arc::new(Lines::new(dir, verbose));
+    let observer =
+        Arc::new(MigrateView::new(dir, exec.progress, exec.verbose, options.exec.policy.blocked_timeout));
     let cancel = Cancel::new();
     let outcome = rt.block_on(async {
         crate::execute::watch_ctrl_c(&cancel);
         elma_import_migrate::execute(dir, client, options, observer.clone(), &cancel).await
     });
-    crate::page::after(dir, false);
+    observer.finish();
+    crate::page::after(dir, exec.progress == crate::ui::progress::Mode::Jsonl);
     match outcome {
         Ok(report) => render(&report, global),
         Err(e) => Err(exit::coded(exit::run_code(e.kind()), e)),
@@ -255,6 +256,15 @@ pub fn execute_dir(
 /// Prints a migration's report; returns its exit code.
 pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
     let code = code_of(report);
+    // Rows of each step in an import still running on the platform when it stopped.
+    let in_flight: Vec<u64> = report
+        .steps
+        .iter()
+        .map(|s| match &s.run_dir {
+            Some(d) if s.status != "done" => crate::ui::progress::end::in_flight(d),
+            _ => 0,
+        })
+        .collect();
     if global.json {
         let mut value = serde_json::to_value(report)?;
         value["exit_code"] = json!(code);
@@ -269,10 +279,12 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
                 )));
         }
         if let Some(steps) = value["steps"].as_array_mut() {
-            for (v, s) in steps.iter_mut().zip(&report.steps) {
+            for ((v, s), rows) in steps.iter_mut().zip(&report.steps).zip(&in_flight) {
                 v["exit_code"] = json!(s.stop.map_or(exit::OK, exit::run_code));
+                v["in_flight"] = json!(rows);
             }
         }
+        value["in_flight"] = json!(in_flight.iter().sum::<u64>());
         let hints = hints(report);
         if !hints.is_empty() {
             value["hints"] = json!(hints);
@@ -280,7 +292,7 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
         ui::print_json(&value)?;
         return Ok(code);
     }
-    for s in &report.steps {
+    for (s, &rows) in report.steps.iter().zip(&in_flight) {
         let t = &s.totals;
         let mut line = format!(
             "step {} {}: {} — {} rows, {} invalid, {} imported, {} failed",
@@ -297,6 +309,12 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
         }
         if s.unresolved > 0 {
             line.push_str(&format!(", {} reference cells naming no item", ui::count(s.unresolved)));
+        }
+        if rows > 0 {
+            line.push_str(&format!(
+                ", {} in an import still running on the platform (the resume confirms them)",
+                ui::count(rows)
+            ));
         }
         ui::out(line)?;
         if let Some(e) = &s.error {
@@ -318,6 +336,10 @@ pub fn render(report: &Report, global: &Global) -> anyhow::Result<u8> {
         report.status,
         ui::duration(Duration::from_secs_f64(report.wall_secs))
     ))?;
+    let rows: u64 = in_flight.iter().sum();
+    if rows > 0 {
+        ui::out(format!("  {}", ui::in_flight_note(&report.dir, rows)))?;
+    }
     ui::out(format!("migration directory: {}", report.dir.display()))?;
     for hint in hints(report) {
         ui::out(format!("hint: {hint}"))?;
@@ -348,136 +370,4 @@ pub fn step_hints(report: &Report, step: &elma_import_migrate::StepReport) -> Ve
 /// The exit code of a migration's report (README "Exit codes").
 pub fn code_of(report: &Report) -> u8 {
     report.stop.map_or(exit::OK, exit::run_code)
-}
-
-/// Draws a migration as lines on stderr: every step's waits, resolutions, chunks and end.
-pub struct Lines {
-    names: Vec<String>,
-    chunks: Mutex<HashMap<usize, u64>>,
-    verbose: bool,
-    started: Instant,
-}
-
-impl Lines {
-    /// Lines for the migration in `dir`; `verbose` adds a line per finished chunk.
-    pub fn new(dir: &Path, verbose: bool) -> Lines {
-        let names = elma_import_migrate::load(dir)
-            .map(|(saved, _)| {
-                saved
-                    .migration
-                    .steps
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| format!("step {} {}", i + 1, s.app))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Lines { names, chunks: Mutex::new(HashMap::new()), verbose, started: Instant::now() }
-    }
-
-    fn line(&self, step: usize, text: String) {
-        let name = self.names.get(step).cloned().unwrap_or_else(|| format!("step {}", step + 1));
-        ui::say(format!("[{:>7}] {name}: {text}", ui::duration(self.started.elapsed())));
-    }
-
-    fn of(&self, step: usize) -> u64 {
-        self.chunks.lock().map(|c| c.get(&step).copied().unwrap_or(0)).unwrap_or(0)
-    }
-}
-
-impl MigrationObserver for Lines {
-    fn step(&self, step: usize, event: &StepEvent<'_>) {
-        let text = match event {
-            StepEvent::Waiting { on } => format!(
-                "waiting on {}",
-                on.iter()
-                    .map(|&i| self.names.get(i).cloned().unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            StepEvent::AlreadyDone => "done (in an earlier execution)".into(),
-            StepEvent::Resolving { column, app } => {
-                format!("resolving `{column}` against the items of {app}")
-            }
-            StepEvent::Resolved { map } => format!(
-                "`{}`: {} key(s) → ids, {} naming no item, {} naming several ({})",
-                map.column,
-                ui::count(map.ids.len() as u64),
-                ui::count(map.missing.len() as u64),
-                ui::count(map.ambiguous.len() as u64),
-                map.how
-            ),
-            StepEvent::Written { cells, unresolved, path } => format!(
-                "resolved copy {} ({} cells → ids{})",
-                path.display(),
-                ui::count(*cells),
-                if *unresolved > 0 {
-                    format!(
-                        ", {} cells naming no single item: their rows are rejected",
-                        ui::count(*unresolved)
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-            StepEvent::Running { run_dir } => format!("running in {}", run_dir.display()),
-            StepEvent::Done { summary } => format!(
-                "done: {} imported, {} failed, {} invalid",
-                ui::count(summary.imported),
-                ui::count(summary.failed),
-                ui::count(summary.rows_invalid)
-            ),
-            StepEvent::Failed { error } => format!("stopped: {error}"),
-            StepEvent::Skipped { because } => {
-                format!(
-                    "not started: it waits for {}, which did not finish",
-                    self.names.get(*because).cloned().unwrap_or_default()
-                )
-            }
-        };
-        self.line(step, text);
-    }
-
-    fn run(&self, step: usize, progress: &Progress<'_>) {
-        match progress {
-            Progress::Planned { valid, invalid, plan, .. } => {
-                if let Ok(mut c) = self.chunks.lock() {
-                    c.insert(step, plan.chunks);
-                }
-                self.line(
-                    step,
-                    format!(
-                        "{} valid rows ({} invalid) in {} chunk(s)",
-                        ui::count(*valid),
-                        ui::count(*invalid),
-                        ui::count(plan.chunks)
-                    ),
-                );
-            }
-            Progress::Started { chunk, .. } => {
-                self.line(step, format!("running chunk {}/{}", chunk.number(), self.of(step)));
-            }
-            Progress::ChunkFinished { chunk, result, .. } if self.verbose => self.line(
-                step,
-                format!(
-                    "chunk {}/{} {}: {} imported, {} failed",
-                    chunk.number(),
-                    self.of(step),
-                    result.status,
-                    ui::count(result.imported),
-                    ui::count(result.failed)
-                ),
-            ),
-            Progress::Blocked { chunk, waited } => self.line(
-                step,
-                format!(
-                    "chunk {}: the app is blocked by another import (waiting {})",
-                    chunk.number(),
-                    ui::duration(*waited)
-                ),
-            ),
-            Progress::Message(m) => self.line(step, m.clone()),
-            _ => {}
-        }
-    }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+pub mod migrate;
 pub mod plan;
 pub mod progress;
 
@@ -31,7 +32,8 @@ pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
-fn paint(text: &str, code: &str) -> String {
+/// `text` in colour `code` (an ANSI SGR code) when stderr is a colour terminal.
+pub fn paint(text: &str, code: &str) -> String {
     if COLOR.load(Ordering::Relaxed) {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
@@ -39,15 +41,49 @@ fn paint(text: &str, code: &str) -> String {
     }
 }
 
-/// A line of talk on stderr.
+/// What owns stderr while a command shows its progress (the bars, or the JSON-lines
+/// stream of `--progress jsonl`): it takes the command's talk and tells its end.
+/// `ui::progress` sets it, so this module needs nothing of it.
+pub trait Display: Send + Sync {
+    /// Takes a line of talk (a warning when `warning`); false when it did not.
+    fn talk(&self, line: &str, warning: bool) -> bool;
+    /// Whether the command's end (its error and hints) is told by the display, not on
+    /// stderr.
+    fn tells_the_end(&self) -> bool;
+    /// The command ended with `code` (and `error`, `hints`), its run or migration
+    /// directory `dir`.
+    fn end(&self, dir: Option<&Path>, code: u8, error: Option<&str>, hints: &[String]);
+}
+
+static DISPLAY: Mutex<Option<std::sync::Arc<dyn Display>>> = Mutex::new(None);
+
+/// Sets (or with `None` clears) the display that owns stderr.
+pub fn set_display(display: Option<std::sync::Arc<dyn Display>>) {
+    if let Ok(mut d) = DISPLAY.lock() {
+        *d = display;
+    }
+}
+
+fn display() -> Option<std::sync::Arc<dyn Display>> {
+    DISPLAY.lock().ok().and_then(|d| d.clone())
+}
+
+/// A line of talk on stderr (above the bars, or a line of the JSON-lines stream).
 pub fn say(line: impl AsRef<str>) {
+    if display().is_some_and(|d| d.talk(line.as_ref(), false)) {
+        return;
+    }
     if !quiet() {
         eprintln!("{}", line.as_ref());
     }
 }
 
-/// A warning on stderr (printed even when quiet).
+/// A warning on stderr, printed even when quiet (above the bars, or a line of the
+/// JSON-lines stream).
 pub fn warn(line: impl AsRef<str>) {
+    if display().is_some_and(|d| d.talk(line.as_ref(), true)) {
+        return;
+    }
     eprintln!("{} {}", paint("warning:", "33;1"), line.as_ref());
 }
 
@@ -110,6 +146,7 @@ pub fn print_json_now<T: Serialize>(value: &T) -> anyhow::Result<()> {
 /// to the process's exit status and an `error` sentence for every non-zero outcome.
 pub fn finish(result: anyhow::Result<u8>) -> ExitCode {
     let dir = RUN_DIR.lock().ok().and_then(|d| d.clone());
+    let told = display().is_some_and(|d| d.tells_the_end());
     let (code, error, hints) = match result {
         Ok(code) => (code, None, Vec::new()),
         // Written to a closed pipe by something other than [`out`]: nobody reads on.
@@ -117,22 +154,46 @@ pub fn finish(result: anyhow::Result<u8>) -> ExitCode {
         Err(err) => {
             let code = crate::exit::code_of(&err);
             let message = crate::exit::message(&err);
-            eprintln!("{} {message}", paint("error:", "31;1"));
             // What to do next, naming flags and the directory to resume.
             let hints = crate::hints::of(&err, dir.as_deref());
-            for hint in &hints {
-                eprintln!("{} {hint}", paint("hint:", "36;1"));
+            // With `--progress jsonl` they are in the stream's `end` line.
+            if !told {
+                eprintln!("{} {message}", paint("error:", "31;1"));
+                for hint in &hints {
+                    eprintln!("{} {hint}", paint("hint:", "36;1"));
+                }
             }
             (code, Some(message), hints)
         }
     };
+    // Rows a run that stopped left in an import on the platform: a resume confirms them.
+    let in_flight = dir.as_deref().filter(|_| error.is_some()).map(progress::end::in_flight);
+    if let (Some(d), Some(rows)) = (dir.as_deref(), in_flight.filter(|n| *n > 0 && !told)) {
+        eprintln!("{} {}", paint("note:", "36;1"), in_flight_note(d, rows));
+    }
+    // The sentence of a non-zero outcome for the stream's `end`: the error, else the
+    // command's own (`--json`), else the code's meaning.
+    let end_error = error.clone().or_else(|| {
+        (code != crate::exit::OK).then(|| {
+            let own = OUTCOME.lock().ok().and_then(|o| {
+                o.as_ref().and_then(|v| v.get("error")).and_then(|e| e.as_str()).map(str::to_string)
+            });
+            own.unwrap_or_else(|| crate::exit::meaning(code).to_string())
+        })
+    });
     if json() && !PRINTED.load(Ordering::Relaxed) {
         let outcome = OUTCOME.lock().ok().and_then(|mut o| o.take());
         let mut value = outcome_json(outcome, code, error.as_deref(), dir.as_deref());
         if !hints.is_empty() {
             value["hints"] = serde_json::json!(hints);
         }
+        if let Some(rows) = in_flight {
+            value["in_flight"] = serde_json::json!(rows);
+        }
         let _ = write_stdout(&format!("{value}"));
+    }
+    if let Some(d) = display() {
+        d.end(dir.as_deref(), code, end_error.as_deref(), &hints);
     }
     let _ = std::io::stdout().lock().flush();
     ExitCode::from(code)
@@ -248,6 +309,17 @@ pub fn run_error(s: &elma_import_runner::Summary) -> String {
         s.app,
         parts.join(", "),
         s.errors_file.display()
+    )
+}
+
+/// The sentence that tells people of `rows` rows a run or migration in `dir` left in
+/// imports still running on the platform when it stopped.
+pub fn in_flight_note(dir: &Path, rows: u64) -> String {
+    format!(
+        "{} row(s) were in an import still running on the platform when it stopped: \
+         `elma-import resume {}` confirms which landed",
+        count(rows),
+        dir.display()
     )
 }
 

@@ -429,6 +429,13 @@ fn progress_is_one_plain_line_per_event_without_a_terminal_and_json_lines_on_req
     let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
     assert!(names.contains(&"planned") && names.contains(&"pausing"), "{names:?}");
     assert_eq!(names.iter().filter(|n| **n == "chunk_finished").count(), 3, "{names:?}");
-    assert!(events.iter().all(|e| e["t"].is_number() && e["eta_secs"].is_number()), "{}", out.stderr);
+    assert!(events.iter().all(|e| e["t"].is_number()), "{}", out.stderr);
+    // Every event about a chunk tells the time left (docs/progress-jsonl.md).
+    let of_chunks = events.iter().filter(|e| e["chunk"].is_number() || e["after_chunk"].is_number());
+    assert!(
+        of_chunks.clone().count() > 0 && of_chunks.clone().all(|e| e["eta_secs"].is_number()),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.json()["imported"].as_u64(), Some(250), "the summary is still the one object on stdout");
 }

@@ -456,7 +456,12 @@ fn migration_demo(args: &DemoArgs, dir: &std::path::Path, global: &Global) -> an
         exec: elma_import_runner::ExecOptions { pause: Some(pause), ..Default::default() },
         assume: Vec::new(),
     };
-    let observer = std::sync::Arc::new(crate::migration::Lines::new(&mig_dir, true));
+    let observer = std::sync::Arc::new(crate::ui::migrate::MigrateView::new(
+        &mig_dir,
+        crate::ui::progress::Mode::Lines,
+        true,
+        elma_import_runner::RunPolicy::default().blocked_timeout,
+    ));
     let report = rt.block_on(elma_import_migrate::execute(
         &mig_dir,
         &client,

@@ -162,7 +162,7 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
         .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     ui::say(format!("migration directory {}", dir.display()));
     ui::set_run_dir(&dir);
-    execute_dir(&rt, &dir, &client, &options, args.exec.verbose, global)
+    execute_dir(&rt, &dir, &client, &options, &args.exec, global)
 }
 
 /// Refuses a migration a step of which the import ledger says was imported into its app
@@ -236,5 +236,5 @@ pub fn resume(dir: &Path, args: &crate::commands::resume::ResumeArgs, global: &G
     options.exec.directory_id.clone_from(&args.directory);
     options.exec.skip_invalid = args.skip_invalid;
     options.exec.again = args.again;
-    execute_dir(&rt, dir, &client, &options, exec.verbose, global)
+    execute_dir(&rt, dir, &client, &options, exec, global)
 }

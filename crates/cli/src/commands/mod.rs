@@ -25,6 +25,18 @@ use crate::args::{Cli, Command};
 /// Runs the command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = &cli.global;
+    // `--progress jsonl` streams from the start, so its `end` line is written however
+    // the command ends.
+    use crate::ui::progress::begin;
+    match &cli.command {
+        Command::Run(a) => begin(a.exec.progress, "run"),
+        Command::Resume(a) => {
+            let migration = a.run_dir.as_deref().is_some_and(elma_import_migrate::is_migration_dir);
+            begin(a.exec.progress, if migration { "migration" } else { "run" });
+        }
+        Command::Migrate(a) => begin(a.exec.progress, "migration"),
+        _ => {}
+    }
     match cli.command {
         Command::Template(a) => template::run(a, g),
         Command::Schema(a) => schema::run(a, g),
