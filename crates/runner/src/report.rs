@@ -332,7 +332,7 @@ pub struct SoFar {
     pub not_imported: u64,
     /// Rows of chunks whose import started (or may have started) and is not accounted
     /// for yet: an import still running on the platform, or answered but not yet checked,
-    /// when the run stopped; a resume confirms them. Counted by [`so_far_in`] (it needs
+    /// when the run stopped; a resume confirms them. Counted by [`crate::run::so_far_in`] (it needs
     /// the chunk files' manifest); [`so_far`] leaves it 0.
     pub in_flight: u64,
 }
@@ -347,26 +347,4 @@ pub fn so_far(state: &RunState) -> SoFar {
         out.not_imported += c.lost.len() as u64;
     }
     out
-}
-
-/// [`so_far`] of the run in `dir`, with [`SoFar::in_flight`] counted from its chunk files.
-pub fn so_far_in(dir: &Path) -> Result<SoFar, RunError> {
-    let state = crate::run::state_of(dir)?;
-    let mut out = so_far(&state);
-    if state.chunks().iter().any(|c| in_flight(&c.phase)) {
-        let files = ChunkFiles::load(dir, elma_import_contract::Locale::default())?;
-        out.in_flight = files
-            .all()
-            .zip(state.chunks())
-            .filter(|(_, c)| in_flight(&c.phase))
-            .map(|(i, c)| files.current(i, c).rows)
-            .sum();
-    }
-    Ok(out)
-}
-
-/// Whether a chunk in `phase` has an import that started (or may have) and whose rows
-/// are not accounted for yet.
-fn in_flight(phase: &Phase) -> bool {
-    matches!(phase, Phase::Uncertain { .. } | Phase::Started { .. } | Phase::Answered { .. })
 }

@@ -23,7 +23,7 @@ use crate::journal::{DirLock, Journal};
 use crate::prepare::prepare;
 use crate::progress::{Observer, Progress};
 use crate::recorder::Recorder;
-use crate::report::{summarize, Facts, Summary};
+use crate::report::{summarize, Facts, SoFar, Summary};
 use crate::settings::{ExecOptions, RunSettings};
 use crate::spec::{write_json, RunSpec};
 use crate::state::{Phase, RunState};
@@ -299,4 +299,27 @@ pub fn finished(dir: &Path) -> Result<Option<Summary>, RunError> {
 /// The state the journal of the run in `dir` replays to (for `runs` and reports).
 pub fn state_of(dir: &Path) -> Result<RunState, RunError> {
     Ok(RunState::replay(&Journal::<Event>::read(&dir.join("journal.jsonl"))?))
+}
+
+/// [`crate::report::so_far`] of the run in `dir`, with [`SoFar::in_flight`] counted from
+/// its chunk files.
+pub fn so_far_in(dir: &Path) -> Result<SoFar, RunError> {
+    let state = state_of(dir)?;
+    let mut out = crate::report::so_far(&state);
+    if state.chunks().iter().any(|c| in_flight(&c.phase)) {
+        let files = ChunkFiles::load(dir, elma_import_contract::Locale::default())?;
+        out.in_flight = files
+            .all()
+            .zip(state.chunks())
+            .filter(|(_, c)| in_flight(&c.phase))
+            .map(|(i, c)| files.current(i, c).rows)
+            .sum();
+    }
+    Ok(out)
+}
+
+/// Whether a chunk in `phase` has an import that started (or may have) and whose rows
+/// are not accounted for yet.
+fn in_flight(phase: &Phase) -> bool {
+    matches!(phase, Phase::Uncertain { .. } | Phase::Started { .. } | Phase::Answered { .. })
 }

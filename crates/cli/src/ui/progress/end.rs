@@ -3,7 +3,7 @@
 //!
 //! The totals come from what is on disk when the command ends: a finished run's summary
 //! (`summary.json`, the very object `--json` prints), else what its journal says so far
-//! (`elma_import_runner::report::so_far_in`); a migration sums its steps' runs so.
+//! (`elma_import_runner::run::so_far_in`); a migration sums its steps' runs so.
 
 use std::path::{Path, PathBuf};
 
@@ -79,7 +79,7 @@ fn run_totals(dir: &Path) -> (EndTotals, bool) {
         return (t, true);
     }
     let mut t = EndTotals::default();
-    if let Ok(s) = elma_import_runner::report::so_far_in(dir) {
+    if let Ok(s) = elma_import_runner::run::so_far_in(dir) {
         t = EndTotals {
             rows_read: s.rows,
             rows_valid: s.rows.saturating_sub(s.invalid),

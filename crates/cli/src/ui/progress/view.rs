@@ -142,7 +142,7 @@ impl RunView {
     /// journal, so the running totals count the whole run.
     fn count_earlier_executions(&self) {
         let Some(dir) = self.dir.lock().ok().and_then(|d| d.clone()) else { return };
-        if let Ok(s) = elma_import_runner::report::so_far_in(&dir) {
+        if let Ok(s) = elma_import_runner::run::so_far_in(&dir) {
             let mut live = self.live();
             live.totals.imported += s.imported;
             live.totals.failed += s.failed;
