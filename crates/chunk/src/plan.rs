@@ -22,7 +22,9 @@
 //! and never less than [`MIN_PAUSE`]: 1,000 rows → 20 s, 50 rows → 2 s. With handlers
 //! off there is no pause unless one is given.
 //!
-//! **Estimate** = `rows / import_rows_per_sec` + `(chunks − 1) × pause`.
+//! **Estimate** = `rows / import_rows_per_sec` + `(chunks − 1) × pause` + `chunks ×`
+//! [`CHUNK_STEP`] (each import's upload, start request, and the status poll that sees it
+//! end: polls come a second apart, so an import is seen finished up to a second late).
 
 use std::fmt;
 use std::time::Duration;
@@ -34,6 +36,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_IMPORT_ROWS_PER_SEC: f64 = 100.0;
 /// Rows per second the event-handler queue drains, used for the default pause.
 pub const DEFAULT_HANDLER_ROWS_PER_SEC: f64 = 50.0;
+/// What each chunk adds to its import time in the estimate: its upload and start
+/// requests, and the polling step (the end of an import is seen at the next status poll,
+/// up to a second after it).
+pub const CHUNK_STEP: Duration = Duration::from_secs(1);
 /// The shortest default pause between two imports with event handlers on.
 pub const MIN_PAUSE: Duration = Duration::from_secs(2);
 /// How much of a temporary file's lifetime is kept in reserve (uploads, waiting while
@@ -288,7 +294,8 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
 
     let import = secs_f64(rows as f64 / rate);
     let pauses = pause.checked_mul(u32::try_from(chunks - 1).unwrap_or(u32::MAX)).unwrap_or(Duration::MAX);
-    let estimate = import.saturating_add(pauses);
+    let steps = CHUNK_STEP.checked_mul(u32::try_from(chunks).unwrap_or(u32::MAX)).unwrap_or(Duration::MAX);
+    let estimate = import.saturating_add(pauses).saturating_add(steps);
 
     Ok(Plan {
         upload,
@@ -519,16 +526,17 @@ mod tests {
     }
 
     #[test]
-    fn estimate_is_import_time_plus_pauses() {
+    fn estimate_is_import_time_plus_pauses_plus_the_polling_step() {
         let mut i = input(2_500, true);
         i.import_rows_per_sec = 100.0;
         let p = plan(&i).unwrap();
-        // 25 s of import + 2 pauses × 20 s.
-        assert_eq!(p.estimate, Duration::from_secs(65));
+        // 25 s of import + 2 pauses × 20 s + a second per chunk (3) for its requests and
+        // the polling step.
+        assert_eq!(p.estimate, Duration::from_secs(68));
         i.pause = Some(Duration::from_secs(5));
         let p = plan(&i).unwrap();
         assert_eq!(p.pause, Duration::from_secs(5));
-        assert_eq!(p.estimate, Duration::from_secs(35));
+        assert_eq!(p.estimate, Duration::from_secs(38));
         assert!(p.reasons.iter().any(|r| r.contains("pause of 5.0s between imports, as asked")));
     }
 
@@ -567,7 +575,7 @@ mod tests {
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["upload"], "temporary");
         assert_eq!(json["pause"], 20.0);
-        assert_eq!(json["estimate"], 65.0);
+        assert_eq!(json["estimate"], 68.0);
         let back: Plan = serde_json::from_value(json).unwrap();
         assert_eq!(back, p);
     }
