@@ -266,6 +266,8 @@ pub(crate) struct Inner {
     pub started: Instant,
     pub state: Mutex<State>,
     pub injector: Mutex<Injector>,
+    /// The delay of each `/pub/v1` request.
+    pub latency: crate::latency::Latency,
     pub _temp: Option<tempfile::TempDir>,
 }
 
