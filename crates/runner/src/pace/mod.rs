@@ -69,6 +69,9 @@ pub const TARGET_SHARE: f64 = 0.25;
 pub const TARGET_MOST: f64 = 0.35;
 /// The share of the gap between the backlog met and the target one pause closes.
 const APPROACH: f64 = 0.6;
+/// How much the measured handler rate is raised when the queue ran empty where the
+/// model had it busy.
+const RAISE: f64 = 1.2;
 /// How far the backlog a decision uses moves from the model's expectation towards the
 /// reading.
 const BLEND: f64 = 0.5;
@@ -410,17 +413,27 @@ impl Pacer {
             self.last = Some(Last { rows: n, backlog: 0.0, low: 0.0, busy_secs: busy, pause_secs: self.pause_secs });
             return self.decision(x / secs, Verdict::First, 0.0);
         }
-        // The backlog the import began with, against the reference. Until a backlog has
-        // been measured, readings that cannot tell the queue from empty join the
-        // reference (so one lucky or unlucky first reading is averaged out), and so does
-        // a reading clearly faster than the reference at any time.
-        let sigma = self.spread.sigma();
+        // The backlog the import began with, against the reference. Readings that cannot
+        // tell the queue from empty where the model, too, has it empty (or has no rate
+        // yet) join the reference, so one lucky or unlucky first reading is averaged
+        // out; so does a reading clearly faster than the reference.
+        // A reading is compared with the mean of the reference's readings, so its error
+        // is the spread of one reading and of that mean together.
+        let k = f64::from(self.reference.count().max(1));
+        let sigma = self.spread.sigma() * (1.0 + 1.0 / k).sqrt();
         let floor = 2.0 * sigma;
         let rate_before = self.handler_rate_or_zero();
         let mut met = backlog(self.reference.base(rate_before), x, secs, rate_before);
         let descending = !self.handlers.measured();
+        // What the model expected it to meet: the backlog before, plus that import's
+        // rows, less what the handlers did since.
+        let predicted = self
+            .last
+            .filter(|_| self.handlers.measured())
+            .map(|l| (l.backlog + l.rows - rate_before * (l.busy_secs + l.pause_secs)).max(0.0));
+        let expected_empty = predicted.is_none_or(|p| p <= floor);
         let faster = met < -sigma || (self.reference.is_bound() && met < 0.0);
-        if !finished && (faster || (descending && met <= floor)) {
+        if !finished && (faster || (expected_empty && met <= floor)) {
             let k = f64::from(self.reference.count());
             if k > 0.0 {
                 self.spread.take(met * met * k / (k + 1.0));
@@ -430,12 +443,6 @@ impl Pacer {
         } else if finished && self.reference.is_bound() {
             self.reference.take(x, secs, finished);
         }
-        // What the model expected it to meet: the backlog before, plus that import's
-        // rows, less what the handlers did since.
-        let predicted = self
-            .last
-            .filter(|_| self.handlers.measured())
-            .map(|l| (l.backlog + l.rows - rate_before * (l.busy_secs + l.pause_secs)).max(0.0));
         // What the reading says: an estimate, a lower bound, and whether it cannot tell
         // the queue from empty (then up to `unseen` jobs may have been there). An import
         // done by its poll began with at most the backlog that would have made it end
@@ -457,13 +464,22 @@ impl Pacer {
             self.spread.take((estimate - p).powi(2) / 2.0);
         }
         // The mass balance of the cycle that ended with this import's start.
+        // Once the rate is measured, the backlog before is the model's estimate; until
+        // then only what a reading showed for sure counts.
+        let surprise = empty && predicted.is_some_and(|p| p > floor);
         if let Some(last) = self.last {
             let cycle = last.busy_secs + last.pause_secs;
+            let before = if descending { last.low } else { last.backlog };
             if empty {
-                self.handlers.emptied((last.low + last.rows - unseen).max(0.0), cycle);
+                self.handlers.emptied((before + last.rows - unseen).max(0.0), cycle);
             } else {
                 self.handlers.busy(last.backlog + last.rows - estimate, cycle);
             }
+        }
+        // The queue ran empty where the model had it busy: the handlers are faster than
+        // measured, by how much is unknown; the rate is raised a step at a time.
+        if surprise {
+            self.handlers.raise(RAISE);
         }
         let least = n / self.max_secs.max(1.0);
         let rate = self.handlers.rate_low(DOUBT * sigma).unwrap_or(0.0).max(least);
@@ -478,13 +494,15 @@ impl Pacer {
         // A step down that, were the handlers as slow as what was seen allows, leaves
         // the next import at most DESCENT_LEAVES of a chunk (plus what the handlers do
         // while it runs).
+        let possible = estimate;
         let probe = |rate_floor: f64| {
             let rate_floor = rate_floor.max(least);
             let leaves = DESCENT_LEAVES * n + rate_floor * self.import_secs(n);
-            (estimate + n - leaves).max(0.0) / rate_floor
+            (possible + n - leaves).max(0.0) / rate_floor
         };
         // The cycle that clears the import's rows and APPROACH of the gap to the target.
-        let computed = (n + APPROACH * (used - target)).max(0.0) / rate;
+        let approach = if empty { 1.0 } else { APPROACH };
+        let computed = (n + approach * (used - target)).max(0.0) / rate;
         let (cycle, verdict) = if descending && empty {
             (probe(self.handlers.floor()), Verdict::Fast)
         } else if at_end && finished {
@@ -492,7 +510,7 @@ impl Pacer {
             // until an import is seen slowed.
             (0.0, Verdict::Fast)
         } else if empty {
-            (computed.min(probe(self.handlers.floor())), Verdict::Fast)
+            (computed, Verdict::Fast)
         } else if used <= 1.5 * target {
             (computed, Verdict::Steady)
         } else {

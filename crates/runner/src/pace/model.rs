@@ -152,6 +152,14 @@ impl HandlerRate {
         Some(if self.censored { low.max(self.floor) } else { low })
     }
 
+    /// Raises the measured rate by `factor` (the queue ran empty where the model had it
+    /// busy: the handlers are faster than measured, by how much is unknown).
+    pub fn raise(&mut self, factor: f64) {
+        if self.measured() {
+            self.drained *= factor;
+        }
+    }
+
     /// A cycle whose queue stayed busy: `drained` jobs in `secs`.
     pub fn busy(&mut self, drained: f64, secs: f64) {
         self.drained = Self::FADE * self.drained + drained;
