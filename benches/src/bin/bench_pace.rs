@@ -46,7 +46,7 @@ fn parse_args() -> elma_import_benches::BenchResult<Args> {
         runs: 5,
         busy: false,
         rates: vec![25.0, 100.0, 400.0],
-        rows: vec![(25.0, 6_000), (100.0, 10_000), (400.0, 60_000)],
+        rows: vec![(25.0, 6_000), (100.0, 10_000), (400.0, 100_000)],
         keep: None,
     };
     let list = |s: Option<String>, flag: &str| -> elma_import_benches::BenchResult<Vec<f64>> {

@@ -59,7 +59,7 @@ use model::{backlog, HandlerRate, Reference, Spread};
 /// The handler rate a decision uses is the mass balance with this many reading
 /// spreads fewer jobs drained: the doubt of the readings, which fades as the time
 /// measured grows.
-const DOUBT: f64 = 1.5;
+const DOUBT: f64 = 1.0;
 /// The standing backlog the computed pause aims at, as a share of the import's rows
 /// (but clear of what a reading cannot tell from empty, twice its spread, and at most
 /// [`TARGET_MOST`]): enough that the handlers never idle and every reading measures the
@@ -88,6 +88,8 @@ const MID_POINT: f64 = 0.9;
 /// Where an import is polled when the pace is quick: a little after such an import
 /// would end, so it is seen done at once.
 const END_POINT: f64 = 1.1;
+/// The share of the way the mean busy time moves towards each import's.
+const BUSY_FOLLOW: f64 = 0.3;
 /// How much earlier the measuring poll moves when an import was already done by it.
 const EARLIER: f64 = 0.7;
 
@@ -254,6 +256,9 @@ struct Last {
     backlog: f64,
     /// At least this backlog (0 when the reading could not tell it from empty).
     low: f64,
+    /// At most this backlog, give or take a reading's spread.
+    #[serde(default)]
+    high: f64,
     /// From its start request to the answer that saw it done, as the model estimates it.
     busy_secs: f64,
     /// The pause decided after it.
@@ -290,6 +295,10 @@ pub struct Pacer {
     /// measuring point.
     #[serde(default)]
     poll_at_end: bool,
+    /// From an import's start request to the answer that saw it done, as the model
+    /// estimates it, averaged over the recent imports (for [`Pacer::expected_pause`]).
+    #[serde(default)]
+    busy_mean: f64,
 }
 
 impl Pacer {
@@ -308,6 +317,7 @@ impl Pacer {
             spread: Spread::default(),
             last: None,
             poll_at_end: false,
+            busy_mean: 0.0,
         }
     }
 
@@ -351,7 +361,7 @@ impl Pacer {
         let (Some(last), Some(rate)) = (self.last, self.handlers.rate().filter(|r| *r > 0.0)) else {
             return self.pause();
         };
-        let settled = self.clamp(last.rows / rate - last.busy_secs);
+        let settled = self.clamp(last.rows / rate - self.busy_mean.max(0.0));
         if self.handlers.measured() {
             secs_or_zero(settled)
         } else {
@@ -408,15 +418,18 @@ impl Pacer {
             });
         }
         let busy = busy_secs(n, x, secs, finished);
+        self.busy_mean = if self.busy_mean > 0.0 { self.busy_mean + BUSY_FOLLOW * (busy - self.busy_mean) } else { busy };
         if !self.reference.is_set() {
             self.reference.take(x, secs, finished);
-            self.last = Some(Last { rows: n, backlog: 0.0, low: 0.0, busy_secs: busy, pause_secs: self.pause_secs });
+            self.last = Some(Last { rows: n, backlog: 0.0, low: 0.0, high: 0.0, busy_secs: busy, pause_secs: self.pause_secs });
             return self.decision(x / secs, Verdict::First, 0.0);
         }
-        // The backlog the import began with, against the reference. Readings that cannot
-        // tell the queue from empty where the model, too, has it empty (or has no rate
-        // yet) join the reference, so one lucky or unlucky first reading is averaged
-        // out; so does a reading clearly faster than the reference.
+        // The backlog the import began with, against the reference. Until a backlog has
+        // been measured, readings that cannot tell the queue from empty join the
+        // reference (so one lucky or unlucky first reading is averaged out); so does a
+        // reading clearly faster than the reference at any time. (Later ones do not: a
+        // small real backlog taken for empty would slow the reference, and the next
+        // backlog would look smaller still.)
         // A reading is compared with the mean of the reference's readings, so its error
         // is the spread of one reading and of that mean together.
         let k = f64::from(self.reference.count().max(1));
@@ -431,9 +444,8 @@ impl Pacer {
             .last
             .filter(|_| self.handlers.measured())
             .map(|l| (l.backlog + l.rows - rate_before * (l.busy_secs + l.pause_secs)).max(0.0));
-        let expected_empty = predicted.is_none_or(|p| p <= floor);
         let faster = met < -sigma || (self.reference.is_bound() && met < 0.0);
-        if !finished && (faster || (expected_empty && met <= floor)) {
+        if !finished && (faster || (descending && met <= floor)) {
             let k = f64::from(self.reference.count());
             if k > 0.0 {
                 self.spread.take(met * met * k / (k + 1.0));
@@ -458,6 +470,7 @@ impl Pacer {
         } else {
             (met, met, false, 0.0)
         };
+        let high = if empty { unseen } else { estimate + sigma };
         // How far the reading landed from the expectation tells the spread, when both
         // are clear of empty.
         if let Some(p) = predicted.filter(|p| !empty && *p > floor) {
@@ -472,6 +485,12 @@ impl Pacer {
             let before = if descending { last.low } else { last.backlog };
             if empty {
                 self.handlers.emptied((before + last.rows - unseen).max(0.0), cycle);
+            } else if (last.high + last.rows - estimate) / cycle < rate_before / 2.0 {
+                // Even from the most backlog the import before may have met, the handlers
+                // did less than half what the model says: they slowed down; the rate is
+                // measured afresh from this cycle.
+                self.handlers = HandlerRate::default();
+                self.handlers.busy(last.backlog + last.rows - estimate, cycle);
             } else {
                 self.handlers.busy(last.backlog + last.rows - estimate, cycle);
             }
@@ -525,7 +544,7 @@ impl Pacer {
         let wanted = if self.handlers.measured() { n / self.handlers.rate().unwrap_or(least) } else { cycle };
         let pinned = empty && self.pause_secs <= self.min_secs;
         self.poll_at_end = !self.reference.is_bound() && (wanted < mid + hold || pinned);
-        self.last = Some(Last { rows: n, backlog: estimate, low, busy_secs: busy, pause_secs: self.pause_secs });
+        self.last = Some(Last { rows: n, backlog: estimate, low, high, busy_secs: busy, pause_secs: self.pause_secs });
         self.decision(x / secs, verdict, if empty { 0.0 } else { used })
     }
 

@@ -114,6 +114,8 @@ impl HandlerRate {
     /// How much an earlier cycle still weighs, per cycle (so a platform that changes
     /// speed is followed within a few chunks).
     pub const FADE: f64 = 0.8;
+    /// The low end of the rate is never below this share of the measured rate.
+    const LEAST_SHARE: f64 = 0.75;
 
     /// Whether a cycle with a busy queue throughout has been measured.
     pub fn measured(&self) -> bool {
@@ -141,14 +143,14 @@ impl HandlerRate {
     }
 
     /// The low end of what the readings allow: the measured rate with `doubt` jobs
-    /// fewer drained (a reading's noise), never below the last floor; `None` before
-    /// any cycle. Early on, with little time measured, it is well below the measured
-    /// rate; over a few cycles the doubt fades.
+    /// fewer drained (a reading's noise), but at least three quarters of it and never
+    /// below the last floor; `None` before any cycle. Early on, with little time
+    /// measured, it is well below the measured rate; over a few cycles the doubt fades.
     pub fn rate_low(&self, doubt: f64) -> Option<f64> {
         if !self.measured() {
             return self.rate();
         }
-        let low = ((self.drained - doubt) / self.secs).max(0.0);
+        let low = ((self.drained - doubt) / self.secs).max(Self::LEAST_SHARE * self.drained / self.secs);
         Some(if self.censored { low.max(self.floor) } else { low })
     }
 

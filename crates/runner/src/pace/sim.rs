@@ -26,7 +26,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::{Pacer, Poll};
+use super::{Decision, Pacer, Poll};
 
 /// The platform's import speed and handler queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,6 +196,8 @@ pub struct Step {
     pub pause_secs: f64,
     /// [`Pacer::expected_pause`] after the decision (the pause for a fixed run).
     pub expected_pause_secs: f64,
+    /// The pacer's decision (none for a fixed run or the last chunk).
+    pub decision: Option<Decision>,
 }
 
 /// What a simulated run came to.
@@ -412,14 +414,14 @@ pub fn run(case: &Case, mut pacing: Pacing) -> Report {
         };
         let poll = first.unwrap_or(Poll { rows, processed: 0, secs: 0.0, finished: false });
         t = seen_done;
-        let (pause_secs, expected) = if left == 0 {
-            (0.0, 0.0)
+        let (pause_secs, expected, decision) = if left == 0 {
+            (0.0, 0.0, None)
         } else {
             match &mut pacing {
-                Pacing::Fixed(p) => (*p, *p),
+                Pacing::Fixed(p) => (*p, *p, None),
                 Pacing::Auto(pacer) => {
                     let d = pacer.observe_poll(poll);
-                    (d.pause.as_secs_f64(), pacer.expected_pause().as_secs_f64())
+                    (d.pause.as_secs_f64(), pacer.expected_pause().as_secs_f64(), Some(d))
                 }
             }
         };
@@ -430,6 +432,7 @@ pub fn run(case: &Case, mut pacing: Pacing) -> Report {
             poll,
             pause_secs,
             expected_pause_secs: expected,
+            decision,
         });
         t += pause_secs;
     }
