@@ -81,10 +81,6 @@ const DESCENT_LEAVES: f64 = 0.4;
 /// How much later than the import's expected end its last poll may come: the runner
 /// polls a second after the first answer until one says done.
 const END_MARGIN: f64 = 1.1;
-/// Where an import is measured, relative to the time an import of its rows into an
-/// empty queue takes: late (a reading's timing errors weigh less the later it is
-/// taken), but before such an import ends.
-const MID_POINT: f64 = 0.9;
 /// Where an import is polled when the pace is quick: a little after such an import
 /// would end, so it is seen done at once.
 const END_POINT: f64 = 1.1;
@@ -390,10 +386,10 @@ impl Pacer {
     pub fn first_poll(&self, rows: u64) -> Option<Duration> {
         let n = rows as f64;
         let end = self.import_secs(n);
-        let secs = match (end > 0.0 && !self.reference.is_bound(), self.poll_at_end) {
-            (true, true) => END_POINT * end,
-            (true, false) => MID_POINT * end,
-            (false, _) => self.poll_secs_per_row? * n,
+        let secs = if self.poll_at_end && end > 0.0 && !self.reference.is_bound() {
+            END_POINT * end
+        } else {
+            self.poll_secs_per_row? * n
         };
         Duration::try_from_secs_f64(secs).ok()
     }
@@ -539,7 +535,7 @@ impl Pacer {
         // Polled at its measuring point, an import is seen done a second after that at
         // the soonest; when the pace wants the next start sooner than that allows, the
         // next import is polled at its expected end.
-        let mid = MID_POINT * self.import_secs(n) + POLL_INTERVAL + self.min_secs;
+        let mid = self.poll_secs_per_row.map_or(0.0, |p| p * n) + POLL_INTERVAL + self.min_secs;
         let hold = if at_end { POLL_INTERVAL / 2.0 } else { 0.0 };
         let wanted = if self.handlers.measured() { n / self.handlers.rate().unwrap_or(least) } else { cycle };
         let pinned = empty && self.pause_secs <= self.min_secs;
