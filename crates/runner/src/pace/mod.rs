@@ -84,6 +84,8 @@ const END_MARGIN: f64 = 1.1;
 /// Where an import is polled when the pace is quick: a little after such an import
 /// would end, so it is seen done at once.
 const END_POINT: f64 = 1.1;
+/// The most one decision may grow the cycle, from one import's start to the next.
+const MAX_GROWTH: f64 = 3.0;
 /// The share of the way the mean busy time moves towards each import's.
 const BUSY_FOLLOW: f64 = 0.3;
 /// How much earlier the measuring poll moves when an import was already done by it.
@@ -509,11 +511,10 @@ impl Pacer {
         // A step down that, were the handlers as slow as what was seen allows, leaves
         // the next import at most DESCENT_LEAVES of a chunk (plus what the handlers do
         // while it runs).
-        let possible = estimate;
         let probe = |rate_floor: f64| {
             let rate_floor = rate_floor.max(least);
             let leaves = DESCENT_LEAVES * n + rate_floor * self.import_secs(n);
-            (possible + n - leaves).max(0.0) / rate_floor
+            (estimate + n - leaves).max(0.0) / rate_floor
         };
         // The cycle that clears the import's rows and APPROACH of the gap to the target.
         let approach = if empty { 1.0 } else { APPROACH };
@@ -524,6 +525,11 @@ impl Pacer {
             // Polled at its end and done: the pace is quick, the pause as short as allowed
             // until an import is seen slowed.
             (0.0, Verdict::Fast)
+        } else if empty && !surprise {
+            // The model, too, had the queue run empty: how much faster the handlers are
+            // is unknown, so the pause steps down as in the descent, from the floor this
+            // cycle shows.
+            (computed.min(probe(self.handlers.floor())), Verdict::Fast)
         } else if empty {
             (computed, Verdict::Fast)
         } else if used <= 1.5 * target {
@@ -531,6 +537,10 @@ impl Pacer {
         } else {
             (computed, Verdict::Slow)
         };
+        // One reading never more than triples the cycle: a reading off by a counting
+        // step and a late start would otherwise hold the pace far too long.
+        let before = self.last.map_or(f64::INFINITY, |l| l.busy_secs + l.pause_secs);
+        let cycle = cycle.min(MAX_GROWTH * before);
         self.pause_secs = self.clamp(cycle - busy);
         // Polled at its measuring point, an import is seen done a second after that at
         // the soonest; when the pace wants the next start sooner than that allows, the

@@ -245,22 +245,3 @@ fn the_expected_pause_is_the_pause_in_force_until_the_rate_is_bounded_then_the_m
     assert!((7.0..10.0).contains(&expected), "{expected}");
 }
 
-#[test]
-#[ignore]
-fn trace() {
-    use super::sim::{self, Case, Network, Noise, Platform};
-    let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let (rate, ms, rows, seed) = (env("RATE", 100.0), env("MS", 0.0), env("ROWS", 10000.0) as u64, env("SEED", 1.0) as u64);
-    let noise = if env("BUSY", 0.0) > 0.0 { Noise::busy(seed) } else { Noise::quiet(seed) };
-    let case = Case::new(Platform::emulator(2000.0, rate), rows, seed).over(Network::millis(ms, ms / 5.0)).with_noise(noise);
-    let r = sim::run(&case, sim::Pacing::Auto(pacer(20.0)));
-    for s in &r.steps {
-        let d = s.decision.unwrap_or(r.steps[0].decision.unwrap());
-        println!(
-            "t={:7.1} B={:5.0} busy={:.2} poll=({:4} {:.3} {:5}) -> {:7} est={:4.0} h={:5.1} pause={:6.2} exp={:6.2}",
-            s.sent, s.backlog, s.busy_secs, s.poll.processed, s.poll.secs, s.poll.finished,
-            d.verdict.as_str(), d.backlog, d.handler_rate, s.pause_secs, s.expected_pause_secs
-        );
-    }
-    println!("ratio {:.3} peak {:.2}", r.ratio(), r.peak_queue / 1000.0);
-}
