@@ -91,7 +91,9 @@ struct Clock {
 impl Observer for Clock {
     fn on(&self, progress: &Progress<'_>) {
         let now = Instant::now();
-        let lock = |m: &Mutex<Option<Instant>>| *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+        let lock = |m: &Mutex<Option<Instant>>| {
+            *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now)
+        };
         match progress {
             Progress::Planned { .. } => lock(&self.planned),
             Progress::ChunkFinished { .. } => lock(&self.last_done),

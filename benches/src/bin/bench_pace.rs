@@ -142,13 +142,20 @@ fn trace(args: &Args) -> elma_import_benches::BenchResult<()> {
     println!("| start | queue | busy | poll: rows, secs, done | verdict | backlog read | rate | pause | expected |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for s in &r.steps {
-        let (verdict, read, h) = s.decision.map_or(("–", 0.0, 0.0), |d| (d.verdict.as_str(), d.backlog, d.handler_rate));
+        let (verdict, read, h) =
+            s.decision.map_or(("–", 0.0, 0.0), |d| (d.verdict.as_str(), d.backlog, d.handler_rate));
         println!(
             "| {:.1} s | {:.0} | {:.2} s | {}, {:.3}, {} | {verdict} | {read:.0} | {h:.1}/s | {:.2} s | {:.2} s |",
             s.sent, s.backlog, s.busy_secs, s.poll.processed, s.poll.secs, s.poll.finished, s.pause_secs, s.expected_pause_secs
         );
     }
-    println!("\nwall {:.1} s = {:.3} × ideal {:.1} s, queue peak {:.2} chunks", r.wall_secs, r.ratio(), r.ideal_secs, r.peak_queue / CHUNK as f64);
+    println!(
+        "\nwall {:.1} s = {:.3} × ideal {:.1} s, queue peak {:.2} chunks",
+        r.wall_secs,
+        r.ratio(),
+        r.ideal_secs,
+        r.peak_queue / CHUNK as f64
+    );
     Ok(())
 }
 

@@ -394,7 +394,12 @@ fn latency_does_not_fool_the_pacer() {
     for r in [&local, &remote] {
         assert!((cycle(r) - 10.0).abs() < 0.6, "a chunk every {:.2} s", cycle(r));
     }
-    assert!(pause(&remote) < pause(&local), "{:.2} s with latency, {:.2} s without", pause(&remote), pause(&local));
+    assert!(
+        pause(&remote) < pause(&local),
+        "{:.2} s with latency, {:.2} s without",
+        pause(&remote),
+        pause(&local)
+    );
 }
 
 /// The handlers slow tenfold in mid-run: the pause grows within a few chunks, the queue
@@ -428,13 +433,18 @@ fn the_time_left_is_estimated_from_the_model() {
             let measured = r
                 .steps
                 .iter()
-                .position(|s| s.decision.is_some_and(|d| matches!(d.verdict, Verdict::Slow | Verdict::Steady)))
+                .position(|s| {
+                    s.decision.is_some_and(|d| matches!(d.verdict, Verdict::Slow | Verdict::Steady))
+                })
                 .expect("a backlog is measured");
             let half = estimates.len() / 2;
             for (k, (left, estimate)) in estimates.iter().enumerate().skip(measured + 1) {
                 let bound = if k >= half { 0.10 } else { 0.25 };
                 let label = format!("{rate}/s, seed {seed}, chunk {}", k + 1);
-                assert!((estimate - left).abs() <= bound * left + 1.0, "{label}: {estimate:.1} s for {left:.1} s");
+                assert!(
+                    (estimate - left).abs() <= bound * left + 1.0,
+                    "{label}: {estimate:.1} s for {left:.1} s"
+                );
             }
         }
     }

@@ -53,8 +53,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use model::{POLL_INTERVAL, SLOWDOWN_DEPTH};
 use model::{backlog, HandlerRate, Reference, Spread};
+pub use model::{POLL_INTERVAL, SLOWDOWN_DEPTH};
 
 /// The handler rate a decision uses is the mass balance with this many reading
 /// spreads fewer jobs drained: the doubt of the readings, which fades as the time
@@ -263,6 +263,31 @@ struct Last {
     pause_secs: f64,
 }
 
+/// What one reading says of the backlog its import began with.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    /// The best estimate, jobs (≥ 0).
+    estimate: f64,
+    /// At least this many (0 when the reading cannot tell the queue from empty).
+    low: f64,
+    /// At most about this many.
+    high: f64,
+    /// When the reading cannot tell the queue from empty: up to this many may have been
+    /// there.
+    unseen: f64,
+    /// Whether the reading cannot tell the queue from empty.
+    empty: bool,
+    /// Whether the queue ran empty where the model had it busy.
+    surprise: bool,
+    /// The backlog a decision uses: part of the way from the model's expectation to the
+    /// reading.
+    used: f64,
+    /// A reading's spread against the reference, jobs.
+    sigma: f64,
+    /// Twice that: below it a reading cannot tell the queue from empty.
+    floor: f64,
+}
+
 /// The auto-pacing controller; see the [module docs](self) and `docs/pacing.md`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pacer {
@@ -322,7 +347,12 @@ impl Pacer {
     /// The pacer that `polls` fed one by one into [`Pacer::new`]`(start, min, max)`
     /// makes: what a resumed run rebuilds from its journal. Nothing else is needed to
     /// continue identically.
-    pub fn replay(start: Duration, min: Duration, max: Duration, polls: impl IntoIterator<Item = Poll>) -> Pacer {
+    pub fn replay(
+        start: Duration,
+        min: Duration,
+        max: Duration,
+        polls: impl IntoIterator<Item = Poll>,
+    ) -> Pacer {
         let mut pacer = Pacer::new(start, min, max);
         for poll in polls {
             pacer.observe_poll(poll);
@@ -416,47 +446,75 @@ impl Pacer {
             });
         }
         let busy = busy_secs(n, x, secs, finished);
-        self.busy_mean = if self.busy_mean > 0.0 { self.busy_mean + BUSY_FOLLOW * (busy - self.busy_mean) } else { busy };
+        self.busy_mean =
+            if self.busy_mean > 0.0 { self.busy_mean + BUSY_FOLLOW * (busy - self.busy_mean) } else { busy };
         if !self.reference.is_set() {
             self.reference.take(x, secs, finished);
-            self.last = Some(Last { rows: n, backlog: 0.0, low: 0.0, high: 0.0, busy_secs: busy, pause_secs: self.pause_secs });
+            let last = Last {
+                rows: n,
+                backlog: 0.0,
+                low: 0.0,
+                high: 0.0,
+                busy_secs: busy,
+                pause_secs: self.pause_secs,
+            };
+            self.last = Some(last);
             return self.decision(x / secs, Verdict::First, 0.0);
         }
-        // The backlog the import began with, against the reference. Until a backlog has
-        // been measured, readings that cannot tell the queue from empty join the
-        // reference (so one lucky or unlucky first reading is averaged out); so does a
-        // reading clearly faster than the reference at any time. (Later ones do not: a
-        // small real backlog taken for empty would slow the reference, and the next
-        // backlog would look smaller still.)
+        let reading = self.read(x, secs, finished);
+        self.balance(&reading);
+        let (cycle, verdict) = self.decide(n, &reading, finished && at_end);
+        // One reading never more than triples the cycle: a reading off by a counting
+        // step and a late start would otherwise hold the pace far too long.
+        let before = self.last.map_or(f64::INFINITY, |l| l.busy_secs + l.pause_secs);
+        self.pause_secs = self.clamp(cycle.min(MAX_GROWTH * before) - busy);
+        self.place_next_poll(n, cycle, reading.empty, at_end);
+        let Reading { estimate, low, high, empty, used, .. } = reading;
+        self.last = Some(Last {
+            rows: n,
+            backlog: estimate,
+            low,
+            high,
+            busy_secs: busy,
+            pause_secs: self.pause_secs,
+        });
+        self.decision(x / secs, verdict, if empty { 0.0 } else { used })
+    }
+
+    /// What a reading says of the backlog the import began with (docs/pacing.md, "The
+    /// model"), updating the reference and the spread.
+    fn read(&mut self, x: f64, secs: f64, finished: bool) -> Reading {
         // A reading is compared with the mean of the reference's readings, so its error
         // is the spread of one reading and of that mean together.
         let k = f64::from(self.reference.count().max(1));
         let sigma = self.spread.sigma() * (1.0 + 1.0 / k).sqrt();
         let floor = 2.0 * sigma;
-        let rate_before = self.handler_rate_or_zero();
-        let mut met = backlog(self.reference.base(rate_before), x, secs, rate_before);
-        let descending = !self.handlers.measured();
+        let rate = self.handler_rate_or_zero();
+        let mut met = backlog(self.reference.base(rate), x, secs, rate);
         // What the model expected it to meet: the backlog before, plus that import's
         // rows, less what the handlers did since.
         let predicted = self
             .last
             .filter(|_| self.handlers.measured())
-            .map(|l| (l.backlog + l.rows - rate_before * (l.busy_secs + l.pause_secs)).max(0.0));
+            .map(|l| (l.backlog + l.rows - rate * (l.busy_secs + l.pause_secs)).max(0.0));
+        // Until a backlog has been measured, readings that cannot tell the queue from
+        // empty join the reference (so one lucky or unlucky first reading is averaged
+        // out); so does a reading clearly faster than the reference at any time. (Later
+        // ones do not: a small real backlog taken for empty would slow the reference, and
+        // the next backlog would look smaller still.)
         let faster = met < -sigma || (self.reference.is_bound() && met < 0.0);
-        if !finished && (faster || (descending && met <= floor)) {
+        if !finished && (faster || (!self.handlers.measured() && met <= floor)) {
             let k = f64::from(self.reference.count());
             if k > 0.0 {
                 self.spread.take(met * met * k / (k + 1.0));
             }
             self.reference.take(x, secs, finished);
-            met = backlog(self.reference.base(rate_before), x, secs, rate_before);
+            met = backlog(self.reference.base(rate), x, secs, rate);
         } else if finished && self.reference.is_bound() {
             self.reference.take(x, secs, finished);
         }
-        // What the reading says: an estimate, a lower bound, and whether it cannot tell
-        // the queue from empty (then up to `unseen` jobs may have been there). An import
-        // done by its poll began with at most the backlog that would have made it end
-        // just then; within that, the model's expectation stands.
+        // An import done by its poll began with at most the backlog that would have made
+        // it end just then; within that, the model's expectation stands.
         let (estimate, low, empty, unseen) = if finished {
             let bound = met.max(0.0);
             match predicted {
@@ -468,90 +526,105 @@ impl Pacer {
         } else {
             (met, met, false, 0.0)
         };
-        let high = if empty { unseen } else { estimate + sigma };
         // How far the reading landed from the expectation tells the spread, when both
         // are clear of empty.
         if let Some(p) = predicted.filter(|p| !empty && *p > floor) {
             self.spread.take((estimate - p).powi(2) / 2.0);
         }
-        // The mass balance of the cycle that ended with this import's start.
-        // Once the rate is measured, the backlog before is the model's estimate; until
-        // then only what a reading showed for sure counts.
-        let surprise = empty && predicted.is_some_and(|p| p > floor);
-        if let Some(last) = self.last {
-            let cycle = last.busy_secs + last.pause_secs;
-            let before = if descending { last.low } else { last.backlog };
-            if empty {
-                self.handlers.emptied((before + last.rows - unseen).max(0.0), cycle);
-            } else if (last.high + last.rows - estimate) / cycle < rate_before / 2.0 {
-                // Even from the most backlog the import before may have met, the handlers
-                // did less than half what the model says: they slowed down; the rate is
-                // measured afresh from this cycle.
-                self.handlers = HandlerRate::default();
-                self.handlers.busy(last.backlog + last.rows - estimate, cycle);
-            } else {
-                self.handlers.busy(last.backlog + last.rows - estimate, cycle);
-            }
-        }
-        // The queue ran empty where the model had it busy: the handlers are faster than
-        // measured, by how much is unknown; the rate is raised a step at a time.
-        if surprise {
-            self.handlers.raise(RAISE);
-        }
-        let least = n / self.max_secs.max(1.0);
-        let rate = self.handlers.rate_low(DOUBT * sigma).unwrap_or(0.0).max(least);
-        // Readings are noisy and the model is not: once the rate is measured, the
-        // decision takes the backlog part of the way from what the model expected to
-        // the reading.
+        // Readings are noisy and the model is not: once the rate is measured, a decision
+        // takes the backlog part of the way from what the model expected to the reading.
         let used = match predicted {
             Some(p) if !empty => p + BLEND * (estimate - p),
             _ => estimate,
         };
-        let target = (TARGET_SHARE * n).max(floor + sigma / 2.0).min(TARGET_MOST * n);
-        // A step down that, were the handlers as slow as what was seen allows, leaves
-        // the next import at most DESCENT_LEAVES of a chunk (plus what the handlers do
-        // while it runs).
-        let probe = |rate_floor: f64| {
-            let rate_floor = rate_floor.max(least);
-            let leaves = DESCENT_LEAVES * n + rate_floor * self.import_secs(n);
-            (estimate + n - leaves).max(0.0) / rate_floor
+        Reading {
+            estimate,
+            low,
+            high: if empty { unseen } else { estimate + sigma },
+            unseen,
+            empty,
+            surprise: empty && predicted.is_some_and(|p| p > floor),
+            used,
+            sigma,
+            floor,
+        }
+    }
+
+    /// The mass balance of the cycle that ended with this import's start (docs/pacing.md,
+    /// "The handler rate").
+    fn balance(&mut self, r: &Reading) {
+        let Some(last) = self.last else { return };
+        let cycle = last.busy_secs + last.pause_secs;
+        let rate = self.handler_rate_or_zero();
+        if r.empty {
+            // Once the rate is measured, the backlog before is the model's estimate;
+            // until then only what a reading showed for sure counts.
+            let before = if self.handlers.measured() { last.backlog } else { last.low };
+            self.handlers.emptied((before + last.rows - r.unseen).max(0.0), cycle);
+        } else if (last.high + last.rows - r.estimate) / cycle < rate / 2.0 {
+            // Even from the most backlog the import before may have met, the handlers did
+            // less than half what the model says: they slowed down; the rate is measured
+            // afresh from this cycle.
+            self.handlers = HandlerRate::default();
+            self.handlers.busy(last.backlog + last.rows - r.estimate, cycle);
+        } else {
+            self.handlers.busy(last.backlog + last.rows - r.estimate, cycle);
+        }
+        // The queue ran empty where the model had it busy: the handlers are faster than
+        // measured, by how much is unknown; the rate is raised a step at a time.
+        if r.surprise {
+            self.handlers.raise(RAISE);
+        }
+    }
+
+    /// The cycle to the next import's start, and the verdict (docs/pacing.md,
+    /// "Decisions"). `done_at_end`: polled at its end, the import was done.
+    fn decide(&self, n: f64, r: &Reading, done_at_end: bool) -> (f64, Verdict) {
+        let least = n / self.max_secs.max(1.0);
+        let rate = self.handlers.rate_low(DOUBT * r.sigma).unwrap_or(0.0).max(least);
+        let target = (TARGET_SHARE * n).max(r.floor + r.sigma / 2.0).min(TARGET_MOST * n);
+        // A step down that, were the handlers as slow as what was seen allows, leaves the
+        // next import at most DESCENT_LEAVES of a chunk (plus what the handlers do while
+        // it runs).
+        let probe = || {
+            let floor = self.handlers.floor().max(least);
+            let leaves = DESCENT_LEAVES * n + floor * self.import_secs(n);
+            (r.estimate + n - leaves).max(0.0) / floor
         };
-        // The cycle that clears the import's rows and APPROACH of the gap to the target.
-        let approach = if empty { 1.0 } else { APPROACH };
-        let computed = (n + approach * (used - target)).max(0.0) / rate;
-        let (cycle, verdict) = if descending && empty {
-            (probe(self.handlers.floor()), Verdict::Fast)
-        } else if at_end && finished {
-            // Polled at its end and done: the pace is quick, the pause as short as allowed
-            // until an import is seen slowed.
+        // The cycle that clears the import's rows and a share of the gap to the target
+        // (all of it from an empty queue).
+        let approach = if r.empty { 1.0 } else { APPROACH };
+        let computed = (n + approach * (r.used - target)).max(0.0) / rate;
+        if !self.handlers.measured() && r.empty {
+            (probe(), Verdict::Fast)
+        } else if done_at_end {
+            // The pace is quick: the pause as short as allowed until an import is seen
+            // slowed.
             (0.0, Verdict::Fast)
-        } else if empty && !surprise {
-            // The model, too, had the queue run empty: how much faster the handlers are
-            // is unknown, so the pause steps down as in the descent, from the floor this
-            // cycle shows.
-            (computed.min(probe(self.handlers.floor())), Verdict::Fast)
-        } else if empty {
+        } else if r.empty && !r.surprise {
+            // The model, too, had the queue run empty: how much faster the handlers are is
+            // unknown, so the pause steps down as in the descent.
+            (computed.min(probe()), Verdict::Fast)
+        } else if r.empty {
             (computed, Verdict::Fast)
-        } else if used <= 1.5 * target {
+        } else if r.used <= 1.5 * target {
             (computed, Verdict::Steady)
         } else {
             (computed, Verdict::Slow)
-        };
-        // One reading never more than triples the cycle: a reading off by a counting
-        // step and a late start would otherwise hold the pace far too long.
-        let before = self.last.map_or(f64::INFINITY, |l| l.busy_secs + l.pause_secs);
-        let cycle = cycle.min(MAX_GROWTH * before);
-        self.pause_secs = self.clamp(cycle - busy);
-        // Polled at its measuring point, an import is seen done a second after that at
-        // the soonest; when the pace wants the next start sooner than that allows, the
-        // next import is polled at its expected end.
+        }
+    }
+
+    /// Where the next import is measured (docs/pacing.md, "What the runner measures"):
+    /// polled at its measuring point, an import is seen done a second after that at the
+    /// soonest; when the pace wants the next start sooner than that allows (or the pause
+    /// is at its floor with the queue empty), the next import is polled at its end.
+    fn place_next_poll(&mut self, n: f64, cycle: f64, empty: bool, at_end: bool) {
+        let least = n / self.max_secs.max(1.0);
         let mid = self.poll_secs_per_row.map_or(0.0, |p| p * n) + POLL_INTERVAL + self.min_secs;
         let hold = if at_end { POLL_INTERVAL / 2.0 } else { 0.0 };
         let wanted = if self.handlers.measured() { n / self.handlers.rate().unwrap_or(least) } else { cycle };
         let pinned = empty && self.pause_secs <= self.min_secs;
         self.poll_at_end = !self.reference.is_bound() && (wanted < mid + hold || pinned);
-        self.last = Some(Last { rows: n, backlog: estimate, low, high, busy_secs: busy, pause_secs: self.pause_secs });
-        self.decision(x / secs, verdict, if empty { 0.0 } else { used })
     }
 
     /// How long an import of `rows` into an empty queue takes, as measured so far (0

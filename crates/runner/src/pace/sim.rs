@@ -110,7 +110,13 @@ impl Noise {
     /// A quiet machine running the emulator: start-up 5–25 ms, the poller up to 2 ms
     /// late and its send up to 2 ms more, the emulator's steps up to 3 ms late.
     pub fn quiet(seed: u64) -> Noise {
-        Noise { startup_secs: (0.005, 0.025), wake_secs: 0.002, send_secs: 0.002, tick_slip_secs: 0.003, seed }
+        Noise {
+            startup_secs: (0.005, 0.025),
+            wake_secs: 0.002,
+            send_secs: 0.002,
+            tick_slip_secs: 0.003,
+            seed,
+        }
     }
 
     /// A loaded machine: start-up 5–60 ms, the poller up to 15 ms late and its send up

@@ -244,4 +244,3 @@ fn the_expected_pause_is_the_pause_in_force_until_the_rate_is_bounded_then_the_m
     let expected = q.expected_pause().as_secs_f64();
     assert!((7.0..10.0).contains(&expected), "{expected}");
 }
-
