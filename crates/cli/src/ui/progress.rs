@@ -601,16 +601,29 @@ mod tests {
 
     #[test]
     fn an_auto_pause_says_why() {
-        let mut pacer = elma_import_runner::pace::Pacer::new(
-            Duration::from_secs(20),
-            Duration::from_secs(1),
-            Duration::from_secs(600),
+        use elma_import_runner::pace::{Decision, Verdict};
+        let fast = Decision {
+            pause: Duration::from_secs(3),
+            rows_per_sec: 1500.0,
+            best_rows_per_sec: 1500.0,
+            congestion: 0.0,
+            verdict: Verdict::Fast,
+            backlog: 0.0,
+            handler_rate: 0.0,
+        };
+        assert_eq!(pause_reason(&fast), "auto: imports at full speed");
+        let d = Decision {
+            rows_per_sec: 1000.0,
+            congestion: 0.5,
+            verdict: Verdict::Slow,
+            backlog: 410.0,
+            handler_rate: 98.0,
+            ..fast
+        };
+        assert_eq!(
+            pause_reason(&d),
+            "auto: imports 33 % slower: a handler backlog of about 410 jobs, handlers at about 98/s"
         );
-        pacer.observe(1000, 1500.0);
-        let d = pacer.observe(1000, 1500.0);
-        assert_eq!(pause_reason(&d), "auto: imports at full speed");
-        let d = pacer.observe(1000, 1000.0);
-        assert_eq!(pause_reason(&d), "auto: imports 33 % slower: a handler backlog");
         let now = Instant::now();
         let l = Live {
             started: now,
@@ -630,6 +643,9 @@ mod tests {
             pause_reason: Some(pause_reason(&d)),
         };
         let m = l.message(now);
-        assert!(m.starts_with("pause 3.0s left (auto: imports 33 % slower: a handler backlog) · eta"), "{m}");
+        assert!(
+            m.starts_with("pause 3.0s left (auto: imports 33 % slower: a handler backlog of about 410 jobs"),
+            "{m}"
+        );
     }
 }

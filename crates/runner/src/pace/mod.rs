@@ -53,7 +53,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use model::{backlog, HandlerRate, Reference, Spread};
+use model::{backlog, Anchor, HandlerRate, Reference, Spread};
 pub use model::{POLL_INTERVAL, SLOWDOWN_DEPTH};
 
 /// The handler rate a decision uses is the mass balance with this many reading
@@ -84,6 +84,11 @@ const END_MARGIN: f64 = 1.1;
 /// Where an import is polled when the pace is quick: a little after such an import
 /// would end, so it is seen done at once.
 const END_POINT: f64 = 1.1;
+/// How many spreads squared a cold first import's reading may be off by, beside a
+/// reading's own.
+const COLD: f64 = 5.0;
+/// The most the anchor may correct a reading by, as a share of the import's rows.
+const ANCHOR_MOST: f64 = 0.5;
 /// The most one decision may grow the cycle, from one import's start to the next.
 const MAX_GROWTH: f64 = 3.0;
 /// The share of the way the mean busy time moves towards each import's.
@@ -311,6 +316,12 @@ pub struct Pacer {
     /// How far a reading is off.
     #[serde(default)]
     spread: Spread,
+    /// The readings since the first import while the queue never ran empty.
+    #[serde(default)]
+    anchor: Anchor,
+    /// Jobs added to every reading: the reference's own error, as the anchor shows it.
+    #[serde(default)]
+    offset: f64,
     /// The import before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last: Option<Last>,
@@ -338,6 +349,8 @@ impl Pacer {
             reference: Reference::default(),
             handlers: HandlerRate::default(),
             spread: Spread::default(),
+            anchor: Anchor::default(),
+            offset: 0.0,
             last: None,
             poll_at_end: false,
             busy_mean: 0.0,
@@ -488,9 +501,13 @@ impl Pacer {
         // is the spread of one reading and of that mean together.
         let k = f64::from(self.reference.count().max(1));
         let sigma = self.spread.sigma() * (1.0 + 1.0 / k).sqrt();
-        let floor = 2.0 * sigma;
+        // Against a cold first import's reading alone, an import into an empty queue reads
+        // faster than the reference, not about as fast: any reading above one spread
+        // shows a backlog (and the anchor will tell by how much the reference is off).
+        let floor = if self.reference.is_cold() { sigma } else { 2.0 * sigma };
         let rate = self.handler_rate_or_zero();
-        let mut met = backlog(self.reference.base(rate), x, secs, rate);
+        let raw = backlog(self.reference.base(rate), x, secs, rate);
+        let mut met = raw + self.offset;
         // What the model expected it to meet: the backlog before, plus that import's
         // rows, less what the handlers did since.
         let predicted = self
@@ -509,9 +526,29 @@ impl Pacer {
                 self.spread.take(met * met * k / (k + 1.0));
             }
             self.reference.take(x, secs, finished);
+            self.offset = 0.0;
             met = backlog(self.reference.base(rate), x, secs, rate);
         } else if finished && self.reference.is_bound() {
             self.reference.take(x, secs, finished);
+        }
+        // While the reference is the first import's alone and the queue never ran empty,
+        // the readings since lie on the anchor's line, which tells their offset.
+        if let Some(last) = self.last {
+            self.anchor.advance(last.rows, last.busy_secs + last.pause_secs);
+        }
+        let on_line = !finished && met > floor && self.reference.is_cold();
+        self.anchor.take(on_line.then_some(raw));
+        if let Some((offset, anchored_rate)) = self.anchor.fit() {
+            let offset = offset.clamp(-ANCHOR_MOST * x.max(1.0), ANCHOR_MOST * x.max(1.0));
+            let shift = offset - self.offset;
+            if let Some(last) = self.last.as_mut() {
+                last.backlog = (last.backlog + shift).max(0.0);
+                last.low = (last.low + shift).max(0.0);
+                last.high += shift;
+            }
+            self.offset = offset;
+            met = raw + offset;
+            self.handlers.set(anchored_rate);
         }
         // An import done by its poll began with at most the backlog that would have made
         // it end just then; within that, the model's expectation stands.
@@ -581,7 +618,12 @@ impl Pacer {
     /// "Decisions"). `done_at_end`: polled at its end, the import was done.
     fn decide(&self, n: f64, r: &Reading, done_at_end: bool) -> (f64, Verdict) {
         let least = n / self.max_secs.max(1.0);
-        let rate = self.handlers.rate_low(DOUBT * r.sigma).unwrap_or(0.0).max(least);
+        // A first import's reading alone may be off by more than its spread (it starts
+        // cold): the rate's doubt counts that in, until the reference is refreshed or
+        // the anchor has measured the offset.
+        let cold = self.reference.is_cold() && self.anchor.fit().is_none();
+        let doubt = if cold { DOUBT * r.sigma * COLD.sqrt() } else { DOUBT * r.sigma };
+        let rate = self.handlers.rate_low(doubt).unwrap_or(0.0).max(least);
         let target = (TARGET_SHARE * n).max(r.floor + r.sigma / 2.0).min(TARGET_MOST * n);
         // A step down that, were the handlers as slow as what was seen allows, leaves the
         // next import at most DESCENT_LEAVES of a chunk (plus what the handlers do while

@@ -43,6 +43,11 @@ pub struct Reference {
     /// Whether the readings so far were of imports already done (so the speed is only
     /// a lower bound, replaced by the first reading of an import still running).
     bound: bool,
+    /// Whether it holds the first import's reading alone: the platform's first import
+    /// starts cold (the emulator's reads about 10 % slower than later ones into an empty
+    /// queue), so the next reading at full speed replaces it.
+    #[serde(default)]
+    cold: bool,
 }
 
 impl Reference {
@@ -63,20 +68,28 @@ impl Reference {
     /// replaces only a lower bound.
     pub fn take(&mut self, x: f64, t: f64, done: bool) {
         let sample = base_sample(x, t);
+        let first = self.count == 0;
+        let alone = |cold| Reference { sum_base: sample, sum_rows: x, count: 1, bound: done, cold };
         match (self.bound, done) {
             (_, true) if self.count > 0 && !self.bound => {}
             (_, true) => {
-                if self.count == 0 || sample > self.sum_base {
-                    *self = Reference { sum_base: sample, sum_rows: x, count: 1, bound: true };
+                if first || sample > self.sum_base {
+                    *self = alone(first);
                 }
             }
-            (true, false) => *self = Reference { sum_base: sample, sum_rows: x, count: 1, bound: false },
+            (true, false) => *self = alone(first),
+            (false, false) if first || self.cold => *self = alone(first),
             (false, false) => {
                 self.sum_base += sample;
                 self.sum_rows += x;
                 self.count += 1;
             }
         }
+    }
+
+    /// Whether it holds the first import's reading alone.
+    pub fn is_cold(&self) -> bool {
+        self.cold
     }
 
     /// How many readings of running imports it holds.
@@ -154,6 +167,14 @@ impl HandlerRate {
         Some(if self.censored { low.max(self.floor) } else { low })
     }
 
+    /// Sets the measured rate, keeping the weight of the time measured.
+    pub fn set(&mut self, rate: f64) {
+        if self.measured() && rate.is_finite() && rate > 0.0 {
+            self.drained = rate * self.secs;
+            self.censored = false;
+        }
+    }
+
     /// Raises the measured rate by `factor` (the queue ran empty where the model had it
     /// busy: the handlers are faster than measured, by how much is unknown).
     pub fn raise(&mut self, factor: f64) {
@@ -178,6 +199,69 @@ impl HandlerRate {
         if self.measured() && self.drained < self.floor * self.secs {
             self.drained = self.floor * self.secs;
         }
+    }
+}
+
+/// The readings since the first import while the queue has never run empty, for the
+/// readings' **offset**. The first import began with an empty queue, so the backlog each
+/// later import met is the rows imported before it less what the handlers did since:
+/// `B = S − h·T` (`S` rows, `T` seconds since the first start request). A reading `z`
+/// of it is off by what the reference's own error adds to every reading, `z = B − δ`,
+/// so the points `(T, z − S)` lie on a line of slope `−h` through `−δ`. A reference
+/// taken from the first import alone (cold, and never refreshed while the queue stays
+/// busy) is corrected by it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Anchor {
+    /// Rows imported before the import being read.
+    rows: f64,
+    /// Seconds from the first start request to its start request.
+    secs: f64,
+    /// Points taken, and the sums of `T`, `y`, `T²`, `T·y` over them.
+    n: f64,
+    st: f64,
+    sy: f64,
+    stt: f64,
+    sty: f64,
+    /// Whether a reading showed the queue possibly empty (the line no longer holds).
+    broken: bool,
+}
+
+impl Anchor {
+    /// The import before (its rows, and its start to the next start) went by.
+    pub fn advance(&mut self, rows: f64, cycle: f64) {
+        self.rows += rows;
+        self.secs += cycle;
+    }
+
+    /// Takes a reading `z` of the backlog the current import met; `None` breaks the line
+    /// (the queue may have run empty).
+    pub fn take(&mut self, z: Option<f64>) {
+        match z {
+            Some(z) if !self.broken => {
+                let (t, y) = (self.secs, z - self.rows);
+                self.n += 1.0;
+                self.st += t;
+                self.sy += y;
+                self.stt += t * t;
+                self.sty += t * y;
+            }
+            _ => self.broken = true,
+        }
+    }
+
+    /// The readings' offset `δ` (jobs to add to a reading) and the handler rate, once two
+    /// readings lie on the line.
+    pub fn fit(&self) -> Option<(f64, f64)> {
+        if self.broken || self.n < 2.0 {
+            return None;
+        }
+        let det = self.n * self.stt - self.st * self.st;
+        if det.abs() < 1e-9 {
+            return None;
+        }
+        let slope = (self.n * self.sty - self.st * self.sy) / det;
+        let intercept = (self.sy - slope * self.st) / self.n;
+        Some((-intercept, -slope))
     }
 }
 
@@ -247,6 +331,36 @@ mod tests {
         assert_eq!(r.base(0.0), first, "a bound no longer counts");
         r.take(720.0, 0.5, false);
         assert!(r.base(0.0) > first, "readings are averaged");
+    }
+
+    #[test]
+    fn the_first_reading_is_replaced_by_the_next_at_full_speed_then_readings_average() {
+        let mut r = Reference::default();
+        r.take(640.0, 0.5, false);
+        assert!(r.is_cold());
+        r.take(720.0, 0.5, false);
+        assert!(!r.is_cold());
+        let second = r.base(0.0);
+        assert!((second - 720.0 / 0.5 * 1.36).abs() < 1e-9, "the cold first reading is gone");
+        r.take(700.0, 0.5, false);
+        assert!(r.base(0.0) < second, "then readings average");
+    }
+
+    #[test]
+    fn the_anchor_finds_the_readings_offset_and_the_rate() {
+        // 25 jobs/s, every reading 170 jobs short; cycles of 21.5, 45 and 40 s.
+        let mut a = Anchor::default();
+        let (h, delta) = (25.0, 170.0);
+        let mut truth = 0.0;
+        for cycle in [21.5, 45.0, 40.0] {
+            truth += 1000.0 - h * cycle;
+            a.advance(1000.0, cycle);
+            a.take(Some(truth - delta));
+        }
+        let (d, rate) = a.fit().unwrap();
+        assert!((d - delta).abs() < 1e-6 && (rate - h).abs() < 1e-9, "{d} {rate}");
+        a.take(None);
+        assert_eq!(a.fit(), None, "a queue that may have run empty breaks the line");
     }
 
     #[test]
