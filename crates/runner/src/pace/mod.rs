@@ -186,7 +186,8 @@ pub struct Decision {
     pub pause: Duration,
     /// The observed throughput, rows per second (rows processed by the poll over its time).
     pub rows_per_sec: f64,
-    /// The reference: the same import's throughput into an empty queue, rows per second.
+    /// The reference: what an import into an empty queue reads at the same point, rows
+    /// per second.
     pub best_rows_per_sec: f64,
     /// `reference / observed − 1`: 0 at full speed, growing with the backlog met (0 for
     /// the first or an ignored observation).
@@ -445,7 +446,7 @@ impl Pacer {
         let Poll { rows, processed, secs, finished } = poll;
         let x = if finished { rows } else { processed.min(rows) } as f64;
         if rows == 0 || x <= 0.0 || !secs.is_finite() || secs <= 0.0 {
-            return self.decision(0.0, Verdict::Ignored, 0.0);
+            return self.decision(0.0, 0.0, Verdict::Ignored, 0.0);
         }
         let n = rows as f64;
         let at_end = self.poll_at_end;
@@ -472,7 +473,7 @@ impl Pacer {
                 pause_secs: self.pause_secs,
             };
             self.last = Some(last);
-            return self.decision(x / secs, Verdict::First, 0.0);
+            return self.decision(x, secs, Verdict::First, 0.0);
         }
         let reading = self.read(x, secs, finished);
         self.balance(&reading);
@@ -491,7 +492,7 @@ impl Pacer {
             busy_secs: busy,
             pause_secs: self.pause_secs,
         });
-        self.decision(x / secs, verdict, if empty { 0.0 } else { used })
+        self.decision(x, secs, verdict, if empty { 0.0 } else { used })
     }
 
     /// What a reading says of the backlog the import began with (docs/pacing.md, "The
@@ -692,8 +693,18 @@ impl Pacer {
         secs.clamp(self.min_secs, self.max_secs)
     }
 
-    fn decision(&self, rows_per_sec: f64, verdict: Verdict, backlog: f64) -> Decision {
-        let best = self.reference_rows_per_sec().unwrap_or(0.0);
+    /// The decision after a reading of `x` rows at `secs` (0, 0: none).
+    fn decision(&self, x: f64, secs: f64, verdict: Verdict, backlog: f64) -> Decision {
+        let rows_per_sec = if secs > 0.0 { x / secs } else { 0.0 };
+        // What an import into an empty queue reads at the same point.
+        let best = match self.reference_rows_per_sec() {
+            Some(base) if secs > 0.0 => {
+                let a = 1.0 / (2.0 * SLOWDOWN_DEPTH);
+                let b = 1.0 - self.handler_rate_or_zero() * secs * a;
+                (-b + (b * b + 4.0 * a * base * secs).sqrt()) / (2.0 * a) / secs
+            }
+            _ => 0.0,
+        };
         let congestion = match verdict {
             Verdict::First | Verdict::Ignored => 0.0,
             _ if rows_per_sec > 0.0 && best > 0.0 => best / rows_per_sec - 1.0,

@@ -58,6 +58,8 @@ fn while_imports_run_at_full_speed_the_pause_steps_down_by_what_the_slowest_rate
         let d = p.observe_poll(poll(&p, 0.0, 100.0));
         assert_eq!(d.verdict, Verdict::Fast);
         assert!(d.reason().starts_with("imports at full speed"), "{}", d.reason());
+        // The reference is what an import into an empty queue reads at the same point.
+        assert!(d.congestion.abs() < 0.02, "{d:?}");
         pauses.push(d.pause.as_secs_f64());
     }
     // Each step: were the handlers no faster than the queue's emptying shows, the next
@@ -86,6 +88,9 @@ fn a_measured_backlog_gives_the_handler_rate_and_a_pause_that_drains_it() {
     let pause = d.pause.as_secs_f64();
     assert!(pause > 40.0 && pause < 70.0, "{d:?}");
     assert!(d.reason().contains("handler backlog of about"), "{}", d.reason());
+    // 462 jobs slow the import by about 462 / (1000 + 700) at its measuring point.
+    assert!((d.congestion - 0.27).abs() < 0.05, "{d:?}");
+    assert!((d.best_rows_per_sec / d.rows_per_sec - 1.0 - d.congestion).abs() < 1e-9);
 }
 
 /// Runs a pacer in closed loop against the model without noise: backlogs advance by the
