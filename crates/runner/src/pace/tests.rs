@@ -249,3 +249,17 @@ fn the_expected_pause_is_the_pause_in_force_until_the_rate_is_bounded_then_the_m
     let expected = q.expected_pause().as_secs_f64();
     assert!((7.0..10.0).contains(&expected), "{expected}");
 }
+
+#[test]
+fn a_pacer_from_an_older_journal_loads_keeps_its_pause_and_learns_afresh() {
+    // The state as the controller before this one journaled it.
+    let old = r#"{"pause_secs":12.5,"min_secs":1.0,"max_secs":600.0,"best_rows_per_sec":1400.0,"probed":true,"fast_streak":2,"poll_secs_per_row":0.0005,"last_congestion":0.04,"edge_secs":9.0}"#;
+    let mut p: Pacer = serde_json::from_str(old).unwrap();
+    assert_eq!(p.pause(), secs(12.5));
+    assert_eq!(p.bounds(), (secs(1.0), secs(600.0)));
+    assert_eq!(p.first_poll(1000), Some(secs(0.5)), "its measuring point is kept");
+    // Its reference did not survive: the next reading sets one again.
+    let d = p.observe_poll(Poll { rows: 1000, processed: 700, secs: 0.5, finished: false });
+    assert_eq!(d.verdict, Verdict::First);
+    assert_eq!(d.pause, secs(12.5));
+}
