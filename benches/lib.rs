@@ -30,6 +30,8 @@
 //! # }
 //! ```
 
+pub mod pace;
+
 use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook, DataRef, Reader as _, Xlsx};

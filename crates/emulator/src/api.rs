@@ -1,5 +1,5 @@
-//! The `/pub/v1` router: the middleware (counters, faults, auth) and the small handlers
-//! (schema §5, list §6).
+//! The `/pub/v1` router: the middleware (latency, counters, faults, auth) and the small
+//! handlers (schema §5, list §6).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::faults::Fault;
 use crate::filter::Filter;
 use crate::respond::{app, fail, json_body};
+use crate::latency::Latency;
 use crate::state::Inner;
 use crate::{imports, uploads, ConnectionDropped};
 
@@ -75,13 +76,26 @@ fn authorised(inner: &Inner, headers: &HeaderMap) -> bool {
     }
 }
 
-/// Counts the request, injects faults, checks the token.
+/// Delays the request like a network (half on the way in, half on the way back; see
+/// `latency`), and in between counts it, injects faults, checks the token.
 async fn guard(
     State(inner): State<Arc<Inner>>,
     matched: MatchedPath,
     request: Request,
     next: Next,
 ) -> Response {
+    if inner.latency.is_none() {
+        return handle(inner, matched, request, next).await;
+    }
+    let (inbound, outbound) = Latency::split(inner.latency.draw());
+    tokio::time::sleep(inbound).await;
+    let response = handle(inner, matched, request, next).await;
+    tokio::time::sleep(outbound).await;
+    response
+}
+
+/// Counts the request, injects faults, checks the token.
+async fn handle(inner: Arc<Inner>, matched: MatchedPath, request: Request, next: Next) -> Response {
     let pattern = matched.as_str();
     let route = format!("{} {}", request.method(), pattern.strip_prefix(PREFIX).unwrap_or(pattern));
     let seq = {

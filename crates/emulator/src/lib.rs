@@ -8,8 +8,9 @@
 //! model of its own, never the client's; lists items with the §6 `tf` filter; with
 //! strict links checks user and item ids the client cannot check,
 //! feeds an event-handler queue that drains at a set rate and slows imports down while
-//! deep, injects faults deterministically from a seed, counts requests and status polls,
-//! and with a data directory survives a restart.
+//! deep, injects faults deterministically from a seed, delays requests like a network
+//! (a fixed latency plus seeded jitter), counts requests and status polls, and with a
+//! data directory survives a restart.
 //!
 //! Tests drive [`Emulator::router`] in-process or bind it with [`serve`] on port 0:
 //!
@@ -43,6 +44,7 @@ mod control;
 mod faults;
 mod filter;
 mod imports;
+mod latency;
 mod read;
 mod report;
 mod respond;
@@ -159,6 +161,13 @@ pub struct EmulatorConfig {
     /// tokio's paused clock sets [`WallClock::simulated`], which also makes the emulator
     /// deterministic.
     pub clock: WallClock,
+    /// The fixed part of each `/pub/v1` request's delay, half on its way in and half on
+    /// the answer's way back, like a network between the client and a tenant (default
+    /// none; README.md, "Latency").
+    pub latency: Duration,
+    /// Up to this much more delay per `/pub/v1` request, drawn uniformly from an RNG
+    /// seeded with `seed` (default none).
+    pub latency_jitter: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -177,6 +186,8 @@ impl Default for EmulatorConfig {
             time_zone: Zone::moscow(),
             strict_links: false,
             clock: WallClock::system(),
+            latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
         }
     }
 }
@@ -267,6 +278,7 @@ impl Emulator {
             state: Mutex::new(state::State::default()),
             injector: Mutex::new(Injector::new(config.faults.clone(), config.seed)),
             ids: Inner::id_rng(&config.clock, config.seed),
+            latency: latency::Latency::new(config.latency, config.latency_jitter, config.seed),
             _temp: temp,
         };
         inner.apply_actions(&config.faults, &mut loaded);

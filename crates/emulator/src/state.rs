@@ -280,6 +280,8 @@ pub(crate) struct Inner {
     pub injector: Mutex<Injector>,
     /// The seeded id RNG of a simulated clock; `None`: random version-4 ids.
     pub ids: Mutex<Option<StdRng>>,
+    /// The delay of each `/pub/v1` request.
+    pub latency: crate::latency::Latency,
     pub _temp: Option<tempfile::TempDir>,
 }
 

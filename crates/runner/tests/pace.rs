@@ -259,9 +259,12 @@ async fn when_the_handlers_slow_down_the_pause_grows_and_the_queue_stays_short()
     assert!(d[4..].iter().any(|d| d.2 == Verdict::Slow), "the slowdown is seen: {d:?}");
     // At 40 jobs/s a chunk takes 25 s to drain: the pause grows to that at least.
     let longest = d.iter().map(|d| d.1).fold(0.0, f64::max);
-    assert!(longest >= 25.0 && longest > 10.0 * shortest_early, "the pause grew: {d:?}");
-    // Once the backlog is drained, the pause shrinks again.
-    assert_eq!(d.last().unwrap().2, Verdict::Fast, "{d:?}");
+    assert!(longest >= 25.0 && longest > 5.0 * shortest_early, "the pause grew: {d:?}");
+    // Once the backlog is drained, the pause settles about that long (a chunk's 25 s
+    // less the import's busy time), and no longer grows.
+    let last = d.last().unwrap();
+    assert!((18.0..32.0).contains(&last.1), "{d:?}");
+    assert_ne!(last.2, Verdict::Slow, "{d:?}");
     // A tenfold slowdown at once is caught within a few chunks (the pause at most triples
     // per chunk): the queue never holds much more than three chunks.
     assert!(h.peak_queue() <= 3500.0, "the queue peaked at {:.0}: {d:?}", h.peak_queue());
@@ -319,4 +322,132 @@ async fn a_resume_may_switch_a_fixed_run_to_auto() {
     let options = ExecOptions { pause_mode: Some(auto(1.0, 600.0)), ..ExecOptions::default() };
     h.execute(&options, &Watch::default(), &cancel).await.unwrap();
     assert_eq!(decisions(&h.events()).len(), 3);
+}
+
+// The controller in closed loop against the simulation of the emulator (`pace::sim`):
+// 50 ms import steps, 100 ms drain steps, start-up times, a poller that wakes late, and
+// the network's latency, each drawn from a seed.
+
+use elma_import_runner::pace::sim::{self, Case, Network, Noise, Platform as Emulator, Report};
+use elma_import_runner::pace::Pacer;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// The benchmark's cases: (handler rate, rows).
+const CASES: [(f64, u64); 3] = [(25.0, 6_000), (100.0, 10_000), (400.0, 100_000)];
+
+fn simulate(rate: f64, rows: u64, latency_ms: f64, noise: Noise) -> Report {
+    let case = Case::new(Emulator::emulator(2000.0, rate), rows, noise.seed)
+        .over(Network::millis(latency_ms, latency_ms / 5.0))
+        .with_noise(noise);
+    sim::run(&case, sim::Pacing::Auto(Pacer::new(secs(20.0), secs(1.0), secs(600.0))))
+}
+
+/// Issue 18's bar: wall ≤ 1.25 × the ideal and the queue ≤ 1.5 chunks, in every run, at
+/// 25, 100 and 400 jobs/s, with no latency and with 100 ms (plus up to 20 ms) a
+/// request, from the plan's default pause of 20 s.
+#[test]
+fn the_bar_holds_in_every_simulated_run() {
+    for (rate, rows) in CASES {
+        for ms in [0.0, 100.0] {
+            for seed in 1..=8 {
+                let r = simulate(rate, rows, ms, Noise::quiet(seed));
+                let label = format!("{rate}/s, {ms} ms, seed {seed}");
+                assert!(r.ratio() <= 1.25, "{label}: wall {:.2} × ideal", r.ratio());
+                assert!(r.peak_queue <= 1500.0, "{label}: queue peaked at {:.0}", r.peak_queue);
+            }
+        }
+    }
+}
+
+/// On a loaded machine (start-ups of 5–60 ms, a poller up to 30 ms late, the platform's
+/// steps up to 15 ms late: one reading off by about 8 %), where the bar is not promised
+/// (docs/pacing.md, "Known limits"), the pace still never runs away at 100 and 400
+/// jobs/s.
+#[test]
+fn on_a_loaded_machine_the_pace_does_not_run_away() {
+    for (rate, rows) in &CASES[1..] {
+        for seed in 1..=8 {
+            let r = simulate(*rate, *rows, 0.0, Noise::busy(seed));
+            let label = format!("{rate}/s, seed {seed}");
+            assert!(r.ratio() <= 1.6, "{label}: wall {:.2} × ideal", r.ratio());
+            assert!(r.peak_queue <= 1700.0, "{label}: queue peaked at {:.0}", r.peak_queue);
+        }
+    }
+}
+
+/// 100 ms a request lengthens every import's busy time (start, polls) but not the pace
+/// the handlers need: the cycle from one start request to the next stays at a chunk's
+/// drain time, the pause shortening by what the latency adds.
+#[test]
+fn latency_does_not_fool_the_pacer() {
+    let cycle = |r: &Report| {
+        let tail = &r.steps[r.steps.len() - 30..];
+        (tail.last().unwrap().sent - tail[0].sent) / (tail.len() - 1) as f64
+    };
+    let pause = |r: &Report| {
+        let tail = &r.steps[r.steps.len() - 30..r.steps.len() - 1];
+        tail.iter().map(|s| s.pause_secs).sum::<f64>() / tail.len() as f64
+    };
+    let local = simulate(100.0, 60_000, 0.0, Noise::quiet(3));
+    let remote = simulate(100.0, 60_000, 100.0, Noise::quiet(3));
+    for r in [&local, &remote] {
+        assert!((cycle(r) - 10.0).abs() < 0.6, "a chunk every {:.2} s", cycle(r));
+    }
+    assert!(
+        pause(&remote) < pause(&local),
+        "{:.2} s with latency, {:.2} s without",
+        pause(&remote),
+        pause(&local)
+    );
+}
+
+/// The handlers slow tenfold in mid-run: the pause grows within a few chunks, the queue
+/// holds a few chunks at most, and the pace settles on the new rate.
+#[test]
+fn a_tenfold_slowdown_in_mid_run_is_caught() {
+    let mut platform = Emulator::emulator(2000.0, 400.0);
+    platform.rate_changes = vec![(120.0, 40.0)];
+    let case = Case::new(platform, 60_000, 2);
+    let r = sim::run(&case, sim::Pacing::Auto(Pacer::new(secs(20.0), secs(1.0), secs(600.0))));
+    assert!(r.peak_queue <= 3500.0, "the queue peaked at {:.0}", r.peak_queue);
+    let pauses: Vec<f64> = r.steps.iter().map(|s| s.pause_secs).collect();
+    let settled = pauses[pauses.len() - 6..pauses.len() - 1].iter().sum::<f64>() / 5.0;
+    assert!((18.0..32.0).contains(&settled), "peak {:.0}, {pauses:?}", r.peak_queue);
+}
+
+/// [`Pacer::expected_pause`] makes an honest estimate of the time left: from the first
+/// decision with a measured handler rate on within ±25 %, from half-way within ±10 %
+/// (each give or take a poll interval: the runner sees an import end no closer than
+/// that). Before a backlog has been measured the rate is only bounded from below, and
+/// the estimate is the longest the run may take (docs/pacing.md, "Expected pause").
+///
+/// Runs of 20 chunks and more. (The benchmark's 6,000 rows at 25 jobs/s, seeds 1–5: 21–23 %
+/// short at the first measured backlog, the second chunk; 5–7 % short from half-way.)
+#[test]
+fn the_time_left_is_estimated_from_the_model() {
+    for (rate, rows) in [(25.0, 20_000), (100.0, 40_000), (400.0, 100_000)] {
+        for seed in 1..=3 {
+            let r = simulate(rate, rows, 0.0, Noise::quiet(seed));
+            let estimates = r.remaining_estimates();
+            let measured = r
+                .steps
+                .iter()
+                .position(|s| {
+                    s.decision.is_some_and(|d| matches!(d.verdict, Verdict::Slow | Verdict::Steady))
+                })
+                .expect("a backlog is measured");
+            let half = estimates.len() / 2;
+            for (k, (left, estimate)) in estimates.iter().enumerate().skip(measured + 1) {
+                let bound = if k >= half { 0.10 } else { 0.25 };
+                let label = format!("{rate}/s, seed {seed}, chunk {}", k + 1);
+                assert!(
+                    (estimate - left).abs() <= bound * left + 1.0,
+                    "{label}: {estimate:.1} s for {left:.1} s"
+                );
+            }
+        }
+    }
 }

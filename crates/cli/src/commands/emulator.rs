@@ -22,13 +22,15 @@ plus any --app-schema.
 
 The emulator reads import cells its own way, as the platform would: in the company's --locale \
 and --time-zone (a date cell carries no offset, so it is read in that zone and stored as RFC 3339 \
-with the zone's offset). With --strict-links a SYS_USER id must be one of the emulator's users \
+with the zone's offset). --latency and --latency-jitter delay every API request (fixed plus a \
+seeded uniform share of the jitter, half on the way in and half on the way back). With --strict-links a SYS_USER id must be one of the emulator's users \
 (GET /_emulator/users) and a SYS_COLLECTION id an item of the linked app, or the row fails.
 
 Examples:
   elma-import emulator --addr 127.0.0.1:8365 --token T
   elma-import emulator --rows-per-sec 200 --handler-rate 50 --data-dir /tmp/emu
   elma-import emulator --fault-503 0.1 --fault-drop-after 0.05 --seed 7
+  elma-import emulator --latency 50ms --latency-jitter 100ms   # a tenant: 50-150 ms a request
   elma-import emulator --time-zone UTC --locale en --strict-links
   elma-import emulator --time-zone Europe/Berlin")]
 pub struct EmulatorArgs {
@@ -96,6 +98,13 @@ pub struct EmulatorArgs {
     /// are not items of the linked app.
     #[arg(long)]
     pub strict_links: bool,
+    /// Delay every API request (not /_emulator/) by this much, half before it is
+    /// handled and half on the answer's way back, like a network to a tenant.
+    #[arg(long, default_value = "0", value_parser = crate::opts::parse_duration, value_name = "DUR")]
+    pub latency: Duration,
+    /// Up to this much more delay per API request, drawn from an RNG seeded with --seed.
+    #[arg(long, default_value = "0", value_parser = crate::opts::parse_duration, value_name = "DUR")]
+    pub latency_jitter: Duration,
     /// Log each request and import step to stderr.
     #[arg(long, short)]
     pub verbose: bool,
@@ -155,6 +164,8 @@ pub fn run(args: EmulatorArgs, global: &Global) -> anyhow::Result<u8> {
         time_zone: args.time_zone,
         strict_links: args.strict_links,
         clock: elma_import_emulator::WallClock::system(),
+        latency: args.latency,
+        latency_jitter: args.latency_jitter,
     };
     let rt = runtime()?;
     rt.block_on(async {

@@ -117,7 +117,8 @@ fn pace<C: Clock>(
         poll: Some(poll),
         decision,
     })?;
-    ctx.observer.on(&Progress::Paced { chunk: i, decision: &decision, expected_pause: decision.pause });
+    let expected_pause = pacer.expected_pause();
+    ctx.observer.on(&Progress::Paced { chunk: i, decision: &decision, expected_pause });
     Ok(())
 }
 

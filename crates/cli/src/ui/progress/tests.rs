@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use elma_import_chunk::{Plan, UploadKind};
 use elma_import_contract::wire::{ImportResult, ImportStatus};
-use elma_import_runner::pace::{Decision, Pacer};
+use elma_import_runner::pace::{Decision, Verdict};
 use elma_import_runner::{Chunk, Progress};
 
 use super::jsonl;
@@ -58,9 +58,17 @@ fn import(live: &mut Live, i: u32, from: Instant, secs: u64) -> Option<super::li
     live.update(&Progress::ChunkFinished { chunk, result: &done, rows: 1_000 }, from + S(secs))
 }
 
+/// The first import measured: the pause is kept.
 fn decision(pause: u64) -> Decision {
-    let mut pacer = Pacer::new(S(pause), S(1), S(600));
-    pacer.observe(1000, 1500.0)
+    Decision {
+        pause: S(pause),
+        rows_per_sec: 1500.0,
+        best_rows_per_sec: 1500.0,
+        congestion: 0.0,
+        verdict: Verdict::First,
+        backlog: 0.0,
+        handler_rate: 0.0,
+    }
 }
 
 #[test]
@@ -144,12 +152,18 @@ fn a_blocked_run_says_for_how_long_and_the_limit_instead_of_eta_zero() {
 
 #[test]
 fn an_auto_pause_says_why() {
-    let mut pacer = Pacer::new(S(20), S(1), S(600));
-    pacer.observe(1000, 1500.0);
-    let d = pacer.observe(1000, 1500.0);
-    assert_eq!(pause_reason(&d), "auto: imports at full speed");
-    let d = pacer.observe(1000, 1000.0);
-    assert_eq!(pause_reason(&d), "auto: imports 33 % slower: a handler backlog");
+    let fast = Decision {
+        pause: S(3),
+        rows_per_sec: 1500.0,
+        best_rows_per_sec: 1500.0,
+        congestion: 0.0,
+        verdict: Verdict::Fast,
+        backlog: 0.0,
+        handler_rate: 0.0,
+    };
+    assert_eq!(pause_reason(&fast), "auto: imports at full speed");
+    let d = Decision { rows_per_sec: 1000.0, congestion: 0.5, verdict: Verdict::Slow, backlog: 410.0, ..fast };
+    assert_eq!(pause_reason(&d), "auto: imports 33 % slower: a handler backlog of about 410 jobs");
     let t0 = Instant::now();
     let mut live = planned(t0, 3);
     live.update(&Progress::Paced { chunk: Chunk(0), decision: &d, expected_pause: d.pause }, t0 + S(5));
@@ -157,11 +171,11 @@ fn an_auto_pause_says_why() {
     let said = live.update(&Progress::Pausing { chunk: Chunk(0), pause: S(3) }, t0 + S(5)).expect("a line");
     assert_eq!(
         said.text,
-        "pausing 3.0s (auto: imports 33 % slower: a handler backlog) so the event handlers drain"
+        "pausing 3.0s (auto: imports 33 % slower: a handler backlog of about 410 jobs) so the event handlers drain"
     );
     let line = status_line(&live, None, t0 + S(5), 300);
     assert!(
-        line.contains("· pause 3.0s left (auto: imports 33 % slower: a handler backlog) · eta"),
+        line.contains("· pause 3.0s left (auto: imports 33 % slower: a handler backlog of about 410 jobs) · eta"),
         "{line}"
     );
     // Narrower: the reason goes before anything else.
