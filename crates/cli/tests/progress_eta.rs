@@ -1,7 +1,7 @@
 //! How right the time left is under `--pause auto` (docs/progress-jsonl.md, "How right
-//! `eta_secs` is"): a real paced run against the emulator at 1,000 rows/s with event
-//! handlers drained at 100 jobs/s, 4,000 rows in 8 chunks of 500 (about 40 s in a debug
-//! build), its `--progress jsonl` stream read back.
+//! `eta_secs` is"): a real paced run against the emulator at 2,000 rows/s with event
+//! handlers drained at 100 jobs/s, 10,000 rows in 10 chunks of 1,000 (the case of
+//! `bench-pace`; about 105 s), its `--progress jsonl` stream read back.
 //!
 //! The goal, as a predicted end time against the run's real end:
 //!
@@ -79,22 +79,22 @@ fn table(predictions: &[Prediction], real_end: f64) -> String {
 }
 
 #[test]
-#[ignore = "fails until the pacer's model fills Progress::Paced::expected_pause: with \
-            expected_pause == decision.pause the ETA assumes the pause of the moment while the \
-            pacer still grows it (figures in docs/progress-jsonl.md); run with --ignored"]
+#[ignore = "the goal is not met every time: while the pacer still descends (no backlog \
+            measured yet) the time left assumes the pause of the moment, and the 2nd chunk's \
+            prediction is 22-27 % long (figures in docs/progress-jsonl.md); run with --ignored"]
 fn the_time_left_under_auto_pacing_predicts_the_end() {
     let tmp = tempfile::Builder::new().prefix("elma-eta-").tempdir().expect("tempdir");
-    let s = sample(tmp.path(), "contacts.csv", 4_000, 0.0, 11);
-    let emu = Emulator::start(&args!["--rows-per-sec", "1000", "--handler-rate", "100"]);
+    let s = sample(tmp.path(), "contacts.csv", 10_000, 0.0, 11);
+    let emu = Emulator::start(&args!["--rows-per-sec", "2000", "--handler-rate", "100"]);
     let run_dir = tmp.path().join("run");
     let mut a = args!["run", p(&s.path), "--app", APP, "--run-dir", p(&run_dir)];
-    a.extend(args!["--with-event-handlers", "--rows-per-chunk", "500", "--pause", "auto"]);
+    a.extend(args!["--with-event-handlers", "--rows-per-chunk", "1000", "--pause", "auto"]);
     a.extend(args!["--progress", "jsonl", "--json"]);
     a.extend(conn(&emu));
     let out = elma(tmp.path(), &a);
     out.expect_code(0);
     let (predictions, real_end) = predictions(&out.stderr);
-    assert_eq!(predictions.len(), 8, "{}", out.describe());
+    assert_eq!(predictions.len(), 10, "{}", out.describe());
     let report = table(&predictions, real_end);
     eprintln!("{report}");
     for p in predictions.iter().skip(1) {

@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::faults::Fault;
 use crate::filter::Filter;
-use crate::respond::{app, fail, json_body};
 use crate::latency::Latency;
+use crate::respond::{app, fail, json_body};
 use crate::state::Inner;
 use crate::{imports, uploads, ConnectionDropped};
 

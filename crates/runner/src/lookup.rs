@@ -58,6 +58,21 @@ impl Matcher {
         self.fields().iter().any(|f| row.get(&f.code).is_some_and(|v| !is_blank(v)))
     }
 
+    /// By content, the fields whose values a platform stores as written: every field but
+    /// text, names, e-mails, phones and links, which it may store otherwise (another case,
+    /// spacing, a normalised number). `None` by the key, or when no such field is left.
+    /// A row the full content does not find but this does may have landed reworded.
+    pub fn loosened(&self) -> Option<Matcher> {
+        use elma_import_contract::schema::FieldType as T;
+        let Matcher::Content(fields) = self else { return None };
+        let kept: Vec<Field> = fields
+            .iter()
+            .filter(|f| !matches!(f.kind, T::String | T::Text | T::FullName | T::Email | T::Phone | T::Link))
+            .cloned()
+            .collect();
+        (!kept.is_empty()).then_some(Matcher::Content(kept))
+    }
+
     /// A coarse form of a row or an item for grouping candidates: the key's comparable
     /// form, or the first compared text field's lowercase text. Equal rows and items have
     /// equal hints; `None` when there is nothing to group by.
@@ -153,5 +168,34 @@ mod tests {
         assert_eq!(looked.landed, [2]);
         assert_eq!(looked.absent, [3, 4], "an item that was there before the run is not this run's");
         assert_eq!(looked.unknown, [5, 6, 7, 8], "no key, two new items, one item claimed by two rows");
+    }
+
+    #[test]
+    fn the_loosened_content_leaves_out_what_a_platform_may_store_otherwise() {
+        use elma_import_contract::schema::FieldType as T;
+        let field = |code: &str, kind: T| Field {
+            code: code.into(),
+            name: code.into(),
+            kind,
+            required: false,
+            single: true,
+            data: Default::default(),
+        };
+        let all = Matcher::Content(vec![
+            field("__name", T::String),
+            field("notes", T::Text),
+            field("email", T::Email),
+            field("phone", T::Phone),
+            field("site", T::Link),
+            field("person", T::FullName),
+            field("amount", T::Money),
+            field("at", T::Datetime),
+        ]);
+        let Some(Matcher::Content(kept)) = all.loosened() else { panic!("a loosened matcher") };
+        let codes: Vec<&str> = kept.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["amount", "at"]);
+        let text_only = Matcher::Content(vec![field("__name", T::String), field("email", T::Email)]);
+        assert_eq!(text_only.loosened(), None, "nothing left to rule a row out by");
+        assert_eq!(Matcher::Key(field("email", T::Email)).loosened(), None, "a key is compared as it is");
     }
 }

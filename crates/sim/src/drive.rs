@@ -12,6 +12,7 @@ use elma_import_contract::schema::AppSchema;
 use elma_import_emulator::{Emulator, EmulatorConfig, FaultProfile, WallClock};
 use elma_import_migrate::{MigrateError, MigrateOptions, Migration, QuietMigration, Report, Settings};
 use elma_import_runner::journal::faults::{self, Boundary, Crash};
+use elma_import_runner::pace::PauseMode;
 use elma_import_runner::{
     Cancel, Chunk, ExecOptions, Quiet, RunError, RunPolicy, RunSpec, StopKind, Summary,
 };
@@ -141,7 +142,10 @@ async fn simulate(world: &World) -> Outcome {
 /// A folder for the seed's files, in memory where the machine has one (fsync is free).
 fn scratch() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    let builder = tempfile::Builder::new().prefix("elma-sim-").tempdir_in(shm);
+    let builder = tempfile::Builder::new()
+        .prefix("elma-sim-")
+        .disable_cleanup(std::env::var_os("SIM_KEEP").is_some())
+        .tempdir_in(shm);
     builder.or_else(|_| tempfile::Builder::new().prefix("elma-sim-").tempdir()).expect("a scratch folder")
 }
 
@@ -257,8 +261,18 @@ impl<'w> Sim<'w> {
             temp_ttl_secs: w.ttl_secs,
             import_rows_per_sec: w.rows_per_sec,
             source_sha256: sha,
+            pause_mode: self.pause_mode(),
             ..RunSpec::new(id, &source, "sim.children").map_err(|e| e.to_string())?
         })
+    }
+
+    /// `--pause auto` within 1 s..10 min, or the fixed pause.
+    fn pause_mode(&self) -> PauseMode {
+        if self.world.auto_pause {
+            PauseMode::auto(Duration::from_secs(1), Duration::from_secs(600))
+        } else {
+            PauseMode::Fixed
+        }
     }
 
     /// The crash of the next execution, if any: at a journal boundary drawn from the seed.
@@ -439,16 +453,24 @@ impl<'w> Sim<'w> {
             return;
         }
         let client = self.client(Arc::new(AtomicBool::new(false)));
-        let options = self.options(true, Vec::new());
-        let result = elma_import_runner::execute_with_clock(
-            &dir,
-            &client,
-            &self.clock,
-            &options,
-            &Quiet,
-            &Cancel::new(),
-        )
-        .await;
+        let mut options = self.options(true, Vec::new());
+        let mut result = Err(RunError::Nothing(String::new()));
+        // As the user would: given the directory the tool asks for, it is run once more.
+        for _ in 0..2 {
+            result = elma_import_runner::execute_with_clock(
+                &dir,
+                &client,
+                &self.clock,
+                &options,
+                &Quiet,
+                &Cancel::new(),
+            )
+            .await;
+            if !matches!(result, Err(RunError::NeedsDirectory { .. })) {
+                break;
+            }
+            options.directory_id = Some(DIRECTORY.to_string());
+        }
         match result {
             Err(RunError::AlreadyImported { .. }) => self.say("the same file run again was refused".into()),
             Err(RunError::InvalidRows { .. } | RunError::Nothing(_)) => {}
@@ -540,6 +562,7 @@ impl<'w> Sim<'w> {
                 import_rows_per_sec: self.world.rows_per_sec,
                 temp_ttl_secs: self.world.ttl_secs,
                 parallel: 2,
+                pause_mode: self.pause_mode(),
                 ..Settings::default()
             };
             elma_import_migrate::create(&dir, &migration, &settings, &schemas).map_err(|e| e.to_string())
@@ -609,6 +632,8 @@ impl<'w> Sim<'w> {
                 self.settle_by_hand(&dir, chunks)
             }
             Some(e) => self.decide(e, &report.dir),
+            // Reading a parent app's items failed on the network: the tool says resume.
+            None if matches!(failure.kind(), StopKind::Network) => Decision::Resume,
             None => Decision::Wrong(format!("a step stopped unexpectedly: {failure}")),
         }
     }

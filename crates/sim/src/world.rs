@@ -126,6 +126,9 @@ pub struct World {
     pub tamper: bool,
     /// Try the same file again in a new run directory after the first stop.
     pub repeat: bool,
+    /// `--pause auto` (with handlers): the pacer's decisions are journaled and replayed
+    /// on every resume.
+    pub auto_pause: bool,
 }
 
 const ZONES: [&str; 4] = ["+03:00", "+00:00", "Europe/Berlin", "Europe/Moscow"];
@@ -190,6 +193,7 @@ impl World {
             restart_chance: if rng.random_bool(0.3) { 0.3 } else { 0.0 },
             tamper: rng.random_bool(0.04),
             repeat: rng.random_bool(0.1),
+            auto_pause: rng.random_bool(0.4),
         }
     }
 

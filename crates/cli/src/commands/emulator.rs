@@ -23,8 +23,9 @@ plus any --app-schema.
 The emulator reads import cells its own way, as the platform would: in the company's --locale \
 and --time-zone (a date cell carries no offset, so it is read in that zone and stored as RFC 3339 \
 with the zone's offset). --latency and --latency-jitter delay every API request (fixed plus a \
-seeded uniform share of the jitter, half on the way in and half on the way back). With --strict-links a SYS_USER id must be one of the emulator's users \
-(GET /_emulator/users) and a SYS_COLLECTION id an item of the linked app, or the row fails.
+seeded uniform share of the jitter, half on the way in and half on the way back). With \
+--strict-links a SYS_USER id must be one of the emulator's users (GET /_emulator/users) and a \
+SYS_COLLECTION id an item of the linked app, or the row fails.
 
 Examples:
   elma-import emulator --addr 127.0.0.1:8365 --token T

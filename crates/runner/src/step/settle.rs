@@ -62,6 +62,9 @@ pub async fn settle_uncertain<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, reason: &str
         return Err(uncertain(ctx, "none of its rows can be looked up (no value to look them up by)"));
     }
     wait_until_quiet(ctx, i, &matcher, &rows, &mut looked).await?;
+    if !looked.landed.is_empty() {
+        doubt_absent(ctx, i, &matcher, &rows, &mut looked).await?;
+    }
     ctx.account(|a| a.settled += 1);
     ctx.say(format!(
         "chunk {i}: by {}, {} row(s) are in the app, {} are not, {} cannot be told",
@@ -75,6 +78,41 @@ pub async fn settle_uncertain<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, reason: &str
     }
     let settle = settle_found(looked, budget(ctx, i), Some(matcher.kind()));
     apply(ctx, i, settle, Vec::new(), matcher.settled_by())
+}
+
+/// By content, a row not found may have landed with its text stored otherwise than
+/// written, and sending it again would double it: each absent row is looked up once
+/// more by the fields a platform stores as written ([`Matcher::loosened`]), and one that
+/// matches an item there, or cannot be looked up so, is left for the user to tell.
+async fn doubt_absent<C: Clock>(
+    ctx: &Ctx<'_, C>,
+    i: Chunk,
+    matcher: &Matcher,
+    rows: &[(u64, Item)],
+    looked: &mut Looked,
+) -> Result<(), RunError> {
+    if looked.absent.is_empty() || !matches!(matcher, Matcher::Content(_)) {
+        return Ok(());
+    }
+    let doubtful: Vec<u64> = match matcher.loosened() {
+        Some(loose) => {
+            let absent: Vec<&(u64, Item)> = rows.iter().filter(|(r, _)| looked.absent.contains(r)).collect();
+            let again = look(ctx, i, &loose, &absent).await?;
+            again.landed.into_iter().chain(again.unknown).collect()
+        }
+        None => looked.absent.clone(),
+    };
+    if !doubtful.is_empty() {
+        ctx.say(format!(
+            "chunk {i}: {} row(s) not found by their whole content may be in the app with their text stored \
+             otherwise (found, or not to be ruled out, by their other fields)",
+            doubtful.len()
+        ));
+        looked.absent.retain(|r| !doubtful.contains(r));
+        looked.unknown.extend(doubtful);
+        looked.unknown.sort_unstable();
+    }
+    Ok(())
 }
 
 /// The chunk's budgets left.

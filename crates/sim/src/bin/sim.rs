@@ -18,6 +18,7 @@ fn main() -> std::process::ExitCode {
     let verbose = args.iter().any(|a| a == "--verbose");
     if args.iter().any(|a| a == "--help" || a == "-h") {
         eprintln!("usage: sim [--seeds N] [--start S] [--jobs J] | --seed S [--verbose]");
+        eprintln!("SIM_KEEP=1 keeps each seed's folder (run directories, journals) under /dev/shm");
         return std::process::ExitCode::SUCCESS;
     }
     if let Some(seed) = value("--seed") {

@@ -162,7 +162,8 @@ fn an_auto_pause_says_why() {
         handler_rate: 0.0,
     };
     assert_eq!(pause_reason(&fast), "auto: imports at full speed");
-    let d = Decision { rows_per_sec: 1000.0, congestion: 0.5, verdict: Verdict::Slow, backlog: 410.0, ..fast };
+    let d =
+        Decision { rows_per_sec: 1000.0, congestion: 0.5, verdict: Verdict::Slow, backlog: 410.0, ..fast };
     assert_eq!(pause_reason(&d), "auto: imports 33 % slower: a handler backlog of about 410 jobs");
     let t0 = Instant::now();
     let mut live = planned(t0, 3);
@@ -175,7 +176,9 @@ fn an_auto_pause_says_why() {
     );
     let line = status_line(&live, None, t0 + S(5), 300);
     assert!(
-        line.contains("· pause 3.0s left (auto: imports 33 % slower: a handler backlog of about 410 jobs) · eta"),
+        line.contains(
+            "· pause 3.0s left (auto: imports 33 % slower: a handler backlog of about 410 jobs) · eta"
+        ),
         "{line}"
     );
     // Narrower: the reason goes before anything else.
