@@ -198,7 +198,8 @@ pub struct Decision {
     /// reading cannot tell it from empty).
     #[serde(default)]
     pub backlog: f64,
-    /// The handler rate the model infers, jobs per second (0 before it can tell).
+    /// The handler rate the model infers, jobs per second (0 before a backlog was
+    /// measured: until then only a floor is known).
     #[serde(default)]
     pub handler_rate: f64,
 }
@@ -720,7 +721,8 @@ impl Pacer {
             congestion,
             verdict,
             backlog,
-            handler_rate: self.handlers.rate().unwrap_or(0.0),
+            // Before a backlog was measured the rate is only a floor: not told.
+            handler_rate: if self.handlers.measured() { self.handler_rate_or_zero() } else { 0.0 },
         }
     }
 }
