@@ -369,21 +369,25 @@ pub fn cpu_seconds() -> Option<f64> {
 /// The token the benchmarks' in-process emulators accept.
 pub const EMULATOR_TOKEN: &str = "bench";
 
-/// An in-process emulator on 127.0.0.1 importing `rows_per_sec` rows a second with
-/// event handlers draining `handler_rate` jobs a second, and a client of it.
-///
-/// # Errors
-/// The emulator cannot start or the client cannot be built.
-pub async fn emulator_and_client(
-    rows_per_sec: f64,
-    handler_rate: f64,
-) -> BenchResult<(elma_import_emulator::RunningEmulator, elma_import_client::Client)> {
-    let config = elma_import_emulator::EmulatorConfig {
+/// An emulator config with the benches' token, importing `rows_per_sec` rows a second
+/// with event handlers draining `handler_rate` jobs a second; the rest as by default.
+pub fn emulator_config(rows_per_sec: f64, handler_rate: f64) -> elma_import_emulator::EmulatorConfig {
+    elma_import_emulator::EmulatorConfig {
         tokens: vec![EMULATOR_TOKEN.into()],
         rows_per_sec,
         handler_rate,
         ..elma_import_emulator::EmulatorConfig::default()
-    };
+    }
+}
+
+/// An in-process emulator of `config` on 127.0.0.1 ([`emulator_config`]), and a client
+/// of it.
+///
+/// # Errors
+/// The emulator cannot start or the client cannot be built.
+pub async fn emulator_and_client(
+    config: elma_import_emulator::EmulatorConfig,
+) -> BenchResult<(elma_import_emulator::RunningEmulator, elma_import_client::Client)> {
     let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?).await?;
     let client = elma_import_client::Client::new(elma_import_client::ClientConfig::new(
         emulator.base_url(),

@@ -10,7 +10,7 @@ use elma_import_runner::{execute, Cancel, ExecOptions, Observer, Progress, RunSp
 use elma_import_template::sample::{write_csv, SampleOptions};
 use elma_import_template::Locale;
 
-use crate::{BenchResult, EMULATOR_TOKEN};
+use crate::BenchResult;
 
 /// One run to make.
 #[derive(Debug, Clone)]
@@ -118,19 +118,12 @@ pub fn run(case: &Case, keep: Option<&std::path::Path>) -> BenchResult<Measured>
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         let config = elma_import_emulator::EmulatorConfig {
-            tokens: vec![EMULATOR_TOKEN.into()],
-            rows_per_sec: case.import_rows_per_sec,
-            handler_rate: case.handler_rate.unwrap_or(100.0),
             latency: case.latency,
             latency_jitter: case.jitter,
             seed: case.seed,
-            ..elma_import_emulator::EmulatorConfig::default()
+            ..crate::emulator_config(case.import_rows_per_sec, case.handler_rate.unwrap_or(100.0))
         };
-        let emulator = elma_import_emulator::serve(config, "127.0.0.1:0".parse()?).await?;
-        let client = elma_import_client::Client::new(elma_import_client::ClientConfig::new(
-            emulator.base_url(),
-            EMULATOR_TOKEN,
-        ))?;
+        let (emulator, client) = crate::emulator_and_client(config).await?;
         let run_dir = dir.path().join("run");
         let spec = RunSpec {
             with_event_handlers: case.handler_rate.is_some(),

@@ -26,7 +26,10 @@ fn main() -> elma_import_benches::BenchResult<()> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        let (emulator, client) = elma_import_benches::emulator_and_client(200_000.0, 1_000_000.0).await?;
+        let (emulator, client) = elma_import_benches::emulator_and_client(
+            elma_import_benches::emulator_config(200_000.0, 1_000_000.0),
+        )
+        .await?;
         let run_dir = dir.path().join("run");
         let spec = RunSpec {
             with_event_handlers: true,

@@ -285,15 +285,21 @@ impl<'w> Sim<'w> {
         Some(CrashAt { at, boundary })
     }
 
-    /// Runs one execution of the run in `dir` with its bad luck.
-    async fn execute_run(&mut self, dir: &Path, options: ExecOptions) -> Ended {
+    /// One execution's bad luck: a crash at a journal boundary (installed while the
+    /// returned guard lives), the client that dies with it, and a Ctrl-C perhaps.
+    fn unlucky_execution(&mut self) -> (faults::Installed, Client, Cancel) {
         let crash = self.plan_crash();
         let crashed = Arc::new(AtomicBool::new(false));
-        let hook = Arc::new(Crasher::new(crash, crashed.clone()));
-        let _installed = faults::install(&self.root, hook.clone());
+        let installed = faults::install(&self.root, Arc::new(Crasher::new(crash, crashed.clone())));
         let client = self.client(crashed);
         let cancel = Cancel::new();
         self.maybe_cancel(&cancel);
+        (installed, client, cancel)
+    }
+
+    /// Runs one execution of the run in `dir` with its bad luck.
+    async fn execute_run(&mut self, dir: &Path, options: ExecOptions) -> Ended {
+        let (_installed, client, cancel) = self.unlucky_execution();
         let (dir, clock) = (dir.to_path_buf(), self.clock);
         let task = tokio::spawn(async move {
             elma_import_runner::execute_with_clock(&dir, &client, &clock, &options, &Quiet, &cancel).await
@@ -307,13 +313,7 @@ impl<'w> Sim<'w> {
 
     /// Runs one execution of the migration in `dir`.
     async fn execute_migration(&mut self, dir: &Path, options: MigrateOptions) -> Ended {
-        let crash = self.plan_crash();
-        let crashed = Arc::new(AtomicBool::new(false));
-        let hook = Arc::new(Crasher::new(crash, crashed.clone()));
-        let _installed = faults::install(&self.root, hook.clone());
-        let client = self.client(crashed);
-        let cancel = Cancel::new();
-        self.maybe_cancel(&cancel);
+        let (_installed, client, cancel) = self.unlucky_execution();
         let (dir, clock) = (dir.to_path_buf(), self.clock);
         let task = tokio::spawn(async move {
             let observer = Arc::new(QuietMigration);

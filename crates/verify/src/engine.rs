@@ -12,7 +12,7 @@ use crate::compare::{compare, FieldDiff, LinkMaps};
 use crate::diff::{DiffLine, DiffSink, Verdict};
 use crate::error::VerifyError;
 use crate::list::each_page;
-use crate::source::{Index, Part, RowRef};
+use crate::source::{Index, Invalid, Part, RowRef};
 use crate::target::Target;
 use crate::{ColumnCount, Outcome, Watch, Watching, SAMPLE_LINES};
 
@@ -301,6 +301,20 @@ fn emit(o: &mut Outcome, line: DiffLine, diff: &mut DiffSink) -> Result<(), Veri
     Ok(())
 }
 
+/// A source row that failed validation: counted, and its diff line written.
+fn emit_invalid(o: &mut Outcome, bad: &Invalid, diff: &mut DiffSink) -> Result<(), VerifyError> {
+    o.counts.invalid += 1;
+    let line = DiffLine {
+        row: Some(bad.row),
+        key: bad.key.clone(),
+        column: bad.header.clone(),
+        source: bad.value.clone(),
+        platform: String::new(),
+        verdict: Verdict::Invalid,
+    };
+    emit(o, line, diff)
+}
+
 /// Every row's verdict, in row order, with its diff lines.
 fn verdicts(
     p: u16,
@@ -325,16 +339,7 @@ fn verdicts(
     let mut invalid = part.invalid.iter().peekable();
     for (i, s) in part.rows.iter().enumerate() {
         while let Some(bad) = invalid.next_if(|b| b.row < s.row) {
-            o.counts.invalid += 1;
-            let line = DiffLine {
-                row: Some(bad.row),
-                key: bad.key.clone(),
-                column: bad.header.clone(),
-                source: bad.value.clone(),
-                platform: String::new(),
-                verdict: Verdict::Invalid,
-            };
-            emit(&mut o, line, diff)?;
+            emit_invalid(&mut o, bad, diff)?;
         }
         let at = (p, i as u32);
         let found = seen.found[p as usize][i];
@@ -390,16 +395,7 @@ fn verdicts(
         }
     }
     for bad in invalid {
-        o.counts.invalid += 1;
-        let line = DiffLine {
-            row: Some(bad.row),
-            key: bad.key.clone(),
-            column: bad.header.clone(),
-            source: bad.value.clone(),
-            platform: String::new(),
-            verdict: Verdict::Invalid,
-        };
-        emit(&mut o, line, diff)?;
+        emit_invalid(&mut o, bad, diff)?;
     }
     let mut columns: Vec<ColumnCount> = part
         .columns
