@@ -106,6 +106,9 @@ impl Observer for Clock {
     }
 }
 
+/// The directory id the runs upload to when the plan asks for one (the emulator keeps any).
+const BENCH_DIRECTORY: &str = "5a1b0000-0000-4000-8000-0000000be4c0";
+
 /// Makes one run of `case` in a temporary directory against its own emulator; with
 /// `keep`, copies the run's journal to `KEEP.journal.jsonl` and the emulator's queue
 /// samples to `KEEP.queue.csv` (milliseconds, depth).
@@ -134,6 +137,8 @@ pub fn run(case: &Case, keep: Option<&std::path::Path>) -> BenchResult<Measured>
             } else {
                 PauseMode::Fixed
             },
+            // A run without handlers above 50,000 rows uploads to a directory.
+            directory_id: Some(BENCH_DIRECTORY.to_string()),
             ..RunSpec::new("bench-pace", &source, schema.id())?
         };
         spec.create(&run_dir, &schema)?;

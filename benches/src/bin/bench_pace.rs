@@ -3,7 +3,7 @@
 //! ```text
 //! bench-pace sim      [--runs N] [--busy] [--rates 25,100,400] [--latencies 0,100] [--rows 25=6000,…]
 //! bench-pace emulator [--runs N] [--rates 25,100,400] [--latencies 0,100] [--rows 25=6000,…] [--keep DIR]
-//! bench-pace latency  [--runs N] [--latencies 0,50,150] [--keep DIR]
+//! bench-pace latency  [--runs N] [--latencies 0,50,150] [--only handlers|plain] [--keep DIR]
 //! bench-pace trace    [--rates R] [--latencies MS] [--runs SEED] [--busy] [--rows R=N]
 //! ```
 //!
@@ -38,6 +38,8 @@ struct Args {
     latencies: Vec<f64>,
     rows: Vec<(f64, u64)>,
     keep: Option<std::path::PathBuf>,
+    /// `latency`: only the handler runs (`handlers`) or the ones without (`plain`).
+    only: Option<String>,
 }
 
 fn parse_args() -> elma_import_benches::BenchResult<Args> {
@@ -51,6 +53,7 @@ fn parse_args() -> elma_import_benches::BenchResult<Args> {
         rates: vec![25.0, 100.0, 400.0],
         rows: vec![(25.0, 6_000), (100.0, 10_000), (400.0, 100_000)],
         keep: None,
+        only: None,
     };
     let list = |s: Option<String>, flag: &str| -> elma_import_benches::BenchResult<Vec<f64>> {
         let s = s.ok_or(format!("{flag} needs a list"))?;
@@ -72,6 +75,7 @@ fn parse_args() -> elma_import_benches::BenchResult<Args> {
                 }
             }
             "--keep" => parsed.keep = Some(args.next().ok_or("--keep needs a directory")?.into()),
+            "--only" => parsed.only = Some(args.next().ok_or("--only needs `handlers` or `plain`")?),
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -264,7 +268,12 @@ fn latency(args: &Args) -> elma_import_benches::BenchResult<()> {
     if let Some(dir) = &args.keep {
         std::fs::create_dir_all(dir)?;
     }
-    for (label, base) in kinds {
+    let wanted = |base: &EmuCase| match args.only.as_deref() {
+        Some("handlers") => base.auto,
+        Some("plain") => !base.auto,
+        _ => true,
+    };
+    for (label, base) in kinds.into_iter().filter(|(_, base)| wanted(base)) {
         let mut local: Option<f64> = None;
         for &ms in &args.latencies {
             let mut walls = Vec::new();
