@@ -394,16 +394,18 @@ fn human_bytes(b: u64) -> String {
     format!("{v:.1} {unit}")
 }
 
-/// Durations as seconds (a number) in JSON.
-mod secs {
+/// Durations as seconds (a number) in JSON: `#[serde(with = "elma_import_chunk::plan::secs")]`.
+pub mod secs {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// The duration as seconds.
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
 
+    /// Seconds as a duration; a negative or non-finite number is an error.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let v = f64::deserialize(d)?;
         Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom)

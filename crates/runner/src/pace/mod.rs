@@ -182,7 +182,7 @@ impl Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     /// The pause to wait before the next import.
-    #[serde(with = "secs")]
+    #[serde(with = "elma_import_chunk::plan::secs")]
     pub pause: Duration,
     /// The observed throughput, rows per second (rows processed by the poll over its time).
     pub rows_per_sec: f64,
@@ -736,19 +736,4 @@ fn busy_secs(rows: f64, x: f64, secs: f64, finished: bool) -> f64 {
     }
     let end = secs * rows / x * END_MARGIN;
     secs + POLL_INTERVAL * ((end - secs) / POLL_INTERVAL).ceil().max(1.0)
-}
-
-mod secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let secs = f64::deserialize(d)?;
-        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
-    }
 }
