@@ -75,7 +75,10 @@ fn parse_args() -> elma_import_benches::BenchResult<Args> {
                 }
             }
             "--keep" => parsed.keep = Some(args.next().ok_or("--keep needs a directory")?.into()),
-            "--only" => parsed.only = Some(args.next().ok_or("--only needs `handlers` or `plain`")?),
+            "--only" => {
+                let kind = args.next().filter(|k| k == "handlers" || k == "plain");
+                parsed.only = Some(kind.ok_or("--only needs `handlers` or `plain`")?);
+            }
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
