@@ -663,14 +663,7 @@ async fn find_items_is_exact_although_the_platform_matches_substrings() {
     names.extend(["deal 7".into(), "Deal 7a".into(), "DEAL 7".into(), "Deal 7".into(), "Deal 8".into()]);
     let (base, bodies) = substring_server(names).await;
     let client = client(&base, fast());
-    let key = Field {
-        code: "__name".into(),
-        name: "Name".into(),
-        kind: FieldType::String,
-        required: true,
-        single: true,
-        data: Default::default(),
-    };
+    let key = Field { required: true, ..Field::new("__name", "Name", FieldType::String) };
     let expected = json!({"__name": "Deal 7"}).as_object().unwrap().clone();
     let found = client.find_items(&app(), &[&key], &expected).await.unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -688,14 +681,7 @@ async fn find_each_lists_the_app_once_for_keys_the_platform_cannot_filter() {
     let names: Vec<String> = (0..250).map(|i| format!("Deal {i}")).collect();
     let (base, bodies) = substring_server(names).await;
     let client = client(&base, fast());
-    let email = Field {
-        code: "email".into(),
-        name: "Email".into(),
-        kind: FieldType::Email,
-        required: false,
-        single: true,
-        data: Default::default(),
-    };
+    let email = Field::new("email", "Email", FieldType::Email);
     let name = Field { code: "__name".into(), kind: FieldType::String, ..email.clone() };
     // The server knows no e-mails: every row is missing, found with one listing (3 pages).
     let rows: Vec<Map> = (0..20)

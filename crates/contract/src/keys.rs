@@ -97,14 +97,7 @@ mod tests {
     use super::*;
 
     fn field(kind: FieldType) -> Field {
-        Field {
-            code: "k".into(),
-            name: "K".into(),
-            kind,
-            required: false,
-            single: true,
-            data: Default::default(),
-        }
+        Field::new("k", "K", kind)
     }
 
     #[test]

@@ -183,6 +183,21 @@ fn yes() -> bool {
     true
 }
 
+impl Field {
+    /// A field as a schema without further settings describes it: optional, one value,
+    /// no type-specific data.
+    pub fn new(code: &str, name: &str, kind: FieldType) -> Field {
+        Field {
+            code: code.into(),
+            name: name.into(),
+            kind,
+            required: false,
+            single: true,
+            data: FieldData::default(),
+        }
+    }
+}
+
 /// An app's schema: its identity and fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSchema {

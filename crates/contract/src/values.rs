@@ -471,17 +471,10 @@ fn same_json(expected: &Value, actual: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Choice, FieldData};
+    use crate::schema::Choice;
 
     fn field(kind: FieldType) -> Field {
-        Field {
-            code: "f".into(),
-            name: "F".into(),
-            kind,
-            required: false,
-            single: true,
-            data: FieldData::default(),
-        }
+        Field::new("f", "F", kind)
     }
 
     #[test]

@@ -379,14 +379,7 @@ mod tests {
 
     #[test]
     fn look_ups_only_when_they_take_fewer_requests_than_a_scan() {
-        let inn = Field {
-            code: "inn".into(),
-            name: "INN".into(),
-            kind: FieldType::String,
-            required: true,
-            single: true,
-            data: Default::default(),
-        };
+        let inn = Field { required: true, ..Field::new("inn", "INN", FieldType::String) };
         assert!(choose_lookup(&inn, 3, Some(10_000)).0, "3 look-ups beat 100 pages");
         assert!(!choose_lookup(&inn, 300, Some(10_000)).0, "300 look-ups lose to 100 pages");
         assert!(!choose_lookup(&inn, 1, Some(50)).0, "one page is as cheap as one look-up");

@@ -173,14 +173,7 @@ mod tests {
     #[test]
     fn the_loosened_content_leaves_out_what_a_platform_may_store_otherwise() {
         use elma_import_contract::schema::FieldType as T;
-        let field = |code: &str, kind: T| Field {
-            code: code.into(),
-            name: code.into(),
-            kind,
-            required: false,
-            single: true,
-            data: Default::default(),
-        };
+        let field = |code: &str, kind: T| Field::new(code, code, kind);
         let all = Matcher::Content(vec![
             field("__name", T::String),
             field("notes", T::Text),

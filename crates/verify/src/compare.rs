@@ -186,18 +186,11 @@ fn compare_link(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use elma_import_contract::schema::{FieldData, FieldType};
+    use elma_import_contract::schema::FieldType;
     use serde_json::json;
 
     fn field(code: &str, kind: FieldType) -> Field {
-        Field {
-            code: code.into(),
-            name: code.to_uppercase(),
-            kind,
-            required: false,
-            single: true,
-            data: FieldData::default(),
-        }
+        Field::new(code, &code.to_uppercase(), kind)
     }
 
     #[test]

@@ -138,18 +138,10 @@ fn day(v: &Value) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use elma_import_contract::schema::FieldData;
     use serde_json::json;
 
     fn field(kind: FieldType) -> Field {
-        Field {
-            code: "f".into(),
-            name: "F".into(),
-            kind,
-            required: false,
-            single: true,
-            data: FieldData::default(),
-        }
+        Field::new("f", "F", kind)
     }
 
     #[test]
