@@ -25,17 +25,9 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// `1,234,567`.
+/// `1,234,567`, as the rest of the tool writes counts.
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    elma_import_chunk::plan::thousands(n)
 }
 
 /// `4.2 s`, `3 m 07 s`, `1 h 02 m`.

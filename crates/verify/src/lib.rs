@@ -37,6 +37,7 @@ mod show;
 mod source;
 pub mod target;
 
+use elma_import_chunk::plan::thousands;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -110,19 +111,6 @@ impl Counts {
             .collect::<Vec<_>>()
             .join(", ")
     }
-}
-
-/// `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// How many rows differ in one column.
