@@ -117,16 +117,19 @@ def main():
     os.makedirs(out, exist_ok=True)
     csv_path = f"{out}/contacts-{args.csv_rows}.csv"
     xlsx_path = f"{out}/contacts-{args.xlsx_rows}.typed.xlsx"
-    if not os.path.exists(csv_path):
-        print(f"generating {csv_path} ...", file=sys.stderr)
-        subprocess.run([measure, "gen", "--rows", str(args.csv_rows), "--csv", csv_path + ".tmp.csv"],
-                       check=True, stdout=subprocess.DEVNULL)
-        os.replace(csv_path + ".tmp.csv", csv_path)
-    if not os.path.exists(xlsx_path):
-        print(f"generating {xlsx_path} ...", file=sys.stderr)
-        subprocess.run([measure, "gen", "--rows", str(args.xlsx_rows), "--xlsx", xlsx_path + ".tmp.xlsx"],
-                       check=True, stdout=subprocess.DEVNULL)
-        os.replace(xlsx_path + ".tmp.xlsx", xlsx_path)
+
+    def generate(path, rows, kind, note=""):
+        """The contacts sample of `rows` rows as .csv or .xlsx (`kind`), once: whole or absent."""
+        if os.path.exists(path):
+            return
+        print(f"generating {path}{note} ...", file=sys.stderr)
+        tmp = f"{path}.tmp.{kind}"
+        subprocess.run([measure, "gen", "--rows", str(rows), f"--{kind}", tmp], check=True,
+                       stdout=subprocess.DEVNULL)
+        os.replace(tmp, path)
+
+    generate(csv_path, args.csv_rows, "csv")
+    generate(xlsx_path, args.xlsx_rows, "xlsx")
 
     def fresh(path):
         def clear():
@@ -179,11 +182,7 @@ def main():
     big = None
     if args.big_xlsx_rows:
         big_path = f"{out}/contacts-{args.big_xlsx_rows}.typed.xlsx"
-        if not os.path.exists(big_path):
-            print(f"generating {big_path} (once) ...", file=sys.stderr)
-            subprocess.run([measure, "gen", "--rows", str(args.big_xlsx_rows), "--xlsx", big_path + ".tmp.xlsx"],
-                           check=True, stdout=subprocess.DEVNULL)
-            os.replace(big_path + ".tmp.xlsx", big_path)
+        generate(big_path, args.big_xlsx_rows, "xlsx", " (once)")
         print(f"validate of {big_path}, once, for its peak RSS ...", file=sys.stderr)
         big = run([elma, "validate", big_path, "--schema", SCHEMA, "--errors", f"{out}/errors-big.csv", "--quiet"],
                   ok=(0, 1))
