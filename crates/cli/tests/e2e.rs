@@ -795,3 +795,54 @@ fn a_cell_too_long_for_an_xlsx_chunk_stops_the_run_before_anything_is_sent() {
     a.extend(args!["--run-dir", "run-csv", "--chunk-format", "csv", "--retries", "0"]);
     elma(tmp.path(), &a).expect_code(3);
 }
+
+/// An .xlsx's date cells sent as .csv chunks: the platform reads a .csv's dates only
+/// the locale's way, so the chunks carry `06.05.1990 07:08`, not the cell's ISO text; a
+/// date-time with seconds, which that text cannot hold, stops the run before anything is
+/// sent, naming the cell.
+#[test]
+fn an_xlsx_s_date_cells_land_when_sent_as_csv_chunks() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let tmp = tempdir();
+    let write = |name: &str, rows: &[(&str, &str, (u16, u8, u8, u16, u8, u8))]| {
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let date = Format::new().set_num_format("dd.mm.yyyy hh:mm:ss");
+        for (c, h) in ["Name", "Email", "Birth date"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).expect("header");
+        }
+        for (r, (name, email, (y, mo, d, h, mi, s))) in rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            sheet.write_string(r, 0, *name).expect("name");
+            sheet.write_string(r, 1, *email).expect("email");
+            let at = ExcelDateTime::from_ymd(*y, *mo, *d).and_then(|t| t.and_hms(*h, *mi, *s)).expect("date");
+            sheet.write_datetime_with_format(r, 2, &at, &date).expect("date cell");
+        }
+        book.save(tmp.path().join(name)).expect("save");
+    };
+    write(
+        "ok.xlsx",
+        &[("Anna", "anna@example.com", (1990, 5, 6, 7, 8, 0)), ("Boris", "boris@example.com", (1991, 5, 6, 0, 0, 0))],
+    );
+    let emu = Emulator::start(&[]);
+    let mut a = args!["run", "ok.xlsx", "--app", APP, "--chunk-format", "csv", "--run-dir", "run-ok", "--json"];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(0);
+    let chunk = std::fs::read_to_string(tmp.path().join("run-ok/chunks/chunk-00001.csv")).expect("chunk");
+    assert!(chunk.contains("06.05.1990 07:08") && chunk.contains("06.05.1991\n"), "{chunk}");
+    let items = emu.items(APP);
+    let birth = |email: &str| {
+        items.iter().find(|i| i["email"][0]["email"] == email).map(|i| i["birth_date"].to_string())
+    };
+    assert!(birth("anna@example.com").is_some_and(|b| b.contains("1990-05-06T07:08:00")), "{items:?}");
+    assert!(birth("boris@example.com").is_some_and(|b| b.contains("1991-05-06T00:00:00")), "{items:?}");
+
+    write("seconds.xlsx", &[("Vera", "vera@example.com", (1992, 1, 2, 3, 4, 5))]);
+    let mut a = args!["run", "seconds.xlsx", "--app", APP, "--chunk-format", "csv", "--run-dir", "run-s"];
+    a.extend(conn(&emu));
+    elma(tmp.path(), &a).expect_code(1).expect_stderr("nothing was sent");
+    let errors = std::fs::read_to_string(tmp.path().join("run-s/errors.csv")).expect("errors");
+    assert!(errors.contains("2,C,Birth date,") && errors.contains("has seconds"), "{errors}");
+    assert_eq!(emu.items(APP).len(), 2, "nothing more was sent");
+}

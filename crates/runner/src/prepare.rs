@@ -154,6 +154,8 @@ struct Checked {
     examples: u64,
     /// Rows not to send (invalid and example rows), in order.
     skipped: Vec<u64>,
+    /// The rules the rows were checked by (a .csv chunk writes date cells by them).
+    validator: Validator,
 }
 
 /// The key column's check: each key once, every row with one.
@@ -283,6 +285,16 @@ fn check_pass(
         if format == elma_import_sheet::Format::Xlsx {
             errors.extend(too_long_for_xlsx(&batch, &validator));
             errors.sort_by_key(|e| (e.0, e.1));
+        } else {
+            let before = errors.len();
+            for row in batch.iter().filter(|r| !skipped.contains(&r.number)) {
+                errors.extend(validator.check_csv_dates(row).into_iter().map(|e| {
+                    (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message, String::new())
+                }));
+            }
+            if errors.len() > before {
+                errors.sort_by_key(|e| (e.0, e.1));
+            }
         }
         if !left_out.is_empty() {
             errors.retain(|e| !left_out.contains_key(&e.0));
@@ -345,7 +357,7 @@ fn check_pass(
     invalid_rows.extend(&example_rows);
     invalid_rows.sort_unstable();
     let left_out = spec.left_out.iter().filter(|l| invalid_rows.binary_search(&l.row).is_ok()).count() as u64;
-    Ok(Checked { header, keep, rows, invalid, left_out, examples, skipped: invalid_rows })
+    Ok(Checked { header, keep, rows, invalid, left_out, examples, skipped: invalid_rows, validator })
 }
 
 /// `errors.csv`'s bytes with `more` problems merged in by source row.
@@ -417,6 +429,7 @@ fn chunk_pass(
         date_format: settings.locale.excel_datetime_format().to_string(),
         ..WriteOptions::default()
     };
+    let csv_chunks = settings.sheet_format() == elma_import_sheet::Format::Csv;
     let mut writer = ChunkWriter::new(
         &out,
         "chunk",
@@ -445,6 +458,9 @@ fn chunk_pass(
                 rejects.write_record(&record).map_err(rejects_err)?;
                 continue;
             }
+            // A .csv chunk writes an .xlsx's date cells the locale's way.
+            let text = if csv_chunks { checked.validator.csv_row(row) } else { None };
+            let row = text.as_ref().unwrap_or(row);
             match &checked.keep {
                 Some(keep) => writer.push(&kept(row, keep))?,
                 None => writer.push(row)?,

@@ -62,7 +62,7 @@ pub use summary::{RuleCount, Summary};
 
 use elma_import_contract::schema::{AppSchema, Field, FieldType};
 pub use elma_import_contract::zone::{TimeZone, UnknownTimeZone};
-use elma_import_sheet::{Reader, Row, SheetError, Worked};
+use elma_import_sheet::{Cell, CellKind, Reader, Row, SheetError, Worked};
 use rayon::prelude::*;
 
 pub use elma_import_contract::{Locale, UnknownLocale};
@@ -248,6 +248,72 @@ impl Validator {
             }
         }
         Some((fixed, fixes))
+    }
+
+    /// The row as a .csv chunk carries it: a date cell of an .xlsx holds ISO text
+    /// (`2024-01-31T13:27:00`), which the platform does not read in a .csv, so every date
+    /// cell of a date or date-time column is written the locale's way (`31.01.2024 13:27`;
+    /// a date column's, and a date-time at midnight, without the time). `None` when the
+    /// row has no such cell (a .csv source never has). A date-time with seconds is written
+    /// without them: [`Validator::check_csv_dates`] reports it before anything is sent.
+    pub fn csv_row(&self, row: &Row) -> Option<Row> {
+        let text = |ci: usize, cell: Cell<'_>| -> Option<String> {
+            let rule = self.rules.get(ci).filter(|_| cell.kind == CellKind::Date)?;
+            let with_time = match rule.kind {
+                check::Kind::DateTime => true,
+                check::Kind::Date => false,
+                _ => return None,
+            };
+            let dt = values::date_cell(cell)?;
+            let at_midnight = (dt.hour, dt.minute, dt.second) == (0, 0, 0);
+            Some(dt.format(self.locale, with_time && !at_midnight))
+        };
+        if !row.iter().enumerate().any(|(ci, cell)| text(ci, cell).is_some()) {
+            return None;
+        }
+        let mut out = Row::with_capacity(row.number, row.len(), row.text_len() + 16);
+        for (ci, cell) in row.iter().enumerate() {
+            match text(ci, cell) {
+                Some(t) => out.push_text(&t),
+                None => out.push(cell.kind, cell.text, cell.number),
+            }
+        }
+        Some(out)
+    }
+
+    /// The date cells a .csv chunk cannot carry (see [`Validator::csv_row`]): a date-time
+    /// with seconds, which the locale's text (`dd.MM.yyyy HH:mm`) cannot hold. One error
+    /// a cell, by column, for the rows' errors file.
+    pub fn check_csv_dates(&self, row: &Row) -> Vec<CellError> {
+        let mut out = Vec::new();
+        for (ci, cell) in row.iter().enumerate() {
+            let Some(rule) = self.rules.get(ci) else { break };
+            if cell.kind != CellKind::Date || !matches!(rule.kind, check::Kind::DateTime) {
+                continue;
+            }
+            if values::date_cell(cell).is_some_and(|dt| dt.second != 0) {
+                out.push(CellError {
+                    row: row.number,
+                    column: Some(ci),
+                    header: self.columns[ci].header.clone(),
+                    value: cell.text.to_string(),
+                    rule: Rule::NotADate,
+                    message: format!(
+                        "the date cell `{}` has seconds, which a .csv chunk cannot hold (locale {} \
+                         writes `{}`): send .xlsx chunks (`--chunk-format xlsx`) or round the cell \
+                         to the minute",
+                        cell.text,
+                        self.locale,
+                        match self.locale {
+                            Locale::Ru => "dd.MM.yyyy HH:mm",
+                            Locale::En => "M/d/yyyy h:mm AM/PM",
+                        }
+                    ),
+                    fix: None,
+                });
+            }
+        }
+        out
     }
 
     /// The item JSON of a row, keyed by field code, in the shapes the platform stores

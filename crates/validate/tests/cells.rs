@@ -481,6 +481,49 @@ fn xlsx_typed_cells() {
     assert_eq!(v.to_item(&row).unwrap()["f"], json!("2024-01-31T13:27:00+05:00"), "read in the run's zone");
 }
 
+/// A .csv chunk carries an .xlsx's date cells as the locale's text, the time left out
+/// for a DATE and at midnight; other cells (and a .csv's rows) as they are. A date-time
+/// with seconds is an error for a .csv chunk only.
+#[test]
+fn date_cells_as_a_csv_chunk_writes_them() {
+    let app = AppSchema::from_json(include_str!("../../../templates/logistics.orders.schema.json")).unwrap();
+    let header = Row::from_texts(1, ["Order", "Number", "Ship date", "Weight"]);
+    let v = Validator::new(&app, &header, &Options::default()).unwrap();
+    let mut row = Row::new(2);
+    row.push(CellKind::Date, "2024-01-31T13:27:00", 45_322.560_416_666_66);
+    row.push(CellKind::Number, "27", 27.0);
+    row.push(CellKind::Date, "2024-01-31T13:27:00", 45_322.560_416_666_66);
+    row.push(CellKind::Number, "1.5", 1.5);
+    let csv = v.csv_row(&row).expect("date cells to rewrite");
+    let texts: Vec<&str> = csv.iter().map(|c| c.text).collect();
+    assert_eq!(texts, ["2024-01-31T13:27:00", "27", "31.01.2024", "1.5"], "a STRING keeps its text, a DATE its day");
+    assert_eq!(csv.number, 2);
+    assert_eq!(v.csv_row(&Row::from_texts(3, ["A-1", "27", "31.01.2024", "2"])), None, "text cells stay");
+
+    for (locale, text, serial, written) in [
+        (Ru, "2024-01-31T13:27:00", 45_322.560_416_666_66, "31.01.2024 13:27"),
+        (En, "2024-01-31T13:27:00", 45_322.560_416_666_66, "1/31/2024 1:27 PM"),
+        (Ru, "2024-01-31", 45_322.0, "31.01.2024"),
+        (En, "2024-01-31T00:00:00", 45_322.0, "1/31/2024"),
+    ] {
+        let v = validator("DATETIME", true, "{}", locale);
+        let mut row = Row::new(2);
+        row.push(CellKind::Date, text, serial);
+        let csv = v.csv_row(&row).expect("a date cell");
+        assert_eq!(csv.get(0).text, written, "{locale} {text}");
+        assert_eq!(v.check_csv_dates(&row), vec![]);
+    }
+
+    let v = validator("DATETIME", true, "{}", Ru);
+    let mut row = Row::new(7);
+    row.push(CellKind::Date, "2024-01-31T13:27:45", 45_322.560_937_5);
+    let errors = v.check_csv_dates(&row);
+    assert_eq!(errors.len(), 1);
+    assert_eq!((errors[0].row, errors[0].column, errors[0].rule), (7, Some(0), Rule::NotADate));
+    assert!(errors[0].message.contains("has seconds") && errors[0].message.contains("--chunk-format xlsx"));
+    assert_eq!(errors_of(&v, &row), vec![], "an .xlsx chunk holds it: no error otherwise");
+}
+
 #[test]
 fn fixes_rewrite_to_the_canonical_form() {
     let cases: &[(&str, &str, Locale, &str, &str, Rule)] = &[
