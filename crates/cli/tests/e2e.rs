@@ -803,8 +803,10 @@ fn a_cell_too_long_for_an_xlsx_chunk_stops_the_run_before_anything_is_sent() {
 #[test]
 fn an_xlsx_s_date_cells_land_when_sent_as_csv_chunks() {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    /// Name, e-mail, and a date-time: year, month, day, hour, minute, second.
+    type Contact<'a> = (&'a str, &'a str, (u16, u8, u8, u16, u8, u8));
     let tmp = tempdir();
-    let write = |name: &str, rows: &[(&str, &str, (u16, u8, u8, u16, u8, u8))]| {
+    let write = |name: &str, rows: &[Contact]| {
         let mut book = Workbook::new();
         let sheet = book.add_worksheet();
         let date = Format::new().set_num_format("dd.mm.yyyy hh:mm:ss");
@@ -822,10 +824,14 @@ fn an_xlsx_s_date_cells_land_when_sent_as_csv_chunks() {
     };
     write(
         "ok.xlsx",
-        &[("Anna", "anna@example.com", (1990, 5, 6, 7, 8, 0)), ("Boris", "boris@example.com", (1991, 5, 6, 0, 0, 0))],
+        &[
+            ("Anna", "anna@example.com", (1990, 5, 6, 7, 8, 0)),
+            ("Boris", "boris@example.com", (1991, 5, 6, 0, 0, 0)),
+        ],
     );
     let emu = Emulator::start(&[]);
-    let mut a = args!["run", "ok.xlsx", "--app", APP, "--chunk-format", "csv", "--run-dir", "run-ok", "--json"];
+    let mut a =
+        args!["run", "ok.xlsx", "--app", APP, "--chunk-format", "csv", "--run-dir", "run-ok", "--json"];
     a.extend(conn(&emu));
     let out = elma(tmp.path(), &a);
     out.expect_code(0);
