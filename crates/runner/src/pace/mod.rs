@@ -338,6 +338,11 @@ pub struct Pacer {
     /// estimates it, averaged over the recent imports (for [`Pacer::expected_pause`]).
     #[serde(default)]
     busy_mean: f64,
+    /// While the pause descends: the span, seconds, within which the queue is known to
+    /// have run empty in the last cycle (its pause, as long as the recent busy time
+    /// leaves), for [`Pacer::expected_pause`]; 0 otherwise.
+    #[serde(default)]
+    drained_within: f64,
 }
 
 impl Pacer {
@@ -359,6 +364,7 @@ impl Pacer {
             last: None,
             poll_at_end: false,
             busy_mean: 0.0,
+            drained_within: 0.0,
         }
     }
 
@@ -397,22 +403,26 @@ impl Pacer {
         secs_or_zero(self.pause_secs)
     }
 
-    /// The pause the controller expects to settle on, from its model of the platform:
-    /// the time the handlers need for a chunk like the last one at the handler rate
-    /// inferred, less the time that chunk's import and polls took, within the bounds.
-    /// Before any observation, and while the handler rate is only bounded from below
-    /// (no backlog measured yet), it is what that bound gives: an upper estimate, the
-    /// pause in force at most. See docs/pacing.md, "Expected pause", for how good it is.
+    /// The pause the controller expects to settle on, from its model of the platform
+    /// (docs/pacing.md, "Expected pause"). Once a backlog was measured: the time the
+    /// handlers need for a chunk like the last one at the handler rate inferred, less the
+    /// time that chunk's import and polls took, within the bounds. While the pause still
+    /// descends (every import so far met an empty queue) the handlers are known only to
+    /// have drained the chunk before some time within the last cycle; not knowing when,
+    /// the expectation takes that time as evenly likely anywhere in the cycle's pause,
+    /// and the pause settled on as the time drained after the import, at least the
+    /// shortest allowed. Before any observation, and after the first, the pause in force.
     pub fn expected_pause(&self) -> Duration {
         let (Some(last), Some(rate)) = (self.last, self.handlers.rate().filter(|r| *r > 0.0)) else {
             return self.pause();
         };
-        let settled = self.clamp(last.rows / rate - self.busy_mean.max(0.0));
         if self.handlers.measured() {
-            secs_or_zero(settled)
-        } else {
-            secs_or_zero(settled.min(self.pause_secs))
+            return secs_or_zero(self.clamp(last.rows / rate - self.busy_mean.max(0.0)));
         }
+        // The mean of max(min, U(0, span)): (span² + min²) / 2·span, for min < span.
+        let (span, min) = (self.drained_within, self.min_secs);
+        let mean = if span > min { (span * span + min * min) / (2.0 * span) } else { min };
+        secs_or_zero(self.clamp(mean).min(self.pause_secs))
     }
 
     /// The speed of an import into an empty queue, rows per second, as measured so far.
@@ -488,6 +498,12 @@ impl Pacer {
         self.pause_secs = self.clamp(cycle.min(MAX_GROWTH * before) - busy);
         self.place_next_poll(n, cycle, reading.empty, at_end);
         let Reading { estimate, low, high, empty, used, .. } = reading;
+        // The queue ran empty within the cycle before this import: from the end of the
+        // import before (its busy time) to this start.
+        self.drained_within = match self.last {
+            Some(l) if empty && !self.handlers.measured() => (l.busy_secs + l.pause_secs - busy).max(0.0),
+            _ => 0.0,
+        };
         self.last = Some(Last {
             rows: n,
             backlog: estimate,

@@ -237,13 +237,24 @@ fn state_and_decisions_survive_json_and_older_decisions_load() {
 }
 
 #[test]
-fn the_expected_pause_is_the_pause_in_force_until_the_rate_is_bounded_then_the_models() {
+fn the_expected_pause_is_the_middle_of_the_last_cycle_while_descending_then_the_models() {
     let mut p = pacer(20.0);
     p.observe_poll(poll(&p, 0.0, 100.0));
-    assert_eq!(p.expected_pause(), secs(20.0));
-    // Only a floor of the rate: at most the pause in force.
+    assert_eq!(p.expected_pause(), secs(20.0), "one import: nothing known of the handlers");
+    // The queue ran empty at some time within the 20 s pause (less the busy time): each
+    // time evenly likely, the pause expected is half of it, not the pause decided.
+    let busy = p.busy_mean;
     p.observe_poll(poll(&p, 0.0, 100.0));
-    assert!(p.expected_pause() <= p.pause());
+    let span = 20.0 + busy - p.busy_mean;
+    let mean = (span * span + 1.0) / (2.0 * span);
+    let expected = p.expected_pause().as_secs_f64();
+    assert!((expected - mean).abs() < 1e-6, "{expected} for a span of {span}");
+    assert!(expected < p.pause().as_secs_f64(), "below the pause decided ({:?})", p.pause());
+    // Never below the shortest pause allowed, nor above the pause decided.
+    let mut q = Pacer::new(secs(1.5), secs(1.0), secs(600.0));
+    q.observe_poll(poll(&q, 0.0, 100.0));
+    q.observe_poll(poll(&q, 0.0, 100.0));
+    assert!(q.expected_pause() >= secs(1.0) && q.expected_pause() <= q.pause());
     // Measured: about a chunk's time at 100/s less the busy time, whatever the pause now.
     let (q, _) = closed_loop(100.0, 12);
     let expected = q.expected_pause().as_secs_f64();
