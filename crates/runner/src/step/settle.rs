@@ -84,8 +84,9 @@ pub async fn settle_uncertain<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, reason: &str
 /// written, and sending it again would double it: each absent row is looked up once
 /// more by the fields a platform stores as written ([`Matcher::loosened`]), and one that
 /// matches an item there, or cannot be looked up so, is left for the user to tell. An
-/// app whose imported fields are all text has no such fields: its absent rows are taken
-/// as absent (a key column is the way to be sure there).
+/// app whose imported fields are all text has no such fields: there every absent row is
+/// left for the user to tell (a key column is the way to be sure), as when no row of the
+/// chunk is found at all.
 async fn doubt_absent<C: Clock>(
     ctx: &Ctx<'_, C>,
     i: Chunk,
@@ -96,14 +97,19 @@ async fn doubt_absent<C: Clock>(
     if looked.absent.is_empty() || !matches!(matcher, Matcher::Content(_)) {
         return Ok(());
     }
-    let Some(loose) = matcher.loosened() else { return Ok(()) };
-    let absent: Vec<&(u64, Item)> = rows.iter().filter(|(r, _)| looked.absent.contains(r)).collect();
-    let again = look(ctx, i, &loose, &absent).await?;
-    let doubtful: Vec<u64> = again.landed.into_iter().chain(again.unknown).collect();
+    let (doubtful, why) = match matcher.loosened() {
+        Some(loose) => {
+            let absent: Vec<&(u64, Item)> = rows.iter().filter(|(r, _)| looked.absent.contains(r)).collect();
+            let again = look(ctx, i, &loose, &absent).await?;
+            let doubtful: Vec<u64> = again.landed.into_iter().chain(again.unknown).collect();
+            (doubtful, "found, or not to be ruled out, by their other fields")
+        }
+        None => (looked.absent.clone(), "the app's imported fields are all text: a key column would tell"),
+    };
     if !doubtful.is_empty() {
         ctx.say(format!(
             "chunk {i}: {} row(s) not found by their whole content may be in the app with their text stored \
-             otherwise (found, or not to be ruled out, by their other fields)",
+             otherwise ({why})",
             doubtful.len()
         ));
         looked.absent.retain(|r| !doubtful.contains(r));
