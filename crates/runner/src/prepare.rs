@@ -237,6 +237,12 @@ impl Keys {
     }
 }
 
+/// A cell error as an `errors.csv` line's fields.
+fn problem(e: elma_import_validate::CellError) -> Problem {
+    let fix = e.fix.unwrap_or_default();
+    (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message, fix)
+}
+
 /// Pass 1: reads and checks every row, writing `errors.csv`.
 fn check_pass(
     spec: &RunSpec,
@@ -274,23 +280,16 @@ fn check_pass(
             example_rows.extend(batch.iter().filter(|r| example.matches(r)).map(|r| r.number));
         }
         let skipped = &example_rows[before..];
-        let mut errors: Vec<Problem> = checked
-            .into_iter()
-            .filter(|e| !skipped.contains(&e.row))
-            .map(|e| {
-                let fix = e.fix.unwrap_or_default();
-                (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message, fix)
-            })
-            .collect();
+        let mut errors: Vec<Problem> =
+            checked.into_iter().filter(|e| !skipped.contains(&e.row)).map(problem).collect();
         if format == elma_import_sheet::Format::Xlsx {
             errors.extend(too_long_for_xlsx(&batch, &validator));
             errors.sort_by_key(|e| (e.0, e.1));
-        } else {
+        } else if reader.format() == elma_import_sheet::Format::Xlsx {
+            // An .xlsx's date cells go into .csv chunks as text without seconds.
             let before = errors.len();
             for row in batch.iter().filter(|r| !skipped.contains(&r.number)) {
-                errors.extend(validator.check_csv_dates(row).into_iter().map(|e| {
-                    (e.row, e.column.unwrap_or(0), e.header, e.value, e.rule.as_str(), e.message, String::new())
-                }));
+                errors.extend(validator.check_csv_dates(row).into_iter().map(problem));
             }
             if errors.len() > before {
                 errors.sort_by_key(|e| (e.0, e.1));
@@ -429,7 +428,8 @@ fn chunk_pass(
         date_format: settings.locale.excel_datetime_format().to_string(),
         ..WriteOptions::default()
     };
-    let csv_chunks = settings.sheet_format() == elma_import_sheet::Format::Csv;
+    let dates_as_text = settings.sheet_format() == elma_import_sheet::Format::Csv
+        && reader.format() == elma_import_sheet::Format::Xlsx;
     let mut writer = ChunkWriter::new(
         &out,
         "chunk",
@@ -459,7 +459,7 @@ fn chunk_pass(
                 continue;
             }
             // A .csv chunk writes an .xlsx's date cells the locale's way.
-            let text = if csv_chunks { checked.validator.csv_row(row) } else { None };
+            let text = if dates_as_text { checked.validator.csv_row(row) } else { None };
             let row = text.as_ref().unwrap_or(row);
             match &checked.keep {
                 Some(keep) => writer.push(&kept(row, keep))?,

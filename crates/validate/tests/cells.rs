@@ -496,7 +496,11 @@ fn date_cells_as_a_csv_chunk_writes_them() {
     row.push(CellKind::Number, "1.5", 1.5);
     let csv = v.csv_row(&row).expect("date cells to rewrite");
     let texts: Vec<&str> = csv.iter().map(|c| c.text).collect();
-    assert_eq!(texts, ["2024-01-31T13:27:00", "27", "31.01.2024", "1.5"], "a STRING keeps its text, a DATE its day");
+    assert_eq!(
+        texts,
+        ["2024-01-31T13:27:00", "27", "31.01.2024", "1.5"],
+        "a STRING keeps its text, a DATE its day"
+    );
     assert_eq!(csv.number, 2);
     assert_eq!(v.csv_row(&Row::from_texts(3, ["A-1", "27", "31.01.2024", "2"])), None, "text cells stay");
 
