@@ -135,7 +135,7 @@ pub fn is_empty(value: &Value) -> bool {
 ///
 /// | type | compared as |
 /// |---|---|
-/// | STRING, TEXT, LINK | text, exactly and case-sensitively, after trimming (line ends `\r\n` = `\n`) |
+/// | STRING, TEXT, LINK | text, exactly and case-sensitively, after trimming (line ends `\r\n` = `\n`); with several values, the parts between commas as a multiset, whether stored one a value or as one text |
 /// | INTEGER, FLOAT | numbers (a numeric string is read as its number) |
 /// | BOOLEAN | booleans (`"true"`/`"false"` too) |
 /// | DATETIME | instants, whatever the offsets |
@@ -157,6 +157,7 @@ pub fn same_value(field: &Field, expected: &Value, actual: &Value) -> bool {
         (false, false) => {}
     }
     match field.kind {
+        FieldType::String | FieldType::Text | FieldType::Link if !field.single => same_parts(expected, actual),
         FieldType::String | FieldType::Text | FieldType::Link => same_each(expected, actual, same_text),
         FieldType::Integer | FieldType::Float => same_each(expected, actual, same_number),
         FieldType::Boolean => {
@@ -299,6 +300,23 @@ fn text_of(value: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// Several text values, read as the parts between commas of each: `["a", "b"]`, `"a, b"`
+/// and `["a, b"]` are the same values. A cell of several values may be stored one value
+/// a part or as one text (the emulator does the one for STRING, the other for TEXT; the
+/// platform's reference does not say).
+fn same_parts(expected: &Value, actual: &Value) -> bool {
+    let parts = |v: &Value| -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for value in as_list(v) {
+            let text = text_of(value)?;
+            out.extend(text.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()));
+        }
+        out.sort_unstable();
+        Some(out)
+    };
+    matches!((parts(expected), parts(actual)), (Some(e), Some(a)) if e == a)
 }
 
 fn same_text(expected: &Value, actual: &Value) -> bool {
@@ -488,6 +506,22 @@ mod tests {
         let t = field(FieldType::Text);
         assert!(same_value(&t, &json!("a\nb"), &json!("a\r\nb")));
         assert!(!same_value(&t, &json!("a\nb"), &json!("a b")));
+    }
+
+    #[test]
+    fn several_text_values_compare_as_their_parts_stored_either_way() {
+        let mut f = field(FieldType::Text);
+        f.single = false;
+        let parts = json!(["VIP", "Wholesale"]);
+        for stored in [json!("VIP, Wholesale"), json!(["Wholesale", "VIP"]), json!(["VIP,Wholesale"])] {
+            assert!(same_value(&f, &parts, &stored), "{stored}");
+        }
+        for other in [json!("VIP"), json!("VIP, Wholesale, Retail"), json!(["vip", "Wholesale"])] {
+            assert!(!same_value(&f, &parts, &other), "{other}");
+        }
+        // One value keeps its commas and its spacing.
+        let one = field(FieldType::Text);
+        assert!(!same_value(&one, &json!("VIP, Wholesale"), &json!("VIP,Wholesale")));
     }
 
     #[test]
