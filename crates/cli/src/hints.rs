@@ -81,7 +81,7 @@ pub fn run(e: &RunError, at: Option<&Resume>) -> Vec<String> {
             vec![
                 "check what the app holds (`elma-import verify` compares it with the file)".into(),
                 format!(
-                    "then settle each chunk by your word: {} when its rows are in the app, or {} to import it again",
+                    "then settle each chunk by your word: {} when its rows are in the app, or {} to import again those not found there",
                     resume(&format!(" --assume-imported {}", chunk_arg(first))),
                     resume(&format!(" --assume-not-imported {}", chunk_arg(first)))
                 ),

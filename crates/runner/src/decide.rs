@@ -150,8 +150,8 @@ pub fn settle_found(looked: Looked, budget: Budget, order: Option<MatcherKind>) 
     if !looked.unknown.is_empty() {
         return Settle::Unsettled {
             reason: format!(
-                "{} row(s) cannot be told apart among the app's items (no value to look them up by, or \
-                 found more than once)",
+                "{} row(s) cannot be told apart among the app's items (no value to look them up by, \
+                 found more than once, or possibly stored reworded)",
                 looked.unknown.len()
             ),
         };

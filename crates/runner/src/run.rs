@@ -204,9 +204,14 @@ fn verify_files<C: Clock>(ctx: &Ctx<'_, C>) -> Result<(), RunError> {
 /// chunk to done in order.
 async fn drive<C: Clock>(ctx: &Ctx<'_, C>) -> Result<(), RunError> {
     for &(i, imported) in &ctx.settings.assume {
-        if matches!(ctx.chunk(i).phase, Phase::Uncertain { .. } | Phase::Answered { .. }) {
-            ctx.record(Event::Resolved { at: ctx.now(), chunk: i, imported, by: SettledBy::User })?;
-            ctx.account(|a| a.settled += 1);
+        match ctx.chunk(i).phase {
+            // The rows of it found in the app stay; the rest are imported again.
+            Phase::Uncertain { .. } if !imported => step::settle::not_imported_by_word(ctx, i).await?,
+            Phase::Uncertain { .. } | Phase::Answered { .. } => {
+                ctx.record(Event::Resolved { at: ctx.now(), chunk: i, imported, by: SettledBy::User })?;
+                ctx.account(|a| a.settled += 1);
+            }
+            _ => {}
         }
     }
     let pending = ctx.files.all().any(|i| ctx.read(|s| *s.phase(i) != Phase::Done));

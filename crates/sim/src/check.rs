@@ -43,6 +43,14 @@ impl Truth {
         Truth { children: by_ref("sim.children"), parents, parents_by_id }
     }
 
+    /// Whether some child item of `reference` holds `name` other than written (stored
+    /// reworded: a look-up by content cannot find it).
+    pub fn child_reworded(&self, reference: &str, name: &str) -> bool {
+        self.children.get(reference).is_some_and(|items| {
+            items.iter().any(|i| i.get("__name").and_then(Value::as_str).is_some_and(|n| n != name))
+        })
+    }
+
     /// How many items of the children's app came from the row marked `reference`.
     pub fn children(&self, reference: &str) -> usize {
         self.children.get(reference).map_or(0, Vec::len)

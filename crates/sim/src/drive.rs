@@ -521,13 +521,22 @@ impl<'w> Sim<'w> {
                 .filter_map(|row| self.world.children.get((row - 2) as usize).map(|c| c.reference.clone()))
                 .collect();
             let present = refs.iter().filter(|r| truth.children(r) > 0).count();
+            // A row in the app with its name stored otherwise: the tool cannot find it,
+            // so "not imported" would send it again.
+            let reworded = entry
+                .source_ranges
+                .iter()
+                .flat_map(|r| r[0]..=r[1])
+                .filter_map(|row| self.world.children.get((row - 2) as usize))
+                .any(|child| truth.child_reworded(&child.reference, &child.name));
             if present == refs.len() {
                 out.push((c, true));
-            } else if present == 0 {
+            } else if present == 0 || !reworded {
+                // In part: the rows the tool finds stay, the rest are imported again.
                 out.push((c, false));
             } else {
                 self.say(format!(
-                    "chunk {c} is in part in the app ({present} of {}): the user stops",
+                    "chunk {c} is in part in the app ({present} of {}), some stored reworded: the user stops",
                     refs.len()
                 ));
                 return Decision::Stop;

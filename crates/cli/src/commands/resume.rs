@@ -38,8 +38,9 @@ pub struct ResumeArgs {
     /// of it counts as in the app.
     #[arg(long, value_name = "N", value_parser = parse_chunk_ref)]
     pub assume_imported: Vec<ChunkRef>,
-    /// Settle unsettled chunk N (1-based; `STEP:N` in a migration) as not imported: it is
-    /// uploaded and imported again.
+    /// Settle unsettled chunk N (1-based; `STEP:N` in a migration) as not imported: its
+    /// rows are looked up once more, and those not found in the app are imported again
+    /// (rows found there stay).
     #[arg(long, value_name = "N", value_parser = parse_chunk_ref)]
     pub assume_not_imported: Vec<ChunkRef>,
     /// Import the valid rows of a run that validation refused (nothing was sent), listing

@@ -80,6 +80,37 @@ pub async fn settle_uncertain<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, reason: &str
     apply(ctx, i, settle, Vec::new(), matcher.settled_by())
 }
 
+/// The user's word on uncertain chunk `i` (`--assume-not-imported`), taken once as the
+/// execution begins: not imported. Its rows are looked up once more; those found once
+/// among the app's items are in it whatever the user thought, and the rest (not found,
+/// found more than once, or not to be looked up) are imported once more. None found: the
+/// chunk's file is started again as it is.
+pub async fn not_imported_by_word<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk) -> Result<(), RunError> {
+    let (matcher, rows) = rows_as_items(ctx, i)?;
+    let all: Vec<&(u64, Item)> = rows.iter().collect();
+    let mut looked = look(ctx, i, &matcher, &all).await?;
+    if !looked.landed.is_empty() {
+        // The lost import may still be running: what lands meanwhile is not sent again.
+        wait_until_quiet(ctx, i, &matcher, &rows, &mut looked).await?;
+    }
+    ctx.account(|a| a.settled += 1);
+    if looked.landed.is_empty() {
+        ctx.say(format!("chunk {i}: not imported, by your word; none of its rows is in the app"));
+        return ctx.record(Event::Resolved { at: ctx.now(), chunk: i, imported: false, by: SettledBy::User });
+    }
+    let mut absent = std::mem::take(&mut looked.absent);
+    absent.append(&mut looked.unknown);
+    absent.sort_unstable();
+    ctx.say(format!(
+        "chunk {i}: not imported, by your word: {} row(s) found in the app stay, {} are imported again",
+        looked.landed.len(),
+        absent.len()
+    ));
+    let settle =
+        settle_found(Looked { landed: looked.landed, absent, unknown: Vec::new() }, budget(ctx, i), None);
+    apply(ctx, i, settle, Vec::new(), SettledBy::User)
+}
+
 /// By content, a row not found may have landed with its text stored otherwise than
 /// written, and sending it again would double it: each absent row is looked up once
 /// more by the fields a platform stores as written ([`Matcher::loosened`]), and one that
