@@ -206,7 +206,9 @@ async fn drive<C: Clock>(ctx: &Ctx<'_, C>) -> Result<(), RunError> {
     for &(i, imported) in &ctx.settings.assume {
         match ctx.chunk(i).phase {
             // The rows of it found in the app stay; the rest are imported again.
-            Phase::Uncertain { .. } if !imported => step::settle::not_imported_by_word(ctx, i).await?,
+            Phase::Uncertain { .. } | Phase::Answered { .. } if !imported => {
+                step::settle::not_imported_by_word(ctx, i).await?
+            }
             Phase::Uncertain { .. } | Phase::Answered { .. } => {
                 ctx.record(Event::Resolved { at: ctx.now(), chunk: i, imported, by: SettledBy::User })?;
                 ctx.account(|a| a.settled += 1);

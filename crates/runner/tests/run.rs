@@ -327,6 +327,24 @@ async fn a_look_up_that_contradicts_the_platforms_count_stops_for_the_users_word
 }
 
 #[tokio::test]
+async fn not_imported_by_the_users_word_sends_only_the_rows_not_found() {
+    // The counts and the look-up disagree (the listing fails), so the run stops for the
+    // user's word. "Not imported" once sent the whole chunk again, doubling the 6 rows
+    // that had landed; now the rows are looked up once more and only the 4 others go.
+    let h = setup(10, 10, None).await;
+    h.platform.lock().unwrap().list_broken = true;
+    h.script(vec![Start::Accept(Land::First(6), vec![Answer::Done(Some((6, 0)))])]);
+    assert_eq!(h.execute(&ExecOptions::default()).await.unwrap_err().kind(), StopKind::Uncertain);
+    h.platform.lock().unwrap().list_broken = false;
+    let options = ExecOptions { assume: vec![(Chunk(0), false)], ..ExecOptions::default() };
+    let s = h.execute(&options).await.unwrap();
+    assert!(s.all_imported(), "{s:?}");
+    h.assert_exactly_once();
+    assert_eq!(count(&h.events(), |e| matches!(e, Event::Replaced { rows: 4, .. })), 1);
+    assert_eq!(h.platform.lock().unwrap().starts, 2, "the first import, then the rest");
+}
+
+#[tokio::test]
 async fn a_blocked_status_for_a_started_import_is_not_a_result() {
     // Regression: the status endpoint answering `blocked` was journaled as finished.
     let h = setup(10, 10, None).await;

@@ -80,11 +80,12 @@ pub async fn settle_uncertain<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk, reason: &str
     apply(ctx, i, settle, Vec::new(), matcher.settled_by())
 }
 
-/// The user's word on uncertain chunk `i` (`--assume-not-imported`), taken once as the
-/// execution begins: not imported. Its rows are looked up once more; those found once
-/// among the app's items are in it whatever the user thought, and the rest (not found,
-/// found more than once, or not to be looked up) are imported once more. None found: the
-/// chunk's file is started again as it is.
+/// The user's word on unsettled chunk `i` (`--assume-not-imported`; its start's answer
+/// lost, or its counts not adding up), taken once as the execution begins: not imported.
+/// Its rows are looked up once more; those found once among the app's items are in it
+/// whatever the user thought, and the rest (not found, found more than once, or not to be
+/// looked up) are imported once more. None found: the chunk's file is started again as
+/// it is.
 pub async fn not_imported_by_word<C: Clock>(ctx: &Ctx<'_, C>, i: Chunk) -> Result<(), RunError> {
     let (matcher, rows) = rows_as_items(ctx, i)?;
     let all: Vec<&(u64, Item)> = rows.iter().collect();
