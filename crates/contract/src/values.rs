@@ -157,7 +157,9 @@ pub fn same_value(field: &Field, expected: &Value, actual: &Value) -> bool {
         (false, false) => {}
     }
     match field.kind {
-        FieldType::String | FieldType::Text | FieldType::Link if !field.single => same_parts(expected, actual),
+        FieldType::String | FieldType::Text | FieldType::Link if !field.single => {
+            same_parts(expected, actual)
+        }
         FieldType::String | FieldType::Text | FieldType::Link => same_each(expected, actual, same_text),
         FieldType::Integer | FieldType::Float => same_each(expected, actual, same_number),
         FieldType::Boolean => {
