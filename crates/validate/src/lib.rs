@@ -257,28 +257,32 @@ impl Validator {
     /// row has no such cell (a .csv source never has). A date-time with seconds is written
     /// without them: [`Validator::check_csv_dates`] reports it before anything is sent.
     pub fn csv_row(&self, row: &Row) -> Option<Row> {
-        let text = |ci: usize, cell: Cell<'_>| -> Option<String> {
-            let rule = self.rules.get(ci).filter(|_| cell.kind == CellKind::Date)?;
-            let with_time = match rule.kind {
-                check::Kind::DateTime => true,
-                check::Kind::Date => false,
-                _ => return None,
-            };
-            let dt = values::date_cell(cell)?;
-            let at_midnight = (dt.hour, dt.minute, dt.second) == (0, 0, 0);
-            Some(dt.format(self.locale, with_time && !at_midnight))
-        };
-        if !row.iter().enumerate().any(|(ci, cell)| text(ci, cell).is_some()) {
+        if !row.iter().enumerate().any(|(ci, cell)| self.date_column(ci, cell).is_some()) {
             return None;
         }
         let mut out = Row::with_capacity(row.number, row.len(), row.text_len() + 16);
         for (ci, cell) in row.iter().enumerate() {
-            match text(ci, cell) {
+            let text = self.date_column(ci, cell).and_then(|with_time| {
+                let dt = values::date_cell(cell)?;
+                let at_midnight = (dt.hour, dt.minute, dt.second) == (0, 0, 0);
+                Some(dt.format(self.locale, with_time && !at_midnight))
+            });
+            match text {
                 Some(t) => out.push_text(&t),
                 None => out.push(cell.kind, cell.text, cell.number),
             }
         }
         Some(out)
+    }
+
+    /// For a date cell of a date-time (`true`) or date (`false`) column: which; `None` for
+    /// any other cell.
+    fn date_column(&self, ci: usize, cell: Cell<'_>) -> Option<bool> {
+        match self.rules.get(ci).filter(|_| cell.kind == CellKind::Date)?.kind {
+            check::Kind::DateTime => Some(true),
+            check::Kind::Date => Some(false),
+            _ => None,
+        }
     }
 
     /// The date cells a .csv chunk cannot carry (see [`Validator::csv_row`]): a date-time
@@ -287,8 +291,7 @@ impl Validator {
     pub fn check_csv_dates(&self, row: &Row) -> Vec<CellError> {
         let mut out = Vec::new();
         for (ci, cell) in row.iter().enumerate() {
-            let Some(rule) = self.rules.get(ci) else { break };
-            if cell.kind != CellKind::Date || !matches!(rule.kind, check::Kind::DateTime) {
+            if self.date_column(ci, cell) != Some(true) {
                 continue;
             }
             if values::date_cell(cell).is_some_and(|dt| dt.second != 0) {

@@ -37,9 +37,9 @@ mod show;
 mod source;
 pub mod target;
 
-use elma_import_chunk::plan::thousands;
 use std::path::{Path, PathBuf};
 
+use elma_import_chunk::plan::thousands;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{DiffLine, DiffSink, Verdict, DIFF_COLUMNS};
