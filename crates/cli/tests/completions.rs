@@ -12,7 +12,7 @@
 
 #![allow(clippy::useless_vec)]
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Command;

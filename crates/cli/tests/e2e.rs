@@ -9,7 +9,7 @@
 // `args!` builds a Vec so argument lists can be extended; many are used as slices as they are.
 #![allow(clippy::useless_vec)]
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::time::Duration;

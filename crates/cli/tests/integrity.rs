@@ -5,8 +5,7 @@
 
 #![allow(clippy::useless_vec)]
 
-#[macro_use]
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 
 #![allow(clippy::useless_vec)]
 
-mod util;
+use crate::util;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

@@ -6,7 +6,7 @@
 
 #![allow(clippy::useless_vec)]
 
-mod util;
+use crate::util;
 
 use std::collections::HashMap;
 use std::path::Path;

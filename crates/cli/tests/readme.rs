@@ -38,7 +38,7 @@
 
 #![allow(clippy::useless_vec)]
 
-mod util;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

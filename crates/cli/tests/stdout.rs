@@ -3,7 +3,7 @@
 
 #![allow(clippy::useless_vec)]
 
-mod util;
+use crate::util;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! The API of docs/platform.md §3–§6 against a served emulator: auth, import to done, list, blocked.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

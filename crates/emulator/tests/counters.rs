@@ -1,6 +1,6 @@
 //! Counters: status polls per import with their gaps, the event-handler queue.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Temporary files expire `temp_ttl` after upload (docs/platform.md §2).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

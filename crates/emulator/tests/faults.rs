@@ -1,6 +1,6 @@
 //! Fault injection: deterministic by seed, only on /pub/v1, counted.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

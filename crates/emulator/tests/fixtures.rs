@@ -2,7 +2,7 @@
 //! emulator: every cell of `values.json` imported into an app made of its fields, and
 //! every filter of `filters.json` listed against the items its rows become.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Latency: every `/pub/v1` request is delayed by a fixed part plus seeded jitter, half
 //! before it is handled and half on the way back; `/_emulator/` never is.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

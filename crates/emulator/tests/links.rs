@@ -2,7 +2,7 @@
 //! user of the emulator and a SYS_COLLECTION id an item of the linked app; such rows
 //! fail with a row error naming the value, the others import. The users endpoints.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! case-insensitive substring, numbers and date-times are intervals, every field must
 //! match, paging counts every match, an undocumented shape is a 400.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

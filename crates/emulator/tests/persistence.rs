@@ -1,7 +1,7 @@
 //! With a data directory, uploads, items and finished imports survive a restart; an
 //! import running at the stop ends failed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Parted uploads (docs/platform.md §1, §2): 206 for non-final parts, 200 at the end, and each 400.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! §7 item values: what a row of every field type becomes on the platform, read by the
 //! emulator's own cell model (locale `ru`, zone `+03:00` unless configured).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! .xlsx uploads read with calamine: typed cells (numbers, booleans, dates without a
 //! zone) become §7 values; row numbers are the sheet's; a format mismatch fails whole.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

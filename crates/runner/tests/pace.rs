@@ -3,7 +3,7 @@
 //! `base / (1 + queue / 1000)` rows per second, every imported row queues a handler job,
 //! and the queue drains at a handler rate the test sets per import. No real sleeps.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

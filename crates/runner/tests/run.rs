@@ -6,7 +6,7 @@
 //! `note`, both STRING), lands all, some or none of them as each test scripts, and answers
 //! the start and the status polls as scripted.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! Reading the .csv fixtures and generated edge cases.
 
-mod common;
+use crate::common;
 
 use common::{all_rows, cells, chain, fixture, open_fixture, texts};
 use elma_import_sheet::{open, Format, ReadOptions, SheetError};

@@ -1,6 +1,6 @@
 //! Reading the .xlsx fixtures written by openpyxl, XlsxWriter and LibreOffice.
 
-mod common;
+use crate::common;
 
 use common::{all_rows, cells, chain, fixture, open_fixture, texts};
 use elma_import_sheet::{open, CellKind, Format, ReadOptions, SheetError};

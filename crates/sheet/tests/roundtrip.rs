@@ -1,6 +1,6 @@
 //! Writing .csv and .xlsx files and reading them back.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -121,7 +121,13 @@ fn a_write_that_fails_midway_leaves_the_old_file() {
         .arg("-c")
         .arg("trap '' XFSZ; ulimit -f 256 && exec \"$0\" \"$@\"")
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writes_past_the_file_size_limit", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "write_atomic::child_writes_past_the_file_size_limit",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD, dir.path())
         .output()
         .unwrap();

@@ -41,7 +41,13 @@ fn a_full_disk_is_an_io_error_and_the_zip_writer_stays_quiet() {
         return;
     }
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writes_to_a_full_disk", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "write_full_disk::child_writes_to_a_full_disk",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD, "1")
         .output()
         .unwrap();

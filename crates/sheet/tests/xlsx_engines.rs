@@ -1,7 +1,7 @@
 //! The two .xlsx engines (calamine's cell reader, and the streaming reader used for
 //! workbooks with a large shared-strings table) read every workbook identically.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

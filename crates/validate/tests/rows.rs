@@ -312,7 +312,7 @@ proptest! {
     }
 }
 
-/// Run with `cargo test --release -p elma-import-validate --test rows -- --ignored --nocapture`.
+/// Run with `cargo test --release -p elma-import-validate --test validate rows:: -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing, for information"]
 fn timing_per_row() {

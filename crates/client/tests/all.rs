@@ -1,0 +1,6 @@
+//! The integration tests of this crate, as one test binary: each file in `tests/` is a
+//! module here, so the crate's tests link once (`cargo test -p elma-import-client --test client`).
+
+mod http;
+mod masking;
+mod transport;
