@@ -144,7 +144,7 @@ pub fn is_empty(value: &Value) -> bool {
 /// | ENUM, STATUS | sets of option codes (an entry with only a name is mapped to its code) |
 /// | PHONE | sets of phone digits, `type` ignored |
 /// | EMAIL | sets of addresses, case-insensitively, `type` ignored |
-/// | FULL_NAME | its three parts, each trimmed |
+/// | FULL_NAME | its three parts, each trimmed (several values: the names between commas, as text) |
 /// | SYS_USER, SYS_COLLECTION, FILE, IMAGE | sets of ids (strings or `{"__id"}`), case-insensitively |
 /// | TABLE, JSON, ACCOUNT | JSON, numbers by value |
 ///
@@ -158,8 +158,9 @@ pub fn same_value(field: &Field, expected: &Value, actual: &Value) -> bool {
     }
     match field.kind {
         FieldType::String | FieldType::Text | FieldType::Link if !field.single => {
-            same_parts(expected, actual)
+            same_parts(expected, actual, text_of)
         }
+        FieldType::FullName if !field.single => same_parts(expected, actual, name_text),
         FieldType::String | FieldType::Text | FieldType::Link => same_each(expected, actual, same_text),
         FieldType::Integer | FieldType::Float => same_each(expected, actual, same_number),
         FieldType::Boolean => {
@@ -304,15 +305,16 @@ fn text_of(value: &Value) -> Option<String> {
     }
 }
 
-/// Several text values, read as the parts between commas of each: `["a", "b"]`, `"a, b"`
-/// and `["a, b"]` are the same values. A cell of several values may be stored one value
-/// a part or as one text (the emulator does the one for STRING, the other for TEXT; the
-/// platform's reference does not say).
-fn same_parts(expected: &Value, actual: &Value) -> bool {
+/// Several values, read as the parts between commas of each value's text (`text`):
+/// `["a", "b"]`, `"a, b"` and `["a, b"]` are the same values. A cell of several values
+/// may be stored one value a part or as one value of the whole text (the emulator does
+/// the one for STRING, the other for TEXT and FULL_NAME; the platform's reference does
+/// not say).
+fn same_parts(expected: &Value, actual: &Value, text: fn(&Value) -> Option<String>) -> bool {
     let parts = |v: &Value| -> Option<Vec<String>> {
         let mut out = Vec::new();
         for value in as_list(v) {
-            let text = text_of(value)?;
+            let text = text(value)?;
             out.extend(text.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()));
         }
         out.sort_unstable();
@@ -472,6 +474,13 @@ fn name_parts(value: &Value) -> Option<[String; 3]> {
         }
         _ => None,
     }
+}
+
+/// A full name as one text, its parts in the order written (`Rogers Sarah Jane`), single
+/// spaces between words.
+fn name_text(value: &Value) -> Option<String> {
+    let parts = name_parts(value)?;
+    Some(parts.iter().flat_map(|p| p.split_whitespace()).collect::<Vec<_>>().join(" "))
 }
 
 /// JSON equality with numbers compared by value (`1` = `1.0`).
@@ -669,6 +678,30 @@ mod tests {
             &json!({"lastname": "Rogers", "firstname": "Sarah"})
         ));
         assert!(!same_value(&n, &full_name("Rogers", "Sarah", ""), &full_name("Sarah", "Rogers", "")));
+    }
+
+    /// A cell `Rogers Sarah, Smith John` of a FULL_NAME field with several values: the
+    /// client sends two names, the emulator keeps one name of the whole text.
+    #[test]
+    fn full_names_of_several_values_compare_as_the_names_between_commas() {
+        let mut n = field(FieldType::FullName);
+        n.single = false;
+        let two = json!([full_name("Rogers", "Sarah", ""), full_name("Smith", "John", "")]);
+        let whole = json!({"lastname": "Rogers", "firstname": "Sarah,", "middlename": "Smith  John"});
+        assert!(same_value(&n, &two, &whole));
+        assert!(same_value(&n, &whole, &two));
+        assert!(same_value(
+            &n,
+            &two,
+            &json!([full_name("Smith", "John", ""), full_name("Rogers", "Sarah", "")])
+        ));
+        assert!(!same_value(&n, &two, &json!([full_name("Rogers", "Sarah", "")])));
+        assert!(!same_value(
+            &n,
+            &two,
+            &json!({"lastname": "Rogers", "firstname": "Sarah", "middlename": "Smith John"})
+        ));
+        assert!(!same_value(&n, &two, &json!("Rogers Sarah, Smith John, Doe Jane")));
     }
 
     #[test]
