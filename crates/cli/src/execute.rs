@@ -111,6 +111,7 @@ pub fn watch_ctrl_c(cancel: &Cancel) {
                 let stopped =
                     anyhow::anyhow!("interrupted at once by a second Ctrl-C; the run can be resumed");
                 let _ = ui::finish(Err(exit::coded(exit::INTERRUPTED, stopped)));
+                ui::progress::echo::restore();
                 std::process::exit(exit::INTERRUPTED.into());
             }
         }

@@ -439,3 +439,86 @@ fn progress_is_one_plain_line_per_event_without_a_terminal_and_json_lines_on_req
     );
     assert_eq!(out.json()["imported"].as_u64(), Some(250), "the summary is still the one object on stdout");
 }
+
+// ---------------------------------------------------------------------------------------
+// Ctrl-C on a real terminal, while the bars are drawn.
+
+/// `arg` quoted for a POSIX shell.
+fn sh_quote(arg: &str) -> String {
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
+
+/// A run drawing its bars on a terminal (a pseudo-terminal of `script`, util-linux),
+/// stopped by Ctrl-C typed at that terminal. While the bars are up, the terminal does not
+/// echo `^C` (the echo would wrap under a full-width bar line and leave a stale frame on
+/// screen); afterwards the terminal is as it was, and the run stopped at a safe point.
+#[test]
+fn ctrl_c_typed_at_the_terminal_is_not_echoed_under_the_bars_and_the_terminal_is_restored() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 900, 0.0, 71);
+    let emu = Emulator::start(&args!["--rows-per-sec", "300"]);
+    let run_dir = tmp.path().join("run");
+    let mut run = args!["run", p(&s.path), "--app", APP, "--run-dir", p(&run_dir), "--rows-per-chunk", "300"];
+    run.extend(conn(&emu));
+    let inner = command(tmp.path(), &run);
+    let line: Vec<String> = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(|a| sh_quote(&a.to_string_lossy()))
+        .collect();
+    let wrapper = tmp.path().join("in-terminal.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "stty cols 100 rows 30 echoctl\ntty > tty.txt\ntrap 'true' INT\n{}\necho $? > exit.txt\nstty -a > after.txt\n",
+            line.join(" ")
+        ),
+    )
+    .unwrap();
+
+    let mut outer = std::process::Command::new("script");
+    outer.args(["-qec", &format!("bash {}", sh_quote(&p(&wrapper))), "/dev/null"]).current_dir(tmp.path());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => outer.env(k, v),
+            None => outer.env_remove(k),
+        };
+    }
+    let screen = std::fs::File::create(tmp.path().join("screen.txt")).unwrap();
+    let mut term = outer
+        .stdin(std::process::Stdio::piped())
+        .stdout(screen)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script");
+    let screen = || std::fs::read_to_string(tmp.path().join("screen.txt")).unwrap_or_default();
+
+    let started = wait_until(std::time::Duration::from_secs(30), || {
+        tmp.path().join("tty.txt").exists() && !emu.counters()["imports"].as_array().is_none_or(Vec::is_empty)
+    });
+    assert!(started, "no import started\n{}", screen());
+    let tty = std::fs::read_to_string(tmp.path().join("tty.txt")).unwrap().trim().to_string();
+    let during = std::process::Command::new("stty").args(["-a", "-F", &tty]).output().unwrap();
+    let during = String::from_utf8_lossy(&during.stdout).to_string();
+    assert!(
+        during.split_whitespace().any(|w| w == "-echoctl"),
+        "echo of ^C on while the bars are up:\n{during}"
+    );
+    assert!(during.split_whitespace().any(|w| w == "isig"), "Ctrl-C still interrupts:\n{during}");
+
+    use std::io::Write as _;
+    term.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let after = || std::fs::read_to_string(tmp.path().join("after.txt")).unwrap_or_default();
+    let ended = wait_until(std::time::Duration::from_secs(60), || after().contains("echo"));
+    assert!(ended, "the run did not stop on Ctrl-C\n{}", screen());
+    let _ = term.kill();
+    let _ = term.wait();
+    let exit = std::fs::read_to_string(tmp.path().join("exit.txt")).unwrap();
+    assert_eq!(exit.trim(), "130", "stopped by Ctrl-C\n{}", screen());
+    let after = after();
+    assert!(after.split_whitespace().any(|w| w == "echoctl"), "the terminal is not restored:\n{after}");
+    assert!(screen().contains("resume"), "{}", screen());
+}

@@ -15,6 +15,7 @@
 //! and bars go), [`jsonl`] and [`end`] (the stream), [`view`] (one run drawn:
 //! [`RunView`], shared by `run` and every step of `migrate`).
 
+pub mod echo;
 pub mod end;
 pub mod eta;
 pub mod fit;

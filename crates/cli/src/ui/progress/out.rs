@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::echo;
 use crate::ui;
 
 /// How progress is shown.
@@ -84,6 +85,8 @@ pub struct Out {
     verbose: bool,
     started: Instant,
     multi: Option<MultiProgress>,
+    /// While bars are drawn on a terminal: its echo of `^C` off ([`echo`]).
+    _echo: Option<echo::ControlEchoOff>,
 }
 
 impl Out {
@@ -96,7 +99,8 @@ impl Out {
             *shown = Some(m.clone());
             ui::set_display(Some(std::sync::Arc::new(Bars)));
         }
-        Out { mode, verbose, started: Instant::now(), multi }
+        let echo = multi.as_ref().filter(|m| !m.is_hidden()).map(|_| echo::ControlEchoOff::new());
+        Out { mode, verbose, started: Instant::now(), multi, _echo: echo }
     }
 
     /// The mode in force.
