@@ -6,6 +6,8 @@
 //! - [`ChunkWriter`] splits rows into `{stem}-{index:05}.{csv|xlsx}` files that each
 //!   repeat the header, and returns a [`Manifest`] with every file's size, SHA-256 and
 //!   the source rows it holds, so server row errors map back to the source file.
+//! - [`Folder`] keeps `split`'s output folder to one split: what an earlier split left
+//!   there is cleared once the new manifest is saved, and the user's files are refused.
 //!
 //! ```
 //! use elma_import_chunk::{plan, ChunkWriter, Manifest, PlanInput};
@@ -32,8 +34,10 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+pub mod folder;
 pub mod plan;
 mod writer;
 
+pub use folder::Folder;
 pub use plan::{plan, Plan, PlanError, PlanInput, UploadKind};
 pub use writer::{hash_file, ChunkEntry, ChunkError, ChunkWriter, Manifest, MANIFEST_FILE};

@@ -38,6 +38,21 @@ pub enum ChunkError {
     /// A raw .csv record was pushed into .xlsx chunks.
     #[error("raw .csv records cannot go into `{0}` chunks")]
     RawIntoXlsx(&'static str),
+    /// The output folder holds files no split wrote (see [`crate::Folder`]).
+    #[error(
+        "`{}` holds {} that no earlier split wrote ({}): split into an empty or new folder, or move {} away",
+        dir.display(),
+        if files.len() == 1 { "a file" } else { "files" },
+        files.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            + &if files.len() > 3 { format!(" and {} more", files.len() - 3) } else { String::new() },
+        if files.len() == 1 { "it" } else { "them" }
+    )]
+    Foreign {
+        /// The output folder.
+        dir: PathBuf,
+        /// The names of what is in it that no split wrote, sorted.
+        files: Vec<String>,
+    },
     /// `manifest.json` is not a manifest.
     #[error("`{path}` is not a chunk manifest: {source}")]
     Manifest {

@@ -15,6 +15,7 @@ mod progress_eta;
 mod progress_jsonl;
 mod readme;
 mod report_page;
+mod split_folder;
 mod stdout;
 mod ux;
 mod verify;

@@ -1215,7 +1215,7 @@ fn split_csv_chunks_repeat_the_header_match_the_manifest_and_concatenate_to_the_
     let j = run.json();
     assert_eq!(
         j,
-        json!({"file": "contacts.csv", "output": "chunks", "manifest": "chunks/manifest.json", "rows": 4_500, "chunks": 5, "format": "csv", "exit_code": 0}),
+        json!({"file": "contacts.csv", "output": "chunks", "manifest": "chunks/manifest.json", "rows": 4_500, "chunks": 5, "format": "csv", "removed": [], "exit_code": 0}),
         "{run}"
     );
     let rows = check_chunks(&d.join("chunks"), &input[0], 1_000, 4_500, read_csv);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use elma_import_chunk::ChunkWriter;
+use elma_import_chunk::{ChunkWriter, Folder};
 use elma_import_sheet::{Format, RawCsv, WriteOptions};
 use elma_import_validate::ColumnMap;
 use serde_json::json;
@@ -17,7 +17,10 @@ use crate::ui;
 #[command(after_help = "Chunks never break a record; concatenating them gives back the input's rows. \
 A .csv split into .csv chunks copies each record as the file writes it (its quotes kept, \
 converted to UTF-8 from another encoding) when its delimiter is `,`; blank rows are left out. \
-manifest.json lists each chunk's file, first and last source row, rows, bytes and sha256.
+manifest.json lists each chunk's file, first and last source row, rows, bytes and sha256. \
+The folder ends with this split's chunks and manifest alone: files an earlier split left \
+there (listed by its manifest, or named as these chunks are) are removed once the new \
+manifest is saved; a folder holding anything else is refused, and nothing is written.
 
 Examples:
   elma-import split contacts.csv -o chunks/ --rows-per-chunk 1000
@@ -67,9 +70,8 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
     }
     let mut reader = args.source.open()?;
     let header = map.apply(reader.header()).map_err(usage)?;
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| usage(format!("cannot create `{}`: {e}", args.output.display())))?;
     let stem = stem(&args);
+    let folder = Folder::claim(&args.output, &stem)?;
     let options = WriteOptions {
         date_format: args.locale.excel_datetime_format().to_string(),
         ..WriteOptions::default()
@@ -86,7 +88,7 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
         reader.recycle(batch);
     }
     bar.finish_and_clear();
-    report(&args, global, writer, format)
+    report(&args, global, writer, folder, format)
 }
 
 /// `split` of a .csv into .csv chunks: each record's bytes copied as the file holds
@@ -107,8 +109,7 @@ fn split_raw(args: &SplitArgs, global: &Global, mut raw: RawCsv, map: &ColumnMap
         ));
     }
     let header = map.apply(raw.header()).map_err(usage)?;
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| usage(format!("cannot create `{}`: {e}", args.output.display())))?;
+    let folder = Folder::claim(&args.output, &stem(args))?;
     let mut writer = ChunkWriter::new(
         &args.output,
         &stem(args),
@@ -131,7 +132,7 @@ fn split_raw(args: &SplitArgs, global: &Global, mut raw: RawCsv, map: &ColumnMap
         }
     }
     bar.finish_and_clear();
-    report(args, global, writer, Format::Csv)
+    report(args, global, writer, folder, Format::Csv)
 }
 
 /// The chunk files' name stem: the input's.
@@ -139,15 +140,33 @@ fn stem(args: &SplitArgs) -> String {
     args.source.file.file_stem().and_then(|s| s.to_str()).unwrap_or("chunk").to_string()
 }
 
-/// Finishes the chunks, saves the manifest and says what was written.
-fn report(args: &SplitArgs, global: &Global, writer: ChunkWriter, format: Format) -> anyhow::Result<u8> {
+/// Finishes the chunks, saves the manifest, clears what earlier splits left in the folder
+/// and says what was written.
+fn report(
+    args: &SplitArgs,
+    global: &Global,
+    writer: ChunkWriter,
+    folder: Folder,
+    format: Format,
+) -> anyhow::Result<u8> {
     let manifest = writer.finish()?;
     // Like the chunks, the manifest is not fsynced: a split cut short is run again.
     let path = manifest.save_durable(&args.output, false)?;
+    let removed = folder.finish(&manifest)?;
+    if !removed.is_empty() && !global.json {
+        ui::say(format!(
+            "removed {} file(s) an earlier split left in `{}` that this one does not list ({}{})",
+            ui::count(removed.len() as u64),
+            args.output.display(),
+            removed.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+            if removed.len() > 3 { ", …" } else { "" }
+        ));
+    }
     if global.json {
         ui::print_json(&json!({
             "file": args.source.file, "output": args.output, "manifest": path,
             "rows": manifest.rows, "chunks": manifest.chunks.len(), "format": format.as_str(),
+            "removed": removed,
         }))?;
     } else {
         ui::say(format!(
