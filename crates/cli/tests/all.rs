@@ -6,6 +6,7 @@ mod util;
 mod completions;
 mod e2e;
 mod fidelity;
+mod files_killed;
 mod integrity;
 mod json;
 mod layout;
