@@ -2,7 +2,7 @@
 //! the input, the app, validation, column mapping, the connection, import and execution
 //! settings, pauses. A leaf of the command line: commands use it, it uses no command.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -42,7 +42,49 @@ pub struct SourceArgs {
     pub sheet: Option<String>,
 }
 
+/// Whether `a` and `b` name the same existing file, however written (`./a.csv`, a
+/// symbolic or a hard link).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        x.dev() == y.dev() && x.ino() == y.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (x, y);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+    }
+}
+
+/// Refuses `output` (given with `flag`) when it is the file `input`: no command writes
+/// over the file it reads.
+pub fn refuse_input_as_output(input: &Path, output: &Path, flag: &str) -> anyhow::Result<()> {
+    if same_file(input, output) {
+        return Err(usage(format!(
+            "{flag} `{}` is the input file `{}`: name another file (the input is never written over)",
+            output.display(),
+            input.display()
+        )));
+    }
+    Ok(())
+}
+
 impl SourceArgs {
+    /// Refuses any of `outputs` (flag, path) that is the input file.
+    pub fn refuse_as_output<'a>(
+        &self,
+        outputs: impl IntoIterator<Item = (&'a str, Option<&'a Path>)>,
+    ) -> anyhow::Result<()> {
+        for (flag, path) in outputs {
+            if let Some(path) = path {
+                refuse_input_as_output(&self.file, path, flag)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reader options.
     pub fn read_options(&self) -> elma_import_sheet::ReadOptions {
         elma_import_sheet::ReadOptions {

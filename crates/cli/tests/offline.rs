@@ -1138,7 +1138,35 @@ fn fix_rewrites_each_fixable_kind_lists_every_change_and_leaves_the_rest() {
 
     elma(d, ["fix", "in.csv", "--schema", &contacts_schema(), "-o", "in.csv"])
         .expect(exit::USAGE)
-        .stderr_has(&["never overwrites"]);
+        .stderr_has(&["-o `in.csv` is the input file", "never written over"]);
+}
+
+/// No output flag writes over the input, however the path is spelled: `./in.csv`, a
+/// symbolic link, a hard link. The input is byte for byte as it was.
+#[test]
+fn no_output_writes_over_the_input_however_it_is_named() {
+    let dir = tempdir();
+    let d = dir.path();
+    let s = sample(d, "in.csv", 200, 0.05, 3);
+    let before = std::fs::read(&s.path).unwrap();
+    std::os::unix::fs::symlink("in.csv", d.join("link.csv")).unwrap();
+    std::fs::hard_link(d.join("in.csv"), d.join("hard.csv")).unwrap();
+    let schema = contacts_schema();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["fix", "in.csv", "--schema", &schema, "-o", "./in.csv"],
+        vec!["fix", "in.csv", "--schema", &schema, "-o", "out.csv", "--changes", "in.csv"],
+        vec!["fix", "in.csv", "--schema", &schema, "-o", "link.csv"],
+        vec!["validate", "in.csv", "--schema", &schema, "--errors", "in.csv"],
+        vec!["validate", "in.csv", "--schema", &schema, "--valid-out", "./in.csv"],
+        vec!["validate", "in.csv", "--schema", &schema, "--rejects-out", "hard.csv"],
+        vec!["validate", "link.csv", "--schema", &schema, "--errors", "in.csv"],
+    ];
+    for args in cases {
+        let flag = args.iter().rev().nth(1).unwrap().to_string();
+        elma(d, &args).expect(exit::USAGE).stderr_has(&[&format!("{flag} `"), "is the input file"]);
+        assert_eq!(std::fs::read(&s.path).unwrap(), before, "{args:?} wrote over the input");
+    }
+    assert!(!d.join("out.csv").exists(), "refused before anything is written");
 }
 
 #[test]

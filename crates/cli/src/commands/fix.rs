@@ -47,9 +47,8 @@ pub struct FixArgs {
 
 /// Runs `fix`.
 pub fn run(args: FixArgs, global: &Global) -> anyhow::Result<u8> {
-    if args.output == args.source.file {
-        return Err(usage("-o must name a new file: fix never overwrites its input"));
-    }
+    args.source
+        .refuse_as_output([("-o", Some(args.output.as_path())), ("--changes", args.changes.as_deref())])?;
     let schema = runtime()?.block_on(load_schema(&args.schema, &args.conn))?;
     let mut reader = args.source.open()?;
     let header = args.check.mapped_header(&args.check.column_map()?, reader.header())?;

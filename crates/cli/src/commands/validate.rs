@@ -205,6 +205,12 @@ pub fn report_header_errors(
 
 /// Runs `validate`.
 pub fn run(args: ValidateArgs, global: &Global) -> anyhow::Result<u8> {
+    args.source.refuse_as_output([
+        ("--errors", args.errors.as_deref()),
+        ("--annotated", args.annotated.as_deref()),
+        ("--valid-out", args.valid_out.as_deref()),
+        ("--rejects-out", args.rejects_out.as_deref()),
+    ])?;
     if let Some(path) = &args.annotated {
         if Format::from_path(path) != Some(Format::Xlsx) {
             return Err(usage(format!(

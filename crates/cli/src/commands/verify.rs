@@ -259,6 +259,9 @@ pub fn run(args: VerifyArgs, global: &Global) -> anyhow::Result<u8> {
             args.target.display()
         )));
     }
+    if let (Kind::File | Kind::MigrationFile, Some(diff)) = (&kind, &args.diff) {
+        crate::opts::refuse_input_as_output(&args.target, diff, "--diff")?;
+    }
     let conn = match kind {
         Kind::Run => {
             let spec = elma_import_runner::RunSpec::load(&args.target)
