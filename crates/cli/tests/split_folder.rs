@@ -151,3 +151,21 @@ fn a_split_with_fewer_chunks_removes_the_earlier_splits_and_says_so() {
     assert_eq!(removed, (3..=10).map(|i| format!("contacts-{i:05}.csv")).collect::<Vec<_>>());
     assert_one_whole_split(&d.join("out"), 2_000, "200 then 1,000 rows a chunk");
 }
+
+/// A run's `chunks/` holds a manifest as a split's folder does; a split there would
+/// replace the chunks the run's journal counts on, so it is refused and nothing changes.
+#[test]
+fn a_runs_chunk_folder_is_refused() {
+    let tmp = tempdir();
+    let d = tmp.path();
+    sample(d, "contacts.csv", 300, 0.0, 4);
+    let run = d.join("runs/x");
+    elma(d, &args!["split", "contacts.csv", "-o", "runs/x/chunks", "--rows-per-chunk", "100"]).expect_code(0);
+    std::fs::write(run.join("run.json"), "{}").unwrap();
+    let before = listing(&run.join("chunks"));
+    for target in ["runs/x/chunks", "runs/x"] {
+        let out = elma(d, &args!["split", "contacts.csv", "-o", target, "--rows-per-chunk", "50"]);
+        out.expect_code(2).expect_stderr("is a run's folder");
+        assert_eq!(listing(&run.join("chunks")), before, "{target}");
+    }
+}

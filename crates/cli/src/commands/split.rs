@@ -1,6 +1,6 @@
 //! `elma-import split`: chunk files that each repeat the header, plus `manifest.json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use elma_import_chunk::{ChunkWriter, Folder};
@@ -71,7 +71,7 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
     let mut reader = args.source.open()?;
     let header = map.apply(reader.header()).map_err(usage)?;
     let stem = stem(&args);
-    let folder = Folder::claim(&args.output, &stem)?;
+    let folder = claim(&args, &stem)?;
     let options = WriteOptions {
         date_format: args.locale.excel_datetime_format().to_string(),
         ..WriteOptions::default()
@@ -109,7 +109,7 @@ fn split_raw(args: &SplitArgs, global: &Global, mut raw: RawCsv, map: &ColumnMap
         ));
     }
     let header = map.apply(raw.header()).map_err(usage)?;
-    let folder = Folder::claim(&args.output, &stem(args))?;
+    let folder = claim(args, &stem(args))?;
     let mut writer = ChunkWriter::new(
         &args.output,
         &stem(args),
@@ -133,6 +133,23 @@ fn split_raw(args: &SplitArgs, global: &Global, mut raw: RawCsv, map: &ColumnMap
     }
     bar.finish_and_clear();
     report(args, global, writer, folder, Format::Csv)
+}
+
+/// The output folder claimed for this split ([`Folder::claim`]), once it is known not to
+/// be a run's: a run's `chunks/` holds a manifest too, and a split there would replace the
+/// chunks the run's journal counts on.
+fn claim(args: &SplitArgs, stem: &str) -> anyhow::Result<Folder> {
+    let dir = &args.output;
+    let run =
+        [Some(dir.as_path()), dir.parent()].into_iter().flatten().find(|d| d.join("run.json").is_file());
+    if let Some(run) = run {
+        return Err(usage(format!(
+            "`{}` is a run's folder (`{}` holds its run.json): its chunks belong to that run; split into another folder",
+            dir.display(),
+            if run.as_os_str().is_empty() { Path::new(".") } else { run }.display()
+        )));
+    }
+    Ok(Folder::claim(dir, stem)?)
 }
 
 /// The chunk files' name stem: the input's.
