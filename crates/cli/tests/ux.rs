@@ -522,3 +522,21 @@ fn ctrl_c_typed_at_the_terminal_is_not_echoed_under_the_bars_and_the_terminal_is
     assert!(after.split_whitespace().any(|w| w == "echoctl"), "the terminal is not restored:\n{after}");
     assert!(screen().contains("resume"), "{}", screen());
 }
+
+/// A run writes errors.csv, rejects.csv, report.html and chunks/ into its folder: a
+/// `--run-dir` that holds other files (`--run-dir .` in the folder of the data) is refused
+/// before anything is written or sent.
+#[test]
+fn a_run_directory_holding_other_files_is_refused_and_left_alone() {
+    let tmp = tempdir();
+    let s = sample(tmp.path(), "contacts.csv", 50, 0.0, 8);
+    let emu = Emulator::start(&[]);
+    std::fs::write(tmp.path().join("errors.csv"), "mine").unwrap();
+    let mut a = args!["run", p(&s.path), "--app", APP, "--run-dir", "."];
+    a.extend(conn(&emu));
+    let out = elma(tmp.path(), &a);
+    out.expect_code(2).expect_stderr("holds files and no run");
+    assert_eq!(std::fs::read_to_string(tmp.path().join("errors.csv")).unwrap(), "mine");
+    assert!(!tmp.path().join("run.json").exists());
+    assert!(emu.items(APP).is_empty(), "nothing sent");
+}

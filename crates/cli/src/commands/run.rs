@@ -52,7 +52,7 @@ pub struct RunArgs {
     /// Format of the chunk files sent: `xlsx` or `csv`.
     #[arg(long, default_value = "xlsx", value_parser = crate::opts::file_format_parser())]
     pub chunk_format: elma_import_contract::wire::FileFormat,
-    /// Run directory (default .elma-import/runs/<id>).
+    /// Run directory (default .elma-import/runs/<id>): new, or an empty folder.
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
     /// Directory id for directory uploads (big imports without handlers).
@@ -154,6 +154,7 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
     // Every setting is checked once, before the run directory is made.
     elma_import_runner::RunSettings::resolve(&spec, &options, &schema)
         .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
+    refuse_a_folder_of_other_files(&dir)?;
     spec.create(&dir, &schema).map_err(|e: RunError| exit::coded(exit::run_code(e.kind()), e))?;
     if args.exec.progress != crate::ui::progress::Mode::Jsonl {
         ui::say(format!("run directory {}", dir.display()));
@@ -161,4 +162,28 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
     }
     ui::set_run_dir(&dir);
     execute_dir(&rt, &dir, &client, &options, &args.exec, global)
+}
+
+/// Refuses a run directory that exists and holds files but no run: the run writes
+/// `errors.csv`, `rejects.csv`, `report.html`, `chunks/` and more there, over anything of
+/// the same name. (A folder holding a run is refused by `RunSpec::create`.)
+fn refuse_a_folder_of_other_files(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.join("run.json").exists() {
+        return Ok(());
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let mut names: Vec<String> =
+        entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    names.sort();
+    let shown: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
+    Err(exit::usage(format!(
+        "--run-dir `{}` holds files and no run ({}{}): a run writes errors.csv, rejects.csv, \
+         report.html, chunks/ and more into its folder; name a new or empty one",
+        dir.display(),
+        shown.join(", "),
+        if names.len() > 3 { format!(" and {} more", names.len() - 3) } else { String::new() }
+    )))
 }
