@@ -99,6 +99,12 @@ pub fn run(e: &RunError, at: Option<&Resume>) -> Vec<String> {
             "{} polls the same import again (--stall-timeout sets how long it may stand still)",
             resume("")
         )],
+        RunError::AlreadyInApp { .. } => vec![
+            "`elma-import verify FILE --app APP` lists the rows the app holds already; leave them out of \
+             the file and run it in a new run directory"
+                .into(),
+            format!("or import them a second time anyway: {}", resume(" --again")),
+        ],
         RunError::DiskFull { .. } => vec![format!("free some space, then continue with {}", resume(""))],
         RunError::Interrupted(_) => vec![format!("continue with {}", resume(""))],
         RunError::Client { error, .. } if !error.is_setup() => {

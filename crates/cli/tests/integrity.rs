@@ -370,7 +370,16 @@ fn keys_already_in_the_app_never_count_as_landed_when_an_import_fails_part_way()
     // contact1..800: the first 300 keys are in the app already, with other values.
     let s = sample(tmp.path(), "contacts.csv", 800, 0.0, 81);
     let extra = args!["--rows-per-chunk", "400", "--key-column", "Email"];
-    let run = spawn(tmp.path(), &run_args(&emu, &s.path, &tmp.path().join("run"), &extra));
+    // Found before anything is sent, those keys stop the run: their rows would be in the
+    // app twice. The user imports them anyway, as the hint says.
+    let out = elma(tmp.path(), &run_args(&emu, &s.path, &tmp.path().join("run"), &extra));
+    out.expect_code(2);
+    let refused = out.json();
+    let error = refused["error"].as_str().unwrap_or_default();
+    assert!(error.contains("300 item(s) already in crm.contacts match rows of this run"), "{error}");
+    assert!(refused.to_string().contains("--again"), "the way on is named: {refused}");
+    assert_eq!(emu.items(APP).len(), 300, "nothing sent");
+    let run = spawn(tmp.path(), &resume_args(&emu, &tmp.path().join("run"), &args!["--again"]));
     expire_when_processed(&emu, APP, 100);
     let out = run.wait();
     out.expect_code(0).expect_stderr("already in the app match rows of this run");

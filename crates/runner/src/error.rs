@@ -186,6 +186,20 @@ pub enum RunError {
         /// Whether the earlier run finished.
         finished: bool,
     },
+    /// Items matching rows of the run were in the app before anything was sent: importing
+    /// those rows would hold them twice (unless `--again` says to).
+    #[error(
+        "{items} item(s) already in {app} match rows of this run ({by}), found before anything was sent: \
+         importing those rows would put them in the app a second time"
+    )]
+    AlreadyInApp {
+        /// The app.
+        app: String,
+        /// Items found.
+        items: u64,
+        /// How they were matched: by the key column, or by content.
+        by: String,
+    },
     /// The disk is full.
     #[error("{what}: the disk is full (nothing is lost: the journal holds every step up to here)")]
     DiskFull {
@@ -256,6 +270,7 @@ impl RunError {
             | RunError::ChunkChanged { .. }
             | RunError::Damaged { .. }
             | RunError::AlreadyImported { .. }
+            | RunError::AlreadyInApp { .. }
             | RunError::Plan(_) => StopKind::Usage,
             RunError::Journal(e) => journal_kind(e),
             RunError::Client { error, .. } if error.is_setup() => StopKind::Usage,

@@ -682,7 +682,13 @@ async fn an_item_already_in_the_app_is_never_taken_for_a_row_of_the_run() {
     let before = json!({"__id": "earlier-1", "__name": "row-3", "note": "imported some other way"});
     h.platform.lock().unwrap().items.push(before.as_object().unwrap().clone());
     h.script(vec![Start::Lose(Land::None)]);
-    let s = h.execute(&ExecOptions::default()).await.unwrap();
+    // Found before anything is sent, the earlier item stops the run: its row would be in
+    // the app twice. Nothing was started.
+    let e = h.execute(&ExecOptions::default()).await.unwrap_err();
+    assert!(matches!(e, RunError::AlreadyInApp { items: 1, .. }), "{e}");
+    assert_eq!(h.platform.lock().unwrap().items.len(), 1, "nothing sent");
+    // The user imports it anyway (`--again`).
+    let s = h.execute(&ExecOptions { again: true, ..ExecOptions::default() }).await.unwrap();
     assert!(s.all_imported(), "{s:?}");
     let names: Vec<String> =
         h.platform.lock().unwrap().items.iter().map(|i| i["__name"].as_str().unwrap().to_string()).collect();

@@ -408,10 +408,11 @@ impl<'w> Sim<'w> {
             return (0, "set-up failed".into(), None);
         }
         let (mut skip_invalid, mut assume, mut directory) = (false, Vec::new(), None);
-        let mut repeated = false;
+        let (mut repeated, mut again) = (false, false);
         for execution in 0..MOST_EXECUTIONS {
             let mut options = self.options(skip_invalid, std::mem::take(&mut assume));
             options.directory_id.clone_from(&directory);
+            options.again = again;
             let ended = self.execute_run(&dir, options).await;
             let described = describe(&ended);
             self.say(format!("execution {}: {described}", execution + 1));
@@ -428,6 +429,7 @@ impl<'w> Sim<'w> {
                 }
                 Ended::RunFailed(e) => match self.decide(&e, &dir) {
                     Decision::Resume => {}
+                    Decision::Again => again = true,
                     Decision::SkipInvalid => skip_invalid = true,
                     Decision::Directory => directory = Some(DIRECTORY.to_string()),
                     Decision::Assume(a) => assume = a,
@@ -492,6 +494,9 @@ impl<'w> Sim<'w> {
             RunError::Nothing(_) => Decision::Stop,
             RunError::Uncertain { chunks, .. } => self.settle_by_hand(dir, chunks),
             RunError::AlreadyImported { .. } => Decision::Stop,
+            // Rows the world put in the app before the run: the user imports them anyway,
+            // as the tool offers (the check counts only this run's items).
+            RunError::AlreadyInApp { .. } => Decision::Again,
             RunError::ChunkChanged { .. } if self.tampered => Decision::Stop,
             RunError::BlockedTooLong { .. } => Decision::Resume,
             RunError::NeedsDirectory { .. } => Decision::Directory,
@@ -595,6 +600,7 @@ impl<'w> Sim<'w> {
                     }
                     match self.decide_migration(&report) {
                         Decision::Resume => {}
+                        Decision::Again => options.exec.again = true,
                         Decision::SkipInvalid => options.exec.skip_invalid = true,
                         Decision::Directory => options.exec.directory_id = Some(DIRECTORY.to_string()),
                         Decision::Assume(a) => {
@@ -656,6 +662,8 @@ impl<'w> Sim<'w> {
 /// What the simulated user does next.
 enum Decision {
     Resume,
+    /// Resume with `--again`.
+    Again,
     SkipInvalid,
     Directory,
     Assume(Vec<(Chunk, bool)>),

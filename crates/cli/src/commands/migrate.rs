@@ -75,7 +75,7 @@ pub struct MigrateArgs {
     #[command(flatten)]
     pub pause: crate::opts::PauseArgs,
     /// Import a step's file although the import ledger says the same file was imported
-    /// into its app already.
+    /// into its app already, or items matching its rows are in the app (a second time).
     #[arg(long)]
     pub again: bool,
     /// Execution settings.

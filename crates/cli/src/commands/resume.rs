@@ -48,7 +48,8 @@ pub struct ResumeArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     /// Go on although the import ledger says another run imported the same file into the
-    /// same app.
+    /// same app, or items matching rows of the run were in the app before its first
+    /// start: those rows are imported a second time.
     #[arg(long)]
     pub again: bool,
     /// Column (name or code) whose values identify items, to look rows up by (default: the

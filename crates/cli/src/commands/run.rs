@@ -63,7 +63,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "COLUMN")]
     pub key_column: Option<String>,
     /// Import the file even though the import ledger says the same file (same sha256) was
-    /// imported into the same app of the same platform already.
+    /// imported into the same app of the same platform already, or items matching its
+    /// rows are in the app (those rows are imported a second time).
     #[arg(long)]
     pub again: bool,
     /// Import a row equal to the template's example row (by default it is skipped with a warning).

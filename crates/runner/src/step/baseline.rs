@@ -42,8 +42,20 @@ pub async fn take<C: Clock>(ctx: &Ctx<'_, C>) -> Result<(), RunError> {
     ));
     let ids = if pages < rows { by_listing(ctx).await? } else { by_rows(ctx).await? };
     if !ids.is_empty() {
+        if !ctx.settings.again {
+            // Nothing is recorded: a resume looks again, and `--again` goes on.
+            return Err(RunError::AlreadyInApp {
+                app: ctx.settings.app.to_string(),
+                items: ids.len() as u64,
+                by: match &ctx.settings.key {
+                    Some(key) => format!("by the key column `{}`", key.named),
+                    None => "by content".into(),
+                },
+            });
+        }
         ctx.say(format!(
-            "{} item(s) already in the app match rows of this run: they will not be taken for this run's",
+            "{} item(s) already in the app match rows of this run: as --again asks, those rows are \
+             imported a second time, and the items already there are not taken for this run's",
             ids.len()
         ));
     }
