@@ -4,21 +4,24 @@
 //! beside its own: `split big.csv --rows-per-chunk 1000` then `--rows-per-chunk 5000`
 //! would leave `big-00005.csv` … `big-00020.csv` of the first, whose rows the new
 //! `big-00001.csv` … `big-00004.csv` hold again; whoever uploads the folder's files
-//! imports them twice. So a split claims its folder first ([`Folder::claim`]) and clears
-//! what earlier splits left once its own manifest is in place ([`Folder::finish`]).
+//! imports them twice. Nor may a split that fails leave a folder mixing its chunks with
+//! an earlier split's. So a split claims its folder ([`Folder::claim`]), writes its
+//! chunks into a hidden staging folder inside it ([`Folder::staging`]), and only when
+//! every chunk is written moves them into place and clears what earlier splits left
+//! ([`Folder::finish`]). A split that fails before that leaves the folder as it was.
 //!
 //! - A split under way is recorded in `.split.pending.json`: the stems of the splits
 //!   that claimed the folder since the last one finished, and the files found there.
 //! - A file is taken as a split's when `manifest.json` or that record lists it, when it
 //!   is named as a recorded split's chunks are (`{stem}-NNNNN.csv`/`.xlsx`, this split's
 //!   stem included), or when it is the temporary file of one of those (a split killed
-//!   while writing). Any other file or folder is the user's: the split refuses to start
-//!   and names it, and writes nothing.
-//! - Before the first chunk is written the record is saved, then `manifest.json` is
-//!   removed: the earlier manifest stops claiming a whole split before any of its files
-//!   changes. A folder without `manifest.json` is a split not finished.
-//! - Once the new `manifest.json` is saved, every earlier file it does not list is
-//!   removed, then the record.
+//!   while writing); the staging folder `.split.staging` is a split's too. Any other file
+//!   or folder is the user's: the split refuses to start and names it, and writes nothing.
+//! - Finishing: `manifest.json` of the earlier split is removed (it stops claiming a
+//!   whole split before any of its files changes; a folder without `manifest.json` is a
+//!   split not finished), the new chunks are renamed into place, the new `manifest.json`
+//!   is saved, every earlier file it does not list is removed, then the staging folder
+//!   and the record.
 //!
 //! Each step leaves a folder the next split can claim, whatever its stem, so a split
 //! killed at any point is run again and ends with exactly its chunks and its manifest.
@@ -33,6 +36,9 @@ use crate::writer::{ChunkError, Manifest, MANIFEST_FILE};
 
 /// The record of a split under way.
 pub const PENDING_FILE: &str = ".split.pending.json";
+
+/// The folder a split writes its chunks into before they are moved into place.
+pub const STAGING_DIR: &str = ".split.staging";
 
 /// What `.split.pending.json` holds.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -49,6 +55,11 @@ pub struct Folder {
     dir: PathBuf,
     /// Files of earlier splits, to remove unless the new manifest lists them.
     earlier: BTreeSet<String>,
+    /// Whether [`Folder::finish`] ran: a folder dropped before that is put back as it was.
+    finished: bool,
+    /// Whether the record of a split under way was there before the claim (one cut short
+    /// earlier): it then stays, for the files it names.
+    had_record: bool,
 }
 
 fn io_at(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ChunkError {
@@ -70,6 +81,15 @@ fn remove_if_any(path: &Path) -> Result<bool, ChunkError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(ChunkError::Io { action: "remove", path: path.to_path_buf(), source }),
+    }
+}
+
+/// Removes the folder `path` and what it holds; one already gone is fine.
+fn remove_dir_if_any(path: &Path) -> Result<(), ChunkError> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(source) => Err(ChunkError::Io { action: "remove", path: path.to_path_buf(), source }),
     }
 }
@@ -99,7 +119,9 @@ impl Folder {
         std::fs::create_dir_all(dir).map_err(io_at("create the directory", dir))?;
         let manifest = dir.join(MANIFEST_FILE);
         let pending_path = dir.join(PENDING_FILE);
-        let mut pending: Pending = match read_if_any(&pending_path)? {
+        let earlier_record = read_if_any(&pending_path)?;
+        let had_record = earlier_record.is_some();
+        let mut pending: Pending = match earlier_record {
             Some(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|source| ChunkError::Manifest { path: pending_path.clone(), source })?,
             None => Pending::default(),
@@ -121,8 +143,11 @@ impl Folder {
         for entry in std::fs::read_dir(dir).map_err(io_at("read", dir))? {
             let entry = entry.map_err(io_at("read", dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let is_file = entry.file_type().map_err(io_at("read", &entry.path()))?.is_file();
-            if is_file && (ours(&name) || temporary_of(&name).is_some_and(ours)) {
+            let kind = entry.file_type().map_err(io_at("read", &entry.path()))?;
+            if kind.is_dir() && name == STAGING_DIR {
+                continue;
+            }
+            if kind.is_file() && (ours(&name) || temporary_of(&name).is_some_and(ours)) {
                 found.insert(name);
             } else {
                 foreign.push(name);
@@ -141,14 +166,31 @@ impl Folder {
             elma_import_sheet::AtomicFile::create(&pending_path).map_err(io_at("write", &pending_path))?;
         file.set_durable(false);
         file.write_all(&record).and_then(|()| file.finish()).map_err(io_at("write", &pending_path))?;
-        remove_if_any(&manifest)?;
-        Ok(Folder { dir: dir.to_path_buf(), earlier: pending.files })
+        let staging = dir.join(STAGING_DIR);
+        remove_dir_if_any(&staging)?;
+        std::fs::create_dir(&staging).map_err(io_at("create the directory", &staging))?;
+        Ok(Folder { dir: dir.to_path_buf(), earlier: pending.files, finished: false, had_record })
     }
 
-    /// Once `manifest` is saved in the folder: removes the files of earlier splits it
-    /// does not list, then the record of the split under way. Returns the names
-    /// removed, in order.
-    pub fn finish(self, manifest: &Manifest) -> Result<Vec<String>, ChunkError> {
+    /// Where the chunks are written until [`Folder::finish`] moves them into place.
+    pub fn staging(&self) -> PathBuf {
+        self.dir.join(STAGING_DIR)
+    }
+
+    /// Once every chunk of `manifest` is written into [`Folder::staging`]: moves them into
+    /// place under a new `manifest.json`, then removes the files of earlier splits it
+    /// does not list, the staging folder and the record of the split under way. Returns
+    /// the manifest's path and the names removed, in order.
+    pub fn finish(mut self, manifest: &Manifest) -> Result<(PathBuf, Vec<String>), ChunkError> {
+        remove_if_any(&self.dir.join(MANIFEST_FILE))?;
+        let staging = self.staging();
+        for chunk in &manifest.chunks {
+            let (from, to) = (staging.join(&chunk.file), self.dir.join(&chunk.file));
+            std::fs::rename(&from, &to).map_err(io_at("move into place", &to))?;
+        }
+        // Like the chunks, the manifest is not fsynced: a split cut short is run again.
+        let path = manifest.save_durable(&self.dir, false)?;
+        self.finished = true;
         let kept: BTreeSet<&str> = manifest.chunks.iter().map(|c| c.file.as_str()).collect();
         let mut removed = Vec::new();
         for name in self.earlier.iter().filter(|n| !kept.contains(n.as_str())) {
@@ -156,8 +198,23 @@ impl Folder {
                 removed.push(name.clone());
             }
         }
+        remove_dir_if_any(&staging)?;
         remove_if_any(&self.dir.join(PENDING_FILE))?;
-        Ok(removed)
+        Ok((path, removed))
+    }
+}
+
+impl Drop for Folder {
+    /// A split that did not finish leaves the folder as it was: its staging folder and
+    /// its record go (a record of an earlier split cut short stays), the earlier split
+    /// stays whole.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = remove_dir_if_any(&self.staging());
+            if !self.had_record {
+                let _ = remove_if_any(&self.dir.join(PENDING_FILE));
+            }
+        }
     }
 }
 

@@ -169,3 +169,37 @@ fn a_runs_chunk_folder_is_refused() {
         assert_eq!(listing(&run.join("chunks")), before, "{target}");
     }
 }
+
+/// A split that fails part way (a row that is not UTF-8, past the first chunks) leaves the
+/// folder as it was: the earlier split whole, nothing of the failed one.
+#[test]
+fn a_split_that_fails_part_way_leaves_the_earlier_split_as_it_was() {
+    let tmp = tempdir();
+    let d = tmp.path();
+    sample(d, "contacts.csv", 1_000, 0.0, 12);
+    elma(d, &args!["split", "contacts.csv", "-o", "out", "--rows-per-chunk", "200"]).expect_code(0);
+    let before: Vec<(String, Vec<u8>)> = listing(&d.join("out"))
+        .into_iter()
+        .map(|n| (n.clone(), std::fs::read(d.join("out").join(&n)).unwrap()))
+        .collect();
+    // The same rows, changed, with a byte that is not UTF-8 near the end.
+    let mut changed = std::fs::read(d.join("contacts.csv")).unwrap();
+    for b in changed.iter_mut().skip(200) {
+        if *b == b'@' {
+            *b = b'#';
+        }
+    }
+    let at = changed.len() - 200;
+    changed.insert(at, 0xE9);
+    std::fs::write(d.join("contacts.csv"), changed).unwrap();
+    let out = elma(
+        d,
+        &args!["split", "contacts.csv", "-o", "out", "--rows-per-chunk", "100", "--encoding", "utf-8"],
+    );
+    out.expect_code(1);
+    let after: Vec<(String, Vec<u8>)> = listing(&d.join("out"))
+        .into_iter()
+        .map(|n| (n.clone(), std::fs::read(d.join("out").join(&n)).unwrap()))
+        .collect();
+    assert!(before == after, "the folder changed: {:?}", after.iter().map(|(n, _)| n).collect::<Vec<_>>());
+}

@@ -20,7 +20,8 @@ converted to UTF-8 from another encoding) when its delimiter is `,`; blank rows 
 manifest.json lists each chunk's file, first and last source row, rows, bytes and sha256. \
 The folder ends with this split's chunks and manifest alone: files an earlier split left \
 there (listed by its manifest, or named as these chunks are) are removed once the new \
-manifest is saved; a folder holding anything else is refused, and nothing is written.
+manifest is saved; a split that fails leaves the folder as it was; a folder holding anything \
+else is refused, and nothing is written.
 
 Examples:
   elma-import split contacts.csv -o chunks/ --rows-per-chunk 1000
@@ -77,7 +78,7 @@ pub fn run(args: SplitArgs, global: &Global) -> anyhow::Result<u8> {
         ..WriteOptions::default()
     };
     let mut writer =
-        ChunkWriter::new(&args.output, &stem, &header, args.rows, format, options)?.durable(false);
+        ChunkWriter::new(&folder.staging(), &stem, &header, args.rows, format, options)?.durable(false);
     let (_, total) = reader.progress();
     let bar = ui::bar(total, "splitting", true);
     while let Some(batch) = reader.next_batch()? {
@@ -111,7 +112,7 @@ fn split_raw(args: &SplitArgs, global: &Global, mut raw: RawCsv, map: &ColumnMap
     let header = map.apply(raw.header()).map_err(usage)?;
     let folder = claim(args, &stem(args))?;
     let mut writer = ChunkWriter::new(
-        &args.output,
+        &folder.staging(),
         &stem(args),
         &header,
         args.rows,
@@ -157,8 +158,8 @@ fn stem(args: &SplitArgs) -> String {
     args.source.file.file_stem().and_then(|s| s.to_str()).unwrap_or("chunk").to_string()
 }
 
-/// Finishes the chunks, saves the manifest, clears what earlier splits left in the folder
-/// and says what was written.
+/// Finishes the chunks, moves them into place under their manifest, clears what earlier
+/// splits left in the folder and says what was written.
 fn report(
     args: &SplitArgs,
     global: &Global,
@@ -167,9 +168,7 @@ fn report(
     format: Format,
 ) -> anyhow::Result<u8> {
     let manifest = writer.finish()?;
-    // Like the chunks, the manifest is not fsynced: a split cut short is run again.
-    let path = manifest.save_durable(&args.output, false)?;
-    let removed = folder.finish(&manifest)?;
+    let (path, removed) = folder.finish(&manifest)?;
     if !removed.is_empty() && !global.json {
         ui::say(format!(
             "removed {} file(s) an earlier split left in `{}` that this one does not list ({}{})",
