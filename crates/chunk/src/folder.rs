@@ -55,8 +55,10 @@ pub struct Folder {
     dir: PathBuf,
     /// Files of earlier splits, to remove unless the new manifest lists them.
     earlier: BTreeSet<String>,
-    /// Whether [`Folder::finish`] ran: a folder dropped before that is put back as it was.
-    finished: bool,
+    /// Whether [`Folder::finish`] began: a folder dropped before that is put back as it
+    /// was; one dropped after (a failure while moving) is left to the next split, which
+    /// the record lets sort it out.
+    finishing: bool,
     /// Whether the record of a split under way was there before the claim (one cut short
     /// earlier): it then stays, for the files it names.
     had_record: bool,
@@ -113,8 +115,8 @@ fn temporary_of(name: &str) -> Option<&str> {
 
 impl Folder {
     /// Makes `dir` (created if needed) ready for the chunks of `stem`: refuses a folder
-    /// holding anything of the user's, records the split under way and retires an
-    /// earlier manifest. Nothing is written or removed when it refuses.
+    /// holding anything of the user's, records the split under way and makes its staging
+    /// folder. Nothing is written or removed when it refuses.
     pub fn claim(dir: &Path, stem: &str) -> Result<Folder, ChunkError> {
         std::fs::create_dir_all(dir).map_err(io_at("create the directory", dir))?;
         let manifest = dir.join(MANIFEST_FILE);
@@ -169,7 +171,7 @@ impl Folder {
         let staging = dir.join(STAGING_DIR);
         remove_dir_if_any(&staging)?;
         std::fs::create_dir(&staging).map_err(io_at("create the directory", &staging))?;
-        Ok(Folder { dir: dir.to_path_buf(), earlier: pending.files, finished: false, had_record })
+        Ok(Folder { dir: dir.to_path_buf(), earlier: pending.files, finishing: false, had_record })
     }
 
     /// Where the chunks are written until [`Folder::finish`] moves them into place.
@@ -182,6 +184,7 @@ impl Folder {
     /// does not list, the staging folder and the record of the split under way. Returns
     /// the manifest's path and the names removed, in order.
     pub fn finish(mut self, manifest: &Manifest) -> Result<(PathBuf, Vec<String>), ChunkError> {
+        self.finishing = true;
         remove_if_any(&self.dir.join(MANIFEST_FILE))?;
         let staging = self.staging();
         for chunk in &manifest.chunks {
@@ -190,7 +193,6 @@ impl Folder {
         }
         // Like the chunks, the manifest is not fsynced: a split cut short is run again.
         let path = manifest.save_durable(&self.dir, false)?;
-        self.finished = true;
         let kept: BTreeSet<&str> = manifest.chunks.iter().map(|c| c.file.as_str()).collect();
         let mut removed = Vec::new();
         for name in self.earlier.iter().filter(|n| !kept.contains(n.as_str())) {
@@ -209,7 +211,7 @@ impl Drop for Folder {
     /// its record go (a record of an earlier split cut short stays), the earlier split
     /// stays whole.
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.finishing {
             let _ = remove_dir_if_any(&self.staging());
             if !self.had_record {
                 let _ = remove_if_any(&self.dir.join(PENDING_FILE));

@@ -350,6 +350,15 @@ pub fn bar(total: u64, what: &str, bytes: bool) -> ProgressBar {
     pb
 }
 
+/// The first `most` of `names` quoted, and how many more: `` `a`, `b`, `c` and 4 more ``.
+pub fn some_names(names: &[String], most: usize) -> String {
+    let shown: Vec<String> = names.iter().take(most).map(|n| format!("`{n}`")).collect();
+    match names.len().saturating_sub(most) {
+        0 => shown.join(", "),
+        more => format!("{} and {} more", shown.join(", "), count(more as u64)),
+    }
+}
+
 /// A count for people, with thousands separators: `1,234,567`. Every count the tool
 /// prints for people goes through here.
 pub fn count(n: u64) -> String {

@@ -179,12 +179,10 @@ fn refuse_a_folder_of_other_files(dir: &std::path::Path) -> anyhow::Result<()> {
         return Ok(());
     }
     names.sort();
-    let shown: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
     Err(exit::usage(format!(
-        "--run-dir `{}` holds files and no run ({}{}): a run writes errors.csv, rejects.csv, \
+        "--run-dir `{}` holds files and no run ({}): a run writes errors.csv, rejects.csv, \
          report.html, chunks/ and more into its folder; name a new or empty one",
         dir.display(),
-        shown.join(", "),
-        if names.len() > 3 { format!(" and {} more", names.len() - 3) } else { String::new() }
+        ui::some_names(&names, 3)
     )))
 }

@@ -171,11 +171,10 @@ fn report(
     let (path, removed) = folder.finish(&manifest)?;
     if !removed.is_empty() && !global.json {
         ui::say(format!(
-            "removed {} file(s) an earlier split left in `{}` that this one does not list ({}{})",
+            "removed {} file(s) an earlier split left in `{}` that this one does not list ({})",
             ui::count(removed.len() as u64),
             args.output.display(),
-            removed.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
-            if removed.len() > 3 { ", …" } else { "" }
+            ui::some_names(&removed, 3)
         ));
     }
     if global.json {
