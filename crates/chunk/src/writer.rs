@@ -488,6 +488,15 @@ impl ChunkWriter {
     }
 }
 
+impl Drop for ChunkWriter {
+    /// A writer dropped after an error waits for the chunk files still being written, so
+    /// no worker writes into the directory once the writer is gone (a caller clearing
+    /// the directory would race with it).
+    fn drop(&mut self) {
+        self.wait_all();
+    }
+}
+
 /// One chunk file to write on a worker.
 struct Job {
     path: PathBuf,

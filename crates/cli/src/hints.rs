@@ -73,7 +73,7 @@ pub fn run(e: &RunError, at: Option<&Resume>) -> Vec<String> {
     };
     match e {
         RunError::InvalidRows { .. } => vec![
-            "fix the file (`elma-import fix` rewrites the unambiguous mistakes) and run it again".into(),
+            "fix the file (`elma-import fix` rewrites the unambiguous mistakes) and run it again in a new run directory (another `--run-dir`, or none)".into(),
             format!("or import the valid rows only and list the rest: {}", resume(" --skip-invalid")),
         ],
         RunError::Uncertain { chunks, .. } => {

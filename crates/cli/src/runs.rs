@@ -123,13 +123,21 @@ pub fn list(root: &Path) -> Vec<RunInfo> {
     runs
 }
 
+/// Where `migrate` keeps its migrations when not told otherwise.
+pub const MIGRATIONS_ROOT: &str = ".elma-import/migrations";
+
 /// The run directory `resume` works on: the one named, or with `--last` the newest
 /// unfinished run under the default runs folder that can go on (a refused run only with
-/// `--skip-invalid`).
+/// `--skip-invalid`), else the newest unfinished migration under the default migrations
+/// folder.
 pub fn resume_dir(named: Option<&Path>, last: bool, skip_invalid: bool) -> anyhow::Result<PathBuf> {
     match (named, last) {
         (Some(dir), _) => Ok(dir.to_path_buf()),
-        (None, true) => newest_unfinished(Path::new(DEFAULT_ROOT), skip_invalid),
+        (None, true) => newest_unfinished(Path::new(DEFAULT_ROOT), skip_invalid).or_else(|no_run| {
+            let migration = newest_unfinished_migration(Path::new(MIGRATIONS_ROOT)).ok_or(no_run)?;
+            crate::ui::say(format!("no run can go on; the newest unfinished migration is `{}`", migration.display()));
+            Ok(migration)
+        }),
         (None, false) => Err(usage("say which run: `elma-import resume RUN_DIR`, or `--last` for the newest unfinished one (`elma-import runs` lists them)")),
     }
 }
@@ -160,6 +168,25 @@ pub fn newest_unfinished(root: &Path, skip_invalid: bool) -> anyhow::Result<Path
             ""
         }
     )))
+}
+
+/// The newest migration directly under `root` that did not complete (its `summary.json`
+/// missing or not `completed`), by the time its journal was last written.
+pub fn newest_unfinished_migration(root: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(root).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter_map(|dir| {
+            let written = std::fs::metadata(dir.join("migration.jsonl")).and_then(|m| m.modified()).ok()?;
+            let status = std::fs::read(dir.join("summary.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["status"].as_str().map(str::to_string));
+            (status.as_deref() != Some("completed")).then_some((written, dir))
+        })
+        .max_by_key(|(written, _)| *written)
+        .map(|(_, dir)| dir)
 }
 
 /// sha256 of a file, lowercase hex.

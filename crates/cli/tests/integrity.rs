@@ -340,6 +340,30 @@ fn an_interrupted_migration_resumes_as_printed_with_the_token_alone() {
     assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stderr));
 }
 
+#[test]
+fn resume_last_finds_an_interrupted_migration_in_its_default_folder() {
+    // Before: `resume --last` looked only in .elma-import/runs and answered "no run …
+    // (`elma-import run` starts one)" after a migration was interrupted.
+    let tmp = tempdir();
+    migration_files(tmp.path(), "move", 300);
+    let emu = Emulator::start(&args!["--rows-per-sec", "300", "--strict-links"]);
+    let mut a = args!["--json", "migrate", "move/migration.toml", "--pause", "1"];
+    a.extend(conn(&emu));
+    let run = spawn(tmp.path(), &a);
+    assert!(
+        wait_until(Duration::from_secs(30), || !emu.items("crm.contacts").is_empty()),
+        "no contact landed"
+    );
+    let pid = run.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    run.wait().expect_code(130);
+    let mut again = args!["--json", "resume", "--last"];
+    again.extend(conn(&emu));
+    let done = elma(tmp.path(), &again);
+    done.expect_code(0).expect_stderr("the newest unfinished migration is `.elma-import/migrations/");
+    assert_eq!(done.json()["status"], "completed", "{}", done.describe());
+}
+
 /// The items of the app whose ids are not in `before`.
 fn new_items(emu: &Emulator, before: &std::collections::HashSet<String>) -> Vec<Value> {
     emu.items(APP).into_iter().filter(|i| !before.contains(i["__id"].as_str().unwrap_or(""))).collect()

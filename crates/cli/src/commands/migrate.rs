@@ -156,8 +156,7 @@ pub fn run(args: MigrateArgs, global: &Global) -> anyhow::Result<u8> {
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let dir =
-        args.run_dir.clone().unwrap_or_else(|| PathBuf::from(".elma-import").join("migrations").join(id));
+    let dir = args.run_dir.clone().unwrap_or_else(|| PathBuf::from(crate::runs::MIGRATIONS_ROOT).join(id));
     elma_import_migrate::create(&dir, &p.migration, &settings, &p.schemas)
         .map_err(|e| exit::coded(exit::run_code(e.kind()), e))?;
     ui::say(format!("migration directory {}", dir.display()));

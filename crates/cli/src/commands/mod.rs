@@ -49,10 +49,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(a) => status::run(a, g),
         Command::Run(a) => run::run(a, g),
         // A migration directory resumes as a whole migration; a run directory as a run.
-        Command::Resume(a) => match a.run_dir.clone().filter(|d| elma_import_migrate::is_migration_dir(d)) {
-            Some(dir) => migrate::resume(&dir, &a, g),
-            None => resume::run(a, g),
-        },
+        // `--last` is the newest unfinished run, else migration (`runs::resume_dir`).
+        Command::Resume(mut a) => {
+            if a.run_dir.is_none() && a.last {
+                a.run_dir = Some(crate::runs::resume_dir(None, true, a.skip_invalid)?);
+            }
+            match a.run_dir.clone().filter(|d| elma_import_migrate::is_migration_dir(d)) {
+                Some(dir) => migrate::resume(&dir, &a, g),
+                None => resume::run(a, g),
+            }
+        }
         Command::Migrate(a) => migrate::run(a, g),
         Command::Emulator(a) => emulator::run(a, g),
         Command::Demo(a) => demo::run(a, g),
