@@ -31,7 +31,8 @@ pub struct ResumeArgs {
     /// The run directory (`elma-import runs` lists them).
     #[arg(required_unless_present = "last")]
     pub run_dir: Option<PathBuf>,
-    /// Continue the newest unfinished run of .elma-import/runs.
+    /// Continue the newest unfinished run of .elma-import/runs, else the newest unfinished
+    /// migration of .elma-import/migrations.
     #[arg(long, conflicts_with = "run_dir")]
     pub last: bool,
     /// Settle unsettled chunk N (1-based; `STEP:N` in a migration) as imported: every row
