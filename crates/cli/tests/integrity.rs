@@ -307,16 +307,15 @@ fn a_child_step_goes_on_when_parent_rows_were_rejected_by_the_platform() {
     assert_eq!(errors.matches("unresolved_reference").count(), 2, "{errors}");
 }
 
-#[test]
-fn an_interrupted_migration_resumes_as_printed_with_the_token_alone() {
-    // Before: Ctrl-C printed `resume …/steps/02-crm.contacts`, which failed with "no server
-    // given" (migration.json kept `url: null`), and the summary said 0 imported.
-    let tmp = tempdir();
-    migration_files(tmp.path(), "move", 300);
+/// The demo's migration of 300 contacts, `migrate`d with `extra` and stopped by Ctrl-C
+/// once a contact landed (exit 130); the emulator and the stopped command's output.
+fn interrupted_migration(tmp: &Path, extra: &[String]) -> (Emulator, util::Output) {
+    migration_files(tmp, "move", 300);
     let emu = Emulator::start(&args!["--rows-per-sec", "300", "--strict-links"]);
-    let mut a = args!["--json", "migrate", "move/migration.toml", "--run-dir", "m", "--pause", "1"];
+    let mut a = args!["--json", "migrate", "move/migration.toml", "--pause", "1"];
+    a.extend(extra.iter().cloned());
     a.extend(conn(&emu));
-    let run = spawn(tmp.path(), &a);
+    let run = spawn(tmp, &a);
     assert!(
         wait_until(Duration::from_secs(30), || !emu.items("crm.contacts").is_empty()),
         "no contact landed"
@@ -325,6 +324,15 @@ fn an_interrupted_migration_resumes_as_printed_with_the_token_alone() {
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
     let out = run.wait();
     out.expect_code(130);
+    (emu, out)
+}
+
+#[test]
+fn an_interrupted_migration_resumes_as_printed_with_the_token_alone() {
+    // Before: Ctrl-C printed `resume …/steps/02-crm.contacts`, which failed with "no server
+    // given" (migration.json kept `url: null`), and the summary said 0 imported.
+    let tmp = tempdir();
+    let (_emu, out) = interrupted_migration(tmp.path(), &args!["--run-dir", "m"]);
     let hint = hints(&out);
     assert!(
         hint.contains("elma-import resume m`") || hint.contains("elma-import resume m "),
@@ -345,18 +353,7 @@ fn resume_last_finds_an_interrupted_migration_in_its_default_folder() {
     // Before: `resume --last` looked only in .elma-import/runs and answered "no run …
     // (`elma-import run` starts one)" after a migration was interrupted.
     let tmp = tempdir();
-    migration_files(tmp.path(), "move", 300);
-    let emu = Emulator::start(&args!["--rows-per-sec", "300", "--strict-links"]);
-    let mut a = args!["--json", "migrate", "move/migration.toml", "--pause", "1"];
-    a.extend(conn(&emu));
-    let run = spawn(tmp.path(), &a);
-    assert!(
-        wait_until(Duration::from_secs(30), || !emu.items("crm.contacts").is_empty()),
-        "no contact landed"
-    );
-    let pid = run.child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
-    run.wait().expect_code(130);
+    let (emu, _) = interrupted_migration(tmp.path(), &[]);
     let mut again = args!["--json", "resume", "--last"];
     again.extend(conn(&emu));
     let done = elma(tmp.path(), &again);
