@@ -336,6 +336,16 @@ fn secs_f64(s: f64) -> Duration {
     Duration::try_from_secs_f64(s).unwrap_or(if s > 0.0 { Duration::MAX } else { Duration::ZERO })
 }
 
+/// The first `most` of `names` quoted, and how many more: `` `a`, `b`, `c` and 4 more ``
+/// (as messages of this crate and the CLI list files).
+pub fn some_names(names: &[String], most: usize) -> String {
+    let shown: Vec<String> = names.iter().take(most).map(|n| format!("`{n}`")).collect();
+    match names.len().saturating_sub(most) {
+        0 => shown.join(", "),
+        more => format!("{} and {} more", shown.join(", "), thousands(more as u64)),
+    }
+}
+
 /// `12345` → `12,345`: counts as the plan's reasons (and the CLI) print them.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

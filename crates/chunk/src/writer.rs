@@ -43,8 +43,7 @@ pub enum ChunkError {
         "`{}` holds {} that no earlier split wrote ({}): split into an empty or new folder, or move {} away",
         dir.display(),
         if files.len() == 1 { "a file" } else { "files" },
-        files.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-            + &if files.len() > 3 { format!(" and {} more", files.len() - 3) } else { String::new() },
+        crate::plan::some_names(files, 3),
         if files.len() == 1 { "it" } else { "them" }
     )]
     Foreign {
@@ -454,10 +453,8 @@ impl ChunkWriter {
     /// # Errors
     /// The first chunk that could not be written, or a failed sync.
     pub fn finish(mut self) -> Result<Manifest, ChunkError> {
-        if let Err(e) = self.close() {
-            self.wait_all();
-            return Err(e);
-        }
+        // On an error the workers still writing are waited for as the writer drops.
+        self.close()?;
         let mut first_error = None;
         while self.in_flight > 0 {
             if let Err(e) = self.collect_one() {
@@ -480,7 +477,7 @@ impl ChunkWriter {
         })
     }
 
-    /// Waits for the workers still writing, ignoring their results (after an error).
+    /// Waits for the workers still writing, ignoring their results (when dropped).
     fn wait_all(&mut self) {
         while self.in_flight > 0 {
             let _ = self.collect_one();

@@ -170,20 +170,21 @@ pub fn newest_unfinished(root: &Path, skip_invalid: bool) -> anyhow::Result<Path
     )))
 }
 
-/// The newest migration directly under `root` that did not complete (its `summary.json`
-/// missing or not `completed`), by the time its journal was last written.
+/// The newest migration directly under `root` that `resume` would continue (not every
+/// step finished, as [`crate::migration::finished`] tells), by the time its journal was
+/// last written.
 pub fn newest_unfinished_migration(root: &Path) -> Option<PathBuf> {
-    let entries = std::fs::read_dir(root).ok()?;
-    entries
+    std::fs::read_dir(root)
+        .ok()?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter_map(|dir| {
+            let (saved, _) = elma_import_migrate::load(&dir).ok()?;
+            if crate::migration::finished(&dir, saved.migration.steps.len()).is_some() {
+                return None;
+            }
             let written = std::fs::metadata(dir.join("migration.jsonl")).and_then(|m| m.modified()).ok()?;
-            let status = std::fs::read(dir.join("summary.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["status"].as_str().map(str::to_string));
-            (status.as_deref() != Some("completed")).then_some((written, dir))
+            Some((written, dir))
         })
         .max_by_key(|(written, _)| *written)
         .map(|(_, dir)| dir)

@@ -352,11 +352,7 @@ pub fn bar(total: u64, what: &str, bytes: bool) -> ProgressBar {
 
 /// The first `most` of `names` quoted, and how many more: `` `a`, `b`, `c` and 4 more ``.
 pub fn some_names(names: &[String], most: usize) -> String {
-    let shown: Vec<String> = names.iter().take(most).map(|n| format!("`{n}`")).collect();
-    match names.len().saturating_sub(most) {
-        0 => shown.join(", "),
-        more => format!("{} and {} more", shown.join(", "), count(more as u64)),
-    }
+    elma_import_chunk::plan::some_names(names, most)
 }
 
 /// A count for people, with thousands separators: `1,234,567`. Every count the tool
